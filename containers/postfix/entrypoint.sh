@@ -1,0 +1,54 @@
+#!/bin/sh
+# Configure this node from the environment the harness gives it, then run Postfix in the foreground.
+#   MH_HOSTNAME      mx.library.example
+#   MH_DOMAIN        library.example
+#   MH_USERS         "jill postmaster"        local mailboxes
+#   MH_ROUTES        "store.example example.edu"   other topology domains (delivered over SMTP, MX from DNS)
+#   MH_NETWORKS      "10.1.2.0/24"            networks allowed to relay (the topology's own)
+#   MH_DNS           the topology's DNS server address
+#   MH_MAIN_CF       extra main.cf lines (newline-separated), applied last
+set -eu
+cf=/etc/postfix
+# Ask the topology's DNS directly: Docker's embedded resolver would answer PTR queries with container names.
+if [ -n "${MH_DNS:-}" ]; then echo "nameserver ${MH_DNS}" > /etc/resolv.conf; fi
+if [ -f $cf/baseline/main.cf ]; then
+  # A restart (e.g. a next-hop-down fault healed): the first start already configured this node.
+  cp -p $cf/baseline/* $cf/
+  touch -d '-1 min' $cf/* 2>/dev/null || true
+  exec postfix start-fg
+fi
+{
+  echo "myhostname = ${MH_HOSTNAME}"
+  echo "mydomain = ${MH_DOMAIN}"
+  echo "mynetworks = 127.0.0.0/8 ${MH_NETWORKS:-}"
+  printf '%s\n' "${MH_MAIN_CF:-}"
+} >> $cf/main.cf
+
+: > $cf/local_recipients
+: > $cf/aliases
+uid=2000
+for u in ${MH_USERS}; do
+  echo "$u OK" >> $cf/local_recipients
+  if ! grep -q "^$u:" /etc/passwd; then
+    echo "$u:x:$uid:$uid::/var/mail/$u:/usr/sbin/nologin" >> /etc/passwd
+    echo "$u:x:$uid:" >> /etc/group
+  fi
+  mkdir -p /var/mail/$u/new /var/mail/$u/cur /var/mail/$u/tmp
+  chown -R "$u:$u" /var/mail/$u
+  uid=$((uid + 1))
+done
+
+: > $cf/transport
+alt="$(echo "${MH_DOMAIN}" | sed 's/\./\\./g')"
+for d in ${MH_ROUTES:-}; do
+  echo "$d smtp:" >> $cf/transport
+  alt="$alt|$(echo "$d" | sed 's/\./\\./g')"
+done
+cat > $cf/topology_only.regexp <<RE
+!/@($alt)\$/ REJECT 5.7.1 mailharness: domain outside the test topology, never delivered
+RE
+
+# Postfix waits up to ~2.5 s at start when main.cf or a table changed within the last second: backdate.
+touch -d '-1 min' $cf/* 2>/dev/null || true
+cp -p $cf/main.cf $cf/master.cf $cf/local_recipients $cf/aliases $cf/transport $cf/topology_only.regexp $cf/baseline/
+exec postfix start-fg

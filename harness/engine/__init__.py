@@ -1,0 +1,1 @@
+"""Docker engine access: the client, labels and cleanup, image builds (pull or offline)."""

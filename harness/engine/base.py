@@ -1,0 +1,116 @@
+"""The base image every mailharness image is built from: pulled, or made offline from Debian's packages.
+
+Route "pull": `debian:bookworm-slim` (local or pulled) plus `apt-get install` of containers/base/packages.txt.
+Route "offline": `debootstrap --variant=minbase --include=<packages>` into a temporary folder, from the Debian
+mirror the host's apt sources name, then `docker import`. Chosen automatically ("auto"): pull when the slim image
+is present or can be pulled, offline otherwise.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import docker.errors
+
+from .docker import client
+
+Progress = Callable[[str], None]
+SLIM = "debian:bookworm-slim"
+SUITE = "bookworm"
+
+
+class BuildError(RuntimeError):
+    """An image could not be built; the message says which step failed and how to fix it."""
+
+
+def packages(base_dir: Path) -> list[str]:
+    lines = (base_dir / "packages.txt").read_text().splitlines()
+    return [ln.strip() for ln in lines if ln.strip() and not ln.lstrip().startswith("#")]
+
+
+def host_mirror() -> str:
+    """The Debian mirror of the host's apt sources (never a name written into the repository)."""
+    if os.environ.get("MAILHARNESS_DEBIAN_MIRROR"):
+        return os.environ["MAILHARNESS_DEBIAN_MIRROR"]
+    deb822 = Path("/etc/apt/sources.list.d/debian.sources")
+    if deb822.is_file():
+        for line in deb822.read_text().splitlines():
+            if line.startswith("URIs:"):
+                uri = line.split(":", 1)[1].split()[0]
+                if "security" not in uri:
+                    return uri
+    for f in [Path("/etc/apt/sources.list"), *Path("/etc/apt/sources.list.d").glob("*.list")]:
+        if f.is_file():
+            for line in f.read_text().splitlines():
+                m = re.match(r"\s*deb\s+(?:\[[^\]]*\]\s+)?(\S+)\s+\S+", line)
+                if m and "security" not in m.group(1):
+                    return m.group(1)
+    raise BuildError(
+        "offline base image: no Debian mirror found in /etc/apt/sources.list.d/debian.sources or "
+        "/etc/apt/sources.list; set MAILHARNESS_DEBIAN_MIRROR to a bookworm mirror URL"
+    )
+
+
+def slim_available(progress: Progress) -> bool:
+    c = client()
+    try:
+        c.images.get(SLIM)
+        return True
+    except docker.errors.ImageNotFound:
+        pass
+    progress(f"pulling {SLIM} ...")
+    try:
+        c.images.pull(SLIM)
+        return True
+    except Exception as exc:
+        progress(f"cannot pull {SLIM} ({str(exc).splitlines()[0][:120]}); building the base offline")
+        return False
+
+
+def build_offline(tag: str, pkgs: list[str], progress: Progress) -> None:
+    """debootstrap a minbase rootfs with `pkgs` and import it as `tag`."""
+    if shutil.which("debootstrap") is None:
+        raise BuildError(
+            "offline base image needs debootstrap (no registry can be reached): "
+            "`apt-get install debootstrap` as root, or run `bash ci/ensure-docker.sh`, which installs it"
+        )
+    if os.geteuid() != 0:
+        raise BuildError("offline base image: debootstrap must run as root (sudo mailharness images build)")
+    mirror = host_mirror()
+    with tempfile.TemporaryDirectory(prefix="mailharness-rootfs-") as tmp:
+        rootfs = Path(tmp) / "rootfs"
+        cmd = ["debootstrap", "--variant=minbase", f"--include={','.join(pkgs)}", SUITE, str(rootfs), mirror]
+        progress(f"debootstrap {SUITE} from {mirror} with {', '.join(pkgs)} (about a minute) ...")
+        t0 = time.monotonic()
+        _run_streaming(cmd, progress, prefix="  debootstrap: ", every=25)
+        # Leave no package lists or caches in the image.
+        for sub in ("var/cache/apt/archives", "var/lib/apt/lists"):
+            for p in (rootfs / sub).glob("*"):
+                if p.is_file():
+                    p.unlink()
+        progress(f"debootstrap done in {time.monotonic() - t0:.0f}s; importing as {tag}")
+        tarball = Path(tmp) / "rootfs.tar"
+        subprocess.run(["tar", "--numeric-owner", "-C", str(rootfs), "-cf", str(tarball), "."], check=True)
+        repo, _, version = tag.partition(":")
+        client().api.import_image_from_file(str(tarball), repository=repo, tag=version)
+
+
+def _run_streaming(cmd: list[str], progress: Progress, prefix: str, every: int) -> None:
+    """Run cmd, showing every `every`-th output line as progress; on failure show the last lines."""
+    tail: list[str] = []
+    with subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) as proc:
+        assert proc.stdout is not None
+        for i, line in enumerate(proc.stdout):
+            tail = (tail + [line.rstrip()])[-15:]
+            if i % every == 0:
+                progress(prefix + line.rstrip())
+        rc = proc.wait()
+    if rc != 0:
+        raise BuildError(f"{cmd[0]} failed (exit {rc}); last lines:\n" + "\n".join(tail))

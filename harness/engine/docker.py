@@ -1,0 +1,81 @@
+"""The Docker engine: one client per process, and a clear error when no engine answers.
+
+The plugin never installs anything: without an engine it stops with one message that names the fix.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from dataclasses import dataclass
+
+import docker
+from docker import DockerClient
+
+# testcontainers starts a Ryuk reaper from a registry image on the first container start; without a
+# registry that start fails and so does ours. We label every resource and clean up ourselves instead.
+os.environ.setdefault("TESTCONTAINERS_RYUK_DISABLED", "true")
+
+ENGINE_FIX = (
+    "Start a Docker engine: on Debian, as root, `bash ci/ensure-docker.sh` (installs docker.io and starts "
+    "dockerd), or `systemctl start docker`; or point DOCKER_HOST at a running engine. "
+    "`mailharness doctor` tells what is missing."
+)
+
+
+class EngineUnavailable(RuntimeError):
+    """No Docker engine answers. The message says where we looked and how to fix it."""
+
+
+@dataclass(frozen=True)
+class EngineInfo:
+    host: str
+    version: str
+    storage_driver: str
+    os: str
+
+
+_lock = threading.Lock()
+_client: DockerClient | None = None
+
+
+def engine_host() -> str:
+    return os.environ.get("DOCKER_HOST") or "unix:///var/run/docker.sock (default)"
+
+
+def client() -> DockerClient:
+    """The process's Docker client; raises EngineUnavailable (with the fix) when no engine answers."""
+    global _client
+    with _lock:
+        if _client is not None:
+            return _client
+        try:
+            c = docker.from_env(timeout=120)
+            c.ping()
+        except Exception as exc:  # docker raises DockerException, requests' errors, FileNotFoundError...
+            raise EngineUnavailable(
+                f"no Docker engine answers at {engine_host()}: {exc.__class__.__name__}: {exc}\n{ENGINE_FIX}"
+            ) from None
+        _client = c
+        return c
+
+
+def info() -> EngineInfo:
+    c = client()
+    data = c.info()
+    return EngineInfo(
+        host=engine_host(),
+        version=str(data.get("ServerVersion", "?")),
+        storage_driver=str(data.get("Driver", "?")),
+        os=str(data.get("OperatingSystem", "?")),
+    )
+
+
+def routes_to_containers() -> bool:
+    """Whether this process can open connections to container IPs (a local Linux engine can).
+
+    A remote engine (tcp:// or ssh:// DOCKER_HOST) or Docker Desktop cannot route to container addresses;
+    the harness then cannot reach the nodes from the host.
+    """
+    host = os.environ.get("DOCKER_HOST", "")
+    return host == "" or host.startswith("unix://")

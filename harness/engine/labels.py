@@ -1,0 +1,124 @@
+"""Labels on every Docker resource the harness creates, and the sweep of what dead sessions left.
+
+Every container and network carries the session id, the pytest-xdist worker, the owning process id and the
+host name. At the end of a session the owner removes its resources; after a kill, the next start sweeps
+resources whose owning process is gone. Resources kept on purpose (`mailharness up`, keep=always or
+keep=on-failure) are recorded in a marker folder and never swept; `mailharness down` removes them.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import uuid
+from pathlib import Path
+
+from .docker import client
+
+log = logging.getLogger("mailharness")
+
+PREFIX = "io.mailharness"
+SESSION = f"{PREFIX}.session"
+WORKER = f"{PREFIX}.worker"
+PID = f"{PREFIX}.pid"
+HOST = f"{PREFIX}.host"
+TOPOLOGY = f"{PREFIX}.topology"
+NODE = f"{PREFIX}.node"
+
+_session_id = uuid.uuid4().hex[:10]
+
+
+def session_id() -> str:
+    return _session_id
+
+
+def worker_id() -> str:
+    return os.environ.get("PYTEST_XDIST_WORKER", "main")
+
+
+def labels(**extra: str) -> dict[str, str]:
+    return {
+        SESSION: _session_id,
+        WORKER: worker_id(),
+        PID: str(os.getpid()),
+        HOST: socket.gethostname(),
+        **{f"{PREFIX}.{k}": v for k, v in extra.items()},
+    }
+
+
+def _kept_dir() -> Path:
+    base = os.environ.get("XDG_STATE_HOME") or os.path.join(os.path.expanduser("~"), ".local", "state")
+    return Path(base) / "mailharness" / "kept"
+
+
+def mark_kept(topology_id: str, description: str) -> None:
+    d = _kept_dir()
+    d.mkdir(parents=True, exist_ok=True)
+    (d / topology_id).write_text(description)
+
+
+def kept() -> dict[str, str]:
+    d = _kept_dir()
+    if not d.is_dir():
+        return {}
+    return {p.name: p.read_text() for p in d.iterdir()}
+
+
+def unmark_kept(topology_id: str) -> None:
+    (_kept_dir() / topology_id).unlink(missing_ok=True)
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def remove(filters: dict[str, str | list[str]]) -> tuple[int, int]:
+    """Remove containers, then networks, matching `filters` (Docker's filter syntax). Returns the counts."""
+    c = client()
+    containers = c.containers.list(all=True, filters=filters)
+    for ctr in containers:
+        try:
+            ctr.remove(force=True, v=True)
+        except Exception as exc:  # already gone, or removal in progress
+            log.debug("remove %s: %s", ctr.name, exc)
+    networks = c.networks.list(filters=filters)
+    for net in networks:
+        try:
+            net.remove()
+        except Exception as exc:
+            log.debug("remove network %s: %s", net.name, exc)
+    return len(containers), len(networks)
+
+
+def sweep_orphans() -> tuple[int, int]:
+    """Remove this host's resources whose owning process is gone, except kept topologies."""
+    c = client()
+    host = socket.gethostname()
+    keep = set(kept())
+    dead: set[str] = set()
+    found = c.containers.list(all=True, filters={"label": [PID]}) + c.networks.list(filters={"label": [PID]})
+    for res in found:
+        lab = res.attrs.get("Labels") or res.attrs.get("Config", {}).get("Labels") or {}
+        if lab.get(HOST) != host or lab.get(TOPOLOGY) in keep:
+            continue
+        try:
+            pid = int(lab.get(PID, "0"))
+        except ValueError:
+            continue
+        if pid and not _pid_alive(pid):
+            dead.add(lab.get(TOPOLOGY, ""))
+    totals = [0, 0]
+    for topo in sorted(dead - {""}):
+        n_c, n_n = remove({"label": [f"{TOPOLOGY}={topo}"]})
+        totals[0] += n_c
+        totals[1] += n_n
+    if totals != [0, 0]:
+        log.warning("mailharness: swept %d containers and %d networks left by dead sessions", *totals)
+    return totals[0], totals[1]

@@ -1,0 +1,122 @@
+"""Messages in and out: generating realistic ones (faker), reading mailboxes, waiting for deliveries."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import email.utils
+import io
+import tarfile
+import time
+from collections.abc import Callable, Mapping, Sequence
+from email.message import EmailMessage
+from typing import TYPE_CHECKING
+
+from faker import Faker
+
+if TYPE_CHECKING:
+    from .nodes.postfix import PostfixNode
+    from .world import MailTopology
+
+_faker = Faker()
+
+
+def make_message(sender: str, recipients: Sequence[str], *, subject: str | None = None, body: str | None = None,
+                 headers: Mapping[str, str] | None = None, seed: int | None = None) -> EmailMessage:
+    """A realistic message: From/To/Subject/Date/Message-ID, and a body of plausible text (faker)."""
+    fk = Faker()
+    if seed is not None:
+        fk.seed_instance(seed)
+    else:
+        fk = _faker
+    msg = EmailMessage()
+    msg["From"] = sender
+    msg["To"] = ", ".join(recipients)
+    msg["Subject"] = subject if subject is not None else fk.sentence(nb_words=6).rstrip(".")
+    msg["Date"] = email.utils.formatdate(localtime=False)
+    domain = sender.rsplit("@", 1)[-1] or "mailharness.test"
+    msg["Message-ID"] = email.utils.make_msgid(domain=domain)
+    for k, v in (headers or {}).items():
+        if k in msg:
+            del msg[k]
+        msg[k] = v
+    msg.set_content(body if body is not None else "\n\n".join(fk.paragraphs(nb=3)) + "\n")
+    return msg
+
+
+def parse_message(data: bytes) -> EmailMessage:
+    msg = email.message_from_bytes(data, policy=email.policy.default)
+    assert isinstance(msg, EmailMessage)
+    return msg
+
+
+def is_dsn(msg: EmailMessage) -> bool:
+    return (msg.get_content_type() == "multipart/report"
+            and str(msg.get_param("report-type", "")).lower() == "delivery-status")
+
+
+class Mailbox:
+    """A user's Maildir on a Postfix node. Reading costs one `exec` (a tar of the folder)."""
+
+    def __init__(self, topology: MailTopology, address: str):
+        self.topology = topology
+        self.address = address.lower()
+        self.user, _, domain = self.address.partition("@")
+        node = topology.node(domain)
+        from .nodes.postfix import PostfixNode
+
+        if not isinstance(node, PostfixNode):
+            raise TypeError(f"{address}: {node.name} is a {node.kind} node; read its messages from the mock")
+        if self.user not in node.spec.mailboxes:
+            raise KeyError(f"{address}: no mailbox {self.user!r} on {node.name}; mailboxes: "
+                           f"{', '.join(node.spec.mailboxes)}")
+        self.node: PostfixNode = node
+
+    def messages(self) -> list[EmailMessage]:
+        """Every message in the mailbox, in delivery order."""
+        raw = self.node.exec(["tar", "-C", f"/var/mail/{self.user}", "-cf", "-", "new", "cur"])
+        out: list[tuple[str, bytes]] = []
+        with tarfile.open(fileobj=io.BytesIO(raw)) as tar:
+            for m in tar.getmembers():
+                if m.isfile():
+                    f = tar.extractfile(m)
+                    assert f is not None
+                    out.append((m.name.rsplit("/", 1)[-1], f.read()))
+        out.sort()  # Maildir names start with the delivery time in seconds and microseconds
+        return [parse_message(data) for _, data in out]
+
+    def wait_for(self, predicate: Callable[[EmailMessage], bool] | None = None, *, timeout: float = 15.0,
+                 what: str = "") -> EmailMessage:
+        """The first message matching `predicate`, waiting on the node's delivery events (no sleeps)."""
+        topo = self.topology
+        pos = topo.mark
+        deadline = time.monotonic() + timeout
+        seen = 0
+        what = what or ("a message" if predicate is None else "a matching message")
+
+        def delivered_here(e: object) -> bool:
+            from .events import LogEvent
+
+            assert isinstance(e, LogEvent)
+            return (e.node == self.node.name and e.program == "postfix/local" and e.get("status") == "sent"
+                    and (e.to or "").lower() == self.address)
+
+        while True:
+            ev = topo.events.wait(delivered_here, timeout=max(0.0, deadline - time.monotonic()), since=pos,
+                                  what=f"{what} delivered to {self.address}",
+                                  hint=self._hint(predicate, seen))
+            pos = ev.seq + 1
+            msgs = self.messages()
+            seen = len(msgs)
+            for m in msgs:
+                if predicate is None or predicate(m):
+                    return m
+
+    def wait_for_dsn(self, timeout: float = 15.0) -> EmailMessage:
+        """The first delivery status notification (multipart/report; report-type=delivery-status)."""
+        return self.wait_for(is_dsn, timeout=timeout, what="a DSN")
+
+    def _hint(self, predicate: object, seen: int) -> str:
+        if seen:
+            return f"{self.address} holds {seen} message(s), none of them matching"
+        return f"nothing was delivered to {self.address} since the last reset"

@@ -1,0 +1,111 @@
+"""What every node shares: a container on the topology's network with a fixed address, and its log."""
+
+from __future__ import annotations
+
+import socket
+import time
+
+from docker.types import EndpointConfig
+from testcontainers.core.container import DockerContainer
+
+from ..engine import labels as lbl
+from ..engine.docker import client
+from ..events import EventLog, LogFollower, MailTimeout
+
+
+class NodeError(RuntimeError):
+    """A node could not start or answer; the message carries its log's last lines."""
+
+
+class Node:
+    """A running container. Subclasses say which image, environment and files it gets, and when it is ready."""
+
+    kind = "node"
+
+    def __init__(self, name: str, hostname: str, image: str, ip: str, network: str, topology_id: str,
+                 dns_ip: str | None, events: EventLog):
+        self.name, self.hostname, self.image, self.ip = name, hostname, image, ip
+        self.network, self.topology_id, self.events = network, topology_id, events
+        self.container = DockerContainer(image)
+        api = client().api
+        self.container.with_kwargs(
+            hostname=hostname,
+            labels=lbl.labels(topology=topology_id, node=name),
+            network=network,
+            networking_config={network: EndpointConfig(api._version, aliases=[hostname], ipv4_address=ip)},
+            **({"dns": [dns_ip]} if dns_ip else {}),
+        )
+        self.follower: LogFollower | None = None
+        self.started_at = 0.0
+
+    # -- lifecycle ---------------------------------------------------------------------------------
+    def start(self) -> None:
+        self.started_at = time.monotonic()
+        self.container.start()
+        stream = client().api.logs(self.container.get_wrapped_container().id, stream=True, follow=True)
+        self.follower = LogFollower(self.name, stream, self.events)
+        self.follower.start()
+
+    def wait_ready(self, timeout: float, since: int) -> None:
+        raise NotImplementedError
+
+    def stop(self) -> None:
+        try:
+            self.container.stop()
+        except Exception:  # already removed (Ctrl-C cleanup, sweep): nothing left to do
+            pass
+
+    # -- access --------------------------------------------------------------------------------------
+    @property
+    def id(self) -> str:
+        return str(self.container.get_wrapped_container().id)
+
+    def exec(self, cmd: list[str] | str, check: bool = True) -> bytes:
+        """Run a command in the node; with check, a non-zero exit raises NodeError with its output."""
+        res = client().api.exec_create(self.id, cmd, stdout=True, stderr=True)
+        out = client().api.exec_start(res["Id"])
+        code = client().api.exec_inspect(res["Id"])["ExitCode"]
+        if check and code != 0:
+            raise NodeError(f"{self.name}: {cmd!r} exited {code}: {out.decode('utf-8', 'replace')[-2000:]}")
+        return bytes(out)
+
+    def put_file(self, path: str, content: bytes, mode: int = 0o644) -> None:
+        """Write a file in the node (through exec, so it also works on tmpfs mounts)."""
+        import base64
+
+        b64 = base64.b64encode(content).decode()
+        self.exec(["sh", "-c", f"echo {b64} | base64 -d > {path}.mh-tmp && chmod {mode:o} {path}.mh-tmp "
+                   f"&& mv {path}.mh-tmp {path}"])
+
+    def log_lines(self, since: int = 0) -> list[str]:
+        return [e.line for e in self.events.since(since, node=self.name)]
+
+    def wait_log(self, needle: str, timeout: float, since: int, what: str) -> None:
+        try:
+            self.events.wait(lambda e: e.node == self.name and needle in e.line, timeout=timeout, since=since,
+                             what=f"{self.name} to log {needle!r} ({what})")
+        except MailTimeout as exc:
+            state = self.container.get_wrapped_container()
+            state.reload()
+            raise NodeError(f"{self.name} ({self.kind}, {self.image}) did not become ready: container "
+                            f"{state.status}.\n{exc}") from None
+
+    def wait_banner(self, timeout: float, port: int = 25) -> str:
+        """Read the SMTP banner: the node answers. Polls connect with a deadline (refused is instant)."""
+        deadline = time.monotonic() + timeout
+        last = ""
+        while time.monotonic() < deadline:
+            try:
+                with socket.create_connection((self.ip, port), timeout=2) as s:
+                    banner = s.recv(512).decode("ascii", "replace").strip()
+                    s.sendall(b"QUIT\r\n")
+                    if banner.startswith("220"):
+                        return banner
+                    last = banner
+            except OSError as exc:
+                last = str(exc)
+            time.sleep(0.02)
+        raise NodeError(f"{self.name}: no 220 banner from {self.ip}:{port} within {timeout:g}s (last: {last})")
+
+    def describe(self) -> dict[str, str]:
+        return {"name": self.name, "kind": self.kind, "hostname": self.hostname, "ip": self.ip}

@@ -1,0 +1,106 @@
+"""A topology declared as data: the mail domains, their servers and their users.
+
+Users declare their own the same way::
+
+    from harness import NodeSpec, TopologySpec
+
+    mine = TopologySpec(nodes=(
+        NodeSpec("gateway", "corp.example", users=("alice",)),
+        NodeSpec("backend", "backend.example", users=("bob",), main_cf={"message_size_limit": "20000"}),
+    ))
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Literal
+
+NodeKind = Literal["postfix", "mock"]
+_DOMAIN = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
+_USER = re.compile(r"^[a-z_][a-z0-9_.-]{0,31}$")
+
+
+@dataclass(frozen=True)
+class NodeSpec:
+    """One mail domain and the server that receives its mail (its MX).
+
+    name: short name used in logs and reports ("library").
+    domain: the mail domain it serves ("library.example").
+    users: local mailboxes; `postmaster` is always added.
+    kind: "postfix" (a real Postfix) or "mock" (the programmable mock SMTP server).
+    hostname: the server's host name, the MX target; defaults to "mx.<domain>".
+    main_cf: extra main.cf parameters for this node, applied after the harness's baseline.
+    """
+
+    name: str
+    domain: str
+    users: tuple[str, ...] = ()
+    kind: NodeKind = "postfix"
+    hostname: str = ""
+    main_cf: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+
+    def __post_init__(self) -> None:
+        if not _DOMAIN.match(self.domain):
+            raise ValueError(f"node {self.name!r}: {self.domain!r} is not a lower-case DNS domain")
+        for u in self.users:
+            if not _USER.match(u):
+                raise ValueError(f"node {self.name!r}: user {u!r} is not a valid local part for a mailbox")
+        if self.kind not in ("postfix", "mock"):
+            raise ValueError(f"node {self.name!r}: kind {self.kind!r} is not 'postfix' or 'mock'")
+        if not self.hostname:
+            object.__setattr__(self, "hostname", f"mx.{self.domain}")
+        object.__setattr__(self, "users", tuple(dict.fromkeys(self.users)))
+        object.__setattr__(self, "main_cf", MappingProxyType(dict(self.main_cf)))
+
+    @property
+    def mailboxes(self) -> tuple[str, ...]:
+        return self.users if "postmaster" in self.users else (*self.users, "postmaster")
+
+
+@dataclass(frozen=True)
+class TopologySpec:
+    """The nodes of one isolated mail world. Every domain routes only to the others."""
+
+    nodes: tuple[NodeSpec, ...]
+    name: str = "topology"
+
+    def __post_init__(self) -> None:
+        if not self.nodes:
+            raise ValueError("a topology needs at least one node")
+        for attr in ("name", "domain", "hostname"):
+            seen = [getattr(n, attr) for n in self.nodes]
+            dup = {v for v in seen if seen.count(v) > 1}
+            if dup:
+                raise ValueError(f"topology {self.name!r}: duplicate node {attr}: {', '.join(sorted(dup))}")
+
+    def __iter__(self) -> Iterator[NodeSpec]:
+        return iter(self.nodes)
+
+    def node(self, key: str) -> NodeSpec:
+        """A node by name, domain, host name, or any address in its domain."""
+        key = key.lower()
+        domain = key.rsplit("@", 1)[-1]
+        for n in self.nodes:
+            if key in (n.name, n.hostname) or domain == n.domain:
+                return n
+        known = ", ".join(f"{n.name} ({n.domain})" for n in self.nodes)
+        raise KeyError(f"no node {key!r} in topology {self.name!r}; nodes: {known}")
+
+    @property
+    def domains(self) -> tuple[str, ...]:
+        return tuple(n.domain for n in self.nodes)
+
+
+def default_topology() -> TopologySpec:
+    """The classic case: jack@store.example writes to jill@library.example, who forwards to example.edu."""
+    return TopologySpec(
+        name="default",
+        nodes=(
+            NodeSpec("store", "store.example", users=("jack",)),
+            NodeSpec("library", "library.example", users=("jill",)),
+            NodeSpec("edu", "example.edu", users=("jill",)),
+        ),
+    )

@@ -1,0 +1,250 @@
+"""MailTopology: a TopologySpec brought to life on one internal Docker network. A context manager.
+
+    with MailTopology(default_topology()) as world:
+        sent = world.send("jack@store.example", "jill@library.example")
+        world.mailbox("jill@library.example").wait_for()
+"""
+
+from __future__ import annotations
+
+import atexit
+import ipaddress
+import json
+import logging
+import random
+import threading
+import time
+import uuid
+import weakref
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from email.message import EmailMessage
+from typing import Any, TypeVar
+
+import docker.errors
+from docker.types import IPAMConfig, IPAMPool
+
+from .engine import images
+from .engine import labels as lbl
+from .engine.docker import EngineUnavailable, client, routes_to_containers
+from .events import EventLog
+from .mail import Mailbox, make_message
+from .nodes import DnsNode, MockNode, Node, PostfixNode
+from .smtp import Envelope, Recipient, Transcript, submit
+from .topology import TopologySpec, default_topology
+
+log = logging.getLogger("mailharness")
+T = TypeVar("T")
+_live: weakref.WeakSet[MailTopology] = weakref.WeakSet()
+_swept = False
+_sweep_lock = threading.Lock()
+
+
+@dataclass
+class Sent:
+    """A message the harness submitted: its envelope, the SMTP transcript, the message itself."""
+
+    envelope: Envelope
+    transcript: Transcript
+    message: EmailMessage
+    via: str
+
+    @property
+    def accepted(self) -> bool:
+        return self.transcript.accepted
+
+    @property
+    def queue_id(self) -> str | None:
+        return self.transcript.queue_id
+
+
+@dataclass(frozen=True)
+class Timings:
+    network: float = 0.0
+    containers: float = 0.0
+    ready: float = 0.0
+    total: float = 0.0
+
+
+class MailTopology:
+    """Start, reset and stop a topology; send mail into it; read its mailboxes; follow its logs."""
+
+    def __init__(self, spec: TopologySpec | None = None, *, ready_timeout: float = 30.0):
+        self.spec = spec or default_topology()
+        self.id = f"{self.spec.name}-{uuid.uuid4().hex[:8]}"
+        self.ready_timeout = ready_timeout
+        self.events = EventLog()
+        self.mark = 0
+        self.nodes: dict[str, Node] = {}
+        self.transcripts: list[Transcript] = []
+        self.network_name = f"mailharness-{self.id}"
+        self.subnet = ""
+        self.timings = Timings()
+        self._network: Any = None
+        self._started = False
+        self._kept = False
+
+    # -- lifecycle ---------------------------------------------------------------------------------
+    def __enter__(self) -> MailTopology:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def start(self) -> MailTopology:
+        global _swept
+        t0 = time.monotonic()
+        if not routes_to_containers():
+            raise EngineUnavailable("DOCKER_HOST points at a remote engine: the harness reaches its nodes by their "
+                                    "container addresses, which only a local Linux engine routes. Unset DOCKER_HOST.")
+        tags = images.ensure()
+        with _sweep_lock:
+            if not _swept:
+                lbl.sweep_orphans()
+                _swept = True
+        _live.add(self)
+        self._create_network()
+        t1 = time.monotonic()
+        net = ipaddress.ip_network(self.subnet)
+        hosts = list(net.hosts())
+        dns_ip = str(hosts[1])
+        records = []
+        for i, spec in enumerate(self.spec.nodes):
+            ip = str(hosts[9 + i])
+            if spec.kind == "postfix":
+                self.nodes[spec.name] = PostfixNode(spec, self.spec, tags["postfix"], ip, self.network_name,
+                                                    self.subnet, self.id, dns_ip, self.events)
+            else:
+                self.nodes[spec.name] = MockNode(spec, tags["mock-smtp"], ip, self.network_name, self.id, dns_ip,
+                                                 self.events)
+            records.append((spec.domain, spec.hostname, ip))
+        self.dns = DnsNode(tags["dns"], dns_ip, self.network_name, self.id, self.events, records)
+        everything: list[Node] = [self.dns, *self.nodes.values()]
+        self._started = True
+        try:
+            _parallel([n.start for n in everything])
+            t2 = time.monotonic()
+            _parallel([lambda n=n: n.wait_ready(self.ready_timeout, 0) for n in everything])  # type: ignore[misc]
+        except BaseException:
+            self.stop()
+            raise
+        t3 = time.monotonic()
+        self.timings = Timings(t1 - t0, t2 - t1, t3 - t2, t3 - t0)
+        self.mark = self.events.mark()
+        log.info("mailharness: topology %s up in %.2fs", self.id, t3 - t0)
+        return self
+
+    def _create_network(self) -> None:
+        c = client()
+        last: Exception | None = None
+        for _ in range(20):
+            self.subnet = f"10.{random.randint(64, 254)}.{random.randint(0, 255)}.0/24"
+            gw = str(next(ipaddress.ip_network(self.subnet).hosts()))
+            try:
+                self._network = c.networks.create(
+                    self.network_name, driver="bridge", internal=True, labels=lbl.labels(topology=self.id),
+                    ipam=IPAMConfig(pool_configs=[IPAMPool(subnet=self.subnet, gateway=gw)]),
+                )
+                return
+            except docker.errors.APIError as exc:  # the subnet is taken (another worker, another project)
+                last = exc
+        raise RuntimeError(f"could not create an internal network for {self.id}: {last}")
+
+    def reset(self) -> None:
+        """Queues emptied, mailboxes cleared, configuration back to its baseline; events and transcripts
+        of the previous test set aside."""
+        resets: list[Callable[[], None]] = [n.reset for n in self.nodes.values()  # type: ignore[attr-defined]
+                                            if hasattr(n, "reset")]
+        _parallel(resets)
+        self.transcripts = []
+        self.mark = self.events.mark()
+
+    def stop(self, keep: bool = False) -> None:
+        """Remove every container and the network; with keep, leave them running (`mailharness down` removes)."""
+        if keep:
+            self._kept = True
+            lbl.mark_kept(self.id, json.dumps(self.describe()))
+            return
+        if not self._started and self._network is None:
+            return
+        self._started = False
+        lbl.remove({"label": [f"{lbl.TOPOLOGY}={self.id}"]})
+        self._network = None
+        lbl.unmark_kept(self.id)
+
+    # -- access --------------------------------------------------------------------------------------
+    def node(self, key: str) -> Node:
+        """A node by name ("library"), domain, host name, or an address in its domain."""
+        return self.nodes[self.spec.node(key).name]
+
+    def mailbox(self, address: str) -> Mailbox:
+        return Mailbox(self, address)
+
+    def send(self, sender: str, recipients: str | Sequence[str | Recipient], *, notify: Sequence[str] = (),
+             orcpt: bool = False, ret: str | None = None, envid: str | None = None,
+             message: EmailMessage | bytes | None = None, subject: str | None = None, body: str | None = None,
+             headers: dict[str, str] | None = None, via: str | None = None, timeout: float = 30.0) -> Sent:
+        """Submit a message to the sender's node (or `via`) over SMTP and return what the server said.
+
+        notify/orcpt apply to every recipient given as a string; pass Recipient objects for per-recipient values.
+        4xx and 5xx replies never raise: look at `sent.transcript`.
+        """
+        rcpts_in = [recipients] if isinstance(recipients, str) else list(recipients)
+        rcpts = [r if isinstance(r, Recipient) else Recipient(r, tuple(notify), r if orcpt else None)
+                 for r in rcpts_in]
+        env = Envelope(sender, tuple(rcpts), ret, envid)
+        if isinstance(message, EmailMessage):
+            msg = message
+        elif isinstance(message, bytes):
+            from .mail import parse_message
+
+            msg = parse_message(message)
+        else:
+            msg = make_message(sender, [r.address for r in rcpts], subject=subject, body=body, headers=headers)
+        node = self.node(via or (sender.rsplit("@", 1)[-1] if "@" in sender else self.spec.nodes[0].name))
+        data = msg.as_bytes(policy=msg.policy.clone(linesep="\r\n"))
+        t = submit(node.ip, env, data, timeout=timeout)
+        self.transcripts.append(t)
+        return Sent(env, t, msg, node.name)
+
+    def describe(self) -> list[dict[str, str]]:
+        out = []
+        for n in [*self.nodes.values(), self.dns]:
+            d = n.describe()
+            spec = self.spec.node(n.name) if n.name in self.nodes else None
+            d["domain"] = spec.domain if spec else ""
+            d["topology"] = self.id
+            out.append(d)
+        return out
+
+    def report(self, since: int | None = None) -> str:
+        """The mail log of every node since the last reset (or `since`), for failure reports."""
+        start = self.mark if since is None else since
+        parts = []
+        for n in [*self.nodes.values(), self.dns]:
+            lines = [e.line for e in self.events.since(start, node=n.name)]
+            parts.append(f"--- {n.name} ({n.hostname}, {n.ip}): {len(lines)} log lines")
+            parts += lines
+        return "\n".join(parts)
+
+    def wait_log(self, predicate: Callable[[Any], bool], *, timeout: float = 15.0, what: str = "a log event") -> Any:
+        return self.events.wait(predicate, timeout=timeout, since=self.mark, what=what)
+
+
+def _parallel(fns: Sequence[Callable[[], T]]) -> list[T]:
+    if len(fns) <= 1:
+        return [f() for f in fns]
+    with ThreadPoolExecutor(max_workers=len(fns)) as pool:
+        return [f.result() for f in [pool.submit(fn) for fn in fns]]
+
+
+@atexit.register
+def _stop_all() -> None:  # Ctrl-C, sys.exit or an error: nothing left behind (kept topologies excepted)
+    for t in list(_live):
+        if not t._kept:
+            try:
+                t.stop()
+            except Exception:  # the engine may be gone already
+                pass
