@@ -28,7 +28,8 @@ from docker.types import IPAMConfig, IPAMPool
 from .engine import images
 from .engine import labels as lbl
 from .engine.docker import EngineUnavailable, client, routes_to_containers
-from .events import EventLog
+from . import evidence
+from .events import EventLog, LogEvent
 from .mail import Mailbox, make_message
 from .nodes import DnsNode, MockNode, Node, PostfixNode
 from .smtp import Envelope, Recipient, Transcript, submit
@@ -228,6 +229,26 @@ class MailTopology:
             parts.append(f"--- {n.name} ({n.hostname}, {n.ip}): {len(lines)} log lines")
             parts += lines
         return "\n".join(parts)
+
+    # -- evidence since the last reset ---------------------------------------------------------------
+    def log(self, node: str | None = None) -> list[LogEvent]:
+        """Log events since the last reset, of one node (name, domain or address) or of all."""
+        return self.events.since(self.mark, node=self.node(node).name if node else None)
+
+    def rejections(self, node: str | None = None) -> list[evidence.Rejection]:
+        """Refusals during the SMTP dialogue (RCPT, MAIL, DATA...) since the last reset."""
+        return evidence.rejections(self.log(node))
+
+    def queued(self, node: str | None = None) -> list[str]:
+        """Queue ids of the messages a node accepted since the last reset."""
+        return evidence.queued(self.log(node))
+
+    def deliveries(self, node: str | None = None) -> list[evidence.Delivery]:
+        return evidence.deliveries(self.log(node))
+
+    def notices(self, node: str | None = None) -> list[evidence.Notice]:
+        """DSNs the node generated since the last reset (Postfix's bounce daemon)."""
+        return evidence.notices(self.log(node))
 
     def wait_log(self, predicate: Callable[[Any], bool], *, timeout: float = 15.0, what: str = "a log event") -> Any:
         return self.events.wait(predicate, timeout=timeout, since=self.mark, what=what)

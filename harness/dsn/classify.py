@@ -11,7 +11,9 @@ from harness.dsn.model import NotDsnKind
 DSN_REPORT_TYPES = ("delivery-status", "global-delivery-status")
 STATUS_TYPES = ("message/delivery-status", "message/global-delivery-status")
 
-_DAEMONS = re.compile(r"^(mailer-daemon|postmaster|mail-?daemon|mdaemon|mail\.?delivery.*|double-bounce|bounces?)$", re.I)
+_DAEMONS = re.compile(
+    r"^(mailer-daemon|postmaster|mail-?daemon|mdaemon|mail\.?delivery.*|double-bounce|bounces?)$", re.I
+)
 _BOUNCE_SUBJECT = re.compile(
     r"failure notice|undeliver|returned mail|delivery status notification|delivery (?:status )?fail|"
     r"mail delivery (?:failed|system)|non-?delivery|bounce notification|could not be delivered|delayed mail|"

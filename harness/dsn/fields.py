@@ -169,7 +169,7 @@ def per_message(block: Block) -> PerMessage:
     )
     return PerMessage(
         reporting_mta=typed(rm) if rm is not None else None,
-        original_envelope_id=strip_comments(envid) if envid is not None else None,
+        original_envelope_id=envid.strip() if envid is not None else None,
         dsn_gateway=typed(gw) if gw is not None else None,
         received_from_mta=typed(rf) if rf is not None else None,
         arrival_date=date(ad) if ad is not None else None,

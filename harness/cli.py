@@ -1,0 +1,148 @@
+"""mailharness: doctor | images build | up | down | run | dsn-lint"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+from .engine.base import BuildError
+from .engine.docker import ENGINE_FIX, EngineUnavailable
+
+
+def _doctor(args: argparse.Namespace) -> int:
+    from .engine import docker as eng
+    from .engine import images
+
+    ok = True
+    try:
+        info = eng.info()
+        print(f"engine:  ok, Docker {info.version} at {info.host} ({info.storage_driver}, {info.os})")
+    except EngineUnavailable as exc:
+        print(f"engine:  MISSING: {exc}")
+        return 1
+    if not eng.routes_to_containers():
+        ok = False
+        print("routing: DOCKER_HOST is remote; the harness needs a local Linux engine to reach container addresses")
+    try:
+        for name in images.IMAGE_NAMES:
+            t = images.tag(name)
+            have = images.exists(t)
+            ok &= have
+            print(f"image:   {t:45} {'present' if have else 'missing: run `mailharness images build`'}")
+        bt = images.base_tag()
+        print(f"base:    {bt:45} {'present' if images.exists(bt) else 'missing (built with the images)'}")
+    except BuildError as exc:
+        print(f"images:  {exc}")
+        return 1
+    print("ready" if ok else "not ready: see above")
+    return 0 if ok else 1
+
+
+def _images(args: argparse.Namespace) -> int:
+    from .engine import images
+
+    t0 = time.monotonic()
+    tags = images.ensure(force=args.force, route=args.route)
+    for name, t in tags.items():
+        print(f"{name}: {t}")
+    print(f"images ready in {time.monotonic() - t0:.1f}s")
+    return 0
+
+
+def _up(args: argparse.Namespace) -> int:
+    from .engine import labels
+    from .world import MailTopology
+
+    if args.list:
+        for tid, desc in labels.kept().items():
+            print(desc if args.json else f"{tid}: " + ", ".join(f"{n['name']}={n['ip']}" for n in json.loads(desc)))
+        return 0
+    topo = MailTopology().start()
+    topo.stop(keep=True)
+    nodes = topo.describe()
+    if args.json:
+        print(json.dumps(nodes))
+    else:
+        print(f"topology {topo.id} is up ({topo.timings.total:.2f}s); it keeps running until `mailharness down`.")
+        for n in nodes:
+            print(f"  {n['name']:8} {n['kind']:8} {n['domain']:18} {n['hostname']:24} {n['ip']}")
+        first = nodes[0]
+        print(f"try: swaks --server {first['ip']} --from jack@store.example --to jill@library.example")
+    return 0
+
+
+def _down(args: argparse.Namespace) -> int:
+    from .engine import labels
+
+    total = [0, 0]
+    if args.all:
+        total = list(labels.remove({"label": [labels.PID]}))
+        for tid in labels.kept():
+            labels.unmark_kept(tid)
+    else:
+        for tid in labels.kept():
+            c, n = labels.remove({"label": [f"{labels.TOPOLOGY}={tid}"]})
+            total[0] += c
+            total[1] += n
+            labels.unmark_kept(tid)
+    print(f"removed {total[0]} containers and {total[1]} networks")
+    return 0
+
+
+def _run(args: argparse.Namespace, rest: list[str]) -> int:
+    import pytest
+
+    suites = Path(__file__).resolve().parents[1] / "suites"
+    return int(pytest.main([str(suites), "-p", "no:cacheprovider", "--mailharness-summary", "-q", *rest]))
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv and argv[0] == "dsn-lint":
+        from .dsn.lint import main as lint_main
+
+        return int(lint_main(argv[1:]))
+    p = argparse.ArgumentParser(prog="mailharness", description="End-to-end mail tests with real MTAs in Docker.")
+    sub = p.add_subparsers(dest="cmd", required=True)
+    sub.add_parser("doctor", help="is a Docker engine reachable, are the images built, what to do if not")
+    img = sub.add_parser("images", help="image management")
+    isub = img.add_subparsers(dest="images_cmd", required=True)
+    b = isub.add_parser("build", help="build the images that are missing (offline when no registry answers)")
+    b.add_argument("--force", action="store_true", help="rebuild even if the tags exist")
+    b.add_argument("--route", choices=["auto", "pull", "offline"], default="", help="how to get the base image")
+    u = sub.add_parser("up", help="start the default topology and leave it running")
+    u.add_argument("--json", action="store_true", help="print the nodes as JSON (name, domain, hostname, ip)")
+    u.add_argument("--list", action="store_true", help="list the topologies left running")
+    d = sub.add_parser("down", help="remove the topologies `up` (or a kept session) left running")
+    d.add_argument("--all", action="store_true", help="remove every mailharness container and network on this host")
+    sub.add_parser("run", help="run the bundled scenarios against the default topology (extra args go to pytest)")
+    sub.add_parser("dsn-lint", help="check DSN messages against the RFC checklist (see `mailharness dsn-lint -h`)")
+    args, rest = p.parse_known_args(argv)
+    if rest and args.cmd != "run":
+        p.error(f"unrecognized arguments: {' '.join(rest)}")
+    try:
+        if args.cmd == "doctor":
+            return _doctor(args)
+        if args.cmd == "images":
+            return _images(args)
+        if args.cmd == "up":
+            return _up(args)
+        if args.cmd == "down":
+            return _down(args)
+        if args.cmd == "run":
+            return _run(args, rest)
+    except EngineUnavailable as exc:
+        print(f"mailharness: {exc}", file=sys.stderr)
+        return 3
+    except BuildError as exc:
+        print(f"mailharness: image build failed: {exc}", file=sys.stderr)
+        return 4
+    p.error(f"unknown command {args.cmd}")
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,132 @@
+"""The pytest plugin: options, fixtures over MailTopology, and the mail logs on every failure report.
+
+Fixtures:
+    mail_topology          the default topology, started once per session (per xdist worker), reset per test
+    mail_topology_factory  start a topology of your own (a TopologySpec); stopped after the test
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Generator, Iterator
+from typing import Any
+
+import pytest
+
+from .config import KEEP_CHOICES, Settings
+from .engine.docker import EngineUnavailable
+from .topology import TopologySpec, default_topology
+from .world import MailTopology
+
+_USED = pytest.StashKey[list[MailTopology]]()
+_SETTINGS = pytest.StashKey[Settings]()
+_KEPT = pytest.StashKey[list[str]]()
+_RESULTS = pytest.StashKey[list[tuple[str, str, float, str]]]()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    g = parser.getgroup("mailharness", "mail harness (real MTAs in Docker)")
+    g.addoption("--mailharness-keep", dest="mailharness_keep", choices=KEEP_CHOICES, default=None,
+                help="keep topologies' containers after the session: never (default), on-failure, always")
+    g.addoption("--mailharness-ready-timeout", dest="mailharness_ready_timeout", default=None,
+                help="seconds to wait for a topology's servers to answer (default 30)")
+    g.addoption("--mailharness-summary", dest="mailharness_summary", action="store_true", default=False,
+                help="print a table of scenarios, verdicts and times at the end")
+    parser.addini("mailharness_keep", "never | on-failure | always", default="")
+    parser.addini("mailharness_ready_timeout", "seconds to wait for servers to answer", default="")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "docker: needs a Docker engine (end-to-end)")
+    config.stash[_SETTINGS] = Settings.from_pytest(config)
+    config.stash[_KEPT] = []
+    config.stash[_RESULTS] = []
+
+
+def _settings(config: pytest.Config) -> Settings:
+    return config.stash[_SETTINGS]
+
+
+def _start(spec: TopologySpec, settings: Settings) -> MailTopology:
+    try:
+        return MailTopology(spec, ready_timeout=settings.ready_timeout).start()
+    except EngineUnavailable as exc:
+        pytest.fail(f"mailharness: {exc}", pytrace=False)
+
+
+def _finish(topo: MailTopology, request: pytest.FixtureRequest, failed: bool) -> None:
+    keep = _settings(request.config).keep
+    if keep == "always" or (keep == "on-failure" and failed):
+        topo.stop(keep=True)
+        request.config.stash[_KEPT].append(topo.id)
+    else:
+        topo.stop()
+
+
+@pytest.fixture(scope="session")
+def _mailharness_world(request: pytest.FixtureRequest) -> Iterator[MailTopology]:
+    topo = _start(default_topology(), _settings(request.config))
+    yield topo
+    _finish(topo, request, request.session.testsfailed > 0)
+
+
+@pytest.fixture
+def mail_topology(_mailharness_world: MailTopology, request: pytest.FixtureRequest) -> MailTopology:
+    """The default topology (store.example/jack, library.example/jill, example.edu/jill), freshly reset."""
+    _mailharness_world.reset()
+    request.node.stash.setdefault(_USED, []).append(_mailharness_world)
+    return _mailharness_world
+
+
+@pytest.fixture
+def mail_topology_factory(request: pytest.FixtureRequest) -> Generator[Callable[[TopologySpec], MailTopology]]:
+    """Start topologies of your own; each is stopped (or kept, per --mailharness-keep) after the test."""
+    started: list[MailTopology] = []
+
+    def make(spec: TopologySpec) -> MailTopology:
+        topo = _start(spec, _settings(request.config))
+        started.append(topo)
+        request.node.stash.setdefault(_USED, []).append(topo)
+        return topo
+
+    yield make
+    failed = bool(getattr(request.node, "_mailharness_failed", False))
+    for topo in started:
+        _finish(topo, request, failed)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None, Any, Any]:
+    rep = yield
+    if rep.failed:
+        item._mailharness_failed = True  # type: ignore[attr-defined]
+        for topo in item.stash.get(_USED, []):
+            if topo.transcripts:
+                rep.sections.append((f"mailharness {topo.id}: SMTP transcripts",
+                                     "\n\n".join(t.render() for t in topo.transcripts)))
+            rep.sections.append((f"mailharness {topo.id}: mail logs", topo.report()))
+    if rep.when == "call" or (rep.when == "setup" and rep.outcome != "passed"):
+        doc = (getattr(item, "obj", None).__doc__ or "").strip().splitlines() if hasattr(item, "obj") else []
+        item.config.stash[_RESULTS].append((item.nodeid, rep.outcome, rep.duration, doc[0] if doc else ""))
+    return rep
+
+
+def pytest_assertrepr_compare(config: pytest.Config, op: str, left: object, right: object) -> list[str] | None:
+    try:
+        from .dsn.assertions import assertrepr_compare
+    except ImportError:
+        return None
+    return assertrepr_compare(op, left, right)
+
+
+def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
+    kept = config.stash.get(_KEPT, [])
+    if kept:
+        terminalreporter.write_sep("-", "mailharness: topologies kept running")
+        for k in kept:
+            terminalreporter.write_line(f"  {k}   (inspect with `mailharness up --list`, remove with `mailharness down`)")
+    if _settings(config).summary:
+        from .summary import render_summary
+
+        terminalreporter.write_sep("=", "mailharness summary")
+        for line in render_summary(config.stash.get(_RESULTS, [])):
+            terminalreporter.write_line(line)

@@ -1,0 +1,110 @@
+"""End to end on the default topology: real Postfix servers, real DNS, on an internal network."""
+
+from __future__ import annotations
+
+import socket
+
+import dns.resolver
+import pytest
+
+from harness import MailTimeout, MailTopology, is_dsn
+from harness.engine import labels
+from harness.engine.docker import client
+
+
+def test_every_node_answers_with_its_own_banner(mail_topology: MailTopology) -> None:
+    for name in ("store", "library", "edu"):
+        node = mail_topology.node(name)
+        banner = node.wait_banner(timeout=5)
+        assert banner.startswith(f"220 {node.hostname} ESMTP")
+
+
+def test_dns_serves_mx_a_and_ptr(mail_topology: MailTopology) -> None:
+    r = dns.resolver.Resolver(configure=False)
+    r.nameservers = [mail_topology.dns.ip]
+    mx = r.resolve("library.example", "MX")
+    assert [str(x.exchange).rstrip(".") for x in mx] == ["mx.library.example"]
+    a = r.resolve("mx.library.example", "A")
+    assert [x.address for x in a] == [mail_topology.node("library").ip]
+    ptr = r.resolve_address(mail_topology.node("store").ip)
+    assert [str(x).rstrip(".") for x in ptr] == ["mx.store.example"]
+    with pytest.raises(dns.resolver.NXDOMAIN):
+        r.resolve("nosuchhost.library.example", "A")
+
+
+def test_the_network_is_internal_and_labelled(mail_topology: MailTopology) -> None:
+    net = client().networks.get(mail_topology.network_name)
+    assert net.attrs["Internal"] is True
+    lab = net.attrs["Labels"]
+    assert lab[labels.TOPOLOGY] == mail_topology.id and lab[labels.SESSION] == labels.session_id()
+    for node in mail_topology.nodes.values():
+        c = node.container.get_wrapped_container()
+        c.reload()
+        assert c.labels[labels.WORKER] == labels.worker_id() and c.labels[labels.NODE] == node.name
+        assert list(c.attrs["NetworkSettings"]["Networks"]) == [mail_topology.network_name], "no other network"
+
+
+def test_mail_to_a_domain_outside_the_topology_is_refused_at_rcpt(mail_topology: MailTopology) -> None:
+    sent = mail_topology.send("jack@store.example", "someone@gmail.com")
+    [r] = sent.transcript.rcpt_replies
+    assert (r.code, r.enhanced) == (554, "5.7.1") and "outside the test topology" in r.text
+    assert mail_topology.queued("store") == []
+
+
+def test_a_container_has_no_route_out_of_its_topology(mail_topology: MailTopology) -> None:
+    """An internal network has no gateway: the only route is the topology's own subnet (no packet is sent)."""
+    table = mail_topology.node("store").exec(["cat", "/proc/net/route"]).decode().splitlines()[1:]
+    destinations = [line.split()[1] for line in table if line.strip()]
+    assert destinations, table
+    assert "00000000" not in destinations, f"a default route exists: {table}"
+
+
+def test_reset_empties_mailboxes_and_scopes_the_logs(mail_topology: MailTopology) -> None:
+    mail_topology.send("jack@store.example", "jill@library.example")
+    box = mail_topology.mailbox("jill@library.example")
+    box.wait_for()
+    assert len(box.messages()) == 1
+    mail_topology.reset()
+    assert box.messages() == []
+    assert mail_topology.log() == [] and mail_topology.transcripts == []
+
+
+def test_waiting_for_mail_that_never_comes_says_what_was_seen(mail_topology: MailTopology) -> None:
+    mail_topology.send("jack@store.example", "jill@library.example")
+    with pytest.raises(MailTimeout) as exc:
+        mail_topology.mailbox("jill@example.edu").wait_for(timeout=1.5)
+    text = str(exc.value)
+    assert "a message delivered to jill@example.edu" in text
+    assert "log lines on library" in text and "status=sent (delivered to maildir)" in text
+    assert "nothing was delivered to jill@example.edu since the last reset" in text
+
+
+def test_several_recipients_with_dsn_parameters(mail_topology: MailTopology) -> None:
+    sent = mail_topology.send("jack@store.example", ["jill@library.example", "jill@example.edu"],
+                              notify=["SUCCESS", "FAILURE"], orcpt=True, ret="HDRS", envid="case-42")
+    assert sent.accepted
+    assert sent.transcript.exchanges[2].command == "MAIL FROM:<jack@store.example> RET=HDRS ENVID=case-42"
+    for addr in ("jill@library.example", "jill@example.edu"):
+        mail_topology.mailbox(addr).wait_for()
+    # NOTIFY=SUCCESS: Postfix tells Jack of each delivery (RFC 3461 "relayed"/"delivered" DSNs).
+    dsn = mail_topology.mailbox("jack@store.example").wait_for_dsn()
+    assert is_dsn(dsn)
+
+
+def test_mailbox_of_an_unknown_user_is_refused_clearly(mail_topology: MailTopology) -> None:
+    with pytest.raises(KeyError, match="no mailbox 'nobody' on library; mailboxes: jill, postmaster"):
+        mail_topology.mailbox("nobody@library.example")
+
+
+def test_nobody_is_not_a_valid_recipient(mail_topology: MailTopology) -> None:
+    """The `nobody` trap: system accounts are not recipients with an explicit table."""
+    sent = mail_topology.send("jack@store.example", "nobody@library.example")
+    assert sent.accepted
+    mail_topology.mailbox("jack@store.example").wait_for_dsn()
+    [r] = mail_topology.rejections("library")
+    assert r.reply.code == 550 and r.recipient == "nobody@library.example"
+
+
+def test_the_client_port_is_not_fixed(mail_topology: MailTopology) -> None:
+    with socket.create_connection((mail_topology.node("library").ip, 25), timeout=5) as s:
+        assert s.recv(100).startswith(b"220 ")

@@ -1,0 +1,56 @@
+import threading
+
+import pytest
+
+from harness.events import EventLog, MailTimeout, parse_line
+
+BOUNCED = ("Nov 29 13:05:05 mx postfix/smtp[118]: 0384E176400: to=<nosuchuser@library.example>, "
+           "relay=mx.library.example[10.159.78.11]:25, delay=0.01, delays=0/0/0/0.01, dsn=5.1.1, status=bounced "
+           "(host mx.library.example[10.159.78.11] said: 550 5.1.1 <nosuchuser@library.example>: Recipient address "
+           "rejected: User unknown in local recipient table (in reply to RCPT TO command))")
+
+
+def test_postfix_delivery_lines_are_parsed_into_fields() -> None:
+    e = parse_line("store", 0, BOUNCED)
+    assert (e.program, e.queue_id, e.to) == ("postfix/smtp", "0384E176400", "nosuchuser@library.example")
+    assert (e.get("dsn"), e.get("status"), e.get("relay")) == ("5.1.1", "bounced", "mx.library.example[10.159.78.11]:25")
+    assert e.get("detail", ).startswith("host mx.library.example[10.159.78.11] said: 550 5.1.1")  # type: ignore[union-attr]
+
+
+def test_noqueue_and_non_postfix_lines() -> None:
+    e = parse_line("library", 1, "Nov 29 13:05:05 mx postfix/smtpd[114]: NOQUEUE: reject: RCPT from x[1.2.3.4]: "
+                   "550 5.1.1 <a@b>: Recipient address rejected; from=<j@s> to=<a@b> proto=ESMTP helo=<mx>")
+    assert e.queue_id == "NOQUEUE" and e.sender == "j@s" and e.to == "a@b"
+    d = parse_line("dns", 2, "dnsmasq[1]: query[MX] library.example from 10.0.0.10")
+    assert d.program == "dnsmasq" and d.queue_id is None
+    raw = parse_line("x", 3, "something else entirely")
+    assert raw.text == "something else entirely" and raw.program == ""
+
+
+def test_wait_returns_an_event_added_later_by_another_thread() -> None:
+    log = EventLog()
+    log.add("a", "noise")
+    mark = log.mark()
+    threading.Timer(0.05, lambda: log.add("a", BOUNCED)).start()
+    ev = log.wait(lambda e: e.get("status") == "bounced", timeout=5, since=mark)
+    assert ev.seq == 1
+
+
+def test_wait_ignores_events_before_the_mark() -> None:
+    log = EventLog()
+    log.add("a", BOUNCED)
+    with pytest.raises(MailTimeout):
+        log.wait(lambda e: e.get("status") == "bounced", timeout=0.05, since=log.mark())
+
+
+def test_timeout_says_what_was_expected_and_what_each_node_logged_last() -> None:
+    log = EventLog()
+    for i in range(12):
+        log.add("store", f"line {i}")
+    log.add("library", "only line")
+    with pytest.raises(MailTimeout) as exc:
+        log.wait(lambda e: False, timeout=0.01, since=0, what="a DSN to jack", hint="check the MX")
+    text = str(exc.value)
+    assert "waited 0.01s for a DSN to jack" in text
+    assert "last 8 of 12 log lines on store" in text and "line 11" in text and "line 3" not in text
+    assert "only line" in text and "hint: check the MX" in text

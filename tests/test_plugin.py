@@ -1,0 +1,45 @@
+"""The plugin itself, tested with pytester (in subprocesses, so each run gets a fresh engine client)."""
+
+import pytest
+
+
+def test_options_and_fixtures_are_registered(pytester: pytest.Pytester) -> None:
+    r = pytester.runpytest_subprocess("--help")
+    r.stdout.fnmatch_lines(["*--mailharness-keep=*", "*--mailharness-summary*"])
+    r = pytester.runpytest_subprocess("--fixtures")
+    r.stdout.fnmatch_lines(["*mail_topology*", "*mail_topology_factory*"])
+
+
+def test_bad_keep_value_in_ini_is_a_usage_error(pytester: pytest.Pytester) -> None:
+    pytester.makeini("[pytest]\nmailharness_keep = sometimes\n")
+    pytester.makepyfile("def test_x(): pass")
+    r = pytester.runpytest_subprocess()
+    assert r.ret != 0
+    r.stderr.fnmatch_lines(["*keep='sometimes'*never, on-failure, always*"])
+
+
+def test_without_an_engine_tests_fail_with_the_fix_never_skip(pytester: pytest.Pytester,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DOCKER_HOST", "unix:///nonexistent/docker.sock")
+    pytester.makepyfile("""
+        def test_needs_mail(mail_topology):
+            pass
+    """)
+    r = pytester.runpytest_subprocess()
+    r.assert_outcomes(errors=1)
+    r.stdout.fnmatch_lines(["*no Docker engine answers at unix:///nonexistent/docker.sock*",
+                            "*ci/ensure-docker.sh*"])
+    assert "skipped" not in r.stdout.str()
+
+
+def test_summary_table(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile('''
+        def test_ok():
+            """checks nothing much"""
+        def test_bad():
+            """fails on purpose"""
+            assert False
+    ''')
+    r = pytester.runpytest_subprocess("--mailharness-summary")
+    r.stdout.fnmatch_lines(["*mailharness summary*", "verdict*time*scenario*what it checks",
+                            "PASS*ok*checks nothing much", "FAIL*bad*fails on purpose", "1 passed, 1 failed"])
