@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 
 from .engine.base import BuildError
-from .engine.docker import ENGINE_FIX, EngineUnavailable
+from .engine.docker import EngineUnavailable
 
 
 def _doctor(args: argparse.Namespace) -> int:

@@ -27,10 +27,10 @@ class Settings:
                 return str(v)
             return os.environ.get(env, default)
 
-        keep = pick("mailharness_keep", "mailharness_keep", "MAILHARNESS_KEEP", "never")
+        keep: Any = pick("mailharness_keep", "mailharness_keep", "MAILHARNESS_KEEP", "never")
         if keep not in KEEP_CHOICES:
             raise ValueError(f"mailharness keep={keep!r}: expected one of {', '.join(KEEP_CHOICES)}")
         ready = float(pick("mailharness_ready_timeout", "mailharness_ready_timeout", "MAILHARNESS_READY_TIMEOUT",
                            "30"))
-        return cls(keep=keep, ready_timeout=ready,  # type: ignore[arg-type]
+        return cls(keep=keep, ready_timeout=ready,
                    summary=bool(config.getoption("mailharness_summary", False)))

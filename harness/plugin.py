@@ -123,10 +123,10 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
     if kept:
         terminalreporter.write_sep("-", "mailharness: topologies kept running")
         for k in kept:
-            terminalreporter.write_line(f"  {k}   (inspect with `mailharness up --list`, remove with `mailharness down`)")
+            terminalreporter.write_line(f"  {k}   (list: `mailharness up --list`; remove: `mailharness down`)")
     if _settings(config).summary:
         from .summary import render_summary
 
         terminalreporter.write_sep("=", "mailharness summary")
-        for line in render_summary(config.stash.get(_RESULTS, [])):
+        for line in render_summary(config.stash[_RESULTS]):
             terminalreporter.write_line(line)

@@ -2,23 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 _MARK = {"passed": "PASS", "failed": "FAIL", "skipped": "SKIP"}
 
 
-def render_summary(results: Sequence[tuple[str, str, float, str]]) -> list[str]:
+def render_summary(results: list[tuple[str, str, float, str]]) -> list[str]:
     """results: (node id, outcome, seconds, first docstring line)."""
     if not results:
         return ["no scenario ran"]
-    rows = []
+    rows: list[tuple[str, str, str, str]] = []
     for nodeid, outcome, secs, doc in results:
         name = nodeid.split("::")[-1].removeprefix("test_")
-        rows.append((_MARK.get(outcome, outcome.upper()), f"{secs:6.2f}s", name, doc))
+        rows.append((_MARK.get(outcome, outcome.upper()), f"{float(secs):6.2f}s", name, doc))
     width = max(len(r[2]) for r in rows)
     out = [f"{'verdict':7}  {'time':>7}  {'scenario':{width}}  what it checks"]
-    for verdict, secs, name, doc in rows:
-        out.append(f"{verdict:7}  {secs:>7}  {name:{width}}  {doc}")
+    for verdict, took, name, doc in rows:
+        out.append(f"{verdict:7}  {took:>7}  {name:{width}}  {doc}")
     counts = {k: sum(1 for r in rows if r[0] == k) for k in ("PASS", "FAIL", "SKIP")}
     out.append(f"{counts['PASS']} passed, {counts['FAIL']} failed" + (f", {counts['SKIP']} skipped"
                                                                      if counts["SKIP"] else ""))

@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import atexit
+import functools
 import ipaddress
 import json
 import logging
@@ -18,17 +19,17 @@ import uuid
 import weakref
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from email.message import EmailMessage
 from typing import Any, TypeVar
 
 import docker.errors
 from docker.types import IPAMConfig, IPAMPool
 
+from . import evidence
 from .engine import images
 from .engine import labels as lbl
 from .engine.docker import EngineUnavailable, client, routes_to_containers
-from . import evidence
 from .events import EventLog, LogEvent
 from .mail import Mailbox, make_message
 from .nodes import DnsNode, MockNode, Node, PostfixNode
@@ -127,7 +128,7 @@ class MailTopology:
         try:
             _parallel([n.start for n in everything])
             t2 = time.monotonic()
-            _parallel([lambda n=n: n.wait_ready(self.ready_timeout, 0) for n in everything])  # type: ignore[misc]
+            _parallel([functools.partial(n.wait_ready, self.ready_timeout, 0) for n in everything])
         except BaseException:
             self.stop()
             raise
@@ -156,9 +157,7 @@ class MailTopology:
     def reset(self) -> None:
         """Queues emptied, mailboxes cleared, configuration back to its baseline; events and transcripts
         of the previous test set aside."""
-        resets: list[Callable[[], None]] = [n.reset for n in self.nodes.values()  # type: ignore[attr-defined]
-                                            if hasattr(n, "reset")]
-        _parallel(resets)
+        _parallel([n.reset for n in self.nodes.values()])
         self.transcripts = []
         self.mark = self.events.mark()
 

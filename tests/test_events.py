@@ -13,8 +13,9 @@ BOUNCED = ("Nov 29 13:05:05 mx postfix/smtp[118]: 0384E176400: to=<nosuchuser@li
 def test_postfix_delivery_lines_are_parsed_into_fields() -> None:
     e = parse_line("store", 0, BOUNCED)
     assert (e.program, e.queue_id, e.to) == ("postfix/smtp", "0384E176400", "nosuchuser@library.example")
-    assert (e.get("dsn"), e.get("status"), e.get("relay")) == ("5.1.1", "bounced", "mx.library.example[10.159.78.11]:25")
-    assert e.get("detail", ).startswith("host mx.library.example[10.159.78.11] said: 550 5.1.1")  # type: ignore[union-attr]
+    assert (e.get("dsn"), e.get("status")) == ("5.1.1", "bounced")
+    assert e.get("relay") == "mx.library.example[10.159.78.11]:25"
+    assert str(e.get("detail")).startswith("host mx.library.example[10.159.78.11] said: 550 5.1.1")
 
 
 def test_noqueue_and_non_postfix_lines() -> None:

@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import SMTP, Envelope as AEnvelope, Session
+from aiosmtpd.smtp import SMTP, Session
+from aiosmtpd.smtp import Envelope as AEnvelope
 
 from harness.smtp import Envelope, Recipient, Reply, submit, xtext
 
@@ -28,7 +29,7 @@ class Handler:
     async def handle_RCPT(self, server: SMTP, session: Session, envelope: AEnvelope, address: str,
                           rcpt_options: list[str]) -> str:
         if address.startswith("nosuchuser"):
-            return "550 5.1.1 <%s>: User unknown" % address
+            return f"550 5.1.1 <{address}>: User unknown"
         if address.startswith("later"):
             return "451 4.3.2 try again later"
         self.rcpt_options.append(list(rcpt_options))

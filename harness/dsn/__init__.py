@@ -1,9 +1,9 @@
 """DSN (RFC 3464 / RFC 6533 bounce) parsing, checklist validation and pytest assertions.
 
-    from harness.dsn import parse_dsn, validate, assert_dsn
-    dsn = parse_dsn(raw_bytes)          # DSN, or NotADSN with .kind and .reason
-    findings = validate(dsn, "strict")  # Finding(rule="S-2", level="error", ref=..., message=...)
-    assert_dsn(dsn, action="failed", status="5.1.1", remote_mta="mx.library.example")
+from harness.dsn import parse_dsn, validate, assert_dsn
+dsn = parse_dsn(raw_bytes)          # DSN, or NotADSN with .kind and .reason
+findings = validate(dsn, "strict")  # Finding(rule="S-2", level="error", ref=..., message=...)
+assert_dsn(dsn, action="failed", status="5.1.1", remote_mta="mx.library.example")
 """
 
 from harness.dsn.assertions import ANY, assert_dsn, assertrepr_compare

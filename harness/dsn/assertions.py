@@ -133,9 +133,7 @@ def assert_dsn(
             mismatches.append("the DSN lists no recipients")
         selected = [(r.address or f"recipient #{i + 1}", r) for i, r in enumerate(parsed.recipients)]
     for label, r in selected:
-        mismatches += _check_recipient(
-            r, label, action, status, remote_mta, original_recipient, diagnostic_contains
-        )
+        mismatches += _check_recipient(r, label, action, status, remote_mta, original_recipient, diagnostic_contains)
     findings = validate(
         parsed,
         profile,

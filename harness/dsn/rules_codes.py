@@ -27,16 +27,18 @@ def enhanced_syntax(inp: Inputs) -> Iterator[Issue]:
         if klass not in ("2", "4", "5"):
             yield Issue("E-1", f"Diagnostic-Code of {whom}: enhanced code {quote(code)} has class {klass}")
         elif len(subject) > 3 or len(detail) > 3:
-            yield Issue("E-1", f"Diagnostic-Code of {whom}: enhanced code {quote(code)} has more than 3 digits "
-                        "in a part")
+            yield Issue(
+                "E-1", f"Diagnostic-Code of {whom}: enhanced code {quote(code)} has more than 3 digits in a part"
+            )
 
 
 @check("E-2")
 def enhanced_class(inp: Inputs) -> Iterator[Issue]:
     for whom, _text, reply, code in _smtp_codes(inp):
         if code[0] in ("2", "4", "5") and code[0] != reply[0]:
-            yield Issue("E-2", f"Diagnostic-Code of {whom}: reply {reply} carries enhanced code {code} of "
-                        "another class")
+            yield Issue(
+                "E-2", f"Diagnostic-Code of {whom}: reply {reply} carries enhanced code {code} of another class"
+            )
 
 
 @check("E-3")

@@ -10,9 +10,28 @@ from harness.dsn.findings import Issue, quote
 from harness.dsn.registry import Inputs, check
 
 RESPONSIBLE = frozenset(
-    {"postmaster", "mailer-daemon", "mailerdaemon", "mail-daemon", "maildaemon", "mdaemon", "double-bounce",
-     "mail-delivery-system", "mail.delivery.system", "bounce", "bounces", "daemon", "root", "abuse", "mailadmin",
-     "mail-admin", "mailmaster", "hostmaster", "sysadmin", "administrator"}
+    {
+        "postmaster",
+        "mailer-daemon",
+        "mailerdaemon",
+        "mail-daemon",
+        "maildaemon",
+        "mdaemon",
+        "double-bounce",
+        "mail-delivery-system",
+        "mail.delivery.system",
+        "bounce",
+        "bounces",
+        "daemon",
+        "root",
+        "abuse",
+        "mailadmin",
+        "mail-admin",
+        "mailmaster",
+        "hostmaster",
+        "sysadmin",
+        "administrator",
+    }
 )
 
 

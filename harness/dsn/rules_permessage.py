@@ -14,8 +14,9 @@ from harness.dsn.registry import Inputs, check, who
 _LABEL = r"[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?"
 _HOSTNAME = re.compile(rf"^(?=.{{1,253}}\.?$){_LABEL}(?:\.{_LABEL})*\.?$")
 _NUMERIC = re.compile(r"^[0-9.]+$|^[0-9a-fA-F:]+:[0-9a-fA-F:.]*$")
-_NAMES = {f.lower(): f for f in ("Original-Envelope-Id", "Reporting-MTA", "DSN-Gateway", "Received-From-MTA",
-                                 "Arrival-Date")}
+_NAMES = {
+    f.lower(): f for f in ("Original-Envelope-Id", "Reporting-MTA", "DSN-Gateway", "Received-From-MTA", "Arrival-Date")
+}
 
 
 def mta_name_problem(field: str, value: TypedValue) -> str | None:
@@ -40,8 +41,11 @@ def mta_name_problem(field: str, value: TypedValue) -> str | None:
 def blocks(inp: Inputs) -> Iterator[Issue]:
     dsn = inp.dsn
     if not dsn.blocks:
-        yield Issue("S-1", f"the {dsn.status_part.content_type if dsn.status_part else 'delivery-status'} part "
-                    "has no fields", unusable=True)
+        yield Issue(
+            "S-1",
+            f"the {dsn.status_part.content_type if dsn.status_part else 'delivery-status'} part has no fields",
+            unusable=True,
+        )
         return
     first = dsn.blocks[0]
     merged = is_recipient_block(first)

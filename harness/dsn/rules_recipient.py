@@ -129,16 +129,23 @@ def diagnostic_code(inp: Inputs) -> Iterator[Issue]:
         if dc is None:
             if r.action in FAILING:
                 yield Issue(
-                    "R-7", f"no Diagnostic-Code for {who(i, r)} (Action {r.action})", requirement="SHOULD",
+                    "R-7",
+                    f"no Diagnostic-Code for {who(i, r)} (Action {r.action})",
+                    requirement="SHOULD",
                     variant="absent",
                 )
             continue
         if dc.type == "smtp" and not REPLY_CODE.match(dc.value):
-            yield Issue("R-7", f"Diagnostic-Code {quote(dc.raw.strip())} for {who(i, r)} is typed smtp but holds "
-                        "no SMTP reply code")
+            yield Issue(
+                "R-7",
+                f"Diagnostic-Code {quote(dc.raw.strip())} for {who(i, r)} is typed smtp but holds no SMTP reply code",
+            )
         elif dc.type != "smtp" and REPLY_CODE.match(dc.value) and r.remote_mta is not None:
-            yield Issue("R-7", f"Diagnostic-Code {quote(dc.raw.strip())} for {who(i, r)} copies the remote "
-                        "server's reply but is not typed smtp")
+            yield Issue(
+                "R-7",
+                f"Diagnostic-Code {quote(dc.raw.strip())} for {who(i, r)} copies the remote "
+                "server's reply but is not typed smtp",
+            )
 
 
 @check("R-7", "scripted_replies")
@@ -150,19 +157,28 @@ def scripted_reply(inp: Inputs) -> Iterator[Issue]:
             continue
         dc = r.diagnostic_code
         if dc is None or dc.type != "smtp":
-            yield Issue("R-7", f"Diagnostic-Code for {who(i, r)} is {quote(str(dc) if dc else None)}; the server "
-                        f"replied {quote(normalise_reply(reply))}")
+            yield Issue(
+                "R-7",
+                f"Diagnostic-Code for {who(i, r)} is {quote(str(dc) if dc else None)}; the server "
+                f"replied {quote(normalise_reply(reply))}",
+            )
         elif normalise_reply(dc.value) not in reply_forms(reply):
-            yield Issue("R-7", f"Diagnostic-Code {quote(dc.value)} for {who(i, r)} is not the server's reply "
-                        f"{quote(normalise_reply(reply))}")
+            yield Issue(
+                "R-7",
+                f"Diagnostic-Code {quote(dc.value)} for {who(i, r)} is not the server's reply "
+                f"{quote(normalise_reply(reply))}",
+            )
 
 
 @check("R-8")
 def will_retry_until(inp: Inputs) -> Iterator[Issue]:
     for i, r in enumerate(inp.dsn.recipients):
         if r.will_retry_until is not None and r.action != "delayed":
-            yield Issue("R-8", f"Will-Retry-Until {quote(r.will_retry_until.raw.strip())} for {who(i, r)} "
-                        f"with Action {quote(r.action_raw)}, not delayed")
+            yield Issue(
+                "R-8",
+                f"Will-Retry-Until {quote(r.will_retry_until.raw.strip())} for {who(i, r)} "
+                f"with Action {quote(r.action_raw)}, not delayed",
+            )
 
 
 @check("R-9")
@@ -209,5 +225,7 @@ def utf8_addresses(inp: Inputs) -> Iterator[Issue]:
     for i, r in enumerate(inp.dsn.recipients):
         for name, a in (("Final-Recipient", r.final_recipient), ("Original-Recipient", r.original_recipient)):
             if a is not None and not a.value.isascii() and a.type != "utf-8":
-                yield Issue("U-2", f"{name} {quote(a.value)} of {who(i, r)} is not ASCII but its type is "
-                            f"{quote(a.type)}, not utf-8")
+                yield Issue(
+                    "U-2",
+                    f"{name} {quote(a.value)} of {who(i, r)} is not ASCII but its type is {quote(a.type)}, not utf-8",
+                )

@@ -80,13 +80,19 @@ def original_recipient(inp: Inputs) -> Iterator[Issue]:
         want = p.decoded_orcpt
         got = r.original_recipient
         if want is None and got is not None:
-            yield Issue("R-2", f"Original-Recipient {quote(str(got))} present for {who(i, r)} although RCPT had no "
-                        "ORCPT", variant="present-without-orcpt")
+            yield Issue(
+                "R-2",
+                f"Original-Recipient {quote(str(got))} present for {who(i, r)} although RCPT had no ORCPT",
+                variant="present-without-orcpt",
+            )
         elif want is not None and got is None:
             yield Issue("R-2", f"Original-Recipient missing for {who(i, r)}; RCPT had ORCPT={p.orcpt}")
         elif want is not None and got is not None and (got.type, got.value) != want:
-            yield Issue("R-2", f"Original-Recipient {quote(str(got))} for {who(i, r)} is not the ORCPT value "
-                        f"{quote(want[0] + '; ' + want[1])}")
+            yield Issue(
+                "R-2",
+                f"Original-Recipient {quote(str(got))} for {who(i, r)} is not the ORCPT value "
+                f"{quote(want[0] + '; ' + want[1])}",
+            )
 
 
 @check("P-5", "envelope")
@@ -133,5 +139,6 @@ def headers_when_no_failure(inp: Inputs) -> Iterator[Issue]:
         return  # a failure, or an action that cannot be read
     if returned is not None and returned.kind == "message" and returned.has_body:
         actions = ", ".join(sorted({r.action or "?" for r in recipients}))
-        yield Issue("C-3", f"a DSN without failures (Action {actions}) returns the whole message "
-                    f"({returned.content_type})")
+        yield Issue(
+            "C-3", f"a DSN without failures (Action {actions}) returns the whole message ({returned.content_type})"
+        )

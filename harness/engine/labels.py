@@ -13,6 +13,7 @@ import os
 import socket
 import uuid
 from pathlib import Path
+from typing import Any
 
 from .docker import client
 
@@ -79,7 +80,7 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
-def remove(filters: dict[str, str | list[str]]) -> tuple[int, int]:
+def remove(filters: dict[str, Any]) -> tuple[int, int]:
     """Remove containers, then networks, matching `filters` (Docker's filter syntax). Returns the counts."""
     c = client()
     containers = c.containers.list(all=True, filters=filters)

@@ -28,16 +28,24 @@ from typing import Any, Literal, cast
 Who = Literal["client", "server", "note"]
 Params = dict[str, str | None]
 
-_XTEXT_RE = re.compile(r"\+([0-9A-F]{2})")
 
 
 def xtext_decode(text: str) -> str:
-    """Decode RFC 3461 xtext (``"a+2Bb"`` -> ``"a+b"``); raise ValueError if malformed."""
+    """Decode RFC 3461 xtext (``"a+2Bb"`` -> ``"a+b"``); raise ValueError if malformed.
+
+    ``+XX`` octets are read as UTF-8 (undecodable ones kept as surrogate escapes).
+    """
     if any(ord(c) < 33 or ord(c) > 126 or c == "=" for c in text):
         raise ValueError(f"bad xtext {text!r}")
     if re.search(r"\+(?![0-9A-F]{2})", text):
         raise ValueError(f"bad xtext {text!r}")
-    return _XTEXT_RE.sub(lambda m: chr(int(m.group(1), 16)), text)
+    raw = bytearray()
+    for i, part in enumerate(text.split("+")):
+        if i:
+            raw.append(int(part[:2], 16))
+            part = part[2:]
+        raw += part.encode("ascii")
+    return raw.decode("utf-8", "surrogateescape")
 
 
 def xtext_encode(text: str) -> str:

@@ -32,7 +32,7 @@ class Node:
             hostname=hostname,
             labels=lbl.labels(topology=topology_id, node=name),
             network=network,
-            networking_config={network: EndpointConfig(api._version, aliases=[hostname], ipv4_address=ip)},
+            networking_config={network: EndpointConfig(api.api_version, aliases=[hostname], ipv4_address=ip)},
             **({"dns": [dns_ip]} if dns_ip else {}),
         )
         self.follower: LogFollower | None = None
@@ -42,12 +42,15 @@ class Node:
     def start(self) -> None:
         self.started_at = time.monotonic()
         self.container.start()
-        stream = client().api.logs(self.container.get_wrapped_container().id, stream=True, follow=True)
+        stream = client().api.logs(self.id, stream=True, follow=True)
         self.follower = LogFollower(self.name, stream, self.events)
         self.follower.start()
 
     def wait_ready(self, timeout: float, since: int) -> None:
         raise NotImplementedError
+
+    def reset(self) -> None:
+        """Back to the state right after start (between tests). Nodes with state override this."""
 
     def stop(self) -> None:
         try:

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Set-up shared by ci/run-suite and ci/run-tests, idempotent and quiet when nothing is to do:
+#   1. a virtual environment in .venv with the project and its dev dependencies (reinstalled when
+#      pyproject.toml changes);
+#   2. a Docker engine (ci/ensure-docker.sh: installs and starts one as root when none answers);
+#   3. the images (built offline from Debian's packages when no registry answers; unchanged ones are kept).
+# Sourced, so the caller gets $PY.
+set -euo pipefail
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$root"
+
+if [ ! -x .venv/bin/python ]; then
+  if ! python3 -c 'import venv, ensurepip' 2>/dev/null; then
+    if [ "$(id -u)" = 0 ]; then
+      echo "setup: installing python3-venv (apt-get)"
+      DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv >/dev/null
+    else
+      echo "setup: python3's venv module is missing; install python3-venv (sudo apt-get install python3-venv)" >&2
+      exit 1
+    fi
+  fi
+  echo "setup: creating .venv"
+  python3 -m venv .venv
+fi
+PY="$root/.venv/bin/python"
+stamp=.venv/.mailharness-installed
+want=$(sha256sum pyproject.toml | cut -c1-16)
+if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+  echo "setup: installing the project and its dependencies into .venv (pip)"
+  "$PY" -m pip install -q --disable-pip-version-check -e ".[dev]"
+  echo "$want" > "$stamp"
+fi
+
+bash ci/ensure-docker.sh
+"$PY" -m harness.cli images build
+export PY
