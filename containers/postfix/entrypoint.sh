@@ -15,7 +15,7 @@ if [ -f $cf/baseline/main.cf ]; then
   # A restart (e.g. a next-hop-down fault healed): the first start already configured this node.
   cp -p $cf/baseline/* $cf/
   touch -d '-1 min' $cf/* 2>/dev/null || true
-  exec postfix start-fg
+  exec /usr/lib/postfix/sbin/master -i
 fi
 {
   echo "myhostname = ${MH_HOSTNAME}"
@@ -51,4 +51,5 @@ RE
 # Postfix waits up to ~2.5 s at start when main.cf or a table changed within the last second: backdate.
 touch -d '-1 min' $cf/* 2>/dev/null || true
 cp -p $cf/main.cf $cf/master.cf $cf/local_recipients $cf/aliases $cf/transport $cf/topology_only.regexp $cf/baseline/
-exec postfix start-fg
+# master in init mode (PID 1) directly: `postfix start-fg` would spend ~0.2 s on checks the image build did.
+exec /usr/lib/postfix/sbin/master -i

@@ -56,13 +56,20 @@ def quote(value: str | None, limit: int = 80) -> str:
     return f"'{text}'"
 
 
+def one_line(text: str) -> str:
+    """Control characters (line breaks included) escaped, so that every message is one printable line."""
+    if text.isprintable():
+        return text
+    return "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in text)
+
+
 def finding_from(issue: Issue, level: Level) -> Finding:
     rule = info(issue.rule)
     return Finding(
         rule=issue.rule,
         level=level,
         ref=rule.ref,
-        message=issue.message,
+        message=one_line(issue.message) or issue.rule,
         requirement=issue.requirement or rule.requirement,
         variant=issue.variant,
     )

@@ -26,10 +26,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import platform
 import signal
 import socket
 import sys
 from collections.abc import Sequence
+
+import aiosmtpd
 
 from .protocol import MockSMTPProtocol, close_server
 from .recorder import Recorder, RecordSink
@@ -85,6 +88,7 @@ async def serve(
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
     bound = server.sockets[0].getsockname()
+    log_line(f"aiosmtpd {aiosmtpd.__version__}, Python {platform.python_version()}")
     log_line(f"listening on {bound[0]}:{bound[1]}")
     await stop.wait()
     log_line("stopping")

@@ -10,9 +10,10 @@ from harness.mock import MockSMTP
 class Client:
     """Low-level SMTP client: every method returns ``(code, text)``."""
 
-    def __init__(self, mock: MockSMTP, timeout: float = 5.0) -> None:
+    def __init__(self, target: MockSMTP | int, timeout: float = 5.0) -> None:
         self.smtp = smtplib.SMTP(timeout=timeout)
-        self.banner = self.smtp.connect("127.0.0.1", mock.port)
+        port = target if isinstance(target, int) else target.port
+        self.banner = self.smtp.connect("127.0.0.1", port)
 
     def cmd(self, line: str) -> tuple[int, str]:
         code, text = self.smtp.docmd(line)
@@ -22,8 +23,9 @@ class Client:
         return self.cmd(f"EHLO {name}")
 
     def data(self, body: bytes) -> tuple[int, str]:
-        """Send message ``body`` (CRLF lines, no final dot) after a 354; return the end-of-data reply."""
-        self.smtp.send(body.replace(b"\r\n.", b"\r\n..") + b"\r\n.\r\n")
+        """Send ``body`` (CRLF-terminated lines) and the final dot after a 354; return the reply."""
+        assert body.endswith(b"\r\n")
+        self.smtp.send(body.replace(b"\r\n.", b"\r\n..") + b".\r\n")
         code, text = self.smtp.getreply()
         return code, text.decode("utf-8", "replace")
 
