@@ -3,6 +3,7 @@
 The public API is what this module names; everything else is internal.
 """
 
+from .dsn import DSN, DsnEnvelope, Finding, NotADSN, OriginalEnvelope, assert_dsn, parse_dsn, validate
 from .engine.docker import EngineUnavailable
 from .events import LogEvent, MailTimeout
 from .mail import Mailbox, is_dsn, make_message
@@ -11,6 +12,14 @@ from .topology import NodeSpec, TopologySpec, default_topology
 from .world import MailTopology, Sent
 
 __all__ = [
+    "DSN",
+    "DsnEnvelope",
+    "Finding",
+    "NotADSN",
+    "OriginalEnvelope",
+    "assert_dsn",
+    "parse_dsn",
+    "validate",
     "EngineUnavailable",
     "Envelope",
     "LogEvent",

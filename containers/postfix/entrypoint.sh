@@ -26,6 +26,8 @@ fi
 
 : > $cf/local_recipients
 : > $cf/aliases
+: > $cf/refuse
+: > $cf/virtual
 uid=2000
 for u in ${MH_USERS}; do
   echo "$u OK" >> $cf/local_recipients
@@ -50,6 +52,7 @@ RE
 
 # Postfix waits up to ~2.5 s at start when main.cf or a table changed within the last second: backdate.
 touch -d '-1 min' $cf/* 2>/dev/null || true
-cp -p $cf/main.cf $cf/master.cf $cf/local_recipients $cf/aliases $cf/transport $cf/topology_only.regexp $cf/baseline/
+cp -p $cf/main.cf $cf/master.cf $cf/local_recipients $cf/aliases $cf/refuse $cf/virtual $cf/transport \
+  $cf/topology_only.regexp $cf/baseline/
 # master in init mode (PID 1) directly: `postfix start-fg` would spend ~0.2 s on checks the image build did.
 exec /usr/lib/postfix/sbin/master -i

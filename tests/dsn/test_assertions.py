@@ -60,7 +60,9 @@ def test_every_mismatch_is_listed() -> None:
 
 
 def test_every_error_and_warning_is_listed_but_warnings_do_not_fail() -> None:
-    raw = build(per_message={"Reporting-MTA": None}, recipient={"Status": "5.01.1"}, headers={"From": "jack@store.example"})
+    raw = build(
+        per_message={"Reporting-MTA": None}, recipient={"Status": "5.01.1"}, headers={"From": "jack@store.example"}
+    )
     text = failure(dsn_or_message=raw, action="failed")
     assert "S-2 error" in text and "R-4 error" in text and "H-1 warning" in text
     assert "0 mismatch(es), 2 error(s), 1 warning(s)" in text

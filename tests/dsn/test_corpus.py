@@ -62,6 +62,11 @@ def _postfix_files() -> list[Path]:
     return sorted((corpus_path() / "postfix").glob("*.eml"))
 
 
+def _params(files: list[Path]) -> list[Path]:
+    # Without a corpus, one placeholder keeps the test (it then fails in the corpus fixture, never skips).
+    return files or [Path("corpus-missing.eml")]
+
+
 def family(name: str) -> str:
     return "not" if name.startswith("not-") else re.sub(r"-\d+\.eml$", "", name)
 
@@ -70,7 +75,7 @@ def test_corpus_is_there(corpus: Path) -> None:
     assert len(_sisimai_files()) >= 200 and len(_postfix_files()) >= 20
 
 
-@pytest.mark.parametrize("path", _sisimai_files(), ids=lambda p: p.name)
+@pytest.mark.parametrize("path", _params(_sisimai_files()), ids=lambda p: p.name)
 def test_sisimai_file_verdict(corpus: Path, path: Path) -> None:
     result = parse_dsn(path)
     for profile in ("strict", "postfix", "lenient"):
@@ -118,7 +123,7 @@ POSTFIX = {
 }
 
 
-@pytest.mark.parametrize("path", _postfix_files(), ids=lambda p: p.name)
+@pytest.mark.parametrize("path", _params(_postfix_files()), ids=lambda p: p.name)
 def test_postfix_file_verdict(corpus: Path, path: Path) -> None:
     dsn = parse_dsn(path)
     assert isinstance(dsn, DSN)
@@ -176,7 +181,9 @@ def test_postfix_dsns_in_their_scenario_context(corpus: Path) -> None:
         assert verdict(findings) == "warning", (name, [str(f) for f in findings])
         assert {f.rule for f in findings} <= {"R-2", "R-10"}, name
     # the same s5b DSN against a request without SUCCESS breaks N-4
-    wrong = validate(parse_dsn(folder / "s5b-notify-success-ret-hdrs-dsn1-to-jack.eml"), envelope=env("jill@library.example"))
+    wrong = validate(
+        parse_dsn(folder / "s5b-notify-success-ret-hdrs-dsn1-to-jack.eml"), envelope=env("jill@library.example")
+    )
     assert "N-4" in {f.rule for f in wrong}
 
 

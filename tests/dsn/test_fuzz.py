@@ -17,8 +17,14 @@ FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCh
 
 def _seeds() -> list[bytes]:
     seeds = [build(), build(newline="\r\n"), build(status_cte="base64", returned="headers")]
-    names = ["postfix/s1-dsn-to-jack.eml", "postfix/s4a-dsn1-delayed-to-jack.eml", "sisimai/lhost-sendmail-02.eml",
-             "sisimai/rfc3464-51.eml", "sisimai/lhost-qmail-01.eml", "sisimai/arf-01.eml"]
+    names = [
+        "postfix/s1-dsn-to-jack.eml",
+        "postfix/s4a-dsn1-delayed-to-jack.eml",
+        "sisimai/lhost-sendmail-02.eml",
+        "sisimai/rfc3464-51.eml",
+        "sisimai/lhost-qmail-01.eml",
+        "sisimai/arf-01.eml",
+    ]
     for name in names:
         path = corpus_path() / name
         if path.is_file():
@@ -74,9 +80,23 @@ def test_mutated(seed: bytes, edits: list[tuple[int, int, bytes]]) -> None:
 
 
 _LINE = st.one_of(
-    st.sampled_from(["Reporting-MTA", "Final-Recipient", "Original-Recipient", "Action", "Status", "Remote-MTA",
-                     "Diagnostic-Code", "Arrival-Date", "Will-Retry-Until", "X-Foo", "Ction", ""]).flatmap(
-        lambda name: st.text(alphabet="dnsrfc822;:()<>@. 0123456789xX-\t\\\"", max_size=30).map(
+    st.sampled_from(
+        [
+            "Reporting-MTA",
+            "Final-Recipient",
+            "Original-Recipient",
+            "Action",
+            "Status",
+            "Remote-MTA",
+            "Diagnostic-Code",
+            "Arrival-Date",
+            "Will-Retry-Until",
+            "X-Foo",
+            "Ction",
+            "",
+        ]
+    ).flatmap(
+        lambda name: st.text(alphabet='dnsrfc822;:()<>@. 0123456789xX-\t\\"', max_size=30).map(
             lambda value: f"{name}:{value}"
         )
     ),

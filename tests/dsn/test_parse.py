@@ -87,7 +87,9 @@ def test_folding_comments_and_case() -> None:
 
 
 def test_x_fields_and_final_log_id() -> None:
-    dsn = dsn_of(build(per_message={"X-Queue-ID": "Q1"}, recipient={"X-Actual-Recipient": "rfc822; a@b", "Final-Log-ID": "L1"}))
+    dsn = dsn_of(
+        build(per_message={"X-Queue-ID": "Q1"}, recipient={"X-Actual-Recipient": "rfc822; a@b", "Final-Log-ID": "L1"})
+    )
     [r] = dsn.recipients
     assert [f.name for f in dsn.per_message.extensions] == ["X-Queue-ID"]
     assert r.extension("x-actual-recipient") == "rfc822; a@b"

@@ -129,7 +129,12 @@ CASES = [
     bad("R-9", "unknown", {"recipient": {"Ction": "failed"}}),
     ok("R-10", "grammar-order", {"recipient": ORIG_FIRST}),
     bad("R-10", "postfix-order", {"recipient": WITH_ORIGINAL}, level="warning"),
-    bad("R-10", "extension-first", {"per_message": {"X-Queue": "1", "Arrival-Date": None, "Arrival-Date#2": "Sun, 29 Nov 2026 12:43:39 +0000"}}, level="warning"),
+    bad(
+        "R-10",
+        "extension-first",
+        {"per_message": {"X-Queue": "1", "Arrival-Date": None, "Arrival-Date#2": "Sun, 29 Nov 2026 12:43:39 +0000"}},
+        level="warning",
+    ),
     # C: returned content
     ok("C-1", "hdrs-headers", {"returned": "headers"}, envelope=env(ret="HDRS")),
     bad("C-1", "hdrs-full", {}, envelope=env(ret="HDRS")),
@@ -156,10 +161,22 @@ CASES = [
     ),
     ok("ENV-3", "to-sender"),
     bad("ENV-3", "to-other", {"headers": {"To": "boss@store.example"}}),
-    ok("ENV-4", "notify-never", {}, dsn_envelope=DsnEnvelope("", ("jack@store.example",), rcpt_params={"NOTIFY": "NEVER"})),
+    ok(
+        "ENV-4",
+        "notify-never",
+        {},
+        dsn_envelope=DsnEnvelope("", ("jack@store.example",), rcpt_params={"NOTIFY": "NEVER"}),
+    ),
     bad("ENV-4", "ret", {}, dsn_envelope=DsnEnvelope("", ("jack@store.example",), mail_params={"RET": "HDRS"})),
-    bad("ENV-4", "notify", {}, dsn_envelope=DsnEnvelope("", ("jack@store.example",), rcpt_params={"NOTIFY": "FAILURE"})),
-    ok("ENV-5", "double-bounce-to-postmaster", {"headers": {"To": "postmaster@store.example"}}, envelope=env(mail_from="")),
+    bad(
+        "ENV-4", "notify", {}, dsn_envelope=DsnEnvelope("", ("jack@store.example",), rcpt_params={"NOTIFY": "FAILURE"})
+    ),
+    ok(
+        "ENV-5",
+        "double-bounce-to-postmaster",
+        {"headers": {"To": "postmaster@store.example"}},
+        envelope=env(mail_from=""),
+    ),
     bad("ENV-5", "dsn-for-null-sender", {}, envelope=env(mail_from="")),
     # N: NOTIFY
     ok("N-1", "notify-failure", {}, envelope=notify("FAILURE")),
@@ -184,25 +201,36 @@ CASES = [
     ok("E-2", "same-class"),
     bad("E-2", "other-class", {"recipient": {"Diagnostic-Code": "smtp; 550 4.1.1 unknown"}}),
     ok("E-3", "registered", {"recipient": {"Status": "5.1.10", "Diagnostic-Code": "smtp; 550 5.1.10 null MX"}}),
-    bad("E-3", "unregistered", {"recipient": {"Status": "5.9.9", "Diagnostic-Code": "smtp; 550 5.9.9 x"}}, level="warning"),
+    bad(
+        "E-3",
+        "unregistered",
+        {"recipient": {"Status": "5.9.9", "Diagnostic-Code": "smtp; 550 5.9.9 x"}},
+        level="warning",
+    ),
     # U: internationalised
     ok(
         "U-2",
         "utf-8-type",
-        {"recipient": {"Final-Recipient": "utf-8; j\u00f6rg@library.example"}, "status_type": "message/global-delivery-status"},
+        {
+            "recipient": {"Final-Recipient": "utf-8; j\u00f6rg@library.example"},
+            "status_type": "message/global-delivery-status",
+        },
         envelope=env(recipients=(RecipientParams("j\u00f6rg@library.example"),)),
     ),
     bad(
         "U-2",
         "rfc822-type",
-        {"recipient": {"Final-Recipient": "rfc822; j\u00f6rg@library.example"}, "status_type": "message/global-delivery-status"},
+        {
+            "recipient": {"Final-Recipient": "rfc822; j\u00f6rg@library.example"},
+            "status_type": "message/global-delivery-status",
+        },
     ),
     ok("U-3", "ascii-return", {}, dsn_envelope=DSN_ENVELOPE),
     ok(
         "U-3",
         "smtputf8",
         {"returned_body": "\nGr\u00fc\u00dfe\n"},
-        dsn_envelope=DsnEnvelope("", ("jack@store.example",), mail_params={"SMTPUTF8": None}),
+        dsn_envelope=DsnEnvelope("", ("jack@store.example",), mail_params={"SMTPUTF8": ""}),
     ),
     bad("U-3", "8bit-without-smtputf8", {"returned_body": "\nGr\u00fc\u00dfe\n"}, dsn_envelope=DSN_ENVELOPE),
 ]
