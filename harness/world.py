@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import atexit
+import contextlib
 import functools
 import ipaddress
 import json
@@ -17,7 +18,7 @@ import threading
 import time
 import uuid
 import weakref
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from email.message import EmailMessage
@@ -31,6 +32,7 @@ from .engine import images
 from .engine import labels as lbl
 from .engine.docker import EngineUnavailable, client, routes_to_containers
 from .events import EventLog, LogEvent
+from .faults import Fault
 from .mail import Mailbox, make_message
 from .nodes import DnsNode, MockNode, Node, PostfixNode
 from .smtp import Envelope, Recipient, Transcript, submit
@@ -86,6 +88,7 @@ class MailTopology:
         self._network: Any = None
         self._started = False
         self._kept = False
+        self._faults: list[tuple[Fault, Callable[[], None]]] = []
 
     # -- lifecycle ---------------------------------------------------------------------------------
     def __enter__(self) -> MailTopology:
@@ -122,7 +125,9 @@ class MailTopology:
                 self.nodes[spec.name] = MockNode(spec, tags["mock-smtp"], ip, self.network_name, self.id, dns_ip,
                                                  self.events)
             records.append((spec.domain, spec.hostname, ip))
-        self.dns = DnsNode(tags["dns"], dns_ip, self.network_name, self.id, self.events, records)
+        self._dns_args = (tags["dns"], dns_ip, self.network_name, self.id, self.events, records)
+        self._dead_ip = str(hosts[-1])  # an address in the subnet where nothing ever runs (DNS dead_mx)
+        self.dns = DnsNode(*self._dns_args, dead_ip=self._dead_ip)
         everything: list[Node] = [self.dns, *self.nodes.values()]
         self._started = True
         try:
@@ -154,9 +159,51 @@ class MailTopology:
                 last = exc
         raise RuntimeError(f"could not create an internal network for {self.id}: {last}")
 
+    # -- faults ----------------------------------------------------------------------------------------
+    def apply(self, fault: Fault) -> Callable[[], None]:
+        """Apply a fault now; returns its removal. Every fault still applied is removed by `reset()`."""
+        from .inject import apply
+
+        undo = apply(fault, self)
+        entry = (fault, undo)
+        self._faults.append(entry)
+
+        def remove() -> None:
+            if entry in self._faults:
+                self._faults.remove(entry)
+                undo()
+
+        return remove
+
+    @contextlib.contextmanager
+    def fault(self, *faults: Fault) -> Iterator[MailTopology]:
+        """Apply faults for the duration of a `with` block."""
+        removes = []
+        try:
+            for f in faults:
+                removes.append(self.apply(f))
+            yield self
+        finally:
+            for remove in reversed(removes):
+                remove()
+
+    def restart_dns(self, faults: dict[str, str]) -> None:
+        """Replace the DNS server by one with `faults` (domain -> kind, see harness.faults.Dns); {} heals."""
+        if faults == self.dns.faults:
+            return
+        self.dns.stop()
+        dns = DnsNode(*self._dns_args, faults=faults, dead_ip=self._dead_ip)
+        mark = self.events.mark()
+        dns.start()
+        dns.wait_ready(self.ready_timeout, mark)
+        self.dns = dns
+
     def reset(self) -> None:
         """Queues emptied, mailboxes cleared, configuration back to its baseline; events and transcripts
-        of the previous test set aside."""
+        of the previous test set aside. Faults still applied are removed first."""
+        while self._faults:
+            _, undo = self._faults.pop()
+            undo()
         _parallel([n.reset for n in self.nodes.values()])
         self.transcripts = []
         self.mark = self.events.mark()

@@ -2,7 +2,8 @@
 # Back to the node's baseline between tests: queue emptied, mailboxes cleared; with --config, the
 # configuration files restored and Postfix reloaded. Prints nothing on success.
 postsuper -d ALL >/dev/null 2>&1
-rm -f /var/mail/.mh-fill /var/mail/*/.forward
+rm -f /var/mail/.mh-fill /var/mail/.mh-fill2 /var/mail/*/.forward
+rm -rf /var/spool/mh-mbox
 find /var/mail -path '*/new/*' -type f -delete -o -path '*/cur/*' -type f -delete -o -path '*/tmp/*' -type f -delete
 if [ "${1:-}" = "--config" ]; then
   # Faults may have changed the configuration: restore it, and wait for nothing (reload is asynchronous;

@@ -24,7 +24,8 @@ from collections.abc import Callable
 from types import TracebackType
 from typing import Any
 
-from .protocol import MockSMTPProtocol, close_server
+from .aio import close_server
+from .protocol import MockSMTPProtocol
 from .recorder import Recorder, RecordSink
 from .records import MessageRecord, SessionRecord
 from .script import Rule, Script
@@ -32,6 +33,10 @@ from .spool import SpoolWriter
 from .state import ScriptState
 
 _logger = logging.getLogger("harness.mock")
+
+
+def _log_info(text: str) -> None:
+    _logger.info("mock: %s", text)
 
 
 def _log_loop_error(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
@@ -43,7 +48,8 @@ class MockSMTP:
 
     ``spool``: also write the container spool layout there (see
     :mod:`harness.mock.spool`).  ``log``: called with one line per event
-    (the container prints these with a ``mock:`` prefix).  ``idle_timeout``:
+    (default: the ``harness.mock`` logger at INFO level; the container
+    prints them to stdout with a ``mock:`` prefix).  ``idle_timeout``:
     seconds without a command before the server closes a connection (long by
     default, so that ``action="hang"`` lasts until the client gives up).
     """
@@ -69,7 +75,7 @@ class MockSMTP:
             writer = SpoolWriter(spool)
             sinks.append(writer)
             first = writer.next_session_id()
-        self.recorder = Recorder(sinks=sinks, log=log, first_session_id=first)
+        self.recorder = Recorder(sinks=sinks, log=log or _log_info, first_session_id=first)
         self._requested_port = port
         self._port: int | None = None
         self._loop: asyncio.AbstractEventLoop | None = None

@@ -23,156 +23,22 @@ from __future__ import annotations
 
 import asyncio
 import collections
-import re
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Coroutine, Iterable
 from typing import Any, AnyStr
 
-from aiosmtpd.smtp import SMTP, Envelope, Session
+from aiosmtpd.smtp import SMTP, Envelope
 
+from .aio import Hooks, RecordingReader
+from .params import MAIL_RE, RCPT_RE, Refusal, address_of, check_mail_params, check_rcpt_params, parse_params
 from .recorder import Recorder
-from .records import MessageRecord, Params, RcptRecord, xtext_decode
+from .records import MessageRecord, Params, RcptRecord
 from .script import KNOWN_EXTENSIONS, Reply, Script, Stage, Step
 from .state import ScriptState
-
-_MAIL_RE = re.compile(r"FROM:\s*(<[^>]*>|[^<>\s]+)(.*)", re.IGNORECASE | re.DOTALL)
-_RCPT_RE = re.compile(r"TO:\s*(<[^>]*>|[^<>\s]+)(.*)", re.IGNORECASE | re.DOTALL)
-_PARAM_KEY_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]*")
-_ADDR_TYPE_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]*")
-_NOTIFY = {"SUCCESS", "FAILURE", "DELAY"}
 
 
 class _Disconnected(Exception):
     """The script closed (or hung up on) the connection: stop handling the command."""
-
-
-class _ParamError(Exception):
-    def __init__(self, reply: Reply) -> None:
-        super().__init__(str(reply))
-        self.reply = reply
-
-
-def _address(token: str) -> str:
-    addr = token[1:-1] if token.startswith("<") and token.endswith(">") else token
-    if addr.startswith("@") and ":" in addr:  # source route <@a,@b:user@c>
-        addr = addr.split(":", 1)[1]
-    return addr
-
-
-def parse_params(text: str) -> Params:
-    """``"NOTIFY=SUCCESS,FAILURE ORCPT=rfc822;a+2Bb@x SMTPUTF8"`` -> dict (keys upper-cased)."""
-    params: Params = {}
-    for token in text.split():
-        key, eq, value = token.partition("=")
-        if not _PARAM_KEY_RE.fullmatch(key) or (eq and not value):
-            raise _ParamError(Reply(501, "5.5.4", f"Bad parameter syntax: {token}"))
-        key = key.upper()
-        if key in params:
-            raise _ParamError(Reply(501, "5.5.4", f"Duplicate {key} parameter"))
-        params[key] = value if eq else None
-    return params
-
-
-def _bad(key: str) -> _ParamError:
-    return _ParamError(Reply(501, "5.5.4", f"Bad {key} parameter syntax"))
-
-
-def _check_xtext(key: str, value: str | None, max_len: int) -> None:
-    try:
-        if value is None or len(xtext_decode(value)) > max_len:
-            raise _bad(key)
-    except ValueError:
-        raise _bad(key) from None
-
-
-def check_mail_params(params: Params, script: Script) -> None:
-    """Refuse MAIL parameters the script's extensions do not allow."""
-    for key, value in params.items():
-        needs = {"SIZE": "SIZE", "BODY": "8BITMIME", "SMTPUTF8": "SMTPUTF8", "ENVID": "DSN", "RET": "DSN"}
-        if key not in needs or not script.advertises(needs[key]):
-            raise _ParamError(Reply(555, "5.5.4", f"Unsupported option: {key}"))
-        if key == "SIZE":
-            if value is None or not value.isdigit():
-                raise _bad(key)
-            if script.size_limit and int(value) > script.size_limit:
-                raise _ParamError(Reply(552, "5.3.4", "Message size exceeds fixed limit"))
-        elif key == "BODY" and (value or "").upper() not in ("7BIT", "8BITMIME"):
-            raise _bad(key)
-        elif key == "SMTPUTF8" and value is not None:
-            raise _bad(key)
-        elif key == "ENVID":
-            _check_xtext(key, value, 100)
-        elif key == "RET" and (value or "").upper() not in ("FULL", "HDRS"):
-            raise _bad(key)
-
-
-def check_rcpt_params(params: Params, script: Script) -> None:
-    """Refuse RCPT parameters the script's extensions do not allow."""
-    for key, value in params.items():
-        if key not in ("NOTIFY", "ORCPT") or not script.advertises("DSN"):
-            raise _ParamError(Reply(555, "5.5.4", f"Unsupported option: {key}"))
-        if key == "NOTIFY":
-            words = (value or "").upper().split(",")
-            if len(set(words)) != len(words) or not (words == ["NEVER"] or set(words) <= _NOTIFY):
-                raise _bad(key)
-        else:
-            addr_type, sep, rest = (value or "").partition(";")
-            if not sep or not _ADDR_TYPE_RE.fullmatch(addr_type):
-                raise _bad(key)
-            _check_xtext(key, rest, 500)
-
-
-class _Hooks:
-    """aiosmtpd handler: the few hooks we use instead of overriding commands."""
-
-    def __init__(self) -> None:
-        self.protocol: MockSMTPProtocol | None = None
-
-    def _proto(self) -> MockSMTPProtocol:
-        assert self.protocol is not None
-        return self.protocol
-
-    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
-        return await self._proto().end_of_data(envelope)
-
-    async def handle_RSET(self, server: SMTP, session: Session, envelope: Envelope) -> str:
-        p = self._proto()
-        p.reset_transaction()
-        return p.default(250, "2.0.0", "Ok")
-
-    async def handle_NOOP(self, server: SMTP, session: Session, envelope: Envelope, arg: str) -> str:
-        return self._proto().default(250, "2.0.0", "Ok")
-
-    async def handle_QUIT(self, server: SMTP, session: Session, envelope: Envelope) -> str:
-        p = self._proto()
-        p.quit_seen = True
-        return p.default(221, "2.0.0", "Bye")
-
-    async def handle_exception(self, error: Exception) -> str:
-        p = self._proto()
-        p.note(f"internal error: {type(error).__name__}: {error}")
-        return f"451 4.3.0 Error: mock internal error ({type(error).__name__})"
-
-
-class _RecordingReader:
-    """Wraps aiosmtpd's StreamReader so that every line the client sends is seen."""
-
-    def __init__(self, inner: asyncio.StreamReader, on_line: Callable[[bytes], None]) -> None:
-        self._inner = inner
-        self._on_line = on_line
-
-    async def readuntil(self, separator: bytes = b"\n") -> bytes:
-        line = await self._inner.readuntil(separator)
-        self._on_line(line)
-        return line
-
-    async def readline(self) -> bytes:
-        line = await self._inner.readline()
-        self._on_line(line)
-        return line
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._inner, name)
 
 
 class _Transaction:
@@ -201,7 +67,7 @@ class MockSMTPProtocol(SMTP):
         refresh: Callable[[], object] | None = None,
         connections: set[MockSMTPProtocol] | None = None,
     ) -> None:
-        hooks = _Hooks()
+        hooks = Hooks()
         super().__init__(
             hooks,
             data_size_limit=None,
@@ -237,7 +103,7 @@ class MockSMTPProtocol(SMTP):
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         super().connection_made(transport)
         # The command loop task exists but has not run yet: wrap its reader now.
-        self._reader = _RecordingReader(self._reader, self._saw_line)  # type: ignore[assignment]
+        self._reader = RecordingReader(self._reader, self._saw_line)  # type: ignore[assignment]
         peer = transport.get_extra_info("peername") or ("", 0)
         self._peer_ip = str(peer[0])
         if self._connections is not None:
@@ -289,19 +155,23 @@ class MockSMTPProtocol(SMTP):
     async def push(self, status: AnyStr) -> None:
         if self._banner_pending:  # aiosmtpd's first push is its banner: script it instead
             self._banner_pending = False
-            await self._banner()
+            try:
+                await self._banner()
+            except Exception as e:  # aiosmtpd would not catch this: the client would wait for ever
+                self.note(f"internal error: {type(e).__name__}: {e}")
+                await self.push(f"421 4.3.0 Error: mock internal error ({type(e).__name__})")
             return
         if self._dropped:
             return
         text = status if isinstance(status, str) else status.decode("utf-8", "replace")
-        self._in_data = False
-        if self._data_reply is not None and text.startswith("354"):
+        self._in_data = starts_data = False
+        if self._data_reply is not None and text.startswith("354"):  # aiosmtpd's 354: send the script's
             lines, self._data_reply = self._data_reply, None
             for line in lines[:-1]:
                 await self.push(line)
-            text = lines[-1]
+            text, starts_data = lines[-1], True
         self.recorder.server_line(self.sid, text)
-        if text.startswith("354"):
+        if starts_data:
             self._in_data, self._data_bytes, self._data_lines = True, 0, 0
         await super().push(text)
         if text[:3] == "421" and text[3:4] in ("", " "):
@@ -353,14 +223,34 @@ class MockSMTPProtocol(SMTP):
         for line in reply.lines():
             await self.push(line)
 
-    async def _refuse_if_needed(self) -> bool:
+    async def _attempt(self, command: Coroutine[Any, Any, Reply]) -> Reply | None:
+        """Run one command handler: its reply, its refusal, or None if the script hung up."""
+        try:
+            return await command
+        except Refusal as e:
+            return self.default_reply(e.reply.code, e.reply.enhanced, e.reply.text)
+        except _Disconnected:
+            return None
+
+    async def _run(self, command: Coroutine[Any, Any, Reply]) -> None:
+        reply = await self._attempt(command)
+        if reply is not None:
+            await self._send(reply)
+
+    def _refuse(self, code: int, enhanced: str, text: str) -> Refusal:
+        return Refusal(Reply(code, enhanced, text))
+
+    def _check_ready(self) -> None:
         if self._refused:
-            await self._send(self.default_reply(503, "5.5.1", "Error: no SMTP service here, send QUIT"))
-        elif not self.session or not self.session.host_name:
-            await self._send(self.default_reply(503, "5.5.1", "Error: send HELO/EHLO first"))
-        else:
-            return False
-        return True
+            raise self._refuse(503, "5.5.1", "Error: no SMTP service here, send QUIT")
+        if not self.session or not self.session.host_name:
+            raise self._refuse(503, "5.5.1", "Error: send HELO/EHLO first")
+
+    def _params(self, text: str) -> Params:
+        params = parse_params(text)
+        if params and not (self.session and self.session.extended_smtp):
+            raise self._refuse(555, "5.5.4", "Unsupported option (no EHLO)")
+        return params
 
     def reset_transaction(self) -> None:
         self._txn = None
@@ -368,13 +258,12 @@ class MockSMTPProtocol(SMTP):
 
     # -- banner, HELO, EHLO --------------------------------------------------------
     async def _banner(self) -> None:
-        default = Reply(220, None, f"{self.hostname_now()} ESMTP mock")
-        try:
-            reply = await self._answer("banner", [self._peer_ip], default)
-        except _Disconnected:
-            return
-        self._refused = not 200 <= reply.code < 300
-        await self._send(reply)
+        async def banner() -> Reply:
+            reply = await self._answer("banner", [self._peer_ip], Reply(220, None, f"{self.hostname_now()} ESMTP mock"))
+            self._refused = not 200 <= reply.code < 300
+            return reply
+
+        await self._run(banner())
 
     def _ehlo_reply(self) -> Reply:
         script = self.script
@@ -383,115 +272,90 @@ class MockSMTPProtocol(SMTP):
         lines = [f"SIZE {script.size_limit}" if k == "SIZE" and script.size_limit else k for k in keywords]
         return Reply(250, None, "\n".join([self.hostname_now(), *lines]))
 
-    async def _greet(self, stage: Stage, name: str | None, esmtp: bool) -> None:
+    async def _greet(self, stage: Stage, name: str | None, esmtp: bool) -> Reply:
         if self._refused:
-            await self._refuse_if_needed()
-            return
+            self._check_ready()
         if not name:
-            await self._send(self.default_reply(501, "5.5.4", f"Syntax: {stage.upper()} hostname"))
-            return
+            raise self._refuse(501, "5.5.4", f"Syntax: {stage.upper()} hostname")
         self.reset_transaction()
         default = self._ehlo_reply() if esmtp else Reply(250, None, self.hostname_now())
-        try:
-            reply = await self._answer(stage, [name], default)
-        except _Disconnected:
-            return
+        reply = await self._answer(stage, [name], default)
         if 200 <= reply.code < 300:
             assert self.session is not None
             self.session.host_name = name
             self.session.extended_smtp = esmtp
             self.recorder.set_helo(self.sid, name, esmtp)
-        await self._send(reply)
+        return reply
 
     async def smtp_EHLO(self, hostname: str) -> None:
-        await self._greet("ehlo", hostname, True)
+        await self._run(self._greet("ehlo", hostname, True))
 
     async def smtp_HELO(self, hostname: str) -> None:
-        await self._greet("helo", hostname, False)
+        await self._run(self._greet("helo", hostname, False))
 
     # -- MAIL, RCPT --------------------------------------------------------------
-    async def smtp_MAIL(self, arg: str | None) -> None:
-        if await self._refuse_if_needed():
-            return
+    async def _mail(self, arg: str | None) -> Reply:
+        self._check_ready()
         if self._txn is not None:
-            await self._send(self.default_reply(503, "5.5.1", "Error: nested MAIL command"))
-            return
-        m = _MAIL_RE.fullmatch(arg or "")
+            raise self._refuse(503, "5.5.1", "Error: nested MAIL command")
+        m = MAIL_RE.fullmatch(arg or "")
         if m is None:
-            await self._send(self.default_reply(501, "5.5.4", "Syntax: MAIL FROM:<address>"))
-            return
-        address = _address(m.group(1))
-        try:
-            params = parse_params(m.group(2))
-            if params and not (self.session and self.session.extended_smtp):
-                raise _ParamError(self.default_reply(555, "5.5.4", "Unsupported option (no EHLO)"))
-            check_mail_params(params, self.script)
-        except _ParamError as e:
-            await self._send(self.default_reply(e.reply.code, e.reply.enhanced, e.reply.text))
-            return
-        try:
-            reply = await self._answer("mail", [address], self.default_reply(250, "2.1.0", "Ok"))
-        except _Disconnected:
-            return
+            raise self._refuse(501, "5.5.4", "Syntax: MAIL FROM:<address>")
+        address, params = address_of(m.group(1)), self._params(m.group(2))
+        check_mail_params(params, self.script)
+        reply = await self._answer("mail", [address], self.default_reply(250, "2.1.0", "Ok"))
         if 200 <= reply.code < 300:
             self._txn = _Transaction(address, params, str(reply))
             self.envelope = Envelope()
             self.envelope.mail_from = address
             self.envelope.mail_options = m.group(2).split()
-        await self._send(reply)
+        return reply
 
-    async def smtp_RCPT(self, arg: str | None) -> None:
-        if await self._refuse_if_needed():
-            return
+    async def _rcpt(self, arg: str | None) -> Reply:
+        self._check_ready()
         txn = self._txn
         if txn is None:
-            await self._send(self.default_reply(503, "5.5.1", "Error: need MAIL command"))
-            return
-        m = _RCPT_RE.fullmatch(arg or "")
-        address = _address(m.group(1)) if m else ""
+            raise self._refuse(503, "5.5.1", "Error: need MAIL command")
+        m = RCPT_RE.fullmatch(arg or "")
+        address = address_of(m.group(1)) if m else ""
         if m is None or not address:
-            await self._send(self.default_reply(501, "5.1.3", "Bad recipient address syntax"))
-            return
-        try:
-            params = parse_params(m.group(2))
-            if params and not (self.session and self.session.extended_smtp):
-                raise _ParamError(self.default_reply(555, "5.5.4", "Unsupported option (no EHLO)"))
-            check_rcpt_params(params, self.script)
-        except _ParamError as e:
-            await self._send(self.default_reply(e.reply.code, e.reply.enhanced, e.reply.text))
-            return
-        try:
-            reply = await self._answer("rcpt", [address], self.default_reply(250, "2.1.5", "Ok"))
-        except _Disconnected:
-            return
+            raise self._refuse(501, "5.1.3", "Bad recipient address syntax")
+        params = self._params(m.group(2))
+        check_rcpt_params(params, self.script)
+        reply = await self._answer("rcpt", [address], self.default_reply(250, "2.1.5", "Ok"))
         record = RcptRecord(address, params, str(reply))
         txn.rcpts.append(record)
         if record.accepted:
             assert self.envelope is not None
             self.envelope.rcpt_tos.append(address)
             self.envelope.rcpt_options.extend(m.group(2).split())
-        await self._send(reply)
+        return reply
+
+    async def smtp_MAIL(self, arg: str | None) -> None:
+        await self._run(self._mail(arg))
+
+    async def smtp_RCPT(self, arg: str | None) -> None:
+        await self._run(self._rcpt(arg))
 
     # -- DATA and end of data -------------------------------------------------------
-    async def smtp_DATA(self, arg: str | None) -> None:
-        if await self._refuse_if_needed():
-            return
+    async def _data(self, arg: str | None) -> Reply:
+        self._check_ready()
         txn = self._txn
         if txn is None:
-            await self._send(self.default_reply(503, "5.5.1", "Error: need RCPT command"))
-            return
+            raise self._refuse(503, "5.5.1", "Error: need RCPT command")
         if arg:
-            await self._send(self.default_reply(501, "5.5.4", "Syntax: DATA"))
-            return
+            raise self._refuse(501, "5.5.4", "Syntax: DATA")
         if not txn.accepted():
-            await self._send(self.default_reply(554, "5.5.1", "Error: no valid recipients"))
-            return
+            raise self._refuse(554, "5.5.1", "Error: no valid recipients")
         default = Reply(354, None, "End data with <CR><LF>.<CR><LF>")
-        try:
-            reply = await self._answer("data", txn.accepted(), default)
-        except _Disconnected:
-            return
+        reply = await self._answer("data", txn.accepted(), default)
         txn.data_reply = str(reply)
+        return reply
+
+    async def smtp_DATA(self, arg: str | None) -> None:
+        reply = await self._attempt(self._data(arg))
+        if reply is None:
+            return
         if not 300 <= reply.code < 400:
             await self._send(reply)
             return
@@ -538,21 +402,4 @@ class MockSMTPProtocol(SMTP):
         return lines[-1]
 
 
-async def close_server(server: asyncio.AbstractServer, connections: set[MockSMTPProtocol]) -> None:
-    """Stop listening, close every open connection and let their sessions be recorded as closed."""
-    server.close()
-    for proto in list(connections):
-        proto.shutdown()
-    await server.wait_closed()
-    for _ in range(1000):  # connection_lost() runs a loop iteration or two after close()
-        if not connections:
-            break
-        await asyncio.sleep(0)
-    current = asyncio.current_task()
-    tasks = [t for t in asyncio.all_tasks() if t is not current]
-    for t in tasks:
-        t.cancel()
-    await asyncio.gather(*tasks, return_exceptions=True)
-
-
-__all__ = ["MockSMTPProtocol", "check_mail_params", "check_rcpt_params", "close_server", "parse_params"]
+__all__ = ["MockSMTPProtocol"]

@@ -133,9 +133,10 @@ class Recorder:
             if live is not None:
                 live.last_command = text
                 live.pending.clear()
+                self._publish(live)
 
     def server_line(self, sid: int, text: str) -> None:
-        """Record one reply line; a final line (``"250 ..."``) logs and publishes."""
+        """Record one reply line; a final line (``"250 ..."``) logs the command and its reply."""
         with self._cond:
             live = self._line(sid, "server", text)
             if live is None:
@@ -150,8 +151,10 @@ class Recorder:
 
     def note(self, sid: int, text: str) -> None:
         with self._cond:
-            if self._line(sid, "note", text) is not None:
+            live = self._line(sid, "note", text)
+            if live is not None:
                 self._say(f"session {sid} {text}")
+                self._publish(live)
 
     def set_helo(self, sid: int, helo: str | None, esmtp: bool) -> None:
         with self._cond:

@@ -34,7 +34,8 @@ from collections.abc import Sequence
 
 import aiosmtpd
 
-from .protocol import MockSMTPProtocol, close_server
+from .aio import close_server
+from .protocol import MockSMTPProtocol
 from .recorder import Recorder, RecordSink
 from .spool import SpoolWriter
 from .state import ScriptFile, ScriptState
@@ -102,7 +103,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     p.add_argument("--port", type=int, default=25, help="port (default 25; 0 picks a free one)")
     p.add_argument("--spool", default=None, help="directory for session and message records")
     p.add_argument("--script", default=None, help="JSON script file, re-read when it changes")
-    p.add_argument("--hostname", default=socket.getfqdn(), help="name in the banner and EHLO reply")
+    p.add_argument("--hostname", default=socket.gethostname(), help="name in the banner and EHLO reply")
     p.add_argument("--idle-timeout", type=float, default=3600.0, help="seconds before an idle connection is closed")
     return p.parse_args(argv)
 

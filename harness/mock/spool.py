@@ -2,7 +2,7 @@
 
 Layout (every file written atomically: temporary ``.tmp-*`` file, then rename)::
 
-    <spool>/sessions/000003.json        one per session, rewritten after each reply
+    <spool>/sessions/000003.json        one per session, rewritten at each command, reply and note
     <spool>/messages/000003-001.eml     raw message data as received
     <spool>/messages/000003-001.json    envelope, parameters and replies
 
@@ -56,13 +56,13 @@ class SpoolWriter:
         return max(ids, default=0) + 1
 
     def session_changed(self, session: SessionRecord) -> None:
-        body = json.dumps(session.to_dict(), indent=1, ensure_ascii=False).encode()
+        body = json.dumps(session.to_dict(), indent=1).encode()
         atomic_write(self.sessions_dir / f"{session.id:06d}.json", body)
 
     def message_received(self, message: MessageRecord) -> None:
         stem = _message_stem(message.id)
         atomic_write(self.messages_dir / f"{stem}.eml", message.data)
-        body = json.dumps(message.to_dict(), indent=1, ensure_ascii=False).encode()
+        body = json.dumps(message.to_dict(), indent=1).encode()
         atomic_write(self.messages_dir / f"{stem}.json", body)
 
 

@@ -42,12 +42,48 @@ class Node:
     def start(self) -> None:
         self.started_at = time.monotonic()
         self.container.start()
-        stream = client().api.logs(self.id, stream=True, follow=True)
+        self._follow(None)
+
+    def _follow(self, since: float | None) -> None:
+        kw = {"since": since} if since is not None else {}
+        stream = client().api.logs(self.id, stream=True, follow=True, **kw)  # type: ignore[call-overload]
         self.follower = LogFollower(self.name, stream, self.events)
         self.follower.start()
 
     def wait_ready(self, timeout: float, since: int) -> None:
         raise NotImplementedError
+
+    # -- availability faults -------------------------------------------------------------------------------
+    def halt(self) -> None:
+        """Stop the container (connections refused); `resume()` starts it again with the same address."""
+        self.container.get_wrapped_container().stop(timeout=0)
+        self._halted = True
+
+    def resume(self) -> None:
+        if not getattr(self, "_halted", False):
+            return
+        import time as _t
+
+        since = _t.time()
+        mark = self.events.mark()
+        self.container.get_wrapped_container().start()
+        self._follow(since)
+        self._halted = False
+        self.wait_ready(30, mark)
+
+    def freeze(self) -> None:
+        """Pause every process: the kernel still completes TCP handshakes, but nothing ever answers."""
+        self.container.get_wrapped_container().pause()
+
+    def thaw(self) -> None:
+        self.container.get_wrapped_container().unpause()
+
+    def disconnect(self) -> None:
+        """Cut the node from the topology's network: connections to it time out."""
+        client().networks.get(self.network).disconnect(self.id, force=True)
+
+    def reconnect(self) -> None:
+        client().networks.get(self.network).connect(self.id, ipv4_address=self.ip, aliases=[self.hostname])
 
     def reset(self) -> None:
         """Back to the state right after start (between tests). Nodes with state override this."""

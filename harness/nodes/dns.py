@@ -2,18 +2,36 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 from ..events import EventLog
 from .base import Node
 
 
-def dnsmasq_options(records: Iterable[tuple[str, str, str]]) -> list[str]:
+def dnsmasq_options(records: Iterable[tuple[str, str, str]], faults: Mapping[str, str] | None = None,
+                    dead_ip: str = "") -> list[str]:
     """records: (domain, mx host name, ip). Only these names exist; everything else is NXDOMAIN or refused.
+    faults: domain -> nxdomain | servfail | no_mx | null_mx | dead_mx (see harness.faults.Dns).
     Given as command-line options (one API call less than copying a file in before the start)."""
+    faults = faults or {}
     opts = ["--no-resolv", "--no-hosts", "--bogus-priv", "--log-queries", "--domain-needed"]
     for domain, host, ip in records:
-        opts += [f"--local=/{domain}/", f"--host-record={host},{ip}", f"--mx-host={domain},{host},10"]
+        kind = faults.get(domain, "")
+        if kind == "servfail":  # forwarded to the image's responder that answers SERVFAIL to everything
+            opts += [f"--server=/{domain}/127.0.0.1#5353"]
+            continue
+        opts += [f"--local=/{domain}/"]
+        if kind == "nxdomain":
+            continue
+        opts += [f"--host-record={host},{ip}"]
+        if kind == "no_mx":  # RFC 5321 s5.1: the domain's own A record is the implicit MX
+            opts += [f"--host-record={domain},{ip}"]
+        elif kind == "null_mx":  # RFC 7505: "MX 0 ." (preference 0, the root name)
+            opts += [f"--dns-rr={domain},15,000000"]
+        elif kind == "dead_mx":
+            opts += [f"--mx-host={domain},dead.{domain},10", f"--host-record=dead.{domain},{dead_ip}"]
+        else:
+            opts += [f"--mx-host={domain},{host},10"]
     return opts
 
 
@@ -21,10 +39,10 @@ class DnsNode(Node):
     kind = "dns"
 
     def __init__(self, image: str, ip: str, network: str, topology_id: str, events: EventLog,
-                 records: list[tuple[str, str, str]]):
+                 records: list[tuple[str, str, str]], faults: Mapping[str, str] | None = None, dead_ip: str = ""):
         super().__init__("dns", "ns.mailharness.test", image, ip, network, topology_id, None, events)
-        self.records = records
-        self.container.with_command(dnsmasq_options(records))
+        self.records, self.faults, self.dead_ip = records, dict(faults or {}), dead_ip
+        self.container.with_command(dnsmasq_options(records, faults, dead_ip))
 
     def wait_ready(self, timeout: float, since: int) -> None:
         self.wait_log("started, version", timeout, since, "dnsmasq up")

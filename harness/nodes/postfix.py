@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ..events import EventLog
 from ..topology import NodeSpec, TopologySpec
-from .base import Node
+from .base import Node, NodeError
 
 
 class PostfixNode(Node):
@@ -28,6 +28,8 @@ class PostfixNode(Node):
         }
         for k, v in env.items():
             self.container.with_env(k, v)
+        # A small file system under the mailboxes, so that DiskFull can fill it.
+        self.container.with_tmpfs_mount("/var/mail", "size=16m")
         self.config_dirty = False
 
     def wait_ready(self, timeout: float, since: int) -> None:
@@ -36,12 +38,33 @@ class PostfixNode(Node):
 
     def reset(self) -> None:
         """Queue emptied, mailboxes cleared, configuration back to its baseline if a fault changed it."""
+        mark = self.events.mark()
         self.exec(["/usr/local/bin/reset.sh", *(["--config"] if self.config_dirty else [])])
+        if self.config_dirty:
+            self.wait_log("reload -- version", 10, mark, "configuration restored")
         self.config_dirty = False
 
     def postconf(self, settings: dict[str, str]) -> None:
-        """Change main.cf parameters and reload; `reset()` restores the baseline."""
-        self.config_dirty = True
+        """Change main.cf parameters and reload (waiting for it); `reset()` or `restore_config()` undo it."""
         args = [f"{k}={v}" for k, v in settings.items()]
-        self.exec(["sh", "-c", 'postconf -e "$@" && touch -d "-1 min" /etc/postfix/main.cf && postfix reload',
-                   "postconf", *args])
+        self._reload_after(["sh", "-c", 'postconf -e "$@"', "postconf", *args])
+
+    def edit_config(self, script: str) -> None:
+        """Run a shell edit of the files in /etc/postfix, then reload (waiting for it)."""
+        self._reload_after(["sh", "-c", script])
+
+    def restore_config(self) -> None:
+        """Back to the configuration the node started with."""
+        if self.config_dirty:
+            self._reload_after(["sh", "-c", "cp -p /etc/postfix/baseline/* /etc/postfix/"])
+            self.config_dirty = False
+
+    def _reload_after(self, cmd: list[str]) -> None:
+        self.config_dirty = True
+        mark = self.events.mark()
+        self.exec(cmd)
+        # Backdated, or Postfix waits for the files to "settle"; checked, so a broken edit says why.
+        out = self.exec(["sh", "-c", "touch -d '-1 min' /etc/postfix/*; postfix reload 2>&1"], check=False)
+        if b"fatal" in out:
+            raise NodeError(f"{self.name}: Postfix refused the changed configuration: {out.decode().strip()}")
+        self.wait_log("reload -- version", 10, mark, "configuration reloaded")

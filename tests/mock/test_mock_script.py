@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import doctest
+import importlib
 import json
 import os
 from pathlib import Path
@@ -274,3 +276,19 @@ def test_script_file_reloads_on_change_and_keeps_old_on_garbage(tmp_path: Path) 
     second.save(path)
     os.utime(path, ns=(1, 1))  # even an old mtime counts: the inode changed
     assert watcher.check() and state.script == second
+
+
+def test_documented_script_file_example_parses() -> None:
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "mock-smtp.md").read_text()
+    block = doc.split("```json\n", 1)[1].split("```", 1)[0]
+    s = Script.from_json(block)
+    assert s.rules[0].steps[0] == step("451 4.3.2 try again later", times=2)
+    assert s.rules[1].steps == (Step(times=1, action="disconnect"),)
+
+
+@pytest.mark.parametrize(
+    "module", ["harness.mock", "harness.mock.script", "harness.mock.state", "harness.mock.params"]
+)
+def test_docstring_examples(module: str) -> None:
+    failures, tried = doctest.testmod(importlib.import_module(module))
+    assert tried > 0 and failures == 0

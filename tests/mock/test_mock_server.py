@@ -149,6 +149,12 @@ def test_scripted_354_text(start_mock: StartMock) -> None:
     assert replies[-2:] == [(354, "go ahead, make my day"), (250, "2.0.0 Ok: queued as 1-1")]
 
 
+def test_scripted_multiline_3xx_data_reply(start_mock: StartMock) -> None:
+    mock = start_mock(Script().add(rule("data", Reply(354, None, "go\nahead"))))
+    assert send(mock, "a@s.example", "b@r.example")[-2:] == [(354, "go\nahead"), (250, "2.0.0 Ok: queued as 1-1")]
+    assert mock.wait_for_messages(1)[0].data == MESSAGE
+
+
 def test_count_451_twice_then_250_across_connections(start_mock: StartMock) -> None:
     greylist = rule("rcpt", step("451 4.3.2 try later", times=2), "250 2.1.5 welcome", match="*@grey.example")
     mock = start_mock(Script().add(greylist))
@@ -412,3 +418,45 @@ def test_stop_closes_open_sessions(start_mock: StartMock) -> None:
     assert mock.sessions[0].end_reason == "server stopped"
     with pytest.raises(smtplib.SMTPServerDisconnected):
         c.cmd("NOOP")
+
+
+def test_open_session_is_visible_while_the_mock_hangs(start_mock: StartMock) -> None:
+    mock = start_mock(Script().add(rule("data", step(action="hang"))))
+    with socket.create_connection(("127.0.0.1", mock.port), timeout=5) as s:
+        s.sendall(b"EHLO c.example\r\nMAIL FROM:<a@s.example>\r\nRCPT TO:<b@r.example>\r\nDATA\r\n")
+        def hanging() -> bool:
+            return any(n.startswith("hanging") for sess in mock.sessions for n in sess.notes)
+
+        mock.wait_until(hanging, 5, "the hang")
+        (session,) = mock.sessions
+        assert session.ended is None and session.commands[-1] == "DATA"
+        assert session.replies[-1] == "250 2.1.5 Ok"
+    assert mock.wait_for_sessions(1)[0].end_reason == "client closed"
+
+
+def test_idle_timeout_closes_the_connection(start_mock: StartMock) -> None:
+    mock = start_mock(idle_timeout=0.2)
+    c = Client(mock)
+    c.ehlo()
+    assert mock.wait_for_sessions(1, timeout=5)[0].end_reason == "idle timeout"
+    with pytest.raises(smtplib.SMTPServerDisconnected):
+        c.cmd("NOOP")
+
+
+def test_internal_error_is_a_451_and_a_note(start_mock: StartMock, monkeypatch: pytest.MonkeyPatch) -> None:
+    mock = start_mock()
+
+    def broken(*args: object) -> None:
+        raise RuntimeError("boom")
+
+    c = Client(mock)
+    c.ehlo()
+    monkeypatch.setattr(mock.state, "decide", broken)
+    assert c.cmd("MAIL FROM:<a@s.example>") == (451, "4.3.0 Error: mock internal error (RuntimeError)")
+    c.close()
+    assert "internal error: RuntimeError: boom" in mock.wait_for_sessions(1)[0].notes
+    # At the banner, aiosmtpd has no error handling: the mock says 421 and closes.
+    c = Client(mock)
+    assert c.banner == (421, b"4.3.0 Error: mock internal error (RuntimeError)")
+    c.close()
+    assert mock.wait_for_sessions(2)[1].end_reason == "mock disconnected"

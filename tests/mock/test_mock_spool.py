@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import smtplib
+import socket
 import tarfile
 from collections.abc import Callable
 from pathlib import Path
@@ -107,3 +108,19 @@ def test_numbering_continues_after_restart(start_mock: StartMock, spooled: tuple
 def test_missing_spool_is_an_error(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError):
         read_spool(tmp_path / "nope")
+
+
+def test_undecodable_address_bytes_survive_the_spool(start_mock: StartMock, tmp_path: Path) -> None:
+    mock = start_mock(spool=tmp_path)
+    with socket.create_connection(("127.0.0.1", mock.port), timeout=5) as s:
+        f = s.makefile("rb")
+        s.sendall(b"EHLO c.example\r\nMAIL FROM:<\xff\xfe@s.example>\r\nRCPT TO:<b@r.example>\r\nDATA\r\n"
+                  b"Subject: x\r\n\r\ny\r\n.\r\nQUIT\r\n")
+        while not f.readline().startswith(b"221"):
+            pass
+        f.close()
+    (msg,) = mock.wait_for_messages(1)
+    mock.wait_for_sessions(1)
+    assert msg.mail_from == "\udcff\udcfe@s.example"  # surrogate escapes keep the original bytes
+    back = read_spool(tmp_path)
+    assert back.messages == mock.messages and back.sessions == mock.sessions

@@ -1,0 +1,127 @@
+"""The fault catalogue, as data. Each fault names the node it breaks; `harness.inject` applies and removes it.
+
+    with world.fault(DiskFull("library")):
+        world.send("jack@store.example", "jill@library.example")
+
+`node` is a node's name, domain, or an address in its domain. Durations are Postfix time values ("3s").
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+
+@dataclass(frozen=True)
+class Fault:
+    node: str
+
+    def describe(self) -> str:
+        fields = ", ".join(f"{k}={v!r}" for k, v in vars(self).items() if k != "node")
+        return f"{type(self).__name__}({self.node}{', ' + fields if fields else ''})"
+
+
+# -- recipients and mailboxes -------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class UnknownUser(Fault):
+    """`user` no longer exists on the node (removed from its recipient table): a correct server rejects at RCPT."""
+
+    user: str = "jill"
+
+
+@dataclass(frozen=True)
+class AcceptUnknownUsers(Fault):
+    """The backscatter misconfiguration: an empty `local_recipient_maps`. Mail for unknown users is accepted,
+    then bounced to whatever sender it claimed, forged or not."""
+
+
+@dataclass(frozen=True)
+class DiskFull(Fault):
+    """The file system under the mailboxes is full: delivery fails with ENOSPC after the message was accepted.
+    `retry_for`: how long Postfix keeps the message before it bounces ("0s": try once, bounce at once)."""
+
+    retry_for: str = "0s"
+
+
+@dataclass(frozen=True)
+class QueueFull(Fault):
+    """The queue file system is (as good as) full: `452 4.3.1 Insufficient system storage` at MAIL FROM, before
+    acceptance. Made with `queue_minfree` above the free space."""
+
+
+@dataclass(frozen=True)
+class MailboxFull(Fault):
+    """`user`'s mailbox is at its size limit (`limit` bytes, mailbox_size_limit): the next message is accepted,
+    then bounces with 5.2.2 at delivery."""
+
+    user: str = "jill"
+    limit: int = 1_000_000
+
+
+@dataclass(frozen=True)
+class SizeLimit(Fault):
+    """The server refuses messages over `limit` bytes during the dialogue (message_size_limit: 552 5.3.4)."""
+
+    limit: int = 2000
+
+
+# -- forwarding and refusals -----------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Forward(Fault):
+    """`user`'s mail is forwarded to `to`, by an alias, a .forward file, or a virtual alias."""
+
+    user: str = "jill"
+    to: str = "jill@example.edu"
+    via: Literal["alias", "forward", "virtual"] = "alias"
+
+
+@dataclass(frozen=True)
+class Refuse(Fault):
+    """The node answers RCPT TO:<address> with `reply` (4xx: temporarily, 5xx: permanently)."""
+
+    address: str = "jill@example.edu"
+    reply: str = "550 5.1.1 Recipient refused by mailharness"
+
+
+@dataclass(frozen=True)
+class QueueLifetime(Fault):
+    """Compressed queue times on the node: retries every second, gives up after `lifetime`, and sends a
+    "delayed" DSN after `delay_warning` ("0": none)."""
+
+    lifetime: str = "3s"
+    delay_warning: str = "0"
+
+
+# -- the next hop's availability -------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Down(Fault):
+    """The node's SMTP service is stopped while the host stays up: connections are refused. (A mock node's
+    container is stopped.)"""
+
+
+@dataclass(frozen=True)
+class Unreachable(Fault):
+    """The node is cut from the network: connections time out. Clients give up after `client_timeout`."""
+
+    client_timeout: str = "2s"
+
+
+@dataclass(frozen=True)
+class Tarpit(Fault):
+    """The node accepts connections and never says a word (its processes frozen): clients time out waiting for
+    the greeting after `client_timeout`."""
+
+    client_timeout: str = "2s"
+
+
+# -- DNS -------------------------------------------------------------------------------------------------------
+DnsKind = Literal["nxdomain", "servfail", "no_mx", "null_mx", "dead_mx"]
+
+
+@dataclass(frozen=True)
+class Dns(Fault):
+    """The node's domain in DNS: nxdomain (it does not exist), servfail (its server fails), no_mx (no MX record;
+    an A record for the domain itself), null_mx (RFC 7505 "MX 0 ."), dead_mx (the MX points at a host that is
+    not there)."""
+
+    kind: DnsKind = "nxdomain"
