@@ -139,7 +139,7 @@ class ScriptFile:
 
     :meth:`check` compares the file's ``stat`` with the last one loaded and
     re-reads the file if it changed.  A missing file means the default
-    script; a file that does not parse is reported through ``log`` and the
+    script (and counters back to 0); a file that does not parse is reported through ``log`` and the
     previous script stays in force (the file is read again at the next
     check, so a half-written file is picked up once it is complete).
     Writers should still write a temporary file and rename it.
@@ -170,6 +170,7 @@ class ScriptFile:
                 if self._seen != (0, 0, 0):
                     self._seen = (0, 0, 0)
                     self.state.script = Script()
+                    self.state.reset_counters()  # a removed script is a fresh start (the harness's reset)
                     self._say(f"script {self.path} not found, using the default script")
                     return True
                 return False

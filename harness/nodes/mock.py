@@ -1,10 +1,24 @@
-"""The programmable mock SMTP server (harness.mock) in its own container."""
+"""The programmable mock SMTP server (harness.mock) in its own container.
+
+    node = world.node("edu")                       # a NodeSpec with kind="mock"
+    node.script = Script().add(rule("rcpt", "550 5.1.1 no such user"))
+    ...
+    [msg] = node.wait_for_messages(1)              # follows the container log, then reads the spool
+    msg.rcpts[0].params["NOTIFY"]
+"""
 
 from __future__ import annotations
 
+import re
+import time
+
 from ..events import EventLog
+from ..mock import MessageRecord, Script, SessionRecord, Spool, read_spool
 from ..topology import NodeSpec
 from .base import Node
+
+_MESSAGE = re.compile(r"^session \d+ message \d+-\d+ from ")
+SCRIPT_PATH = "/etc/mock/script.json"
 
 
 class MockNode(Node):
@@ -16,9 +30,53 @@ class MockNode(Node):
         self.spec = spec
         self.domain = spec.domain
         self.container.with_command(["--hostname", spec.hostname])
+        self._script = Script()
 
     def wait_ready(self, timeout: float, since: int) -> None:
-        self.wait_banner(timeout)
+        self.wait_log("mock: listening on", timeout, since, "mock SMTP server listening")
+
+    # -- the script --------------------------------------------------------------------------------------
+    @property
+    def script(self) -> Script:
+        return self._script
+
+    @script.setter
+    def script(self, script: Script) -> None:
+        """Replace the script; the server re-reads it before its next command."""
+        self.put_file(SCRIPT_PATH, script.to_json().encode())
+        self._script = script
+
+    # -- what it saw --------------------------------------------------------------------------------------
+    def spool(self) -> Spool:
+        return read_spool(self.exec(["tar", "-C", "/var/spool/mock", "-cf", "-", "."]))
+
+    @property
+    def messages(self) -> tuple[MessageRecord, ...]:
+        return self.spool().messages
+
+    @property
+    def sessions(self) -> tuple[SessionRecord, ...]:
+        return self.spool().sessions
+
+    def wait_for_messages(self, n: int = 1, timeout: float = 15.0, since: int | None = None) -> tuple[
+            MessageRecord, ...]:
+        """Wait until the mock has received `n` messages (since `since`, default: the last reset), then read
+        them from the spool. Waits on the container's log, never sleeps."""
+        start = self._mark if since is None else since
+        deadline = time.monotonic() + timeout
+        pos, seen = start, 0
+        while seen < n:
+            ev = self.events.wait(
+                lambda e: e.node == self.name and e.program == "mock" and bool(_MESSAGE.match(e.text)),
+                timeout=max(0.0, deadline - time.monotonic()), since=pos,
+                what=f"{n} message(s) at the mock {self.name} ({seen} so far)")
+            pos, seen = ev.seq + 1, seen + 1
+        return self.messages[-n:] if len(self.messages) >= n else self.messages
 
     def reset(self) -> None:
-        self.exec(["sh", "-c", "rm -rf /var/spool/mock/* /etc/mock/script.json"])
+        self._mark = self.events.mark()
+        # Files only: the server keeps its spool folders open. A removed script also zeroes the counters.
+        self.exec(["sh", "-c", f"find /var/spool/mock -type f -delete; rm -f {SCRIPT_PATH}"])
+        self._script = Script()
+
+    _mark = 0
