@@ -98,8 +98,9 @@ def _(fault: F.MailboxFull, world: MailTopology) -> Undo:
     # with EFBIG, 5.2.2. (Maildir files are limited one by one, and local(8) refuses a message larger than
     # its own limit outright.)
     n, spool, user = fault.limit, "/var/spool/mh-mbox", fault.user
+    mbox = f"{spool}/{user}"
     return _tables(world, node, f"mkdir -p {spool} && chmod 1777 {spool} && "
-                                f"head -c {n - 16} /dev/zero | tr '\\0' x > {spool}/{user} && chown {user}: {spool}/{user} && "
+                                f"head -c {n - 16} /dev/zero | tr '\\0' x > {mbox} && chown {user}: {mbox} && "
                                 f"postconf -e mail_spool_directory={spool} mailbox_size_limit={n} "
                                 f"message_size_limit={n}")
 
