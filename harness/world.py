@@ -20,9 +20,9 @@ import uuid
 import weakref
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from email.message import EmailMessage
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import docker.errors
 from docker.types import IPAMConfig, IPAMPool
@@ -35,8 +35,12 @@ from .events import EventLog, LogEvent
 from .faults import Fault
 from .mail import Mailbox, make_message
 from .nodes import DnsNode, MockNode, Node, PostfixNode
-from .smtp import Envelope, Recipient, Transcript, submit
+from .smtp import Envelope, Recipient, Transcript, submit, xtext
 from .topology import TopologySpec, default_topology
+
+if TYPE_CHECKING:
+    from .dsn import OriginalEnvelope
+    from .verdict import Story
 
 log = logging.getLogger("mailharness")
 T = TypeVar("T")
@@ -53,6 +57,26 @@ class Sent:
     transcript: Transcript
     message: EmailMessage
     via: str
+    world: MailTopology | None = field(default=None, repr=False, compare=False)
+
+    def verdict(self, timeout: float = 10.0) -> Story:
+        """Everything that happened to this message on every node, once nothing about it is still queued
+        (waiting up to `timeout` seconds on log events)."""
+        from .verdict import gather
+
+        assert self.world is not None
+        return gather(self.world, self, timeout=timeout)
+
+    def original_envelope(self) -> OriginalEnvelope:
+        """The envelope as the DSN rules need it (harness.dsn context)."""
+        from .dsn import OriginalEnvelope
+        from .dsn.context import RecipientParams
+
+        env = self.envelope
+        rcpts = tuple(RecipientParams(r.address, frozenset(r.notify) if r.notify else None,
+                                      (r.params()[-1].split("=", 1)[1] if r.orcpt else None)) for r in env.recipients)
+        return OriginalEnvelope(env.sender, rcpts, env.ret.upper() if env.ret else None,  # type: ignore[arg-type]
+                                xtext(env.envid) if env.envid else None, str(self.message["From"] or "") or None)
 
     @property
     def accepted(self) -> bool:
@@ -254,7 +278,7 @@ class MailTopology:
         data = msg.as_bytes(policy=msg.policy.clone(linesep="\r\n"))
         t = submit(node.ip, env, data, timeout=timeout)
         self.transcripts.append(t)
-        return Sent(env, t, msg, node.name)
+        return Sent(env, t, msg, node.name, self)
 
     def describe(self) -> list[dict[str, str]]:
         out = []

@@ -1,0 +1,316 @@
+"""The verdict: everything that happened to one message, gathered from every node, and who should have done what.
+
+    story = sent.verdict()
+    assert story.rejected_by("library.example", stage="RCPT", status="5.1.1")
+    assert story.bounced_by("store.example", to="jack@store.example")
+    assert story.no_backscatter()
+
+Each assertion returns True or raises VerdictError, whose message shows the message's whole path, hop by hop.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import dataclass, field
+from email.message import EmailMessage
+from typing import TYPE_CHECKING
+
+from .events import LogEvent
+from .smtp import Reply
+
+if TYPE_CHECKING:
+    from .world import MailTopology, Sent
+
+_SAID = re.compile(r"said: (?P<code>\d{3})[ -](?P<text>.*?)(?: \(in reply to (?P<cmd>.+?) command\))?$")
+_QUEUED_AS = re.compile(r"queued as (\w+)")
+_STAGES = {"RCPT TO": "RCPT", "MAIL FROM": "MAIL", "end of DATA": "EOD", "DATA": "DATA"}
+
+
+class VerdictError(AssertionError):
+    """What was expected, and the message's whole path."""
+
+
+@dataclass(frozen=True)
+class Hop:
+    """One thing that happened to the message (or a DSN about it) on one node."""
+
+    seq: int
+    node: str  # where it was logged ("harness" for the submission)
+    kind: str  # accepted, rejected, relayed, delivered, forwarded, deferred, bounced, expired
+    recipient: str = ""
+    peer: str = ""  # the other node (next hop, or the client that was rejected)
+    stage: str = ""  # for rejections: banner, EHLO, MAIL, RCPT, DATA, EOD
+    reply: Reply | None = None
+    status: str = ""  # enhanced status of the outcome
+    detail: str = ""
+    queue_id: str = ""
+    dsn: bool = False  # a hop of a DSN, not of the message itself
+
+    def render(self) -> str:
+        what = f"{'DSN ' if self.dsn else ''}{self.kind}"
+        rcpt = f" <{self.recipient}>" if self.recipient else ""
+        if self.kind == "rejected":
+            return f"{self.node}: rejected{rcpt} from {self.peer} at {self.stage}: {self.reply}"
+        if self.kind == "accepted":
+            return f"{self.node}: accepted from {self.peer}: {self.reply}"
+        if self.reply is not None:
+            return f"{self.node}: {what}{rcpt}, {self.peer or 'the next hop'} said at {self.stage or '?'}: {self.reply}"
+        who = f"{self.node} -> {self.peer}" if self.peer else self.node
+        tail = f" ({self.status}{', ' if self.status and self.detail else ''}{self.detail})" \
+            if self.status or self.detail else ""
+        return f"{who}: {what}{rcpt}{tail}"
+
+
+@dataclass
+class EmittedDsn:
+    """A DSN a node created: its kind, to whom, and where it was finally delivered."""
+
+    node: str
+    queue_id: str
+    kind: str  # failed (non-delivery), delayed, delivered (success)
+    to: str = ""
+    delivered_at: str = ""  # node whose mailbox got it
+    message_id: str = ""
+    about: tuple[str, ...] = ()  # the recipients it reports on (bounced/deferred ones at that node)
+
+
+@dataclass
+class Story:
+    """The evidence about one sent message; see the module docstring for the assertions."""
+
+    world: MailTopology
+    sent: Sent
+    hops: list[Hop] = field(default_factory=list)
+    dsns: list[EmittedDsn] = field(default_factory=list)
+    accepted: list[str] = field(default_factory=list)  # nodes that took responsibility
+    pending: list[tuple[str, str]] = field(default_factory=list)  # (node, queue id) still queued
+
+    # -- reading ---------------------------------------------------------------------------------------------
+    def render(self) -> str:
+        env = self.sent.envelope
+        rcpts = ", ".join(r.address for r in env.recipients)
+        lines = [f"message <{env.sender}> -> {rcpts} (Message-ID {self.sent.message['Message-ID']}), "
+                 f"submitted to {self.sent.via}"]
+        lines += [f"  {i}. {h.render()}" for i, h in enumerate(self.hops, 1)]
+        for d in self.dsns:
+            lines.append(f"  DSN ({d.kind}) from {d.node} to <{d.to or '?'}>"
+                         + (f", delivered at {d.delivered_at}" if d.delivered_at else ", not delivered (yet)"))
+        if not self.dsns:
+            lines.append("  no DSN was emitted")
+        for node, qid in self.pending:
+            lines.append(f"  still queued at {node}: {qid}")
+        return "\n".join(lines)
+
+    def __str__(self) -> str:
+        return self.render()
+
+    def _fail(self, expected: str, candidates: list[str]) -> VerdictError:
+        near = "\n".join(f"    {c}" for c in candidates) or "    (none)"
+        return VerdictError(f"expected: {expected}\nnearest candidates:\n{near}\nwhat happened:\n{self.render()}")
+
+    def _node(self, key: str) -> str:
+        return key if key == "harness" else self.world.spec.node(key).name
+
+    def rejections(self) -> list[Hop]:
+        return [h for h in self.hops if h.kind == "rejected"]
+
+    # -- assertions --------------------------------------------------------------------------------------------
+    def accepted_by(self, node: str) -> bool:
+        """The node took responsibility for the message (queued it after 250 at the end of data)."""
+        name = self._node(node)
+        if name not in self.accepted:
+            raise self._fail(f"{name} accepted the message", [f"accepted by {n}" for n in self.accepted])
+        return True
+
+    def rejected_by(self, node: str, *, stage: str | None = None, status: str | None = None,
+                    code: int | None = None, recipient: str | None = None) -> bool:
+        """The node refused during the SMTP dialogue (at `stage`, with `code` / enhanced `status`)."""
+        name = self._node(node)
+        cands = [h for h in self.rejections() if not h.dsn]
+        for h in cands:
+            if h.node == name and (stage is None or h.stage == stage.upper()) and \
+                    (status is None or (h.reply is not None and h.reply.enhanced == status)) and \
+                    (code is None or (h.reply is not None and h.reply.code == code)) and \
+                    (recipient is None or h.recipient.lower() == recipient.lower()):
+                return True
+        want = " ".join(x for x in (f"at {stage}" if stage else "", str(code or ""), status or "") if x)
+        raise self._fail(f"rejected by {name} {want}".rstrip(), [h.render() for h in cands])
+
+    def delivered_to(self, address: str) -> bool:
+        hits = [h for h in self.hops if h.kind == "delivered" and not h.dsn]
+        if any(h.recipient.lower() == address.lower() for h in hits):
+            return True
+        raise self._fail(f"delivered to {address}", [h.render() for h in hits])
+
+    def dsns_from(self, node: str) -> list[EmittedDsn]:
+        name = self._node(node)
+        return [d for d in self.dsns if d.node == name]
+
+    def bounced_by(self, node: str, *, to: str | None = None, kind: str = "failed") -> EmailMessage:
+        """The node emitted a DSN of `kind` that reached `to` (default: the original envelope sender).
+        Returns the DSN as delivered (check its content with assert_dsn)."""
+        name = self._node(node)
+        to = (to or self.sent.envelope.sender).lower()
+        for d in self.dsns:
+            if d.node == name and d.kind == kind and d.to.lower() == to and d.delivered_at:
+                box = self.world.mailbox(to)
+                for m in box.messages():
+                    if str(m["Message-ID"]).strip() == d.message_id:
+                        return m
+                raise self._fail(f"the {kind} DSN {d.message_id} in {to}'s mailbox", [str(m["Message-ID"])
+                                                                                        for m in box.messages()])
+        raise self._fail(f"a {kind} DSN from {name} delivered to {to}",
+                         [f"DSN ({d.kind}) from {d.node} to {d.to} delivered at {d.delivered_at or '-'}"
+                          for d in self.dsns])
+
+    def no_dsn(self, node: str | None = None) -> bool:
+        """No DSN at all (from `node`, or from anyone)."""
+        found = self.dsns if node is None else self.dsns_from(node)
+        if found:
+            raise self._fail(f"no DSN from {node or 'any node'}", [f"DSN ({d.kind}) from {d.node} to {d.to}"
+                                                                  for d in found])
+        return True
+
+    def no_backscatter(self) -> bool:
+        """No DSN went where none may go: none for a null sender (RFC 3461 s5.2, RFC 5321 s4.5.5), none for
+        NOTIFY=NEVER recipients (RFC 3461 s4.1), and none for a failure the server could have known at RCPT
+        time (unknown user: RFC 5321 s6.2) after it accepted the message."""
+        problems = []
+        env = self.sent.envelope
+        if env.sender == "" and self.dsns:
+            problems.append("a DSN about a message with a null sender")
+        never = {r.address.lower() for r in env.recipients if [n.upper() for n in r.notify] == ["NEVER"]}
+        for d in self.dsns:
+            if never and all(a.lower() in never for a in d.about):
+                problems.append(f"a DSN from {d.node} about NOTIFY=NEVER recipient(s) {', '.join(d.about)}")
+        for h in self.hops:
+            if h.kind == "bounced" and not h.dsn and h.status.startswith("5.1.") and h.node in self.accepted \
+                    and self.world.spec.node(h.node).domain == h.recipient.rsplit("@", 1)[-1].lower() \
+                    and self.dsns_from(h.node):
+                problems.append(f"{h.node} accepted mail for {h.recipient}, then bounced it ({h.status}): it "
+                                "should have rejected at RCPT; its DSN goes to whoever the sender claimed to be")
+        if problems:
+            raise self._fail("no backscatter", problems)
+        return True
+
+
+def gather(world: MailTopology, sent: Sent, *, timeout: float = 10.0) -> Story:
+    """Collect the story, waiting (on log events, up to `timeout`) until no copy of the message or of a DSN
+    about it is still being handled."""
+    deadline = time.monotonic() + timeout
+    while True:
+        story = _collect(world, sent)
+        left = deadline - time.monotonic()
+        if not story.pending or left <= 0:
+            return story
+        pos = world.events.mark()
+        try:
+            world.events.wait(lambda e: e.text == "removed", timeout=left, since=pos)
+        except AssertionError:
+            return _collect(world, sent)
+
+
+def _collect(world: MailTopology, sent: Sent) -> Story:
+    story = Story(world, sent)
+    events = world.log()
+    msgid = str(sent.message["Message-ID"]).strip()
+    env = sent.envelope
+    t = sent.transcript
+    # The submission: our client's view of the first node.
+    eod = t.reply("EOD")
+    if eod is not None and eod.code == 250:
+        story.hops.append(Hop(-1, sent.via, "accepted", "", "harness", "EOD", eod))
+    for ex in t.exchanges:
+        if ex.stage in ("MAIL", "RCPT", "DATA", "EOD", "banner", "EHLO") and not ex.reply.ok:
+            rcpt = ex.command.split("<", 1)[1].split(">", 1)[0] if ex.stage == "RCPT" else ""
+            story.hops.append(Hop(-1, sent.via, "rejected", rcpt, "harness", ex.stage, ex.reply))
+    # Queue ids of the message (and of DSNs about it) on every node, by Message-ID.
+    tracked: dict[tuple[str, str], bool] = {}  # (node, qid) -> is a DSN
+    dsn_ids: dict[str, EmittedDsn] = {}
+    for e in events:
+        if e.program == "postfix/cleanup" and e.queue_id and "message-id=" in e.text:
+            mid = e.text.split("message-id=", 1)[1].strip()
+            if mid == msgid:
+                tracked[(e.node, e.queue_id)] = False
+                if e.node not in story.accepted:
+                    story.accepted.append(e.node)
+            elif mid in dsn_ids:
+                tracked[(e.node, e.queue_id)] = True
+        elif e.program == "postfix/bounce" and e.queue_id and (e.node, e.queue_id) in tracked:
+            m = re.match(r"sender (non-delivery|delay|delivery status) notification: (\w+)", e.text)
+            if m:
+                kind = {"non-delivery": "failed", "delay": "delayed"}.get(m.group(1), "delivered")
+                about = tuple(h.recipient for h in story.hops if h.node == e.node and h.queue_id == e.queue_id
+                              and h.kind in ("bounced", "deferred", "expired", "delivered", "relayed"))
+                d = EmittedDsn(e.node, m.group(2), kind, about=about)
+                story.dsns.append(d)
+                tracked[(e.node, m.group(2))] = True
+                mid_ev = _find(events, e.node, m.group(2), lambda x: "message-id=" in x.text)
+                if mid_ev is not None:
+                    d.message_id = mid_ev.text.split("message-id=", 1)[1].strip()
+                    dsn_ids[d.message_id] = d
+        elif e.queue_id and (e.node, e.queue_id) in tracked and "status" in e.fields and e.to:
+            _delivery_hop(world, story, e, tracked[(e.node, e.queue_id)], dsn_ids)
+        elif e.queue_id and (e.node, e.queue_id) in tracked and e.get("status") == "expired":
+            story.hops.append(Hop(e.seq, e.node, "expired", "", queue_id=e.queue_id, detail="returned to sender"))
+    # Refusals logged by the refusing servers (the client's view is the deferred/bounced hop).
+    senders = {env.sender.lower()}
+    for e in events:
+        if e.queue_id == "NOQUEUE" and e.text.startswith("reject:") and (e.sender or "").lower() in senders:
+            m = re.match(r"reject: (\S+) from (\S+): (\d{3}) (.*?); from=", e.text)
+            if m:
+                stage = {"END-OF-MESSAGE": "EOD"}.get(m.group(1), m.group(1))
+                story.hops.append(Hop(e.seq, e.node, "rejected", e.to or "", _peer(world, m.group(2)), stage,
+                                      Reply.parse(int(m.group(3)), m.group(4))))
+    story.hops.sort(key=lambda h: h.seq)
+    removed = {(e.node, e.queue_id) for e in events if e.text == "removed"}
+    story.pending = [k for k in tracked if k not in removed]
+    return story
+
+
+def _find(events: list[LogEvent], node: str, qid: str, pred: object) -> LogEvent | None:
+    for e in events:
+        if e.node == node and e.queue_id == qid and callable(pred) and pred(e):
+            return e
+    return None
+
+
+def _peer(world: MailTopology, relay: str) -> str:
+    host = relay.split("[", 1)[0]
+    try:
+        return world.spec.node(host).name
+    except KeyError:
+        return host
+
+
+def _delivery_hop(world: MailTopology, story: Story, e: LogEvent, is_dsn: bool, dsn_ids: dict[str, EmittedDsn]
+                  ) -> None:
+    status, relay, detail = e.get("status") or "", e.get("relay") or "", e.get("detail") or ""
+    rcpt = e.to or ""
+    peer = "" if relay in ("local", "none", "virtual") else _peer(world, relay)
+    said = _SAID.search(detail)
+    reply = Reply.parse(int(said.group("code")), said.group("text")) if said else None
+    stage = _STAGES.get(said.group("cmd") or "", "") if said else ""
+    kind = status
+    if status == "sent":
+        kind = "relayed" if peer else ("forwarded" if detail.startswith("forwarded") else "delivered")
+    hop = Hop(e.seq, e.node, kind, rcpt, peer, stage, reply if status != "sent" else None, e.get("dsn") or "",
+              "" if reply else detail, e.queue_id or "", is_dsn)
+    story.hops.append(hop)
+    if is_dsn:
+        for d in story.dsns:
+            if (d.node, d.queue_id) == (e.node, e.queue_id) or (d.message_id and _same_dsn(story, d, e)):
+                d.to = d.to or rcpt
+                if kind == "delivered":
+                    d.delivered_at = e.node
+    elif status in ("bounced", "deferred") and reply is not None and stage and peer in world.nodes \
+            and world.nodes[peer].kind == "mock":
+        # A mock next hop keeps no Postfix log: its refusal is known from the client's side.
+        story.hops.append(Hop(e.seq, peer, "rejected", rcpt, e.node, stage, reply))
+
+
+def _same_dsn(story: Story, d: EmittedDsn, e: LogEvent) -> bool:
+    # A DSN relayed to another node: its queue id there was tracked as a DSN by Message-ID.
+    return any(ev for ev in story.world.log(e.node) if ev.queue_id == e.queue_id and "message-id=" in ev.text
+               and ev.text.split("message-id=", 1)[1].strip() == d.message_id)
