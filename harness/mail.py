@@ -30,11 +30,11 @@ def make_message(sender: str, recipients: Sequence[str], *, subject: str | None 
     else:
         fk = _faker
     msg = EmailMessage()
-    msg["From"] = sender
+    msg["From"] = sender or "MAILER-DAEMON"  # a null reverse-path: a bounce's usual From
     msg["To"] = ", ".join(recipients)
     msg["Subject"] = subject if subject is not None else fk.sentence(nb_words=6).rstrip(".")
     msg["Date"] = email.utils.formatdate(localtime=False)
-    domain = sender.rsplit("@", 1)[-1] or "mailharness.test"
+    domain = sender.rsplit("@", 1)[-1] if "@" in sender else "mailharness.test"
     msg["Message-ID"] = email.utils.make_msgid(domain=domain)
     for k, v in (headers or {}).items():
         if k in msg:

@@ -14,7 +14,8 @@ import pytest
 
 from .config import KEEP_CHOICES, Settings
 from .engine.docker import EngineUnavailable
-from .topology import TopologySpec, default_topology
+from .faults import Fault
+from .topology import TopologySpec, default_topology, topology_with_mock_next_hop
 from .world import MailTopology
 
 _USED = pytest.StashKey[list[MailTopology]]()
@@ -75,6 +76,37 @@ def mail_topology(_mailharness_world: MailTopology, request: pytest.FixtureReque
     _mailharness_world.reset()
     request.node.stash.setdefault(_USED, []).append(_mailharness_world)
     return _mailharness_world
+
+
+@pytest.fixture
+def mail_fault(mail_topology: MailTopology) -> Generator[Callable[..., None]]:
+    """Apply faults to the default topology for the rest of the test: `mail_fault(DiskFull("library"))`.
+    They are removed when the test ends (and by the next reset in any case)."""
+    removes: list[Callable[[], None]] = []
+
+    def apply(*faults: Fault) -> None:
+        for f in faults:
+            removes.append(mail_topology.apply(f))
+
+    yield apply
+    for remove in reversed(removes):
+        remove()
+
+
+@pytest.fixture(scope="session")
+def _mailharness_mock_world(request: pytest.FixtureRequest) -> Iterator[MailTopology]:
+    topo = _start(topology_with_mock_next_hop(), _settings(request.config))
+    yield topo
+    _finish(topo, request, request.session.testsfailed > 0)
+
+
+@pytest.fixture
+def mail_topology_with_mock(_mailharness_mock_world: MailTopology, request: pytest.FixtureRequest) -> MailTopology:
+    """store.example and library.example as in the default topology, and example.edu a programmable mock SMTP
+    server (node "edu"): script its replies, read what it received and with which parameters."""
+    _mailharness_mock_world.reset()
+    request.node.stash.setdefault(_USED, []).append(_mailharness_mock_world)
+    return _mailharness_mock_world
 
 
 @pytest.fixture

@@ -94,6 +94,13 @@ class TopologySpec:
         return tuple(n.domain for n in self.nodes)
 
 
+def topology_with_mock_next_hop() -> TopologySpec:
+    """The default topology with example.edu played by the programmable mock SMTP server."""
+    base = default_topology()
+    edu = NodeSpec("edu", "example.edu", kind="mock")
+    return TopologySpec(name="mocked", nodes=(*base.nodes[:2], edu))
+
+
 def default_topology() -> TopologySpec:
     """The classic case: jack@store.example writes to jill@library.example, who forwards to example.edu."""
     return TopologySpec(

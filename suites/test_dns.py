@@ -1,0 +1,36 @@
+"""DNS trouble at the sender's server: permanent answers (NXDOMAIN, null MX) bounce at once; temporary ones
+(SERVFAIL, a dead MX) are retried and bounce when the message expires (here: tried once)."""
+
+import pytest
+
+from harness import Dns, MailTopology, QueueLifetime, assert_dsn
+
+
+@pytest.mark.parametrize(("kind", "status", "words"), [
+    ("nxdomain", "5.4.4", "Host or domain name not found"),
+    ("servfail", "4.4.3", "Host or domain name not found"),
+    ("null_mx", "5.1.10", "does not accept mail"),
+    ("dead_mx", "4.4.1", "dead.library.example"),
+], ids=["nxdomain", "servfail", "null_mx", "dead_mx"])
+def test_dns_failure(mail_topology: MailTopology, mail_fault, kind: str, status: str, words: str) -> None:
+    """library.example's DNS breaks: store bounces to Jack with a DNS-shaped status."""
+    mail_fault(Dns("library", kind), QueueLifetime("store", lifetime="0s"))  # type: ignore[arg-type]
+    sent = mail_topology.send("jack@store.example", "jill@library.example")
+
+    dsn = mail_topology.mailbox("jack@store.example").wait_for_dsn(timeout=20)
+    story = sent.verdict()
+    assert story.bounced_by("store", to="jack@store.example")
+    assert_dsn(dsn, action="failed", status=[status, status[:3]] if kind == "null_mx" else status,
+               reporting_mta="mx.store.example", diagnostic_contains=words,
+               envelope=sent.original_envelope(), profile="postfix")
+
+
+def test_no_mx(mail_topology: MailTopology, mail_fault) -> None:
+    """No MX record, but an A record for the domain: RFC 5321 s5.1's implicit MX delivers the mail."""
+    mail_fault(Dns("library", "no_mx"))
+    sent = mail_topology.send("jack@store.example", "jill@library.example")
+
+    mail_topology.mailbox("jill@library.example").wait_for()
+    story = sent.verdict()
+    assert story.delivered_to("jill@library.example")
+    assert story.no_dsn()

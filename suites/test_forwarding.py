@@ -1,0 +1,47 @@
+"""Forwarding: the forwarding server has accepted the message, so when the next hop refuses the forward, the
+forwarder bounces, to the ORIGINAL envelope sender (Postfix keeps it; no SRS). Final-Recipient names the forward
+target, Original-Recipient the address Jack wrote to."""
+
+import pytest
+
+from harness import Forward, MailTopology, Refuse, assert_dsn
+
+
+@pytest.mark.parametrize("via", ["alias", "forward", "virtual"])
+def test_forward_refused(mail_topology: MailTopology, mail_fault, via: str) -> None:
+    """jill@library.example forwards to jill@example.edu, which refuses (550 5.1.1): library bounces to Jack."""
+    mail_fault(Forward("library", user="jill", to="jill@example.edu", via=via),
+               Refuse("edu", "jill@example.edu", "550 5.1.1 No such user here"))
+    sent = mail_topology.send("jack@store.example", "jill@library.example")
+
+    story = sent.verdict()
+    assert story.accepted_by("library")
+    assert story.rejected_by("edu", stage="RCPT", status="5.1.1", recipient="jill@example.edu")
+    dsn = story.bounced_by("library", to="jack@store.example")
+    assert story.no_dsn("store") and story.no_dsn("edu")
+    assert_dsn(dsn, action="failed", status="5.1.1", reporting_mta="mx.library.example",
+               remote_mta="mx.example.edu", recipient="jill@example.edu",
+               diagnostic_contains="No such user here", envelope=sent.original_envelope(), profile="postfix")
+
+
+def test_forward_tempfail_is_retried_not_bounced(mail_topology: MailTopology, mail_fault) -> None:
+    """The forward's next hop says 451: library keeps the message and retries; Jack hears nothing yet."""
+    mail_fault(Forward("library"), Refuse("edu", "jill@example.edu", "451 4.3.2 Try again later"))
+    sent = mail_topology.send("jack@store.example", "jill@library.example")
+
+    mail_topology.wait_log(lambda e: e.node == "library" and e.get("status") == "deferred", what="a deferral")
+    story = sent.verdict(timeout=0)
+    assert story.rejected_by("edu", stage="RCPT", code=451)
+    assert ("library", story.pending[0][1]) in story.pending, "library still holds the message"
+    assert story.no_dsn()
+
+
+def test_mail_loop(mail_topology: MailTopology, mail_fault) -> None:
+    """library forwards Jill to example.edu, which forwards her back: library detects the loop (5.4.6)."""
+    mail_fault(Forward("library", to="jill@example.edu"), Forward("edu", to="jill@library.example"))
+    sent = mail_topology.send("jack@store.example", "jill@library.example")
+
+    story = sent.verdict()
+    dsn = story.bounced_by("library", to="jack@store.example")
+    assert_dsn(dsn, action="failed", status="5.4.6", reporting_mta="mx.library.example",
+               diagnostic_contains="loop", envelope=sent.original_envelope(), profile="postfix")

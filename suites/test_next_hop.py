@@ -1,0 +1,24 @@
+"""The next hop is down, unreachable, or tarpitting: the sender's server owns the DSN (4.4.x), with the client's
+own diagnostic (X-Postfix), since no server ever replied. Tried once here (lifetime 0) to keep it fast."""
+
+import pytest
+
+from harness import Down, Fault, MailTopology, QueueLifetime, Tarpit, Unreachable, assert_dsn
+
+
+@pytest.mark.parametrize(("fault", "status", "words"), [
+    (Down("library"), "4.4.1", "Connection refused"),
+    (Unreachable("library"), "4.4.1", "timed out"),
+    (Tarpit("library"), "4.4.2", "timed out while receiving the initial server greeting"),
+], ids=["next_hop_down", "unreachable", "tarpit_timeout"])
+def test_next_hop_unavailable(mail_topology: MailTopology, mail_fault, fault: Fault, status: str, words: str) -> None:
+    """store cannot hand the message over: it bounces to Jack itself."""
+    mail_fault(fault, QueueLifetime("store", lifetime="0s"))
+    sent = mail_topology.send("jack@store.example", "jill@library.example")
+
+    dsn = mail_topology.mailbox("jack@store.example").wait_for_dsn(timeout=20)
+    story = sent.verdict()
+    assert story.bounced_by("store", to="jack@store.example")
+    assert story.no_dsn("library")
+    assert_dsn(dsn, action="failed", status=status, reporting_mta="mx.store.example",
+               diagnostic_contains=words, envelope=sent.original_envelope(), profile="postfix")

@@ -1,0 +1,37 @@
+"""Temporary failures: the sender's server keeps the message and retries (queue times compressed to seconds).
+A "delayed" DSN may warn the sender; a failed one must come when the message expires."""
+
+from harness import MailTopology, QueueLifetime, Refuse, assert_dsn
+
+
+def test_tempfail_then_delivered(mail_topology: MailTopology) -> None:
+    """library says 451 4.3.2 once; the fault heals; store's next retry delivers. No DSN."""
+    heal = mail_topology.apply(Refuse("library", "jill@library.example", "451 4.3.2 Mailbox temporarily unavailable"))
+    sent = mail_topology.send("jack@store.example", "jill@library.example")
+    mail_topology.wait_log(lambda e: e.node == "store" and e.get("status") == "deferred", what="store deferring")
+    heal()
+
+    mail_topology.mailbox("jill@library.example").wait_for(timeout=20)
+    story = sent.verdict()
+    assert story.rejected_by("library", stage="RCPT", code=451, status="4.3.2")
+    assert story.delivered_to("jill@library.example")
+    assert story.no_dsn()
+
+
+def test_tempfail_then_expired(mail_topology: MailTopology, mail_fault) -> None:
+    """library keeps saying 451: store warns Jack after 1 s (delayed DSN), and gives up after 3 s (failed)."""
+    mail_fault(Refuse("library", "jill@library.example", "451 4.3.2 Mailbox temporarily unavailable"),
+               QueueLifetime("store", lifetime="3s", delay_warning="1s"))
+    sent = mail_topology.send("jack@store.example", "jill@library.example")
+    box = mail_topology.mailbox("jack@store.example")
+
+    delayed = box.wait_for_dsn(timeout=15)
+    failed = box.wait_for(lambda m: m["Message-ID"] != delayed["Message-ID"] and "multipart/report" in
+                          m.get_content_type(), timeout=20, what="the failed DSN")
+    assert_dsn(delayed, action="delayed", status="4.3.2", reporting_mta="mx.store.example",
+               remote_mta="mx.library.example", envelope=sent.original_envelope(), profile="postfix")
+    assert_dsn(failed, action="failed", status="4.3.2", reporting_mta="mx.store.example",
+               remote_mta="mx.library.example", envelope=sent.original_envelope(), profile="postfix")
+    story = sent.verdict()
+    assert story.bounced_by("store", kind="delayed") and story.bounced_by("store", kind="failed")
+    assert story.no_dsn("library")

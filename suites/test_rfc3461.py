@@ -1,0 +1,118 @@
+"""RFC 3461 end to end: NOTIFY, RET, ENVID and ORCPT are honoured, echoed in the DSN, passed on to a next hop
+that supports DSN and dropped for one that does not (checked at a mock next hop)."""
+
+from harness import MailTopology, Recipient, assert_dsn, is_dsn
+from harness.mock import Script, rule
+
+
+def test_notify_never(mail_topology: MailTopology) -> None:
+    """NOTIFY=NEVER: the unknown user is rejected and bounced by store... but Jack asked for no DSN at all."""
+    sent = mail_topology.send("jack@store.example", "nosuchuser@library.example", notify=["NEVER"])
+
+    story = sent.verdict()
+    assert story.rejected_by("library", stage="RCPT", status="5.1.1")
+    assert story.no_dsn()
+    assert story.no_backscatter()
+
+
+def test_notify_success_delivered(mail_topology: MailTopology) -> None:
+    """NOTIFY=SUCCESS to a DSN-capable next hop: the final server reports "delivered" to Jack."""
+    sent = mail_topology.send("jack@store.example", "jill@library.example", notify=["SUCCESS"])
+
+    story = sent.verdict()
+    assert story.delivered_to("jill@library.example")
+    dsn = story.bounced_by("library", to="jack@store.example", kind="delivered")
+    assert_dsn(dsn, action="delivered", status="2.0.0", reporting_mta="mx.library.example",
+               envelope=sent.original_envelope(), profile="postfix")
+
+
+def test_notify_success_expanded(mail_topology: MailTopology, mail_fault) -> None:
+    """NOTIFY=SUCCESS through an alias: library reports "expanded" (the responsibility went on to the alias)."""
+    from harness import Forward
+
+    mail_fault(Forward("library", to="jill@example.edu"))
+    sent = mail_topology.send("jack@store.example", "jill@library.example", notify=["SUCCESS"])
+
+    mail_topology.mailbox("jill@example.edu").wait_for()
+    story = sent.verdict()
+    dsn = story.bounced_by("library", to="jack@store.example", kind="delivered")
+    assert_dsn(dsn, action=["expanded", "relayed", "delivered"][0], status="2.0.0",
+               envelope=sent.original_envelope(), profile="postfix")
+
+
+def test_ret_hdrs(mail_topology: MailTopology) -> None:
+    """RET=HDRS: the DSN returns the headers only (text/rfc822-headers)."""
+    sent = mail_topology.send("jack@store.example", "nosuchuser@library.example", ret="HDRS")
+
+    dsn = sent.verdict().bounced_by("store")
+    parts = [p.get_content_type() for p in dsn.iter_parts()]
+    assert parts[-1] == "text/rfc822-headers", parts
+    assert_dsn(dsn, action="failed", status="5.1.1", envelope=sent.original_envelope(), profile="postfix")
+
+
+def test_ret_full(mail_topology: MailTopology) -> None:
+    """RET=FULL: the DSN returns the whole message, body included."""
+    sent = mail_topology.send("jack@store.example", "nosuchuser@library.example", ret="FULL",
+                              body="The unmistakable body of Jack's letter.\n")
+
+    dsn = sent.verdict().bounced_by("store")
+    returned = list(dsn.iter_parts())[-1]
+    assert returned.get_content_type() == "message/rfc822"
+    assert "unmistakable body" in returned.as_string()
+    assert_dsn(dsn, action="failed", status="5.1.1", envelope=sent.original_envelope(), profile="postfix")
+
+
+def test_envid_orcpt(mail_topology: MailTopology) -> None:
+    """ENVID comes back as Original-Envelope-Id, ORCPT as Original-Recipient (decoded from xtext)."""
+    sent = mail_topology.send("jack@store.example", [Recipient("nosuchuser@library.example", (),
+                                                                "nosuchuser+tag@library.example")],
+                              envid="order 42=yes")
+
+    dsn = sent.verdict().bounced_by("store")
+    parsed = assert_dsn(dsn, action="failed", status="5.1.1", original_recipient="nosuchuser+tag@library.example",
+                        envelope=sent.original_envelope(), profile="strict")
+    assert parsed.per_message.original_envelope_id == "order 42=yes"
+
+
+def test_dsn_parameters_passed_to_a_dsn_capable_next_hop(mail_topology_with_mock: MailTopology) -> None:
+    """store relays to a next hop that advertises DSN: NOTIFY, ORCPT, RET and ENVID go on with the message."""
+    world = mail_topology_with_mock
+    sent = world.send("jack@store.example", "jill@example.edu", notify=["SUCCESS", "FAILURE"], orcpt=True,
+                      ret="HDRS", envid="case+7")
+
+    [got] = world.node("edu").wait_for_messages(1)  # type: ignore[attr-defined]
+    assert got.mail_params.get("RET") == "HDRS" and got.envid == "case+7"
+    [rcpt] = got.rcpts
+    assert rcpt.params.get("NOTIFY") == "SUCCESS,FAILURE"
+    assert rcpt.params.get("ORCPT", "").lower() == "rfc822;jill@example.edu"
+    assert sent.verdict().no_dsn("store"), "responsibility for success DSNs moved on to the next hop"
+
+
+def test_dsn_parameters_dropped_for_a_next_hop_without_dsn(mail_topology_with_mock: MailTopology) -> None:
+    """A next hop without the DSN extension gets no DSN parameters; store reports "relayed" for NOTIFY=SUCCESS."""
+    world = mail_topology_with_mock
+    world.node("edu").script = Script().hide("DSN")  # type: ignore[attr-defined]
+    sent = world.send("jack@store.example", "jill@example.edu", notify=["SUCCESS"], orcpt=True, ret="FULL",
+                      envid="case+8")
+
+    [got] = world.node("edu").wait_for_messages(1)  # type: ignore[attr-defined]
+    assert "RET" not in got.mail_params and "ENVID" not in got.mail_params
+    assert got.rcpts[0].params == {} or dict(got.rcpts[0].params) == {}
+    dsn = world.mailbox("jack@store.example").wait_for_dsn()
+    assert is_dsn(dsn)
+    assert_dsn(dsn, action="relayed", status="2.0.0", reporting_mta="mx.store.example",
+               remote_mta="mx.example.edu", envelope=sent.original_envelope(), profile="postfix")
+
+
+def test_scripted_refusal_at_a_mock_next_hop(mail_topology_with_mock: MailTopology) -> None:
+    """The mock refuses at RCPT with a scripted reply: store's DSN quotes it exactly (R-7)."""
+    world = mail_topology_with_mock
+    world.node("edu").script = Script().add(rule("rcpt", "550 5.7.1 Scripted refusal for the test"))  # type: ignore[attr-defined]
+    sent = world.send("jack@store.example", "jill@example.edu")
+
+    story = sent.verdict()
+    assert story.rejected_by("edu", stage="RCPT", code=550, status="5.7.1")
+    dsn = story.bounced_by("store")
+    assert_dsn(dsn, action="failed", status="5.7.1", remote_mta="mx.example.edu",
+               diagnostic_contains="550 5.7.1 Scripted refusal for the test",
+               envelope=sent.original_envelope(), profile="postfix")

@@ -1,0 +1,74 @@
+"""Storage faults: where a full disk or a size limit bites decides who must tell the sender.
+
+Before acceptance (a full queue, a size limit) the server refuses during the dialogue and the client owns the
+bounce. After acceptance (a full mailbox disk, a mailbox over its limit) the server that said 250 has taken
+responsibility: it must send the DSN itself, to the original envelope sender (RFC 5321 s6.1).
+"""
+
+from harness import DiskFull, MailboxFull, MailTopology, QueueFull, SizeLimit, assert_dsn
+
+
+def test_disk_full(mail_topology: MailTopology, mail_fault) -> None:
+    """ENOSPC at delivery, tried once: library accepted, so library bounces to Jack (4.3.0, no Remote-MTA)."""
+    mail_fault(DiskFull("library"))
+    sent = mail_topology.send("jack@store.example", "jill@library.example")
+
+    story = sent.verdict()
+    assert story.accepted_by("library")
+    dsn = story.bounced_by("library", to="jack@store.example")
+    # The log says why; the DSN itself says "x-unix; input/output error" (Postfix's wording).
+    assert any("No space left on device" in h.detail for h in story.hops), story.render()
+    assert_dsn(dsn, action="failed", status="4.3.0", reporting_mta="mx.library.example", remote_mta=None,
+               recipient="jill@library.example", envelope=sent.original_envelope(), profile="postfix")
+    assert story.no_backscatter()
+
+
+def test_disk_full_retried_then_expired(mail_topology: MailTopology, mail_fault) -> None:
+    """ENOSPC for 3 s of retries (queue times compressed): the DSN comes when the message expires."""
+    mail_fault(DiskFull("library", retry_for="3s"))
+    sent = mail_topology.send("jack@store.example", "jill@library.example")
+
+    dsn = mail_topology.mailbox("jack@store.example").wait_for_dsn(timeout=20)
+    story = sent.verdict()
+    assert any(h.kind == "deferred" for h in story.hops), story.render()
+    assert any(h.kind == "expired" and h.node == "library" for h in story.hops), story.render()
+    assert story.bounced_by("library")
+    assert_dsn(dsn, action="failed", status="4.3.0", reporting_mta="mx.library.example", remote_mta=None,
+               envelope=sent.original_envelope(), profile="postfix")
+
+
+def test_queue_full(mail_topology: MailTopology, mail_fault) -> None:
+    """A full queue file system: 452 4.3.1 at MAIL FROM, before acceptance; nobody sends a DSN."""
+    mail_fault(QueueFull("store"))
+    sent = mail_topology.send("jack@store.example", "jill@library.example")
+
+    assert not sent.accepted
+    story = sent.verdict()
+    assert story.rejected_by("store", stage="MAIL", code=452, status="4.3.1")
+    assert story.no_dsn()
+
+
+def test_quota(mail_topology: MailTopology, mail_fault) -> None:
+    """Jill's mailbox is at its size limit: accepted by library, then bounced by library with 5.2.2."""
+    mail_fault(MailboxFull("library", user="jill"))
+    sent = mail_topology.send("jack@store.example", "jill@library.example")
+
+    story = sent.verdict()
+    dsn = story.bounced_by("library", to="jack@store.example")
+    assert_dsn(dsn, action="failed", status="5.2.2", reporting_mta="mx.library.example", remote_mta=None,
+               envelope=sent.original_envelope(), profile="postfix")
+    assert story.no_backscatter()
+
+
+def test_too_large(mail_topology: MailTopology, mail_fault) -> None:
+    """library takes at most 2000 bytes: store learns it from EHLO's SIZE and bounces to Jack itself (5.3.4).
+    Postfix words it as its own finding (X-Postfix diagnostic, no Remote-MTA): no SMTP reply was refused."""
+    mail_fault(SizeLimit("library", limit=2000))
+    sent = mail_topology.send("jack@store.example", "jill@library.example", body="x" * 3000 + "\n")
+
+    story = sent.verdict()
+    assert story.no_dsn("library")
+    dsn = story.bounced_by("store", to="jack@store.example")
+    assert_dsn(dsn, action="failed", status=["5.3.4", "5.2.3"], reporting_mta="mx.store.example",
+               remote_mta=None, diagnostic_contains="exceeds size limit 2000 of server mx.library.example",
+               envelope=sent.original_envelope(), profile="postfix")
