@@ -65,7 +65,9 @@ class Sent:
         from .verdict import gather
 
         assert self.world is not None
-        return gather(self.world, self, timeout=timeout)
+        story = gather(self.world, self, timeout=timeout)
+        self.world.stories.append(story)
+        return story
 
     def original_envelope(self) -> OriginalEnvelope:
         """The envelope as the DSN rules need it (harness.dsn context)."""
@@ -106,6 +108,7 @@ class MailTopology:
         self.mark = 0
         self.nodes: dict[str, Node] = {}
         self.transcripts: list[Transcript] = []
+        self.stories: list[Story] = []  # verdicts gathered since the last reset (for reports)
         self.network_name = f"mailharness-{self.id}"
         self.subnet = ""
         self.timings = Timings()
@@ -230,6 +233,7 @@ class MailTopology:
             undo()
         _parallel([n.reset for n in self.nodes.values()])
         self.transcripts = []
+        self.stories = []
         self.mark = self.events.mark()
 
     def stop(self, keep: bool = False) -> None:
