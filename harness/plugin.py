@@ -12,9 +12,12 @@ from typing import Any
 
 import pytest
 
+from .byoc import ConfigError, topology_for_config
 from .config import KEEP_CHOICES, Settings
+from .conformance import Target
 from .engine.docker import EngineUnavailable
 from .faults import Fault
+from .nodes.postfix import ConfigRefused
 from .topology import TopologySpec, default_topology, topology_with_mock_next_hop
 from .world import MailTopology
 
@@ -32,12 +35,18 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                 help="seconds to wait for a topology's servers to answer (default 30)")
     g.addoption("--mailharness-summary", dest="mailharness_summary", action="store_true", default=False,
                 help="print a table of scenarios, verdicts and times at the end")
+    g.addoption("--mta-config", dest="mta_config", default=None, metavar="[NODE=]DIR",
+                help="run the conformance suite against YOUR Postfix configuration in DIR, in place of NODE "
+                     "(default: library)")
+    g.addoption("--mta-recipient", dest="mta_recipient", default=None, metavar="ADDRESS",
+                help="a recipient your configuration accepts (when its tables cannot be listed)")
     parser.addini("mailharness_keep", "never | on-failure | always", default="")
     parser.addini("mailharness_ready_timeout", "seconds to wait for servers to answer", default="")
 
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "docker: needs a Docker engine (end-to-end)")
+    config.addinivalue_line("markers", "requirement(ref, hint): a conformance requirement (RFC reference, fix hint)")
     config.stash[_SETTINGS] = Settings.from_pytest(config)
     config.stash[_KEPT] = []
     config.stash[_RESULTS] = []
@@ -109,6 +118,39 @@ def mail_topology_with_mock(_mailharness_mock_world: MailTopology, request: pyte
     return _mailharness_mock_world
 
 
+@pytest.fixture(scope="session")
+def _mailharness_target(request: pytest.FixtureRequest) -> Iterator[Target]:
+    opt = request.config.getoption("mta_config")
+    rcpt = request.config.getoption("mta_recipient")
+    if not opt:
+        world = request.getfixturevalue("_mailharness_world")
+        yield Target(world, "library", "library.example", rcpt or "jill@library.example")
+        return
+    node, _, directory = opt.rpartition("=")
+    node = node or "library"
+    try:
+        spec, info = topology_for_config(directory, node)
+    except (ConfigError, OSError) as exc:
+        pytest.exit(f"mailharness: --mta-config {opt}: {exc}", returncode=4)
+    try:
+        topo = MailTopology(spec, ready_timeout=_settings(request.config).ready_timeout).start()
+    except ConfigRefused as exc:
+        pytest.exit(f"mailharness: {exc}", returncode=4)
+    except EngineUnavailable as exc:
+        pytest.fail(f"mailharness: {exc}", pytrace=False)
+    recipient = rcpt or (info.recipients[0] if info.recipients else "")
+    yield Target(topo, node, info.domain, recipient, info=info)
+    _finish(topo, request, request.session.testsfailed > 0)
+
+
+@pytest.fixture
+def mta(_mailharness_target: Target, request: pytest.FixtureRequest) -> Target:
+    """The server under test (conformance suite): reset, with what is known about its configuration."""
+    _mailharness_target.world.reset()
+    request.node.stash.setdefault(_USED, []).append(_mailharness_target.world)
+    return _mailharness_target
+
+
 @pytest.fixture
 def mail_topology_factory(request: pytest.FixtureRequest) -> Generator[Callable[[TopologySpec], MailTopology]]:
     """Start topologies of your own; each is stopped (or kept, per --mailharness-keep) after the test."""
@@ -129,8 +171,12 @@ def mail_topology_factory(request: pytest.FixtureRequest) -> Generator[Callable[
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None, Any, Any]:
     rep = yield
+    req = item.get_closest_marker("requirement")
     if rep.failed:
         item._mailharness_failed = True  # type: ignore[attr-defined]
+        if req is not None:
+            rep.sections.append(("mailharness requirement", f"{req.kwargs.get('ref', '')}\nfix hint: "
+                                                            f"{req.kwargs.get('hint', '')}"))
         for topo in item.stash.get(_USED, []):
             if topo.transcripts:
                 rep.sections.append((f"mailharness {topo.id}: SMTP transcripts",

@@ -33,6 +33,9 @@ class NodeSpec:
     kind: "postfix" (a real Postfix) or "mock" (the programmable mock SMTP server).
     hostname: the server's host name, the MX target; defaults to "mx.<domain>".
     main_cf: extra main.cf parameters for this node, applied after the harness's baseline.
+    config_dir: a directory holding YOUR Postfix configuration (main.cf, optionally master.cf and the tables it
+        names) to run instead of the harness's baseline; see harness.byoc for what the harness overrides.
+    other_domains: more domains this node is the MX of (virtual domains of a configuration).
     """
 
     name: str
@@ -41,6 +44,8 @@ class NodeSpec:
     kind: NodeKind = "postfix"
     hostname: str = ""
     main_cf: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    config_dir: str = ""
+    other_domains: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if not _DOMAIN.match(self.domain):
@@ -84,14 +89,14 @@ class TopologySpec:
         key = key.lower()
         domain = key.rsplit("@", 1)[-1]
         for n in self.nodes:
-            if key in (n.name, n.hostname) or domain == n.domain:
+            if key in (n.name, n.hostname) or domain == n.domain or domain in n.other_domains:
                 return n
         known = ", ".join(f"{n.name} ({n.domain})" for n in self.nodes)
         raise KeyError(f"no node {key!r} in topology {self.name!r}; nodes: {known}")
 
     @property
     def domains(self) -> tuple[str, ...]:
-        return tuple(n.domain for n in self.nodes)
+        return tuple(d for n in self.nodes for d in (n.domain, *n.other_domains))
 
 
 def topology_with_mock_next_hop() -> TopologySpec:

@@ -85,6 +85,7 @@ class Story:
     dsns: list[EmittedDsn] = field(default_factory=list)
     accepted: list[str] = field(default_factory=list)  # nodes that took responsibility
     pending: list[tuple[str, str]] = field(default_factory=list)  # (node, queue id) still queued
+    errors: list[str] = field(default_factory=list)  # fatal/panic lines any server logged meanwhile
 
     # -- reading ---------------------------------------------------------------------------------------------
     def render(self) -> str:
@@ -100,6 +101,9 @@ class Story:
             lines.append("  no DSN was emitted")
         for node, qid in self.pending:
             lines.append(f"  still queued at {node}: {qid}")
+        if self.errors:
+            lines.append("  servers reported errors (their own words):")
+            lines += [f"    {e}" for e in self.errors]
         return "\n".join(lines)
 
     def __str__(self) -> str:
@@ -264,6 +268,18 @@ def _collect(world: MailTopology, sent: Sent) -> Story:
                 story.hops.append(Hop(e.seq, e.node, "rejected", e.to or "", _peer(world, m.group(2)), stage,
                                       Reply.parse(int(m.group(3)), m.group(4))))
     story.hops.sort(key=lambda h: h.seq)
+    story.errors = list(dict.fromkeys(f"[{e.node}] {e.program}: {e.text}" for e in events
+                                      if e.text.startswith(("fatal:", "panic:", "error:", "warning:"))))
+    # The harness's own client shows up in the servers' logs too: keep one record of each refusal.
+    seen: set[tuple[str, str, str, str, int]] = set()
+    unique = []
+    for h in story.hops:
+        key = (h.node, h.kind, h.recipient.lower(), h.stage, h.reply.code if h.reply else 0)
+        if h.kind == "rejected" and key in seen:
+            continue
+        seen.add(key)
+        unique.append(h)
+    story.hops = unique
     removed = {(e.node, e.queue_id) for e in events if e.text == "removed"}
     story.pending = [k for k in tracked if k not in removed]
     return story
@@ -278,6 +294,8 @@ def _find(events: list[LogEvent], node: str, qid: str, pred: object) -> LogEvent
 
 def _peer(world: MailTopology, relay: str) -> str:
     host = relay.split("[", 1)[0]
+    if host == "unknown":
+        return "harness"
     try:
         return world.spec.node(host).name
     except KeyError:

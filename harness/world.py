@@ -151,7 +151,7 @@ class MailTopology:
             else:
                 self.nodes[spec.name] = MockNode(spec, tags["mock-smtp"], ip, self.network_name, self.id, dns_ip,
                                                  self.events)
-            records.append((spec.domain, spec.hostname, ip))
+            records += [(d, spec.hostname, ip) for d in (spec.domain, *spec.other_domains)]
         self._dns_args = (tags["dns"], dns_ip, self.network_name, self.id, self.events, records)
         self._dead_ip = str(hosts[-1])  # an address in the subnet where nothing ever runs (DNS dead_mx)
         self.dns = DnsNode(*self._dns_args, dead_ip=self._dead_ip)

@@ -17,6 +17,9 @@ if [ -f $cf/baseline/main.cf ]; then
   touch -d '-1 min' $cf/* 2>/dev/null || true
   exec /usr/lib/postfix/sbin/master -i
 fi
+if [ -n "${MH_USER_CONFIG:-}" ]; then
+  exec /usr/local/bin/user-config.sh
+fi
 {
   echo "myhostname = ${MH_HOSTNAME}"
   echo "mydomain = ${MH_DOMAIN}"

@@ -15,6 +15,7 @@ def dnsmasq_options(records: Iterable[tuple[str, str, str]], faults: Mapping[str
     Given as command-line options (one API call less than copying a file in before the start)."""
     faults = faults or {}
     opts = ["--no-resolv", "--no-hosts", "--bogus-priv", "--log-queries", "--domain-needed"]
+    hosts: set[str] = set()
     for domain, host, ip in records:
         kind = faults.get(domain, "")
         if kind == "servfail":  # forwarded to the image's responder that answers SERVFAIL to everything
@@ -23,7 +24,9 @@ def dnsmasq_options(records: Iterable[tuple[str, str, str]], faults: Mapping[str
         opts += [f"--local=/{domain}/"]
         if kind == "nxdomain":
             continue
-        opts += [f"--host-record={host},{ip}"]
+        if host not in hosts:  # a node that is the MX of several domains has one address record
+            hosts.add(host)
+            opts += [f"--host-record={host},{ip}"]
         if kind == "no_mx":  # RFC 5321 s5.1: the domain's own A record is the implicit MX
             opts += [f"--host-record={domain},{ip}"]
         elif kind == "null_mx":  # RFC 7505: "MX 0 ." (preference 0, the root name)

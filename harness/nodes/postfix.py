@@ -7,6 +7,10 @@ from ..topology import NodeSpec, TopologySpec
 from .base import Node, NodeError
 
 
+class ConfigRefused(NodeError):
+    """Postfix would not start with this configuration; the message has Postfix's own words."""
+
+
 class PostfixNode(Node):
     kind = "postfix"
 
@@ -15,7 +19,7 @@ class PostfixNode(Node):
         super().__init__(spec.name, spec.hostname, image, ip, network, topology_id, dns_ip, events)
         self.spec = spec
         self.domain = spec.domain
-        others = [n.domain for n in topology if n.domain != spec.domain]
+        others = [d for n in topology if n is not spec for d in (n.domain, *n.other_domains)]
         extra = "\n".join(f"{k} = {v}" for k, v in spec.main_cf.items())
         env = {
             "MH_HOSTNAME": spec.hostname,
@@ -26,6 +30,11 @@ class PostfixNode(Node):
             "MH_MAIN_CF": extra,
             "MH_DNS": dns_ip,
         }
+        if spec.config_dir:
+            from pathlib import Path
+
+            env["MH_USER_CONFIG"] = "1"
+            self.container.with_copy_into_container(Path(spec.config_dir).resolve(), "/etc/mailharness-user")
         for k, v in env.items():
             self.container.with_env(k, v)
         # A small file system under the mailboxes, so that DiskFull can fill it.
@@ -33,7 +42,19 @@ class PostfixNode(Node):
         self.config_dirty = False
 
     def wait_ready(self, timeout: float, since: int) -> None:
-        self.wait_log("daemon started", timeout, since, "postfix master listening")
+        ev = self.events.wait(lambda e: e.node == self.name and ("daemon started" in e.line or e.line.startswith(
+            "mailharness: configuration refused") or "fatal:" in e.line), timeout=timeout, since=since,
+            what=f"{self.name}'s Postfix to start")
+        if "daemon started" not in ev.line:
+            wrapped = self.container.get_wrapped_container()
+            try:
+                wrapped.wait(timeout=5)
+            except Exception:  # still running after a fatal line: report what it said anyway
+                pass
+            lines = wrapped.logs().decode("utf-8", "replace").strip().splitlines()
+            out = "\n".join(dict.fromkeys(lines))  # postconf repeats its warnings once per call
+            raise ConfigRefused(f"{self.name}: Postfix refused the configuration"
+                                f"{' in ' + self.spec.config_dir if self.spec.config_dir else ''}:\n{out}")
         self.wait_banner(timeout)
 
     def reset(self) -> None:

@@ -1,0 +1,45 @@
+"""The server under test for the conformance suite: the default topology's library.example, or YOUR Postfix
+configuration in its place (`pytest --mta-config library=DIR`, `mailharness check DIR`).
+
+Requirements are tests marked with `@requirement(ref=..., hint=...)`: when one fails, the report names the RFC
+and the Postfix parameters that usually cause it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pytest
+
+from .byoc import OVERRIDES, ConfigInfo
+from .world import MailTopology
+
+
+def requirement(ref: str, hint: str) -> pytest.MarkDecorator:
+    """Mark a test as a conformance requirement: `ref` the RFC and section, `hint` what to change when it fails."""
+    return pytest.mark.requirement(ref=ref, hint=hint)
+
+
+@dataclass(frozen=True)
+class Target:
+    """The server the requirements are checked on, and what is known about its configuration."""
+
+    world: MailTopology
+    node: str  # its node name in the topology
+    domain: str
+    recipient: str  # a recipient it should accept
+    sender: str = "jack@store.example"  # a sender on another node of the topology, whose mailbox we can read
+    info: ConfigInfo | None = None  # None: the harness's own baseline configuration
+
+    @property
+    def unknown_recipient(self) -> str:
+        return f"no-such-user-4711@{self.domain}"
+
+    @property
+    def description(self) -> str:
+        if self.info is None:
+            return f"{self.node} ({self.domain}) with the harness's baseline Postfix configuration"
+        return f"{self.node} ({self.domain}) with the configuration in {self.info.directory}"
+
+    def overrides(self) -> list[str]:
+        return [f"{what}: {why}" for what, why in OVERRIDES] if self.info is not None else []

@@ -1,0 +1,114 @@
+"""Requirements on a mail server, each with its RFC and, when it fails, the usual cause in a Postfix configuration.
+
+`mta` is the server under test: the default topology's library.example, or your configuration in its place.
+jack@store.example (a real Postfix next door) is the sender whose mailbox receives the bounces.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from harness import DiskFull, assert_dsn
+from harness.conformance import Target, requirement
+
+RECIPIENT_HINT = ("local_recipient_maps is empty or missing a table (Postfix then accepts any local part and "
+                  "bounces later); for relay domains set relay_recipient_maps; keep "
+                  "smtpd_reject_unlisted_recipient = yes")
+
+
+def _known(mta: Target) -> str:
+    if not mta.recipient:
+        pytest.fail(f"no recipient known for {mta.description}: its tables could not be listed "
+                    f"({'; '.join(mta.info.notes) if mta.info else ''}). Pass one with --mta-recipient ADDRESS.",
+                    pytrace=False)
+    return mta.recipient
+
+
+@requirement("RFC 5321 s6.2; DSN checklist ENV-8", RECIPIENT_HINT)
+def test_rejects_unknown_recipients_at_rcpt(mta: Target) -> None:
+    """An unknown recipient is refused during the dialogue (550 5.1.1 at RCPT), not accepted and bounced."""
+    sent = mta.world.send(mta.sender, mta.unknown_recipient, via=mta.node)
+
+    story = sent.verdict()
+    assert story.rejected_by(mta.node, stage="RCPT", code=550)
+
+
+@requirement("RFC 5321 s6.2, RFC 3464 s2 (backscatter); DSN checklist ENV-8", RECIPIENT_HINT)
+def test_no_backscatter_to_a_forged_sender(mta: Target) -> None:
+    """Mail with a forged sender (a third party's address) to an unknown user never produces a bounce to that
+    third party."""
+    victim = "jill@example.edu"
+    sent = mta.world.send(victim, mta.unknown_recipient, via=mta.node)
+
+    story = sent.verdict()
+    assert story.no_backscatter()
+    assert story.no_dsn(mta.node)
+
+
+@requirement("RFC 5321 s4.1.1.3", "the recipient's domain must be in mydestination, virtual_*_domains or "
+                                  "relay_domains, and the recipient in the matching table")
+def test_accepts_mail_for_a_known_recipient(mta: Target) -> None:
+    """A known recipient's mail is accepted and delivered (or passed on) without any DSN."""
+    rcpt = _known(mta)
+    sent = mta.world.send(mta.sender, rcpt, via=mta.node)
+
+    assert sent.accepted, sent.transcript.render()
+    story = sent.verdict()
+    assert any(h.kind in ("delivered", "relayed", "forwarded") for h in story.hops), story.render()
+    assert story.no_dsn()
+
+
+@requirement("RFC 5321 s6.1 (it accepted: it owns the DSN), RFC 3461 s6.1, RFC 3464 s2; DSN checklist ENV-2, "
+             "ENV-3, ENV-6", "a DSN must go to the envelope sender: check sender_canonical_maps, "
+             "header_checks and bounce_notice_recipient; keep notify_classes sane")
+def test_bounces_to_the_envelope_sender_when_the_disk_is_full(mta: Target) -> None:
+    """After acceptance a delivery fails (mail disk full): the server sends a compliant DSN to the ENVELOPE
+    sender, never to the header From:."""
+    rcpt = _known(mta)
+    mta.world.apply(DiskFull(mta.node))
+    sent = mta.world.send(mta.sender, rcpt, via=mta.node,
+                          headers={"From": "Someone Else <someone.else@example.edu>"})
+
+    story = sent.verdict()
+    dsn = story.bounced_by(mta.node, to=mta.sender)
+    assert dsn["To"] and mta.sender in str(dsn["To"]), f"the DSN's To: is {dsn['To']!r}"
+    assert dsn["Return-Path"] == "<>", "a DSN is sent with a null reverse-path"
+    assert_dsn(dsn, action="failed", status="4", recipient=rcpt, remote_mta=None,
+               envelope=sent.original_envelope(), profile="postfix")
+
+
+@requirement("RFC 3461 s5.2, RFC 5321 s4.5.5 and s6.1; DSN checklist ENV-5",
+             "a bounce about a bounce is a loop: do not rewrite the null sender (sender_canonical_maps, "
+             "masquerade_domains, smtp_generic_maps applied to <>)")
+def test_never_bounces_a_message_with_a_null_sender(mta: Target) -> None:
+    """A message from the null sender (itself a bounce) that cannot be delivered produces no DSN."""
+    rcpt = _known(mta)
+    mta.world.apply(DiskFull(mta.node))
+    sent = mta.world.send("", rcpt, via=mta.node)
+
+    story = sent.verdict()
+    assert story.no_dsn(mta.node)
+    assert story.no_backscatter()
+
+
+@requirement("RFC 3461 s4.1, s5.2; DSN checklist N-1", "NOTIFY=NEVER is honoured by Postfix itself; a DSN here "
+             "means something rewrote or re-injected the message (content_filter, always_bcc, a milter)")
+def test_honours_notify_never(mta: Target) -> None:
+    """A recipient given NOTIFY=NEVER gets no DSN of any kind when delivery fails after acceptance."""
+    rcpt = _known(mta)
+    mta.world.apply(DiskFull(mta.node))
+    sent = mta.world.send(mta.sender, rcpt, via=mta.node, notify=["NEVER"])
+
+    story = sent.verdict()
+    assert story.no_dsn()
+
+
+@requirement("RFC 5321 s3.9 and s7.1 (no open relay)", "smtpd_relay_restrictions must end with "
+             "reject_unauth_destination, and mynetworks must not include hosts you do not trust")
+def test_refuses_to_relay_for_other_domains(mta: Target) -> None:
+    """An outside client may not use the server to send mail to a domain it does not serve."""
+    sent = mta.world.send(mta.sender, "someone@elsewhere.example", via=mta.node)
+
+    [reply] = sent.transcript.rcpt_replies
+    assert reply.code >= 500 and reply.enhanced == "5.7.1", sent.transcript.render()
+    assert not sent.accepted
