@@ -170,8 +170,11 @@ def mail_topology_factory(request: pytest.FixtureRequest) -> Generator[Callable[
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None, Any, Any]:
-    rep = yield
     req = item.get_closest_marker("requirement")
+    if req is not None and call.when == "setup":  # JUnit XML carries them as <property> elements
+        item.user_properties += [("requirement", str(req.kwargs.get("ref", ""))),
+                                 ("fix_hint", str(req.kwargs.get("hint", "")))]
+    rep = yield
     if rep.failed:
         item._mailharness_failed = True  # type: ignore[attr-defined]
         if req is not None:

@@ -56,13 +56,13 @@ details.scenario .content { padding: 6px 14px 14px; }
 .nodeid { color: var(--muted); font-family: ui-monospace, "DejaVu Sans Mono", monospace; font-size: 12px; }
 .picture-row { display: flex; flex-wrap: wrap; gap: 16px; align-items: flex-start; }
 .picture { overflow-x: auto; max-width: 100%; flex: 0 1 auto; }
-.dsns { flex: 1 1 340px; min-width: 300px; }
-.dsn { border: 1px solid #e1d3ea; border-left: 4px solid var(--dsn); border-radius: 4px; padding: 6px 10px;
+.dsns { flex: 1 1 320px; min-width: 300px; }
+.dsn-panel { border: 1px solid #e1d3ea; border-left: 4px solid var(--dsn); border-radius: 4px; padding: 6px 10px;
        margin: 0 0 10px; }
-.dsn h4 { margin: 0 0 4px; color: var(--dsn); font-size: 14px; }
-.dsn .where { color: var(--muted); font-size: 12px; margin: 0 0 6px; word-break: break-all; }
-.dsn dl { display: grid; grid-template-columns: max-content 1fr; gap: 1px 10px; margin: 0 0 6px; font-size: 13px; }
-.dsn dt { color: var(--muted); } .dsn dd { margin: 0; word-break: break-word; }
+.dsn-panel h4 { margin: 0 0 4px; color: var(--dsn); font-size: 14px; }
+.dsn-panel .where { color: var(--muted); font-size: 12px; margin: 0 0 6px; word-break: break-all; }
+.dsn-panel dl { display: grid; grid-template-columns: max-content 1fr; gap: 1px 10px; margin: 0 0 6px; font-size: 13px; }
+.dsn-panel dt { color: var(--muted); } .dsn-panel dd { margin: 0; word-break: break-word; }
 ul.findings { list-style: none; padding: 0; margin: 4px 0 0; font-size: 13px; }
 ul.findings li { padding: 2px 6px; margin: 2px 0; border-radius: 3px; }
 ul.findings li.error { color: var(--fail); background: #fdecec; }
@@ -214,7 +214,7 @@ def dsn_panel(d: Record, message_number: int = 0) -> str:
     head = f"DSN ({d.get('kind', '?')}) from {d.get('node', '?')} to {d.get('to') or '?'}{of}"
     where = (f"delivered at {d['delivered_at']}" if d.get("delivered_at") else "not delivered (yet)") + \
         (f" \u00b7 Message-ID {d['message_id']}" if d.get("message_id") else "")
-    out = [f'<section class="dsn"><h4>{escape(head)}</h4><p class="where">{escape(where)}</p>']
+    out = [f'<section class="dsn-panel"><h4>{escape(head)}</h4><p class="where">{escape(where)}</p>']
     s = d.get("summary")
     if s:
         names = (("action", "Action"), ("status", "Status"), ("reporting_mta", "Reporting-MTA"),

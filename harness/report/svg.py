@@ -16,7 +16,7 @@ from .records import hop_text
 
 Record = dict[str, Any]
 
-LANE_W = 210
+LANE_W = 190
 LEFT = 34  # row numbers
 HEAD_H = 64
 ROW_H = 30
@@ -227,7 +227,9 @@ class _Diagram:
             extra = "(will retry)" if kind == "deferred" else ""
             self._mark(kind, cx, y, f"{prefix}{kind} {status}".strip(), h.get("detail") or extra, colour, tip)
         elif kind == "forwarded":
-            self._mark("forwarded", cx, y, f"{prefix}forwarded {rcpt}".strip(), h.get("detail", ""), MSG, tip)
+            detail = h.get("detail", "")
+            text = detail if detail.startswith("forwarded") else f"forwarded {detail}".strip()
+            self._mark("forwarded", cx, y, f"{prefix}{text}", "", DSN if dsn else MSG, tip)
         else:
             self._mark("other", cx, y, f"{prefix}{kind} {status}".strip(), rcpt, DSN if dsn else GREY, tip)
 
@@ -288,7 +290,7 @@ class _Diagram:
                      f'<path d="M{cx} {y - 4}V{y}H{cx + 3}" stroke="{colour}" stroke-width="1.6" fill="none"/>')
         right_room = self.width - (cx + 14) - 4
         left_room = cx - 14 - LEFT
-        full = f"{primary} {optional}".strip()
+        full = f"{primary} \u00b7 {optional}" if primary and optional else primary or optional
         if len(full) * CHAR_W <= right_room or right_room >= left_room:
             text = _fit(full, right_room)
             label = f'<text x="{cx + 14}" y="{y + 4}" fill="{colour}" class="halo">{escape(text)}</text>'
