@@ -122,6 +122,7 @@ class EventLog:
         nodes = list(dict.fromkeys(e.node for e in self.events))
         if not evs:
             lines.append("No node logged anything in that time.")
+        evs = [e for e in evs if e.program != "mailharness-sync"]
         for n in nodes:
             mine = [e for e in evs if e.node == n]
             if mine:

@@ -299,29 +299,47 @@ class MailTopology:
         start = self.mark if since is None else since
         parts = []
         for n in [*self.nodes.values(), self.dns]:
-            lines = [e.line for e in self.events.since(start, node=n.name)]
+            lines = [e.line for e in self.events.since(start, node=n.name) if e.program != "mailharness-sync"]
             parts.append(f"--- {n.name} ({n.hostname}, {n.ip}): {len(lines)} log lines")
             parts += lines
         return "\n".join(parts)
 
     # -- evidence since the last reset ---------------------------------------------------------------
+    def sync_logs(self, timeout: float = 10.0) -> None:
+        """A barrier: every node's log has arrived up to now. Each container's log streams on its own, so a line
+        one server wrote earlier can arrive after another's later one; a token written to each container's
+        line Postfix itself logs (postlog), once seen, proves that all its lines before it are in. (Mock nodes
+        keep their record in their spool; stopped or frozen nodes log nothing.)"""
+        token = uuid.uuid4().hex[:12]
+        nodes = [n for n in self.nodes.values() if isinstance(n, PostfixNode) and n.alive]
+        mark = self.events.mark()
+        _parallel([functools.partial(n.exec, ["postlog", "-t", "mailharness-sync", token], False) for n in nodes])
+        for n in nodes:
+            self.events.wait(lambda e, n=n: e.node == n.name and e.program == "mailharness-sync"  # type: ignore[misc]
+                             and e.text == token, timeout=timeout, since=mark, what=f"{n.name}'s log to catch up")
+
     def log(self, node: str | None = None) -> list[LogEvent]:
         """Log events since the last reset, of one node (name, domain or address) or of all."""
         return self.events.since(self.mark, node=self.node(node).name if node else None)
 
     def rejections(self, node: str | None = None) -> list[evidence.Rejection]:
-        """Refusals during the SMTP dialogue (RCPT, MAIL, DATA...) since the last reset."""
+        """Refusals during the SMTP dialogue (RCPT, MAIL, DATA...) since the last reset (logs synced first)."""
+        self.sync_logs()
         return evidence.rejections(self.log(node))
 
     def queued(self, node: str | None = None) -> list[str]:
-        """Queue ids of the messages a node accepted since the last reset."""
+        """Queue ids of the messages a node accepted since the last reset (logs synced first)."""
+        self.sync_logs()
         return evidence.queued(self.log(node))
 
     def deliveries(self, node: str | None = None) -> list[evidence.Delivery]:
+        """Delivery attempts' outcomes since the last reset (logs synced first)."""
+        self.sync_logs()
         return evidence.deliveries(self.log(node))
 
     def notices(self, node: str | None = None) -> list[evidence.Notice]:
-        """DSNs the node generated since the last reset (Postfix's bounce daemon)."""
+        """DSNs the node generated since the last reset (Postfix's bounce daemon; logs synced first)."""
+        self.sync_logs()
         return evidence.notices(self.log(node))
 
     def wait_log(self, predicate: Callable[[Any], bool], *, timeout: float = 15.0, what: str = "a log event") -> Any:

@@ -74,9 +74,16 @@ class Node:
     def freeze(self) -> None:
         """Pause every process: the kernel still completes TCP handshakes, but nothing ever answers."""
         self.container.get_wrapped_container().pause()
+        self._frozen = True
 
     def thaw(self) -> None:
         self.container.get_wrapped_container().unpause()
+        self._frozen = False
+
+    @property
+    def alive(self) -> bool:
+        """Running and not frozen: it can run commands and write its log."""
+        return not getattr(self, "_halted", False) and not getattr(self, "_frozen", False)
 
     def disconnect(self) -> None:
         """Cut the node from the topology's network: connections to it time out."""

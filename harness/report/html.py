@@ -61,7 +61,8 @@ details.scenario .content { padding: 6px 14px 14px; }
        margin: 0 0 10px; }
 .dsn-panel h4 { margin: 0 0 4px; color: var(--dsn); font-size: 14px; }
 .dsn-panel .where { color: var(--muted); font-size: 12px; margin: 0 0 6px; word-break: break-all; }
-.dsn-panel dl { display: grid; grid-template-columns: max-content 1fr; gap: 1px 10px; margin: 0 0 6px; font-size: 13px; }
+.dsn-panel dl { display: grid; grid-template-columns: max-content 1fr; gap: 1px 10px; margin: 0 0 6px;
+                font-size: 13px; }
 .dsn-panel dt { color: var(--muted); } .dsn-panel dd { margin: 0; word-break: break-word; }
 ul.findings { list-style: none; padding: 0; margin: 4px 0 0; font-size: 13px; }
 ul.findings li { padding: 2px 6px; margin: 2px 0; border-radius: 3px; }
@@ -126,7 +127,7 @@ def render_html(records: Sequence[Record], *, title: str, generated: str | None 
         '<label><input type="checkbox" id="failed-only"> failed only</label></div>',
         summary_table(records, ids),
         f'<div class="legend">{legend()}</div>',
-        *(scenario_section(r, ident) for r, ident in zip(records, ids, strict=True)),
+        *(_section(r, ident) for r, ident in zip(records, ids, strict=True)),
         f"<script>{BODY_JS}</script>",
         "</body></html>",
     ]
@@ -178,13 +179,28 @@ def gist(record: Record) -> str:
                 out.append(f"{h.get('kind')} at {h.get('node')}" + (f" ({h['status']})" if h.get("status") else ""))
         for d in m.get("dsns", []):
             levels = [f.get("level") for f in d.get("findings", [])]
-            tally = ", ".join(f"{levels.count(k)} {k}(s)" for k in ("error", "warning", "note") if k in levels)
+            tally = ", ".join(f"{levels.count(k)} {k}{'s' if levels.count(k) > 1 else ''}"
+                              for k in ("error", "warning", "note") if k in levels)
             out.append(f"DSN {d.get('kind')} from {d.get('node')}" + (f" [{tally}]" if tally else ""))
         if m.get("pending"):
             out.append("still queued at " + ", ".join(sorted({p.get("node", "?") for p in m["pending"]})))
+        own = [h for h in m.get("hops", []) if not h.get("dsn")]
+        if own and not out:
+            out.append(f"{own[-1].get('kind')} at {own[-1].get('node')}, nothing seen after that")
     if not record.get("messages"):
         return "no verdict gathered"
     return "; ".join(dict.fromkeys(out)) or "no hop seen"
+
+
+def _section(record: Record, ident: str) -> str:
+    """One scenario's section; a record that cannot be drawn says why instead of breaking the whole report."""
+    try:
+        return scenario_section(record, ident)
+    except Exception as exc:
+        return (f'<details class="scenario error" id="{ident}" open><summary><span class="badge error">?</span>'
+                f'<span class="name">{escape(str(record.get("name", "")))}</span></summary><div class="content">'
+                f'<p class="notes">This scenario could not be drawn: {escape(f"{type(exc).__name__}: {exc}")}</p>'
+                "</div></details>")
 
 
 def scenario_section(record: Record, ident: str) -> str:

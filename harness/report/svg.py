@@ -8,6 +8,7 @@ purple and dashed, joined lane by lane from where the DSN starts to the mailbox 
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from html import escape
 from typing import Any
@@ -26,6 +27,7 @@ HARNESS = "harness"
 
 OK, FAIL, WAIT, MSG, DSN, GREY = "#2e7d32", "#c62828", "#b26a00", "#1f4e79", "#7b1fa2", "#555555"
 _FAILURE = ("bounced", "deferred", "expired")
+_TRIED = re.compile(r"(?:connect to|conversation with) ([A-Za-z0-9.-]+)\[")  # Postfix's words for a failed attempt
 
 
 @dataclass
@@ -94,6 +96,7 @@ class _Diagram:
         self.ident = ident
         self.lanes = lanes(record)
         self.index = {n["name"]: i for i, n in enumerate(self.lanes)}
+        self.by_host = {str(n.get("hostname", "")).lower(): n["name"] for n in self.lanes if n.get("hostname")}
         self.width = LEFT + LANE_W * len(self.lanes) + 8
         self.out: list[str] = []  # arrows, marks, labels (over the lifelines)
         self.back: list[str] = []  # row stripes (under the lifelines)
@@ -153,8 +156,6 @@ class _Diagram:
 
     def _message_row(self, mi: int, m: Record, y: float) -> None:
         text = f"message {mi}: <{m.get('sender', '')}> \u2192 {', '.join(m.get('recipients', []))}"
-        if m.get("message_id"):
-            text += f"   Message-ID {m['message_id']}"
         self.bands.append(f'<rect x="4" y="{y + 3}" width="{self.width - 8}" height="{MSG_H - 6}" rx="4" '
                         f'fill="#e3ebf5"/><text x="12" y="{y + 18}" font-weight="bold" fill="{MSG}">'
                         f'{escape(_fit(text, self.width - 24))}</text>')
@@ -169,7 +170,7 @@ class _Diagram:
             if cx is not None:
                 self.dsn_at[self.index[d["node"]]] = mid
                 tip = f"{d.get('node')} emits a DSN ({d.get('kind')}) to <{d.get('to') or '?'}>"
-                self._mark("emit", cx, mid, f"emits DSN ({d.get('kind')})", f"to {d.get('to') or '?'}", DSN, tip)
+                self._mark("emit", cx, mid, f"emits DSN ({d.get('kind')}) to {d.get('to') or '?'}", "", DSN, tip)
             return
         if step.what == "pending":
             p = step.pending
@@ -194,13 +195,17 @@ class _Diagram:
         show_rcpt = rcpt if rcpt and (many or rcpt.lower() not in [r.lower() for r in m.get("recipients", [])]) else ""
         code = f"{h.get('code') or ''} {h.get('enhanced') or ''}".strip()
         tip = hop_text(h)
+        if not peer and kind in _FAILURE:  # relay=none: the host it tried is only named in the detail
+            tried = _TRIED.search(h.get("detail", ""))
+            peer = self.by_host.get(tried.group(1).lower(), "") if tried else ""
         nx, px = self.x(node), self.x(peer)
         if nx is None:
             return
         colour = DSN if dsn else MSG
         if kind == "rejected" and px is not None and px != nx:
-            self._arrow(px, nx, y, f"{h.get('stage') or '?'} {code}".strip(), show_rcpt, FAIL, tip,
-                        end="x", dashed=dsn, line=DSN if dsn else FAIL)
+            tone = WAIT if 400 <= int(h.get("code") or 0) < 500 else FAIL  # a 4xx refusal is transient
+            self._arrow(px, nx, y, f"{h.get('stage') or '?'} {code}".strip(), show_rcpt, tone, tip,
+                        end="x", dashed=dsn, line=DSN if dsn else tone)
         elif kind == "accepted" and px is not None and px != nx:
             self._arrow(px, nx, y, f"accepted \u00b7 {code}".strip(" \u00b7"), show_rcpt, OK, tip)
         elif kind == "relayed" and px is not None and px != nx:
@@ -208,8 +213,8 @@ class _Diagram:
                         colour, tip, dashed=dsn)
             self._dsn_path(dsn, nx, px, y)
         elif kind in _FAILURE and px is not None and px != nx and not self._refused(h, m):
-            said = f"{h.get('stage') or ''} {code}".strip() if h.get("code") else "no reply"
-            self._arrow(nx, px, y, f"{said} \u00b7 {kind} {h.get('status', '')}".strip(), show_rcpt,
+            said = f"{h.get('stage') or ''} {code}".strip() if h.get("code") else f"no reply {h.get('status', '')}"
+            self._arrow(nx, px, y, said.strip(), f"{kind} {show_rcpt}".strip(),
                         FAIL if kind != "deferred" else WAIT, tip, end="x", dashed=dsn,
                         line=DSN if dsn else None)
             self._dsn_path(dsn, nx, None, y)
@@ -263,7 +268,7 @@ class _Diagram:
                  f'stroke="{stroke}" stroke-width="2"{dash}/>']
         if end == "x":
             parts.append(f'<path d="M{x2 - 6} {y - 6}L{x2 + 6} {y + 6}M{x2 - 6} {y + 6}L{x2 + 6} {y - 6}" '
-                         f'stroke="{FAIL if colour == FAIL else colour}" stroke-width="3" class="reject-x"/>')
+                         f'stroke="{colour}" stroke-width="3" class="reject-x"/>')
         else:
             parts.append(f'<path d="M{tip_x} {y}L{tip_x - sign * 9} {y - 5}L{tip_x - sign * 9} {y + 5}Z" '
                          f'fill="{stroke}"/>')
@@ -307,7 +312,9 @@ def legend() -> str:
         (f'<line x1="2" y1="9" x2="30" y2="9" stroke="{MSG}" stroke-width="2"/><path d="M34 9L25 4L25 14Z" '
          f'fill="{MSG}"/>', "relayed / accepted"),
         (f'<line x1="2" y1="9" x2="28" y2="9" stroke="{FAIL}" stroke-width="2"/><path d="M24 3L36 15M24 15L36 3" '
-         f'stroke="{FAIL}" stroke-width="3"/>', "refused (stage, code)"),
+         f'stroke="{FAIL}" stroke-width="3"/>', "refused 5xx (stage, code) / failed attempt"),
+        (f'<line x1="2" y1="9" x2="28" y2="9" stroke="{WAIT}" stroke-width="2"/><path d="M24 3L36 15M24 15L36 3" '
+         f'stroke="{WAIT}" stroke-width="3"/>', "refused 4xx / attempt deferred"),
         (f'<path d="M18 1L26 9L18 17L10 9Z" fill="{FAIL}"/>', "bounced"),
         (f'<circle cx="18" cy="9" r="7" fill="#fff" stroke="{WAIT}" stroke-width="2"/>', "deferred / queued"),
         (f'<rect x="10" y="3" width="16" height="12" rx="1.5" fill="#fff" stroke="{OK}" stroke-width="2"/>'
