@@ -7,7 +7,10 @@ Fixtures:
 
 from __future__ import annotations
 
+import json
+import os
 from collections.abc import Callable, Generator, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -25,6 +28,8 @@ _USED = pytest.StashKey[list[MailTopology]]()
 _SETTINGS = pytest.StashKey[Settings]()
 _KEPT = pytest.StashKey[list[str]]()
 _RESULTS = pytest.StashKey[list[tuple[str, str, float, str]]]()
+_REPORT_ERRORS = pytest.StashKey[list[str]]()
+_WRITTEN = pytest.StashKey[list[str]]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -35,6 +40,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                 help="seconds to wait for a topology's servers to answer (default 30)")
     g.addoption("--mailharness-summary", dest="mailharness_summary", action="store_true", default=False,
                 help="print a table of scenarios, verdicts and times at the end")
+    g.addoption("--mailharness-html", dest="mailharness_html", default=None, metavar="PATH",
+                help="write an HTML report: per scenario, the message's path hop by hop, and the DSN findings")
+    g.addoption("--mailharness-records", dest="mailharness_records", default=None, metavar="PATH",
+                help="write the report's records, one JSON object per scenario and line")
     g.addoption("--mta-config", dest="mta_config", default=None, metavar="[NODE=]DIR",
                 help="run the conformance suite against YOUR Postfix configuration in DIR, in place of NODE "
                      "(default: library)")
@@ -45,6 +54,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    _CONFIG[:] = [config]
+    config.stash[_REPORT_ERRORS] = []
+    config.stash[_WRITTEN] = []
     config.addinivalue_line("markers", "docker: needs a Docker engine (end-to-end)")
     config.addinivalue_line("markers", "requirement(ref, hint): a conformance requirement (RFC reference, fix hint)")
     config.stash[_SETTINGS] = Settings.from_pytest(config)
@@ -171,9 +183,13 @@ def mail_topology_factory(request: pytest.FixtureRequest) -> Generator[Callable[
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None, Any, Any]:
     req = item.get_closest_marker("requirement")
-    if req is not None and call.when == "setup":  # JUnit XML carries them as <property> elements
-        item.user_properties += [("requirement", str(req.kwargs.get("ref", ""))),
-                                 ("fix_hint", str(req.kwargs.get("hint", "")))]
+    if call.when == "setup":  # JUnit XML carries these as <property> elements; the summary reads "doc"
+        obj = getattr(item, "obj", None)
+        doc = (getattr(obj, "__doc__", None) or "").strip().splitlines()
+        item.user_properties.append(("doc", doc[0] if doc else ""))
+        if req is not None:
+            item.user_properties += [("requirement", str(req.kwargs.get("ref", ""))),
+                                     ("fix_hint", str(req.kwargs.get("hint", "")))]
     rep = yield
     if rep.failed:
         item._mailharness_failed = True  # type: ignore[attr-defined]
@@ -185,10 +201,80 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
                 rep.sections.append((f"mailharness {topo.id}: SMTP transcripts",
                                      "\n\n".join(t.render() for t in topo.transcripts)))
             rep.sections.append((f"mailharness {topo.id}: mail logs", topo.report()))
-    if rep.when == "call" or (rep.when == "setup" and rep.outcome != "passed"):
-        doc = (getattr(item, "obj", None).__doc__ or "").strip().splitlines() if hasattr(item, "obj") else []
-        item.config.stash[_RESULTS].append((item.nodeid, rep.outcome, rep.duration, doc[0] if doc else ""))
+    if _reporting(item.config) and (rep.when == "call" or (rep.when == "setup" and rep.outcome != "passed")):
+        _write_record(item, rep)
     return rep
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    """Collected here (not in makereport) so that the controller of an xdist run sees every worker's tests."""
+    if report.when == "call" or (report.when == "setup" and report.outcome != "passed"):
+        doc = dict(report.user_properties).get("doc", "")
+        _CONFIG[0].stash[_RESULTS].append((report.nodeid, report.outcome, report.duration, str(doc)))
+
+
+_CONFIG: list[pytest.Config] = []
+
+
+def _reporting(config: pytest.Config) -> bool:
+    return bool(config.getoption("mailharness_html", None) or config.getoption("mailharness_records", None))
+
+
+def _parts_base(config: pytest.Config) -> Path:
+    """Where each process writes its records (xdist workers: one file each; the controller merges them)."""
+    out = config.getoption("mailharness_records", None) or config.getoption("mailharness_html", None)
+    return Path(str(out)).resolve()
+
+
+def _write_record(item: pytest.Item, rep: pytest.TestReport) -> None:
+    from .report import scenario_record
+    from .verdict import gather
+
+    try:
+        stories = []
+        for topo in item.stash.get(_USED, []):
+            stories += topo.stories
+            told = {id(s.sent) for s in topo.stories}
+            # Messages the test sent without asking for a verdict: gather theirs now, without waiting.
+            stories += [gather(topo, s, timeout=0) for s in topo.sent if id(s) not in told]
+        doc = dict(item.user_properties).get("doc", "")
+        record = scenario_record(item.nodeid, rep.outcome, rep.duration, str(doc), stories)
+        worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+        part = _parts_base(item.config).with_name(_parts_base(item.config).name + f".{worker}.part.jsonl")
+        part.parent.mkdir(parents=True, exist_ok=True)
+        with open(part, "a", encoding="utf-8") as fh:
+            fh.write(json.dumps(record) + "\n")
+    except Exception as exc:  # a report must never break a test run
+        item.config.stash[_REPORT_ERRORS].append(f"{item.nodeid}: {exc.__class__.__name__}: {exc}")
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    if _reporting(session.config) and not hasattr(session.config, "workerinput"):
+        base = _parts_base(session.config)
+        for old in base.parent.glob(base.name + ".*.part.jsonl"):
+            old.unlink()
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    config = session.config
+    if not _reporting(config) or hasattr(config, "workerinput"):
+        return
+    from .report import write_html, write_records_jsonl
+
+    base = _parts_base(config)
+    records = []
+    for part in sorted(base.parent.glob(base.name + ".*.part.jsonl")):
+        records += [json.loads(line) for line in part.read_text(encoding="utf-8").splitlines() if line.strip()]
+        part.unlink()
+    results: list[tuple[str, str, float, str]] = config.stash[_RESULTS]
+    order = {r[0]: i for i, r in enumerate(results)}
+    records.sort(key=lambda r: order.get(r.get("nodeid", ""), len(order)))
+    written = []
+    if config.getoption("mailharness_records", None):
+        written.append(str(write_records_jsonl(records, config.getoption("mailharness_records"))))
+    if config.getoption("mailharness_html", None):
+        written.append(str(write_html(records, config.getoption("mailharness_html"), "mailharness report")))
+    config.stash[_WRITTEN] = written
 
 
 def pytest_assertrepr_compare(config: pytest.Config, op: str, left: object, right: object) -> list[str] | None:
@@ -211,3 +297,7 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
         terminalreporter.write_sep("=", "mailharness summary")
         for line in render_summary(config.stash[_RESULTS]):
             terminalreporter.write_line(line)
+    for err in config.stash.get(_REPORT_ERRORS, []):
+        terminalreporter.write_line(f"mailharness: report record failed: {err}")
+    for path in config.stash.get(_WRITTEN, []):
+        terminalreporter.write_line(f"mailharness: report written to {path}")

@@ -237,35 +237,39 @@ def _collect(world: MailTopology, sent: Sent) -> Story:
         if ex.stage in ("MAIL", "RCPT", "DATA", "EOD", "banner", "EHLO") and not ex.reply.ok:
             rcpt = ex.command.split("<", 1)[1].split(">", 1)[0] if ex.stage == "RCPT" else ""
             story.hops.append(Hop(-1, sent.via, "rejected", rcpt, "harness", ex.stage, ex.reply))
-    # Queue ids of the message (and of DSNs about it) on every node, by Message-ID.
-    tracked: dict[tuple[str, str], bool] = {}  # (node, qid) -> is a DSN
-    dsn_ids: dict[str, EmittedDsn] = {}
+    # Queue ids of the message (and of DSNs about it) on every node, by Message-ID. Each server's log streams on
+    # its own, so the lines are first indexed, then linked, then read in order.
+    mids: dict[tuple[str, str], str] = {}
+    notices: list[tuple[LogEvent, str, str]] = []  # (event, kind, DSN queue id)
     for e in events:
         if e.program == "postfix/cleanup" and e.queue_id and "message-id=" in e.text:
-            mid = e.text.split("message-id=", 1)[1].strip()
-            if mid == msgid:
-                tracked[(e.node, e.queue_id)] = False
-                if e.node not in story.accepted:
-                    story.accepted.append(e.node)
-            elif mid in dsn_ids:
-                tracked[(e.node, e.queue_id)] = True
-        elif e.program == "postfix/bounce" and e.queue_id and (e.node, e.queue_id) in tracked:
+            mids[(e.node, e.queue_id)] = e.text.split("message-id=", 1)[1].strip()
+        elif e.program == "postfix/bounce" and e.queue_id:
             m = re.match(r"sender (non-delivery|delay|delivery status) notification: (\w+)", e.text)
             if m:
-                kind = {"non-delivery": "failed", "delay": "delayed"}.get(m.group(1), "delivered")
-                about = tuple(h.recipient for h in story.hops if h.node == e.node and h.queue_id == e.queue_id
-                              and h.kind in ("bounced", "deferred", "expired", "delivered", "relayed"))
-                d = EmittedDsn(e.node, m.group(2), kind, about=about)
-                story.dsns.append(d)
-                tracked[(e.node, m.group(2))] = True
-                mid_ev = _find(events, e.node, m.group(2), lambda x: "message-id=" in x.text)
-                if mid_ev is not None:
-                    d.message_id = mid_ev.text.split("message-id=", 1)[1].strip()
-                    dsn_ids[d.message_id] = d
-        elif e.queue_id and (e.node, e.queue_id) in tracked and "status" in e.fields and e.to:
+                notices.append((e, {"non-delivery": "failed", "delay": "delayed"}.get(m.group(1), "delivered"),
+                                m.group(2)))
+    tracked: dict[tuple[str, str], bool] = {k: False for k, mid in mids.items() if mid == msgid}  # -> is a DSN
+    story.accepted = list(dict.fromkeys(node for node, _ in tracked))
+    dsn_ids: dict[str, EmittedDsn] = {}
+    for e, kind, dsn_qid in notices:
+        if (e.node, e.queue_id) not in tracked:
+            continue
+        d = EmittedDsn(e.node, dsn_qid, kind, message_id=mids.get((e.node, dsn_qid), ""))
+        story.dsns.append(d)
+        tracked[(e.node, dsn_qid)] = True
+        if d.message_id:
+            dsn_ids[d.message_id] = d
+            tracked.update({k: True for k, mid in mids.items() if mid == d.message_id})
+    for e in events:
+        if e.queue_id and (e.node, e.queue_id) in tracked and "status" in e.fields and e.to:
             _delivery_hop(world, story, e, tracked[(e.node, e.queue_id)], dsn_ids)
         elif e.queue_id and (e.node, e.queue_id) in tracked and e.get("status") == "expired":
             story.hops.append(Hop(e.seq, e.node, "expired", "", queue_id=e.queue_id, detail="returned to sender"))
+    reported = {"failed": ("bounced", "deferred"), "delayed": ("deferred",), "delivered": ("delivered", "relayed", "forwarded")}
+    for d in story.dsns:
+        d.about = tuple(dict.fromkeys(h.recipient for h in story.hops if not h.dsn and h.node == d.node and h.kind in
+                                      reported.get(d.kind, ())))
     # Refusals logged by the refusing servers (the client's view is the deferred/bounced hop).
     senders = {env.sender.lower()}
     for e in events:
@@ -302,13 +306,6 @@ def _collect(world: MailTopology, sent: Sent) -> Story:
     return story
 
 
-def _find(events: list[LogEvent], node: str, qid: str, pred: object) -> LogEvent | None:
-    for e in events:
-        if e.node == node and e.queue_id == qid and callable(pred) and pred(e):
-            return e
-    return None
-
-
 def _peer(world: MailTopology, relay: str) -> str:
     host = relay.split("[", 1)[0]
     if host == "unknown":
@@ -334,8 +331,10 @@ def _delivery_hop(world: MailTopology, story: Story, e: LogEvent, is_dsn: bool, 
               "" if reply else detail, e.queue_id or "", is_dsn)
     story.hops.append(hop)
     if is_dsn:
+        mid = next((ev.text.split("message-id=", 1)[1].strip() for ev in story.world.log(e.node)
+                    if ev.queue_id == e.queue_id and ev.program == "postfix/cleanup" and "message-id=" in ev.text), "")
         for d in story.dsns:
-            if (d.node, d.queue_id) == (e.node, e.queue_id) or (d.message_id and _same_dsn(story, d, e)):
+            if (d.node, d.queue_id) == (e.node, e.queue_id) or (d.message_id and d.message_id == mid):
                 d.to = d.to or rcpt
                 if kind == "delivered":
                     d.delivered_at = e.node
@@ -343,9 +342,3 @@ def _delivery_hop(world: MailTopology, story: Story, e: LogEvent, is_dsn: bool, 
             and world.nodes[peer].kind == "mock":
         # A mock next hop keeps no Postfix log: its refusal is known from the client's side.
         story.hops.append(Hop(e.seq, peer, "rejected", rcpt, e.node, stage, reply))
-
-
-def _same_dsn(story: Story, d: EmittedDsn, e: LogEvent) -> bool:
-    # A DSN relayed to another node: its queue id there was tracked as a DSN by Message-ID.
-    return any(ev for ev in story.world.log(e.node) if ev.queue_id == e.queue_id and "message-id=" in ev.text
-               and ev.text.split("message-id=", 1)[1].strip() == d.message_id)

@@ -109,6 +109,7 @@ class MailTopology:
         self.nodes: dict[str, Node] = {}
         self.transcripts: list[Transcript] = []
         self.stories: list[Story] = []  # verdicts gathered since the last reset (for reports)
+        self.sent: list[Sent] = []  # messages sent since the last reset
         self.network_name = f"mailharness-{self.id}"
         self.subnet = ""
         self.timings = Timings()
@@ -234,6 +235,7 @@ class MailTopology:
         _parallel([n.reset for n in self.nodes.values()])
         self.transcripts = []
         self.stories = []
+        self.sent = []
         self.mark = self.events.mark()
 
     def stop(self, keep: bool = False) -> None:
@@ -282,7 +284,9 @@ class MailTopology:
         data = msg.as_bytes(policy=msg.policy.clone(linesep="\r\n"))
         t = submit(node.ip, env, data, timeout=timeout)
         self.transcripts.append(t)
-        return Sent(env, t, msg, node.name, self)
+        sent = Sent(env, t, msg, node.name, self)
+        self.sent.append(sent)
+        return sent
 
     def describe(self) -> list[dict[str, str]]:
         out = []
