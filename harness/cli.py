@@ -100,10 +100,17 @@ def _suites() -> Path:
     return Path(__file__).resolve().parents[1] / "suites"
 
 
+def _report_opts(rest: list[str]) -> list[str]:
+    """An HTML report by default (reports/mailharness.html), unless the caller chose a path."""
+    if any(a.startswith("--mailharness-html") for a in rest):
+        return []
+    return ["--mailharness-html=reports/mailharness.html"]
+
+
 def _run(args: argparse.Namespace, rest: list[str]) -> int:
     import pytest
 
-    return int(pytest.main([str(_suites()), *_QUIET, "--mailharness-summary", "-q", *rest]))
+    return int(pytest.main([str(_suites()), *_QUIET, "--mailharness-summary", "-q", *_report_opts(rest), *rest]))
 
 
 def _check(args: argparse.Namespace, rest: list[str]) -> int:
@@ -125,7 +132,7 @@ def _check(args: argparse.Namespace, rest: list[str]) -> int:
     if args.recipient:
         opts.append(f"--mta-recipient={args.recipient}")
     return int(pytest.main([str(_suites() / "conformance"), *_QUIET, "--mailharness-summary",
-                            "-q", "--tb=short", *opts, *rest]))
+                            "-q", "--tb=short", *opts, *_report_opts(rest), *rest]))
 
 
 def main(argv: list[str] | None = None) -> int:

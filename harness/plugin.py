@@ -201,7 +201,8 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
                 rep.sections.append((f"mailharness {topo.id}: SMTP transcripts",
                                      "\n\n".join(t.render() for t in topo.transcripts)))
             rep.sections.append((f"mailharness {topo.id}: mail logs", topo.report()))
-    if _reporting(item.config) and (rep.when == "call" or (rep.when == "setup" and rep.outcome != "passed")):
+    if _reporting(item.config) and item.stash.get(_USED, []) and (
+            rep.when == "call" or (rep.when == "setup" and rep.outcome != "passed")):
         _write_record(item, rep)
     return rep
 

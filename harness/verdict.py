@@ -266,7 +266,8 @@ def _collect(world: MailTopology, sent: Sent) -> Story:
             _delivery_hop(world, story, e, tracked[(e.node, e.queue_id)], dsn_ids)
         elif e.queue_id and (e.node, e.queue_id) in tracked and e.get("status") == "expired":
             story.hops.append(Hop(e.seq, e.node, "expired", "", queue_id=e.queue_id, detail="returned to sender"))
-    reported = {"failed": ("bounced", "deferred"), "delayed": ("deferred",), "delivered": ("delivered", "relayed", "forwarded")}
+    reported = {"failed": ("bounced", "deferred"), "delayed": ("deferred",),
+                "delivered": ("delivered", "relayed", "forwarded")}
     for d in story.dsns:
         d.about = tuple(dict.fromkeys(h.recipient for h in story.hops if not h.dsn and h.node == d.node and h.kind in
                                       reported.get(d.kind, ())))
