@@ -1,0 +1,93 @@
+"""The plugin end to end (pytester, in subprocesses): failure reports, keeping containers, Ctrl-C, up/down."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from harness.engine import labels
+from harness.engine.docker import client
+
+
+def _resources(topology_id: str) -> int:
+    f = {"label": [f"{labels.TOPOLOGY}={topology_id}"]}
+    return len(client().containers.list(all=True, filters=f)) + len(client().networks.list(filters=f))
+
+
+def test_a_failed_test_carries_transcripts_and_every_nodes_log(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile("""
+        def test_fails(mail_topology):
+            mail_topology.send("jack@store.example", "nosuchuser@library.example")
+            mail_topology.mailbox("jack@store.example").wait_for_dsn()
+            assert False, "on purpose"
+    """)
+    r = pytester.runpytest_subprocess("-p", "no:cacheprovider")
+    r.assert_outcomes(failed=1)
+    out = r.stdout.str()
+    assert "SMTP transcripts" in out and "C: RCPT TO:<nosuchuser@library.example>" in out
+    assert "mail logs" in out and "--- library (mx.library.example" in out and "NOQUEUE: reject: RCPT" in out
+
+
+def test_keep_on_failure_leaves_the_topology_for_mailharness_down(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile("""
+        def test_fails(mail_topology):
+            open("topology-id", "w").write(mail_topology.id)
+            assert False
+    """)
+    r = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--mailharness-keep=on-failure")
+    r.assert_outcomes(failed=1)
+    r.stdout.fnmatch_lines(["*topologies kept running*", "*mailharness down*"])
+    tid = (pytester.path / "topology-id").read_text()
+    assert tid in labels.kept() and _resources(tid) == 5, "4 containers and the network stay"
+    down = subprocess.run([sys.executable, "-m", "harness.cli", "down"], capture_output=True, text=True, timeout=60)
+    assert down.returncode == 0 and "removed" in down.stdout, down.stdout
+    assert tid not in labels.kept() and _resources(tid) == 0
+
+
+def test_ctrl_c_removes_everything(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile("""
+        import os, signal
+        def test_interrupted(mail_topology):
+            open("topology-id", "w").write(mail_topology.id)
+            os.kill(os.getpid(), signal.SIGINT)
+    """)
+    r = pytester.runpytest_subprocess("-p", "no:cacheprovider")
+    assert r.ret == pytest.ExitCode.INTERRUPTED
+    tid = (pytester.path / "topology-id").read_text()
+    assert _resources(tid) == 0, "nothing left behind after Ctrl-C"
+
+
+def test_up_json_and_down() -> None:
+    up = subprocess.run([sys.executable, "-m", "harness.cli", "up", "--json"], capture_output=True, text=True,
+                        timeout=120)
+    assert up.returncode == 0, up.stderr
+    nodes = json.loads(up.stdout)
+    try:
+        assert {n["name"] for n in nodes} == {"store", "library", "edu", "dns"}
+        lib = next(n for n in nodes if n["name"] == "library")
+        assert (lib["domain"], lib["hostname"]) == ("library.example", "mx.library.example") and lib["ip"]
+        import socket
+
+        with socket.create_connection((lib["ip"], 25), timeout=5) as s:
+            assert s.recv(100).startswith(b"220 mx.library.example")
+    finally:
+        down = subprocess.run([sys.executable, "-m", "harness.cli", "down"], capture_output=True, text=True,
+                              timeout=60)
+    assert down.returncode == 0 and _resources(lib["topology"]) == 0, down.stdout
+
+
+def test_dsn_lint_is_a_subcommand() -> None:
+    from pathlib import Path
+
+    root = os.environ.get("MAILHARNESS_CORPUS") or str(Path(__file__).resolve().parents[3] / "shared" / "corpus")
+    corpus = Path(root) / "postfix"
+    assert corpus.is_dir(), f"bounce corpus not found: looked in {corpus}"
+    r = subprocess.run([sys.executable, "-m", "harness.cli", "dsn-lint", "--json", "--profile", "postfix",
+                        str(corpus / "s1-dsn-to-jack.eml")], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stdout + r.stderr
+    rec = json.loads(r.stdout)
+    assert rec["is_dsn"] and rec["recipients"][0]["status"] == "5.1.1"
