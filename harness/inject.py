@@ -170,34 +170,37 @@ def _client_timeouts(world: MailTopology, target: Node, settings: dict[str, str]
     return undo
 
 
+def _network_fault(world: MailTopology, node: Node, timeout: dict[str, str], do: Callable[[], None],
+                   heal: Callable[[], None]) -> Undo:
+    """Shorten the clients' time-out, break the node; the undo heals it, then restores the clients."""
+    undo_timeouts = _client_timeouts(world, node, timeout)
+    do()
+
+    def undo() -> None:
+        heal()
+        undo_timeouts()
+
+    return undo
+
+
 @apply.register(F.Unreachable)
 def _(fault: F.Unreachable, world: MailTopology) -> Undo:
     node = world.node(fault.node)
-    undo_timeouts = _client_timeouts(world, node, {"smtp_connect_timeout": fault.client_timeout})
-    node.disconnect()
 
-    def undo() -> None:
+    def heal() -> None:
         node.reconnect()
         # The other nodes may remember the address as unreachable (neighbour cache): wait until they connect.
         for c in _others(world, node):
             c.exec(["timeout", "10", "bash", "-c", f"until exec 3<>/dev/tcp/{node.ip}/25; do sleep 0.05; done"],
                    check=False)
-        undo_timeouts()
 
-    return undo
+    return _network_fault(world, node, {"smtp_connect_timeout": fault.client_timeout}, node.disconnect, heal)
 
 
 @apply.register(F.Tarpit)
 def _(fault: F.Tarpit, world: MailTopology) -> Undo:
     node = world.node(fault.node)
-    undo_timeouts = _client_timeouts(world, node, {"smtp_helo_timeout": fault.client_timeout})
-    node.freeze()
-
-    def undo() -> None:
-        node.thaw()
-        undo_timeouts()
-
-    return undo
+    return _network_fault(world, node, {"smtp_helo_timeout": fault.client_timeout}, node.freeze, node.thaw)
 
 
 @apply.register(F.Dns)

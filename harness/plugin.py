@@ -84,19 +84,28 @@ def _finish(topo: MailTopology, request: pytest.FixtureRequest, failed: bool) ->
         topo.stop()
 
 
-@pytest.fixture(scope="session")
-def _mailharness_world(request: pytest.FixtureRequest) -> Iterator[MailTopology]:
-    topo = _start(default_topology(), _settings(request.config))
+def _session_world(request: pytest.FixtureRequest, spec: TopologySpec) -> Iterator[MailTopology]:
+    topo = _start(spec, _settings(request.config))
     yield topo
     _finish(topo, request, request.session.testsfailed > 0)
+
+
+def _for_test(topo: MailTopology, request: pytest.FixtureRequest) -> MailTopology:
+    """Reset the session's topology for this test, and remember it for the failure report."""
+    topo.reset()
+    request.node.stash.setdefault(_USED, []).append(topo)
+    return topo
+
+
+@pytest.fixture(scope="session")
+def _mailharness_world(request: pytest.FixtureRequest) -> Iterator[MailTopology]:
+    yield from _session_world(request, default_topology())
 
 
 @pytest.fixture
 def mail_topology(_mailharness_world: MailTopology, request: pytest.FixtureRequest) -> MailTopology:
     """The default topology (store.example/jack, library.example/jill, example.edu/jill), freshly reset."""
-    _mailharness_world.reset()
-    request.node.stash.setdefault(_USED, []).append(_mailharness_world)
-    return _mailharness_world
+    return _for_test(_mailharness_world, request)
 
 
 @pytest.fixture
@@ -116,18 +125,14 @@ def mail_fault(mail_topology: MailTopology) -> Generator[Callable[..., None]]:
 
 @pytest.fixture(scope="session")
 def _mailharness_mock_world(request: pytest.FixtureRequest) -> Iterator[MailTopology]:
-    topo = _start(topology_with_mock_next_hop(), _settings(request.config))
-    yield topo
-    _finish(topo, request, request.session.testsfailed > 0)
+    yield from _session_world(request, topology_with_mock_next_hop())
 
 
 @pytest.fixture
 def mail_topology_with_mock(_mailharness_mock_world: MailTopology, request: pytest.FixtureRequest) -> MailTopology:
     """store.example and library.example as in the default topology, and example.edu a programmable mock SMTP
     server (node "edu"): script its replies, read what it received and with which parameters."""
-    _mailharness_mock_world.reset()
-    request.node.stash.setdefault(_USED, []).append(_mailharness_mock_world)
-    return _mailharness_mock_world
+    return _for_test(_mailharness_mock_world, request)
 
 
 @pytest.fixture(scope="session")
@@ -158,8 +163,7 @@ def _mailharness_target(request: pytest.FixtureRequest) -> Iterator[Target]:
 @pytest.fixture
 def mta(_mailharness_target: Target, request: pytest.FixtureRequest) -> Target:
     """The server under test (conformance suite): reset, with what is known about its configuration."""
-    _mailharness_target.world.reset()
-    request.node.stash.setdefault(_USED, []).append(_mailharness_target.world)
+    _for_test(_mailharness_target.world, request)
     return _mailharness_target
 
 
