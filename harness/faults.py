@@ -95,8 +95,12 @@ class QueueLifetime(Fault):
 # -- the next hop's availability -------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Down(Fault):
-    """The node's SMTP service is stopped while the host stays up: connections are refused. (A mock node's
-    container is stopped.)"""
+    """The node's SMTP service is stopped while the host stays up: connections are refused. With `whole_host`
+    (and always for a mock node) the container itself is stopped: connections time out after
+    `client_timeout`, as for a host that is gone."""
+
+    whole_host: bool = False
+    client_timeout: str = "2s"
 
 
 @dataclass(frozen=True)

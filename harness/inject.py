@@ -151,11 +151,10 @@ def _(fault: F.QueueLifetime, world: MailTopology) -> Undo:
 @apply.register(F.Down)
 def _(fault: F.Down, world: MailTopology) -> Undo:
     node = world.node(fault.node)
-    if isinstance(node, PostfixNode):
+    if isinstance(node, PostfixNode) and not fault.whole_host:
         # The host stays up, the SMTP service is off: connections are refused at once.
         return _tables(world, node, "postconf -MX smtp/inet")
-    node.halt()
-    return node.resume
+    return _network_fault(world, node, {"smtp_connect_timeout": fault.client_timeout}, node.halt, node.resume)
 
 
 def _client_timeouts(world: MailTopology, target: Node, settings: dict[str, str]) -> Undo:

@@ -8,9 +8,10 @@ from harness import Down, Fault, MailTopology, QueueLifetime, Tarpit, Unreachabl
 
 @pytest.mark.parametrize(("fault", "status", "words"), [
     (Down("library"), "4.4.1", "Connection refused"),
+    (Down("library", whole_host=True), "4.4.1", "timed out"),
     (Unreachable("library"), "4.4.1", "timed out"),
     (Tarpit("library"), "4.4.2", "timed out while receiving the initial server greeting"),
-], ids=["next_hop_down", "unreachable", "tarpit_timeout"])
+], ids=["next_hop_down", "next_hop_host_stopped", "unreachable", "tarpit_timeout"])
 def test_next_hop_unavailable(mail_topology: MailTopology, mail_fault, fault: Fault, status: str, words: str) -> None:
     """store cannot hand the message over: it bounces to Jack itself."""
     mail_fault(fault, QueueLifetime("store", lifetime="0s"))

@@ -35,3 +35,21 @@ def test_tempfail_then_expired(mail_topology: MailTopology, mail_fault) -> None:
     story = sent.verdict()
     assert story.bounced_by("store", kind="delayed") and story.bounced_by("store", kind="failed")
     assert story.no_dsn("library")
+
+
+def test_tempfail_twice_then_accepted_by_a_mock_next_hop(mail_topology_with_mock: MailTopology) -> None:
+    """example.edu (a scripted mock) answers 451 4.3.2 twice, then 250: store retries and delivers. No DSN."""
+    from harness.mock import Script, rule, step
+
+    world = mail_topology_with_mock
+    world.node("edu").script = Script().add(  # type: ignore[attr-defined]
+        rule("rcpt", step("451 4.3.2 Busy, try again", times=2), "250 2.1.5 Ok", match="jill@example.edu"))
+    sent = world.send("jack@store.example", "jill@example.edu")
+
+    [got] = world.node("edu").wait_for_messages(1, timeout=20)  # type: ignore[attr-defined]
+    assert got.recipients == ("jill@example.edu",)
+    story = sent.verdict()
+    assert [h.kind for h in story.hops if h.node == "store" and not h.dsn] == ["accepted", "deferred", "deferred",
+                                                                                "relayed"], story.render()
+    assert story.rejected_by("edu", stage="RCPT", code=451)
+    assert story.no_dsn()

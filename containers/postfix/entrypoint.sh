@@ -12,7 +12,11 @@ cf=/etc/postfix
 # Ask the topology's DNS directly: Docker's embedded resolver would answer PTR queries with container names.
 if [ -n "${MH_DNS:-}" ]; then echo "nameserver ${MH_DNS}" > /etc/resolv.conf; fi
 if [ -f $cf/baseline/main.cf ]; then
-  # A restart (e.g. a next-hop-down fault healed): the first start already configured this node.
+  # A restart (e.g. a next-hop-down fault healed): the first start already configured this node, but the
+  # mailboxes' tmpfs starts empty again.
+  for u in ${MH_USERS}; do
+    mkdir -p /var/mail/$u/new /var/mail/$u/cur /var/mail/$u/tmp && chown -R "$u:$u" /var/mail/$u
+  done
   cp -p $cf/baseline/* $cf/
   touch -d '-1 min' $cf/* 2>/dev/null || true
   exec /usr/lib/postfix/sbin/master -i

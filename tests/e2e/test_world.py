@@ -114,3 +114,13 @@ def test_nobody_is_not_a_valid_recipient(mail_topology: MailTopology) -> None:
 def test_the_client_port_is_not_fixed(mail_topology: MailTopology) -> None:
     with socket.create_connection((mail_topology.node("library").ip, 25), timeout=5) as s:
         assert s.recv(100).startswith(b"220 ")
+
+
+def test_a_stopped_host_comes_back_and_delivers(mail_topology: MailTopology) -> None:
+    from harness import Down
+
+    with mail_topology.fault(Down("library", whole_host=True)):
+        assert not mail_topology.node("library").alive
+    assert mail_topology.node("library").alive
+    mail_topology.send("jack@store.example", "jill@library.example")
+    assert mail_topology.mailbox("jill@library.example").wait_for()["To"] == "jill@library.example"
