@@ -24,6 +24,8 @@ if TYPE_CHECKING:
 
 _SAID = re.compile(r"said: (?P<code>\d{3})[ -](?P<text>.*?)(?: \(in reply to (?P<cmd>.+?) command\))?$")
 _QUEUED_AS = re.compile(r"queued as (\w+)")
+_NOTICE = re.compile(r"sender (non-delivery|delay|delivery status) notification: (\w+)")
+_REJECT = re.compile(r"reject: (\S+) from (\S+): (\d{3}) (.*?); from=")
 _STAGES = {"RCPT TO": "RCPT", "MAIL FROM": "MAIL", "end of DATA": "EOD", "DATA": "DATA"}
 
 
@@ -226,44 +228,13 @@ def gather(world: MailTopology, sent: Sent, *, timeout: float = 10.0) -> Story:
 def _collect(world: MailTopology, sent: Sent) -> Story:
     story = Story(world, sent)
     events = world.log()
-    msgid = str(sent.message["Message-ID"]).strip()
-    env = sent.envelope
-    t = sent.transcript
-    # The submission: our client's view of the first node.
-    eod = t.reply("EOD")
-    if eod is not None and eod.code == 250:
-        story.hops.append(Hop(-1, sent.via, "accepted", "", "harness", "EOD", eod))
-    for ex in t.exchanges:
-        if ex.stage in ("MAIL", "RCPT", "DATA", "EOD", "banner", "EHLO") and not ex.reply.ok:
-            rcpt = ex.command.split("<", 1)[1].split(">", 1)[0] if ex.stage == "RCPT" else ""
-            story.hops.append(Hop(-1, sent.via, "rejected", rcpt, "harness", ex.stage, ex.reply))
-    # Queue ids of the message (and of DSNs about it) on every node, by Message-ID. Each server's log streams on
-    # its own, so the lines are first indexed, then linked, then read in order.
-    mids: dict[tuple[str, str], str] = {}
-    notices: list[tuple[LogEvent, str, str]] = []  # (event, kind, DSN queue id)
-    for e in events:
-        if e.program == "postfix/cleanup" and e.queue_id and "message-id=" in e.text:
-            mids[(e.node, e.queue_id)] = e.text.split("message-id=", 1)[1].strip()
-        elif e.program == "postfix/bounce" and e.queue_id:
-            m = re.match(r"sender (non-delivery|delay|delivery status) notification: (\w+)", e.text)
-            if m:
-                notices.append((e, {"non-delivery": "failed", "delay": "delayed"}.get(m.group(1), "delivered"),
-                                m.group(2)))
-    tracked: dict[tuple[str, str], bool] = {k: False for k, mid in mids.items() if mid == msgid}  # -> is a DSN
-    story.accepted = list(dict.fromkeys(node for node, _ in tracked))
-    dsn_ids: dict[str, EmittedDsn] = {}
-    for e, kind, dsn_qid in notices:
-        if (e.node, e.queue_id) not in tracked:
-            continue
-        d = EmittedDsn(e.node, dsn_qid, kind, message_id=mids.get((e.node, dsn_qid), ""))
-        story.dsns.append(d)
-        tracked[(e.node, dsn_qid)] = True
-        if d.message_id:
-            dsn_ids[d.message_id] = d
-            tracked.update({k: True for k, mid in mids.items() if mid == d.message_id})
+    _submission(story)
+    mids = {(e.node, e.queue_id): e.text.split("message-id=", 1)[1].strip() for e in events
+            if e.program == "postfix/cleanup" and e.queue_id and "message-id=" in e.text}
+    tracked = _link_copies(story, events, mids)
     for e in events:
         if e.queue_id and (e.node, e.queue_id) in tracked and "status" in e.fields and e.to:
-            _delivery_hop(world, story, e, tracked[(e.node, e.queue_id)], dsn_ids)
+            _delivery_hop(world, story, e, tracked[(e.node, e.queue_id)], mids)
         elif e.queue_id and (e.node, e.queue_id) in tracked and e.get("status") == "expired":
             story.hops.append(Hop(e.seq, e.node, "expired", "", queue_id=e.queue_id, detail="returned to sender"))
     reported = {"failed": ("bounced", "deferred"), "delayed": ("deferred",),
@@ -271,40 +242,87 @@ def _collect(world: MailTopology, sent: Sent) -> Story:
     for d in story.dsns:
         d.about = tuple(dict.fromkeys(h.recipient for h in story.hops if not h.dsn and h.node == d.node and h.kind in
                                       reported.get(d.kind, ())))
-    # Refusals logged by the refusing servers (the client's view is the deferred/bounced hop).
-    senders = {env.sender.lower()}
-    for e in events:
-        if e.queue_id == "NOQUEUE" and e.text.startswith("reject:") and (e.sender or "").lower() in senders:
-            m = re.match(r"reject: (\S+) from (\S+): (\d{3}) (.*?); from=", e.text)
-            if m:
-                stage = {"END-OF-MESSAGE": "EOD"}.get(m.group(1), m.group(1))
-                story.hops.append(Hop(e.seq, e.node, "rejected", e.to or "", _peer(world, m.group(2)), stage,
-                                      Reply.parse(int(m.group(3)), m.group(4))))
-    story.hops.sort(key=lambda h: h.seq)
+    _refusals(story, events)
+    story.hops = _one_record_per_refusal(sorted(story.hops, key=lambda h: h.seq))
     story.errors = list(dict.fromkeys(f"[{e.node}] {e.program}: {e.text}" for e in events
                                       if e.text.startswith(("fatal:", "panic:", "error:", "warning:"))))
-    # The harness's own client shows up in the servers' logs too: keep one record of each refusal.
+    story.pending = _pending(story, events, tracked)
+    return story
+
+
+def _submission(story: Story) -> None:
+    """Our client's view of the first node: accepted at the end of data, or refused at some stage."""
+    sent, t = story.sent, story.sent.transcript
+    eod = t.reply("EOD")
+    if eod is not None and eod.code == 250:
+        story.hops.append(Hop(-1, sent.via, "accepted", "", "harness", "EOD", eod))
+    for ex in t.exchanges:
+        if ex.stage in ("MAIL", "RCPT", "DATA", "EOD", "banner", "EHLO") and not ex.reply.ok:
+            rcpt = ex.command.split("<", 1)[1].split(">", 1)[0] if ex.stage == "RCPT" else ""
+            story.hops.append(Hop(-1, sent.via, "rejected", rcpt, "harness", ex.stage, ex.reply))
+
+
+def _link_copies(story: Story, events: list[LogEvent], mids: dict[tuple[str, str], str]) -> dict[tuple[str, str], bool]:
+    """Every queued copy of the message and of the DSNs about it: (node, queue id) -> is a DSN. Copies are linked
+    by Message-ID, which Postfix keeps across hops and forwards. Each server's log streams on its own, so this
+    works on the whole index, not in arrival order."""
+    msgid = str(story.sent.message["Message-ID"]).strip()
+    tracked = {k: False for k, mid in mids.items() if mid == msgid}
+    story.accepted = list(dict.fromkeys(node for node, _ in tracked))
+    for e in events:
+        m = _NOTICE.match(e.text) if e.program == "postfix/bounce" and e.queue_id else None
+        if m is None or (e.node, e.queue_id) not in tracked:
+            continue
+        kind = {"non-delivery": "failed", "delay": "delayed"}.get(m.group(1), "delivered")
+        d = EmittedDsn(e.node, m.group(2), kind, message_id=mids.get((e.node, m.group(2)), ""))
+        story.dsns.append(d)
+        tracked[(e.node, d.queue_id)] = True
+        if d.message_id:
+            tracked.update({k: True for k, mid in mids.items() if mid == d.message_id})
+    return tracked
+
+
+def _refusals(story: Story, events: list[LogEvent]) -> None:
+    """Refusals logged by the refusing servers (the client's view is the deferred/bounced hop), for this
+    message's sender and the recipients on its path."""
+    sender = story.sent.envelope.sender.lower()
+    rcpts = {r.address.lower() for r in story.sent.envelope.recipients} | {h.recipient.lower() for h in story.hops}
+    for e in events:
+        if e.queue_id != "NOQUEUE" or not e.text.startswith("reject:") or (e.sender or "").lower() != sender:
+            continue
+        m = _REJECT.match(e.text)
+        if m and (not e.to or e.to.lower() in rcpts):
+            stage = {"END-OF-MESSAGE": "EOD"}.get(m.group(1), m.group(1))
+            story.hops.append(Hop(e.seq, e.node, "rejected", e.to or "", _peer(story.world, m.group(2)), stage,
+                                  Reply.parse(int(m.group(3)), m.group(4))))
+
+
+def _one_record_per_refusal(hops: list[Hop]) -> list[Hop]:
+    """The harness's own client shows up in the servers' logs too: keep one record of each refusal."""
     seen: set[tuple[str, str, str, str, int]] = set()
     unique = []
-    for h in story.hops:
+    for h in hops:
         key = (h.node, h.kind, h.recipient.lower(), h.stage, h.reply.code if h.reply else 0)
         if h.kind == "rejected" and key in seen:
             continue
         seen.add(key)
         unique.append(h)
-    story.hops = unique
+    return unique
+
+
+def _pending(story: Story, events: list[LogEvent], tracked: dict[tuple[str, str], bool]) -> list[tuple[str, str]]:
+    """Copies not yet removed from their queue. A copy may be known from elsewhere (our 250, a relay's "queued
+    as") before its own server's lines arrive: it is pending until that server logs its removal."""
+    world, sent, t = story.world, story.sent, story.sent.transcript
     removed = {(e.node, e.queue_id) for e in events if e.text == "removed"}
-    # Each container's log streams on its own: a copy may be known from elsewhere (our 250, a relay's "queued as")
-    # before its own server's lines arrive. It is pending until that server logs its removal.
     expected = set(tracked)
-    if t.accepted and t.queue_id and world.nodes.get(sent.via) is not None and world.nodes[sent.via].kind == "postfix":
+    if t.accepted and t.queue_id and sent.via in world.nodes and world.nodes[sent.via].kind == "postfix":
         expected.add((sent.via, t.queue_id))
     for h in story.hops:
         m = _QUEUED_AS.search(h.detail) if h.kind == "relayed" else None
         if m and h.peer in world.nodes and world.nodes[h.peer].kind == "postfix":
             expected.add((h.peer, m.group(1)))
-    story.pending = sorted(k for k in expected if k not in removed)
-    return story
+    return sorted(k for k in expected if k not in removed)
 
 
 def _peer(world: MailTopology, relay: str) -> str:
@@ -317,8 +335,8 @@ def _peer(world: MailTopology, relay: str) -> str:
         return host
 
 
-def _delivery_hop(world: MailTopology, story: Story, e: LogEvent, is_dsn: bool, dsn_ids: dict[str, EmittedDsn]
-                  ) -> None:
+def _delivery_hop(world: MailTopology, story: Story, e: LogEvent, is_dsn: bool,
+                  mids: dict[tuple[str, str], str]) -> None:
     status, relay, detail = e.get("status") or "", e.get("relay") or "", e.get("detail") or ""
     rcpt = e.to or ""
     peer = "" if relay in ("local", "none", "virtual") else _peer(world, relay)
@@ -332,8 +350,7 @@ def _delivery_hop(world: MailTopology, story: Story, e: LogEvent, is_dsn: bool, 
               "" if reply else detail, e.queue_id or "", is_dsn)
     story.hops.append(hop)
     if is_dsn:
-        mid = next((ev.text.split("message-id=", 1)[1].strip() for ev in story.world.log(e.node)
-                    if ev.queue_id == e.queue_id and ev.program == "postfix/cleanup" and "message-id=" in ev.text), "")
+        mid = mids.get((e.node, e.queue_id or ""), "")
         for d in story.dsns:
             if (d.node, d.queue_id) == (e.node, e.queue_id) or (d.message_id and d.message_id == mid):
                 d.to = d.to or rcpt
