@@ -22,7 +22,7 @@ OVERRIDES: tuple[tuple[str, str], ...] = (
     ("chroot = n for every service (master.cf)", "no copies of resolv.conf in a chroot"),
     ("queue_run_delay = 1s, minimal_backoff_time = 1s, maximal_backoff_time = 2s", "retries in seconds, not minutes"),
     ("smtpd_error_sleep_time = 0", "no pause before error replies"),
-    ("transport_maps = the topology's domains only; default_transport = error:5.7.1",
+    ("transport_maps = the topology's domains only; default_transport = relay_transport = error:5.7.1",
      "mail can never leave the topology (the network is internal as well)"),
     ("indexed tables rebuilt with postmap/postalias", "the .db files are built for this Postfix"),
 )
@@ -187,7 +187,7 @@ def topology_for_config(directory: str | Path, node: str = "library",
     if node not in [n.name for n in base]:
         raise ConfigError(f"no node {node!r} to replace; nodes: {', '.join(n.name for n in base)}")
     taken = {d: n.name for n in base if n.name != node for d in (n.domain, *n.other_domains)}
-    clash = [f"{d} (node {taken[d]})" for d in info.domains if d in taken]
+    clash = [f"{d} (node {taken[d]})" for d in dict.fromkeys((info.domain, *info.domains)) if d in taken]
     if clash:
         raise ConfigError(f"{directory}: serves domains another node of the topology has: {', '.join(clash)}")
     nodes = tuple(spec if n.name == node else n for n in base)

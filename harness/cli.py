@@ -83,7 +83,7 @@ def _down(args: argparse.Namespace) -> int:
         for tid in labels.kept():
             labels.unmark_kept(tid)
     else:
-        for tid in labels.kept():
+        for tid in args.topology or list(labels.kept()):
             c, n = labels.remove({"label": [f"{labels.TOPOLOGY}={tid}"]})
             total[0] += c
             total[1] += n
@@ -154,6 +154,7 @@ def main(argv: list[str] | None = None) -> int:
     u.add_argument("--list", action="store_true", help="list the topologies left running")
     d = sub.add_parser("down", help="remove the topologies `up` (or a kept session) left running")
     d.add_argument("--all", action="store_true", help="remove every mailharness container and network on this host")
+    d.add_argument("topology", nargs="*", help="only these topologies (ids from `mailharness up --list`)")
     sub.add_parser("run", help="run the bundled scenarios against the default topology (extra args go to pytest)")
     c = sub.add_parser("check", help="run the conformance suite against YOUR Postfix configuration directory")
     c.add_argument("directory", help="a directory with main.cf (and master.cf and the tables it names)")

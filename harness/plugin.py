@@ -304,5 +304,11 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
             terminalreporter.write_line(line)
     for err in config.stash.get(_REPORT_ERRORS, []):
         terminalreporter.write_line(f"mailharness: report record failed: {err}")
+    if config.getoption("mta_config", None):
+        from .byoc import OVERRIDES
+
+        terminalreporter.write_sep("-", f"mailharness: what the harness changed in {config.getoption('mta_config')}")
+        for what, why in OVERRIDES:
+            terminalreporter.write_line(f"  {what}  ({why})")
     for path in config.stash.get(_WRITTEN, []):
         terminalreporter.write_line(f"mailharness: report written to {path}")

@@ -82,31 +82,32 @@ def _pid_alive(pid: int) -> bool:
 
 def remove(filters: dict[str, Any]) -> tuple[int, int]:
     """Remove containers, then networks, matching `filters` (Docker's filter syntax). Returns the counts."""
-    c = client()
-    containers = c.containers.list(all=True, filters=filters)
+    # The low-level API lists without inspecting each one: another process may be removing the same resources.
+    api = client().api
+    containers = api.containers(all=True, filters=filters)
     for ctr in containers:
         try:
-            ctr.remove(force=True, v=True)
+            api.remove_container(ctr["Id"], force=True, v=True)
         except Exception as exc:  # already gone, or removal in progress
-            log.debug("remove %s: %s", ctr.name, exc)
-    networks = c.networks.list(filters=filters)
+            log.debug("remove %s: %s", ctr["Id"][:12], exc)
+    networks = api.networks(filters=filters)
     for net in networks:
         try:
-            net.remove()
+            api.remove_network(net["Id"])
         except Exception as exc:
-            log.debug("remove network %s: %s", net.name, exc)
+            log.debug("remove network %s: %s", net.get("Name"), exc)
     return len(containers), len(networks)
 
 
 def sweep_orphans() -> tuple[int, int]:
     """Remove this host's resources whose owning process is gone, except kept topologies."""
-    c = client()
+    api = client().api
     host = socket.gethostname()
     keep = set(kept())
     dead: set[str] = set()
-    found = c.containers.list(all=True, filters={"label": [PID]}) + c.networks.list(filters={"label": [PID]})
+    found = api.containers(all=True, filters={"label": [PID]}) + api.networks(filters={"label": [PID]})
     for res in found:
-        lab = res.attrs.get("Labels") or res.attrs.get("Config", {}).get("Labels") or {}
+        lab = res.get("Labels") or {}
         if lab.get(HOST) != host or lab.get(TOPOLOGY) in keep:
             continue
         try:

@@ -43,8 +43,9 @@ def test_keep_on_failure_leaves_the_topology_for_mailharness_down(pytester: pyte
     r.stdout.fnmatch_lines(["*topologies kept running*", "*mailharness down*"])
     tid = (pytester.path / "topology-id").read_text()
     assert tid in labels.kept() and _resources(tid) == 5, "4 containers and the network stay"
-    down = subprocess.run([sys.executable, "-m", "harness.cli", "down"], capture_output=True, text=True, timeout=60)
-    assert down.returncode == 0 and "removed" in down.stdout, down.stdout
+    down = subprocess.run([sys.executable, "-m", "harness.cli", "down", tid], capture_output=True, text=True,
+                          timeout=60)
+    assert down.returncode == 0 and "removed 4 containers and 1 networks" in down.stdout, down.stdout
     assert tid not in labels.kept() and _resources(tid) == 0
 
 
@@ -75,8 +76,8 @@ def test_up_json_and_down() -> None:
         with socket.create_connection((lib["ip"], 25), timeout=5) as s:
             assert s.recv(100).startswith(b"220 mx.library.example")
     finally:
-        down = subprocess.run([sys.executable, "-m", "harness.cli", "down"], capture_output=True, text=True,
-                              timeout=60)
+        down = subprocess.run([sys.executable, "-m", "harness.cli", "down", nodes[0]["topology"]],
+                              capture_output=True, text=True, timeout=60)
     assert down.returncode == 0 and _resources(lib["topology"]) == 0, down.stdout
 
 
