@@ -152,6 +152,9 @@ def inspect_config(directory: str | Path) -> ConfigInfo:
     for name in ("virtual_alias_maps", "virtual_mailbox_maps", "relay_recipient_maps"):
         for spec in values(name):
             recipients += [k for k in _table_keys(spec, d, notes) if "@" in k and not k.startswith("@")]
+    if relay and not values("relay_recipient_maps"):
+        notes.append("relay_domains without relay_recipient_maps: mail for any address there is accepted, and "
+                     "what the backend refuses is bounced to whoever the sender claimed to be")
     for name in ("local_recipient_maps", "alias_maps"):
         for spec in values(name):
             for k in _table_keys(spec, d, notes, values=name == "alias_maps"):
@@ -161,9 +164,9 @@ def inspect_config(directory: str | Path) -> ConfigInfo:
     if "local_recipient_maps" in params and not values("local_recipient_maps"):
         notes.append("local_recipient_maps is empty: mail for unknown local users is accepted and bounced later")
     primary = domain if domain in local_domains + virtual_domains + relay else (local_domains or [domain])[0]
-    for u in users:
-        if u not in ("postmaster", "root", "MAILER-DAEMON", "mailer-daemon", "abuse"):
-            recipients.append(f"{u}@{primary}")
+    # Local recipients first: faults at the server itself (a full mail disk) need mail that lands there.
+    recipients = [f"{u}@{primary}" for u in users
+                  if u not in ("postmaster", "root", "MAILER-DAEMON", "mailer-daemon", "abuse")] + recipients
     return ConfigInfo(d, params, hostname, domain, tuple(dict.fromkeys(local_domains)),
                       tuple(dict.fromkeys(virtual_domains)), tuple(dict.fromkeys(relay)),
                       tuple(dict.fromkeys(recipients)), tuple(users), tuple(dict.fromkeys(notes)))
@@ -190,5 +193,16 @@ def topology_for_config(directory: str | Path, node: str = "library",
     clash = [f"{d} (node {taken[d]})" for d in dict.fromkeys((info.domain, *info.domains)) if d in taken]
     if clash:
         raise ConfigError(f"{directory}: serves domains another node of the topology has: {', '.join(clash)}")
-    nodes = tuple(spec if n.name == node else n for n in base)
+    # Each relay domain gets a backend behind the gateway: a Postfix that knows the domain's recipients (those
+    # of relay_recipient_maps, and jill) and is not the domain's MX; the gateway's route to it is explicit.
+    backends = []
+    for i, relay in enumerate(info.relay_domains):
+        users = {r.split("@", 1)[0] for r in info.recipients if r.endswith("@" + relay)} | {"jill"}
+        users = {u for u in users if _USER.match(u)}
+        backends.append(NodeSpec(f"backend{i + 1}" if i else "backend", relay, users=tuple(sorted(users)),
+                                 hostname=f"backend.{relay}", mx=False))
+    if backends:
+        spec = NodeSpec(spec.name, spec.domain, spec.users, spec.kind, spec.hostname, spec.main_cf, spec.config_dir,
+                        spec.other_domains, routes={b.domain: b.hostname for b in backends})
+    nodes = tuple(spec if n.name == node else n for n in base) + tuple(backends)
     return TopologySpec(nodes=nodes, name=f"{base.name}-{node}-config"), info

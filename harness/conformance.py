@@ -32,6 +32,11 @@ class Target:
     info: ConfigInfo | None = None  # None: the harness's own baseline configuration
 
     @property
+    def relay_domain(self) -> str:
+        """A domain the server relays to a backend (gateway configurations), or ""."""
+        return self.info.relay_domains[0] if self.info is not None and self.info.relay_domains else ""
+
+    @property
     def unknown_recipient(self) -> str:
         return f"no-such-user-4711@{self.domain}"
 

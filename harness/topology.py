@@ -36,6 +36,8 @@ class NodeSpec:
     config_dir: a directory holding YOUR Postfix configuration (main.cf, optionally master.cf and the tables it
         names) to run instead of the harness's baseline; see harness.byoc for what the harness overrides.
     other_domains: more domains this node is the MX of (virtual domains of a configuration).
+    routes: explicit next hops, domain -> host name (a gateway relaying a domain to its backend).
+    mx: whether DNS names this node as its domain's MX (a backend behind a gateway is not).
     """
 
     name: str
@@ -46,6 +48,8 @@ class NodeSpec:
     main_cf: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     config_dir: str = ""
     other_domains: tuple[str, ...] = ()
+    routes: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    mx: bool = True
 
     def __post_init__(self) -> None:
         if not _DOMAIN.match(self.domain):
@@ -59,6 +63,7 @@ class NodeSpec:
             object.__setattr__(self, "hostname", f"mx.{self.domain}")
         object.__setattr__(self, "users", tuple(dict.fromkeys(self.users)))
         object.__setattr__(self, "main_cf", MappingProxyType(dict(self.main_cf)))
+        object.__setattr__(self, "routes", MappingProxyType(dict(self.routes)))
 
     @property
     def mailboxes(self) -> tuple[str, ...]:
@@ -75,11 +80,15 @@ class TopologySpec:
     def __post_init__(self) -> None:
         if not self.nodes:
             raise ValueError("a topology needs at least one node")
-        for attr in ("name", "domain", "hostname"):
+        for attr in ("name", "hostname"):
             seen = [getattr(n, attr) for n in self.nodes]
             dup = {v for v in seen if seen.count(v) > 1}
             if dup:
                 raise ValueError(f"topology {self.name!r}: duplicate node {attr}: {', '.join(sorted(dup))}")
+        mx = [d for n in self.nodes if n.mx for d in (n.domain, *n.other_domains)]
+        dup = {d for d in mx if mx.count(d) > 1}
+        if dup:
+            raise ValueError(f"topology {self.name!r}: duplicate node domain: {', '.join(sorted(dup))} (two MXs)")
 
     def __iter__(self) -> Iterator[NodeSpec]:
         return iter(self.nodes)
@@ -89,14 +98,17 @@ class TopologySpec:
         key = key.lower()
         domain = key.rsplit("@", 1)[-1]
         for n in self.nodes:
-            if key in (n.name, n.hostname) or domain == n.domain or domain in n.other_domains:
+            if key in (n.name, n.hostname) or domain == n.domain:
+                return n
+        for n in self.nodes:
+            if domain in n.other_domains:
                 return n
         known = ", ".join(f"{n.name} ({n.domain})" for n in self.nodes)
         raise KeyError(f"no node {key!r} in topology {self.name!r}; nodes: {known}")
 
     @property
     def domains(self) -> tuple[str, ...]:
-        return tuple(d for n in self.nodes for d in (n.domain, *n.other_domains))
+        return tuple(dict.fromkeys(d for n in self.nodes for d in (n.domain, *n.other_domains)))
 
 
 def topology_with_mock_next_hop() -> TopologySpec:

@@ -178,6 +178,10 @@ class Story:
                                                                   for d in found])
         return True
 
+    def _domains_of(self, node: str) -> set[str]:
+        spec = self.world.spec.node(node)
+        return {spec.domain, *spec.other_domains}
+
     def no_backscatter(self) -> bool:
         """No DSN went where none may go: none for a null sender (RFC 3461 s5.2, RFC 5321 s4.5.5), none for
         NOTIFY=NEVER recipients (RFC 3461 s4.1), and none for a failure the server could have known at RCPT
@@ -192,7 +196,7 @@ class Story:
                 problems.append(f"a DSN from {d.node} about NOTIFY=NEVER recipient(s) {', '.join(d.about)}")
         for h in self.hops:
             if h.kind == "bounced" and not h.dsn and h.status.startswith("5.1.") and h.node in self.accepted \
-                    and self.world.spec.node(h.node).domain == h.recipient.rsplit("@", 1)[-1].lower() \
+                    and h.recipient.rsplit("@", 1)[-1].lower() in self._domains_of(h.node) \
                     and self.dsns_from(h.node):
                 problems.append(f"{h.node} accepted mail for {h.recipient}, then bounced it ({h.status}): it "
                                 "should have rejected at RCPT; its DSN goes to whoever the sender claimed to be")

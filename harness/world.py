@@ -152,7 +152,9 @@ class MailTopology:
             else:
                 self.nodes[spec.name] = MockNode(spec, tags["mock-smtp"], ip, self.network_name, self.id, dns_ip,
                                                  self.events)
-            records += [(d, spec.hostname, ip) for d in (spec.domain, *spec.other_domains)]
+            # A node that is no MX (a backend behind a gateway) has its address record only.
+            records += [(d, spec.hostname, ip) for d in (spec.domain, *spec.other_domains)] if spec.mx \
+                else [("", spec.hostname, ip)]
         self._dns_args = (tags["dns"], dns_ip, self.network_name, self.id, self.events, records)
         self._dead_ip = str(hosts[-1])  # an address in the subnet where nothing ever runs (DNS dead_mx)
         self.dns = DnsNode(*self._dns_args, dead_ip=self._dead_ip)

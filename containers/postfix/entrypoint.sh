@@ -3,7 +3,8 @@
 #   MH_HOSTNAME      mx.library.example
 #   MH_DOMAIN        library.example
 #   MH_USERS         "jill postmaster"        local mailboxes
-#   MH_ROUTES        "store.example example.edu"   other topology domains (delivered over SMTP, MX from DNS)
+#   MH_ROUTES        "store.example example.edu corp.example=backend.corp.example"   other topology domains:
+#                    delivered over SMTP by MX, or to the host after "="
 #   MH_NETWORKS      "10.1.2.0/24"            networks allowed to relay (the topology's own)
 #   MH_DNS           the topology's DNS server address
 #   MH_MAIN_CF       extra main.cf lines (newline-separated), applied last
@@ -49,8 +50,10 @@ done
 
 : > $cf/transport
 alt="$(echo "${MH_DOMAIN}" | sed 's/\./\\./g')"
-for d in ${MH_ROUTES:-}; do
-  echo "$d smtp:" >> $cf/transport
+for r in ${MH_ROUTES:-}; do
+  d=${r%%=*}
+  # "domain" goes by its MX; "domain=host" straight to that host (a backend behind this gateway)
+  case "$r" in *=*) echo "$d smtp:[${r#*=}]" >> $cf/transport ;; *) echo "$d smtp:" >> $cf/transport ;; esac
   alt="$alt|$(echo "$d" | sed 's/\./\\./g')"
 done
 cat > $cf/topology_only.regexp <<RE

@@ -16,7 +16,9 @@ for u in ${MH_USERS:-}; do
   uid=$((uid + 1))
 done
 : > $cf/mh_transport
-for d in ${MH_ROUTES:-}; do echo "$d smtp:" >> $cf/mh_transport; done
+for r in ${MH_ROUTES:-}; do
+  case "$r" in *=*) echo "${r%%=*} smtp:[${r#*=}]" ;; *) echo "$r smtp:" ;; esac >> $cf/mh_transport
+done
 outside="error:5.7.1 mailharness: domain outside the test topology, never delivered"
 postconf -e "maillog_file = /dev/stdout" "inet_interfaces = all" "inet_protocols = ipv4" \
   "queue_run_delay = 1s" "minimal_backoff_time = 1s" "maximal_backoff_time = 2s" "smtpd_error_sleep_time = 0" \

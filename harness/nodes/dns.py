@@ -17,6 +17,10 @@ def dnsmasq_options(records: Iterable[tuple[str, str, str]], faults: Mapping[str
     opts = ["--no-resolv", "--no-hosts", "--bogus-priv", "--log-queries", "--domain-needed"]
     hosts: set[str] = set()
     for domain, host, ip in records:
+        if not domain:  # an address record only
+            opts += [f"--host-record={host},{ip}"] if host not in hosts else []
+            hosts.add(host)
+            continue
         kind = faults.get(domain, "")
         if kind == "servfail":  # forwarded to the image's responder that answers SERVFAIL to everything
             opts += [f"--server=/{domain}/127.0.0.1#5353"]

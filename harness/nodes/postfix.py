@@ -19,7 +19,9 @@ class PostfixNode(Node):
         super().__init__(spec.name, spec.hostname, image, ip, network, topology_id, dns_ip, events)
         self.spec = spec
         self.domain = spec.domain
-        others = [d for n in topology if n is not spec for d in (n.domain, *n.other_domains)]
+        own = {spec.domain, *spec.other_domains}
+        others = [d for d in topology.domains if d not in own and d not in spec.routes]
+        others += [f"{d}={host}" for d, host in spec.routes.items()]
         extra = "\n".join(f"{k} = {v}" for k, v in spec.main_cf.items())
         env = {
             "MH_HOSTNAME": spec.hostname,

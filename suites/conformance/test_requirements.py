@@ -112,3 +112,19 @@ def test_refuses_to_relay_for_other_domains(mta: Target) -> None:
     [reply] = sent.transcript.rcpt_replies
     assert reply.code >= 500 and reply.enhanced == "5.7.1", sent.transcript.render()
     assert not sent.accepted
+
+
+@requirement("RFC 5321 s6.2 (backscatter through a gateway); DSN checklist ENV-8",
+             "set relay_recipient_maps for relay_domains (or reject_unverified_recipient), so that the gateway "
+             "refuses at RCPT what its backend would refuse")
+def test_no_backscatter_through_relaying_to_a_backend(mta: Target) -> None:
+    """A gateway relaying a domain to a backend refuses unknown addresses itself; it never accepts them, and then
+    bounces the backend's refusal to a forged sender."""
+    if not mta.relay_domain:
+        pytest.skip("not applicable: the configuration relays no domain to a backend (no relay_domains)")
+    victim = "jill@example.edu"
+    sent = mta.world.send(victim, f"no-such-user-4711@{mta.relay_domain}", via=mta.node)
+
+    story = sent.verdict()
+    assert story.no_backscatter()
+    assert story.no_dsn(mta.node)

@@ -1,0 +1,47 @@
+"""`mailharness check DIR`: one command per configuration, and the difference shows, with the reason and the fix."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+
+
+def check(directory: Path, tmp_path: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "harness.cli", "check", str(directory),
+                           f"--mailharness-html={tmp_path / 'report.html'}"], capture_output=True, text=True,
+                          timeout=300, cwd=tmp_path)
+
+
+def test_a_correct_configuration_passes(tmp_path: Path) -> None:
+    r = check(EXAMPLES / "postfix-good", tmp_path)
+    assert r.returncode == 0, r.stdout[-3000:]
+    assert "7 passed, 0 failed, 1 skipped" in r.stdout, "the gateway requirement does not apply"
+    assert (tmp_path / "report.html").is_file()
+
+
+def test_the_backscatter_mistake_fails_with_the_reason_and_the_fix(tmp_path: Path) -> None:
+    r = check(EXAMPLES / "postfix-backscatter", tmp_path)
+    assert r.returncode == 1
+    out = r.stdout
+    assert "note: local_recipient_maps is empty" in out
+    assert "FAIL" in out and "rejects_unknown_recipients_at_rcpt" in out and "no_backscatter_to_a_forged_sender" in out
+    assert "should have rejected at RCPT" in out
+    assert "fix hint: local_recipient_maps is empty or missing a table" in out
+    assert "5 passed, 2 failed, 1 skipped" in out
+
+
+def test_an_open_gateway_backscatters_through_its_backend(tmp_path: Path) -> None:
+    cfg = tmp_path / "gw"
+    shutil.copytree(EXAMPLES / "postfix-gateway", cfg)
+    main_cf = cfg / "main.cf"
+    main_cf.write_text("\n".join(line for line in main_cf.read_text().splitlines()
+                                 if not line.startswith("relay_recipient_maps")) + "\n")
+    r = check(cfg, tmp_path)
+    assert r.returncode == 1
+    assert "FAIL" in r.stdout and "no_backscatter_through_relaying_to_a_backend" in r.stdout
+    assert "backend: rejected <no-such-user-4711@corp.library.example> from library at RCPT" in r.stdout
+    assert "fix hint: set relay_recipient_maps for relay_domains" in r.stdout
