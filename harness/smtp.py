@@ -55,12 +55,19 @@ class Recipient:
     notify: tuple[str, ...] = ()
     orcpt: str | None = None
 
+    @property
+    def orcpt_value(self) -> str | None:
+        """ORCPT as it goes on the wire: "rfc822;" and the address as xtext (unless a type was given)."""
+        if not self.orcpt:
+            return None
+        return self.orcpt if ";" in self.orcpt else "rfc822;" + xtext(self.orcpt)
+
     def params(self) -> list[str]:
         out = []
         if self.notify:
             out.append("NOTIFY=" + ",".join(n.upper() for n in self.notify))
-        if self.orcpt:
-            out.append("ORCPT=" + (self.orcpt if ";" in self.orcpt else "rfc822;" + xtext(self.orcpt)))
+        if self.orcpt_value:
+            out.append("ORCPT=" + self.orcpt_value)
         return out
 
 

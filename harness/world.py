@@ -75,8 +75,8 @@ class Sent:
         from .dsn.context import RecipientParams
 
         env = self.envelope
-        rcpts = tuple(RecipientParams(r.address, frozenset(r.notify) if r.notify else None,
-                                      (r.params()[-1].split("=", 1)[1] if r.orcpt else None)) for r in env.recipients)
+        rcpts = tuple(RecipientParams(r.address, frozenset(r.notify) if r.notify else None, r.orcpt_value)
+                      for r in env.recipients)
         return OriginalEnvelope(env.sender, rcpts, env.ret.upper() if env.ret else None,  # type: ignore[arg-type]
                                 xtext(env.envid) if env.envid else None, str(self.message["From"] or "") or None)
 
