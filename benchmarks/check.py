@@ -17,7 +17,6 @@ import time
 from pathlib import Path
 
 from harness.engine import images
-from harness.engine.docker import client
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -36,9 +35,7 @@ def main() -> None:
     ap.add_argument("--cold", action="store_true")
     a = ap.parse_args()
     if a.cold:
-        for t in [images.tag(n) for n in images.IMAGE_NAMES] + [images.base_tag()]:
-            if images.exists(t):
-                client().images.remove(t, force=True)
+        images.remove(current=True)
         took, verdict = check("examples/postfix-good")
         print(f"check_cold_with_image_build_s: {took:.1f}  ({verdict})")
     for name in ("postfix-good", "postfix-backscatter"):

@@ -17,7 +17,6 @@ from concurrent.futures import ThreadPoolExecutor
 
 from harness import MailTopology
 from harness.engine import images
-from harness.engine.docker import client
 
 
 def bare_docker_run(image: str) -> float:
@@ -52,9 +51,7 @@ def main() -> None:
     a = ap.parse_args()
 
     if a.build:
-        for t in [images.tag(n) for n in images.IMAGE_NAMES] + [images.base_tag()]:
-            if images.exists(t):
-                client().images.remove(t, force=True)
+        images.remove(current=True)
         t0 = time.monotonic()
         images.ensure(progress=lambda m: None)
         print(f"image_build_from_nothing_s: {time.monotonic() - t0:.1f}")

@@ -44,6 +44,10 @@ def _doctor(args: argparse.Namespace) -> int:
 def _images(args: argparse.Namespace) -> int:
     from .engine import images
 
+    if args.images_cmd == "prune":
+        gone = images.remove(current=False, stale=True)
+        print("\n".join(f"removed {t}" for t in gone) or "nothing to remove")
+        return 0
     t0 = time.monotonic()
     tags = images.ensure(force=args.force, route=args.route)
     for name, t in tags.items():
@@ -149,6 +153,7 @@ def main(argv: list[str] | None = None) -> int:
     b = isub.add_parser("build", help="build the images that are missing (offline when no registry answers)")
     b.add_argument("--force", action="store_true", help="rebuild even if the tags exist")
     b.add_argument("--route", choices=["auto", "pull", "offline"], default="", help="how to get the base image")
+    isub.add_parser("prune", help="remove the images older inputs left behind (keeps the current ones)")
     u = sub.add_parser("up", help="start the default topology and leave it running")
     u.add_argument("--json", action="store_true", help="print the nodes as JSON (name, domain, hostname, ip)")
     u.add_argument("--list", action="store_true", help="list the topologies left running")

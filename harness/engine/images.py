@@ -169,3 +169,21 @@ def _docker_build(files: list[tuple[str, bytes]], itag: str, args: dict[str, str
             last.append(line)
             if line.startswith("Step "):
                 progress("  " + line)
+
+
+def remove(current: bool = True, stale: bool = False) -> list[str]:
+    """Remove the harness's images: the current tags (and base) with `current`, older tags with `stale` (what
+    earlier inputs left behind). Returns the tags removed."""
+    want = {tag(n) for n in IMAGE_NAMES} | {base_tag()}
+    removed = []
+    for img in client().images.list():
+        for t in img.tags:
+            if not t.startswith("mailharness-"):
+                continue
+            if (t in want and current) or (t not in want and stale):
+                try:
+                    client().images.remove(t, force=True)
+                    removed.append(t)
+                except docker.errors.APIError:  # in use by a running container: leave it
+                    pass
+    return removed

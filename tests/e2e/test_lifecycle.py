@@ -62,3 +62,10 @@ def test_a_kept_topology_survives_the_sweep_until_down() -> None:
         labels.remove({"label": [f"{labels.TOPOLOGY}={t.id}"]})
         labels.unmark_kept(t.id)
     assert _resources(t.id) == (0, 0) and t.id not in labels.kept()
+
+
+def test_images_prune_keeps_the_current_images() -> None:
+    from harness.engine import images
+
+    images.remove(current=False, stale=True)
+    assert images.missing() == [], "the current images stay"
