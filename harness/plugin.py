@@ -18,6 +18,7 @@ import pytest
 from .byoc import ConfigError, topology_for_config
 from .config import KEEP_CHOICES, Settings
 from .conformance import Target
+from .engine import labels
 from .engine.docker import EngineUnavailable
 from .faults import Fault
 from .nodes.postfix import ConfigRefused
@@ -62,6 +63,12 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[_SETTINGS] = Settings.from_pytest(config)
     config.stash[_KEPT] = []
     config.stash[_RESULTS] = []
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    s = _settings(config)
+    extra = f", your configuration: {config.getoption('mta_config')}" if config.getoption("mta_config", None) else ""
+    return f"mailharness: keep={s.keep}, session {labels.session_id()}{extra} (`mailharness doctor` checks the engine)"
 
 
 def _settings(config: pytest.Config) -> Settings:
