@@ -30,7 +30,7 @@ if [ ${#need[@]} -gt 0 ]; then
   echo "ensure-docker: installing ${need[*]} (apt-get)"
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq || echo "ensure-docker: apt-get update failed; trying with the lists at hand" >&2
-  apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+  apt-get install -y -qq "${need[@]}" >/dev/null
 fi
 
 if ! pgrep -x dockerd >/dev/null 2>&1; then
