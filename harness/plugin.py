@@ -251,6 +251,12 @@ def _write_record(item: pytest.Item, rep: pytest.TestReport) -> None:
             stories += [gather(topo, s, timeout=0) for s in topo.sent if id(s) not in told]
         doc = dict(item.user_properties).get("doc", "")
         record = scenario_record(item.nodeid, rep.outcome, rep.duration, str(doc), stories)
+        if rep.failed:  # what the terminal report shows, in the page too
+            crash = getattr(rep.longrepr, "reprcrash", None)
+            record["failure"] = (str(crash.message) if crash is not None else str(rep.longreprtext))[-6000:]
+            record["transcripts"] = "\n\n".join(t.render() for topo in item.stash.get(_USED, [])
+                                                for t in topo.transcripts)
+            record["logs"] = "\n\n".join(topo.report() for topo in item.stash.get(_USED, []))
         worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
         part = _parts_base(item.config).with_name(_parts_base(item.config).name + f".{worker}.part.jsonl")
         part.parent.mkdir(parents=True, exist_ok=True)

@@ -23,6 +23,9 @@ Record = dict[str, Any]
 VERDICTS = {"passed": "PASS", "failed": "FAIL", "skipped": "SKIP", "error": "ERROR"}
 
 CSS = """
+details.evidence { margin: 8px 0; } details.evidence > summary { cursor: pointer; font-weight: 600; }
+details.evidence pre { background: #f6f8fa; border: 1px solid #ddd; padding: 8px; overflow-x: auto;
+  font-size: 12px; max-height: 480px; }
 :root { --ok: #2e7d32; --fail: #c62828; --warn: #b26a00; --dsn: #7b1fa2; --muted: #6b7280; --line: #d9dde3; }
 * { box-sizing: border-box; }
 body { font: 14px/1.45 system-ui, -apple-system, "Segoe UI", "DejaVu Sans", sans-serif; color: #1d232b;
@@ -221,6 +224,13 @@ def scenario_section(record: Record, ident: str) -> str:
         body.append(f'<div class="picture-row"><div class="picture">{render_svg(record, ident=ident)}</div>'
                     f'<div class="dsns">{dsns or "<p class=none>No DSN was emitted.</p>"}</div></div>')
         body += [hop_table(m, mi) for mi, m in enumerate(messages, 1)]
+    if record.get("failure"):
+        body.append(f'<details class="evidence" open><summary>why it failed</summary>'
+                    f'<pre>{escape(str(record["failure"]))}</pre></details>')
+    for title, key in (("SMTP transcripts", "transcripts"), ("mail logs of every node", "logs")):
+        if record.get(key):
+            body.append(f'<details class="evidence"><summary>{title}</summary><pre>{escape(str(record[key]))}</pre>'
+                        "</details>")
     return (f'<details class="scenario {escape(outcome)}" id="{ident}"{is_open}>{summary}'
             f'<div class="content">{"".join(body)}</div></details>')
 

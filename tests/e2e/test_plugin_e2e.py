@@ -92,3 +92,22 @@ def test_dsn_lint_is_a_subcommand() -> None:
     assert r.returncode == 0, r.stdout + r.stderr
     rec = json.loads(r.stdout)
     assert rec["is_dsn"] and rec["recipients"][0]["status"] == "5.1.1"
+
+
+def test_the_html_report_of_a_failed_scenario_has_its_evidence(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile("""
+        def test_fails(mail_topology):
+            '''A refusal asserted at the wrong stage.'''
+            sent = mail_topology.send("jack@store.example", "nosuchuser@library.example")
+            sent.verdict().rejected_by("library", stage="MAIL")
+    """)
+    report = pytester.path / "out" / "report.html"
+    r = pytester.runpytest_subprocess("-p", "no:cacheprovider", f"--mailharness-html={report}",
+                                      f"--mailharness-records={pytester.path / 'out' / 'records.jsonl'}")
+    r.assert_outcomes(failed=1)
+    page = report.read_text()
+    assert 'class="path-diagram"' in page and "why it failed" in page
+    assert "expected: rejected by library at MAIL" in page
+    assert "SMTP transcripts" in page and "mail logs of every node" in page
+    [record] = [json.loads(line) for line in (pytester.path / "out" / "records.jsonl").read_text().splitlines()]
+    assert record["outcome"] == "failed" and record["messages"][0]["hops"][1]["kind"] == "rejected"
