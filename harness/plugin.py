@@ -3,6 +3,10 @@
 Fixtures:
     mail_topology          the default topology, started once per session (per xdist worker), reset per test
     mail_topology_factory  start a topology of your own (a TopologySpec); stopped after the test
+    mail_fault             apply faults for the rest of the test
+    mail_topology_with_mock  the default topology with example.edu a programmable mock SMTP server
+    mta                    the server under test of the conformance suite (yours with --mta-config)
+    mock_smtp              the mock SMTP server in-process, without Docker
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from .conformance import Target
 from .engine import labels
 from .engine.docker import EngineUnavailable
 from .faults import Fault
+from .mock import MockSMTP
 from .nodes.postfix import ConfigRefused
 from .topology import TopologySpec, default_topology, topology_with_mock_next_hop
 from .world import MailTopology
@@ -172,6 +177,14 @@ def mta(_mailharness_target: Target, request: pytest.FixtureRequest) -> Target:
     """The server under test (conformance suite): reset, with what is known about its configuration."""
     _for_test(_mailharness_target.world, request)
     return _mailharness_target
+
+
+@pytest.fixture
+def mock_smtp() -> Iterator[MockSMTP]:
+    """The programmable mock SMTP server in-process (no Docker): on 127.0.0.1, a free port (`mock_smtp.port`).
+    Script it with `mock_smtp.script = Script(...)`; read `mock_smtp.sessions` and `mock_smtp.messages`."""
+    with MockSMTP() as server:
+        yield server
 
 
 @pytest.fixture

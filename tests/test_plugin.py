@@ -43,3 +43,26 @@ def test_summary_table(pytester: pytest.Pytester) -> None:
     r = pytester.runpytest_subprocess("--mailharness-summary")
     r.stdout.fnmatch_lines(["*mailharness summary*", "verdict*time*scenario*what it checks",
                             "PASS*ok*checks nothing much", "FAIL*bad*fails on purpose", "1 passed, 1 failed"])
+
+
+def test_the_in_process_mock_fixture_needs_no_docker(pytester: pytest.Pytester,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DOCKER_HOST", "unix:///nonexistent/docker.sock")
+    pytester.makepyfile("""
+        import smtplib
+        from harness.mock import Script, rule
+
+        def test_scripted(mock_smtp):
+            mock_smtp.script = Script().add(rule("rcpt", "550 5.1.1 nobody here", match="nobody@*"))
+            with smtplib.SMTP("127.0.0.1", mock_smtp.port) as c:
+                c.ehlo("client.test")
+                c.docmd("MAIL", "FROM:<a@b.example>")
+                assert c.docmd("RCPT", "TO:<nobody@x.example>")[0] == 550
+                assert c.docmd("RCPT", "TO:<jill@x.example>")[0] == 250
+                c.rset()
+                c.sendmail("a@b.example", ["jill@x.example"], "Subject: hi\\r\\n\\r\\nbody\\r\\n")
+            [msg] = mock_smtp.wait_for_messages(1, timeout=5)
+            assert msg.recipients == ("jill@x.example",)
+    """)
+    r = pytester.runpytest_subprocess("-p", "no:cacheprovider")
+    r.assert_outcomes(passed=1)
