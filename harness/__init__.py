@@ -1,72 +1,70 @@
 """pytest-mailharness: real mail servers in Docker, injected failures, and verdicts on who bounced what.
 
-The public API is what this module names; everything else is internal.
+The public API is what this module names; everything else is internal. Names are imported on first use, so
+that `mailharness dsn-lint` (pure Python) does not pay for Docker's client, testcontainers and faker.
 """
 
-from .dsn import DSN, DsnEnvelope, Finding, NotADSN, OriginalEnvelope, assert_dsn, parse_dsn, validate
-from .engine.docker import EngineUnavailable
-from .events import LogEvent, MailTimeout
-from .faults import (
-    AcceptUnknownUsers,
-    DiskFull,
-    Dns,
-    Down,
-    Fault,
-    Forward,
-    MailboxFull,
-    QueueFull,
-    QueueLifetime,
-    Refuse,
-    SizeLimit,
-    Tarpit,
-    UnknownUser,
-    Unreachable,
-)
-from .mail import Mailbox, is_dsn, make_message
-from .smtp import Envelope, Recipient, Reply, Transcript
-from .topology import NodeSpec, TopologySpec, default_topology, topology_with_mock_next_hop
-from .verdict import Story, VerdictError
-from .world import MailTopology, Sent
+# ruff: noqa: F401  (the TYPE_CHECKING imports exist for type checkers; __getattr__ serves them at run time)
+from __future__ import annotations
 
-__all__ = [
-    "AcceptUnknownUsers",
-    "DiskFull",
-    "Dns",
-    "Down",
-    "Fault",
-    "Forward",
-    "MailboxFull",
-    "QueueFull",
-    "QueueLifetime",
-    "Refuse",
-    "SizeLimit",
-    "Story",
-    "Tarpit",
-    "UnknownUser",
-    "Unreachable",
-    "VerdictError",
-    "topology_with_mock_next_hop",
-    "DSN",
-    "DsnEnvelope",
-    "Finding",
-    "NotADSN",
-    "OriginalEnvelope",
-    "assert_dsn",
-    "parse_dsn",
-    "validate",
-    "EngineUnavailable",
-    "Envelope",
-    "LogEvent",
-    "MailTimeout",
-    "MailTopology",
-    "Mailbox",
-    "NodeSpec",
-    "Recipient",
-    "Reply",
-    "Sent",
-    "TopologySpec",
-    "Transcript",
-    "default_topology",
-    "is_dsn",
-    "make_message",
-]
+import importlib
+from typing import TYPE_CHECKING, Any
+
+_WHERE = {
+    # DSNs: parser, validator, assertions
+    "DSN": "dsn", "DsnEnvelope": "dsn", "Finding": "dsn", "NotADSN": "dsn", "OriginalEnvelope": "dsn",
+    "assert_dsn": "dsn", "parse_dsn": "dsn", "validate": "dsn",
+    # the world and driving it
+    "MailTopology": "world", "Sent": "world", "NodeSpec": "topology", "TopologySpec": "topology",
+    "default_topology": "topology", "topology_with_mock_next_hop": "topology",
+    "Envelope": "smtp", "Recipient": "smtp", "Reply": "smtp", "Transcript": "smtp",
+    "Mailbox": "mail", "is_dsn": "mail", "make_message": "mail",
+    "LogEvent": "events", "MailTimeout": "events", "EngineUnavailable": "engine.docker",
+    # faults and the verdict
+    "Fault": "faults", "AcceptUnknownUsers": "faults", "DiskFull": "faults", "Dns": "faults", "Down": "faults",
+    "Forward": "faults", "MailboxFull": "faults", "QueueFull": "faults", "QueueLifetime": "faults",
+    "Refuse": "faults", "SizeLimit": "faults", "Tarpit": "faults", "UnknownUser": "faults",
+    "Unreachable": "faults", "Story": "verdict", "VerdictError": "verdict",
+}
+
+__all__ = sorted(_WHERE)
+
+
+def __getattr__(name: str) -> Any:
+    module = _WHERE.get(name)
+    if module is None:
+        raise AttributeError(f"module 'harness' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return __all__
+
+
+if TYPE_CHECKING:  # what type checkers and IDEs see
+    from .dsn import DSN, DsnEnvelope, Finding, NotADSN, OriginalEnvelope, assert_dsn, parse_dsn, validate
+    from .engine.docker import EngineUnavailable
+    from .events import LogEvent, MailTimeout
+    from .faults import (
+        AcceptUnknownUsers,
+        DiskFull,
+        Dns,
+        Down,
+        Fault,
+        Forward,
+        MailboxFull,
+        QueueFull,
+        QueueLifetime,
+        Refuse,
+        SizeLimit,
+        Tarpit,
+        UnknownUser,
+        Unreachable,
+    )
+    from .mail import Mailbox, is_dsn, make_message
+    from .smtp import Envelope, Recipient, Reply, Transcript
+    from .topology import NodeSpec, TopologySpec, default_topology, topology_with_mock_next_hop
+    from .verdict import Story, VerdictError
+    from .world import MailTopology, Sent

@@ -8,13 +8,12 @@ import sys
 import time
 from pathlib import Path
 
-from .engine.base import BuildError
-from .engine.docker import EngineUnavailable
-
 
 def _doctor(args: argparse.Namespace) -> int:
     from .engine import docker as eng
     from .engine import images
+    from .engine.base import BuildError
+    from .engine.docker import EngineUnavailable
 
     ok = True
     try:
@@ -141,10 +140,13 @@ def _check(args: argparse.Namespace, rest: list[str]) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    if argv and argv[0] == "dsn-lint":
+    if argv and argv[0] == "dsn-lint":  # pure Python: none of the Docker machinery is imported
         from .dsn.lint import main as lint_main
 
         return int(lint_main(argv[1:]))
+    from .engine.base import BuildError
+    from .engine.docker import EngineUnavailable
+
     p = argparse.ArgumentParser(prog="mailharness", description="End-to-end mail tests with real MTAs in Docker.")
     sub = p.add_subparsers(dest="cmd", required=True)
     sub.add_parser("doctor", help="is a Docker engine reachable, are the images built, what to do if not")
