@@ -60,7 +60,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    _CONFIG[:] = [config]
+    config.pluginmanager.register(_Results(config), "mailharness-results")
     config.stash[_REPORT_ERRORS] = []
     config.stash[_WRITTEN] = []
     config.addinivalue_line("markers", "docker: needs a Docker engine (end-to-end)")
@@ -231,14 +231,17 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     return rep
 
 
-def pytest_runtest_logreport(report: pytest.TestReport) -> None:
-    """Collected here (not in makereport) so that the controller of an xdist run sees every worker's tests."""
-    if report.when == "call" or (report.when == "setup" and report.outcome != "passed"):
-        doc = dict(report.user_properties).get("doc", "")
-        _CONFIG[0].stash[_RESULTS].append((report.nodeid, report.outcome, report.duration, str(doc)))
+class _Results:
+    """Collects outcomes from the reports (not in makereport), so that the controller of an xdist run sees every
+    worker's tests."""
 
+    def __init__(self, config: pytest.Config) -> None:
+        self.config = config
 
-_CONFIG: list[pytest.Config] = []
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        if report.when == "call" or (report.when == "setup" and report.outcome != "passed"):
+            doc = dict(report.user_properties).get("doc", "")
+            self.config.stash[_RESULTS].append((report.nodeid, report.outcome, report.duration, str(doc)))
 
 
 def _reporting(config: pytest.Config) -> bool:
