@@ -348,7 +348,9 @@ class MailTopology:
         self.sync_logs()
         return evidence.notices(self.log(node))
 
-    def wait_log(self, predicate: Callable[[Any], bool], *, timeout: float = 15.0, what: str = "a log event") -> Any:
+    def wait_log(self, predicate: Callable[[LogEvent], bool], *, timeout: float = 15.0,
+                 what: str = "a log event") -> LogEvent:
+        """The first log event since the last reset that matches; MailTimeout (with the last lines) otherwise."""
         return self.events.wait(predicate, timeout=timeout, since=self.mark, what=what)
 
 
