@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from .events import LogEvent
 from .smtp import Reply
 
-_REJECT = re.compile(r"^reject: (?P<stage>[A-Z]+) from (?P<client>\S+): (?P<code>\d{3}) (?P<text>.*?); "
+_REJECT = re.compile(r"^reject: (?P<stage>[A-Z-]+) from (?P<client>\S+): (?P<code>\d{3}) (?P<text>.*?); "
                      r"from=<(?P<sender>[^>]*)> to=<(?P<rcpt>[^>]*)>")
 
 
@@ -26,6 +26,8 @@ class Rejection:
     sender: str
     recipient: str
     line: str
+    client: str = ""  # as the server logged it: "mx.store.example[10.1.1.10]"
+    seq: int = 0  # the event's position in the topology's log
 
 
 @dataclass(frozen=True)
@@ -61,7 +63,8 @@ def rejections(events: Sequence[LogEvent], node: str | None = None) -> list[Reje
             m = _REJECT.match(e.text)
             if m:
                 reply = Reply.parse(int(m.group("code")), m.group("text"))
-                out.append(Rejection(e.node, m.group("stage"), reply, m.group("sender"), m.group("rcpt"), e.line))
+                out.append(Rejection(e.node, m.group("stage"), reply, m.group("sender"), m.group("rcpt"), e.line,
+                                     m.group("client"), e.seq))
     return out
 
 

@@ -24,11 +24,10 @@ _faker = Faker()
 def make_message(sender: str, recipients: Sequence[str], *, subject: str | None = None, body: str | None = None,
                  headers: Mapping[str, str] | None = None, seed: int | None = None) -> EmailMessage:
     """A realistic message: From/To/Subject/Date/Message-ID, and a body of plausible text (faker)."""
-    fk = Faker()
-    if seed is not None:
+    fk = _faker
+    if seed is not None:  # a generator of its own, so the shared one's sequence is left alone
+        fk = Faker()
         fk.seed_instance(seed)
-    else:
-        fk = _faker
     msg = EmailMessage()
     msg["From"] = sender or "MAILER-DAEMON"  # a null reverse-path: a bounce's usual From
     msg["To"] = ", ".join(recipients)

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from email.message import EmailMessage
 from typing import TYPE_CHECKING
 
+from . import evidence
 from .events import LogEvent
 from .smtp import Reply
 
@@ -24,8 +25,6 @@ if TYPE_CHECKING:
 
 _SAID = re.compile(r"said: (?P<code>\d{3})[ -](?P<text>.*?)(?: \(in reply to (?P<cmd>.+?) command\))?$")
 _QUEUED_AS = re.compile(r"queued as (\w+)")
-_NOTICE = re.compile(r"sender (non-delivery|delay|delivery status) notification: (\w+)")
-_REJECT = re.compile(r"reject: (\S+) from (\S+): (\d{3}) (.*?); from=")
 _STAGES = {"RCPT TO": "RCPT", "MAIL FROM": "MAIL", "end of DATA": "EOD", "DATA": "DATA"}
 
 
@@ -273,14 +272,13 @@ def _link_copies(story: Story, events: list[LogEvent], mids: dict[tuple[str, str
     msgid = str(story.sent.message["Message-ID"]).strip()
     tracked = {k: False for k, mid in mids.items() if mid == msgid}
     story.accepted = list(dict.fromkeys(node for node, _ in tracked))
-    for e in events:
-        m = _NOTICE.match(e.text) if e.program == "postfix/bounce" and e.queue_id else None
-        if m is None or (e.node, e.queue_id) not in tracked:
+    for n in evidence.notices(events):
+        if (n.node, n.queue_id) not in tracked:
             continue
-        kind = {"non-delivery": "failed", "delay": "delayed"}.get(m.group(1), "delivered")
-        d = EmittedDsn(e.node, m.group(2), kind, message_id=mids.get((e.node, m.group(2)), ""))
+        kind = {"non-delivery": "failed", "delay": "delayed"}.get(n.kind, "delivered")
+        d = EmittedDsn(n.node, n.dsn_queue_id, kind, message_id=mids.get((n.node, n.dsn_queue_id), ""))
         story.dsns.append(d)
-        tracked[(e.node, d.queue_id)] = True
+        tracked[(n.node, d.queue_id)] = True
         if d.message_id:
             tracked.update({k: True for k, mid in mids.items() if mid == d.message_id})
     return tracked
@@ -291,14 +289,11 @@ def _refusals(story: Story, events: list[LogEvent]) -> None:
     message's sender and the recipients on its path."""
     sender = story.sent.envelope.sender.lower()
     rcpts = {r.address.lower() for r in story.sent.envelope.recipients} | {h.recipient.lower() for h in story.hops}
-    for e in events:
-        if e.queue_id != "NOQUEUE" or not e.text.startswith("reject:") or (e.sender or "").lower() != sender:
-            continue
-        m = _REJECT.match(e.text)
-        if m and (not e.to or e.to.lower() in rcpts):
-            stage = {"END-OF-MESSAGE": "EOD"}.get(m.group(1), m.group(1))
-            story.hops.append(Hop(e.seq, e.node, "rejected", e.to or "", _peer(story.world, m.group(2)), stage,
-                                  Reply.parse(int(m.group(3)), m.group(4))))
+    for r in evidence.rejections(events):
+        if r.sender.lower() == sender and (not r.recipient or r.recipient.lower() in rcpts):
+            stage = {"END-OF-MESSAGE": "EOD"}.get(r.stage, r.stage)
+            story.hops.append(Hop(r.seq, r.node, "rejected", r.recipient, _peer(story.world, r.client), stage,
+                                  r.reply))
 
 
 def _one_record_per_refusal(hops: list[Hop]) -> list[Hop]:
