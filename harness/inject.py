@@ -1,209 +1,180 @@
-"""Where faults are interpreted: how each one is applied to a running topology and removed again.
+"""Where faults are interpreted: each fault of the catalogue becomes the changes it makes (`harness.changes`).
 
-`apply(fault, world)` returns the undo. Configuration faults write Postfix tables or parameters and reload;
-`reset()` would restore them too. Network faults stop, pause or disconnect containers; DNS faults restart the
-topology's DNS with other records.
+    changes_for(UnknownUser("library", "jill"), topology)
+    -> (TableKeyGone(node='library', table='local_recipients', key='jill'),)
+
+This is the only place that knows what a fault means for a node. It changes nothing itself: `harness.ledger`
+records the changes of each applied fault and brings the nodes to the state the applied faults imply, so an
+undo restores exactly what its fault changed.
 """
 
 from __future__ import annotations
 
 import functools
-import shlex
-from collections.abc import Callable
-from typing import TYPE_CHECKING
+from collections.abc import Mapping
+from typing import Protocol
 
 from . import faults as F
+from .changes import Change, Container, DiskFilled, DnsAnswer, File, Param, ServiceOff, TableKeyGone, TableLine
+from .errors import MailharnessError
 from .nodes.base import Node
 from .nodes.postfix import PostfixNode
 
-if TYPE_CHECKING:
-    from .world import MailTopology
 
-Undo = Callable[[], None]
-
-
-class FaultError(RuntimeError):
+class FaultError(MailharnessError, RuntimeError):
     """A fault could not be applied to that node (wrong kind of node, unknown user...)."""
 
 
+class Nodes(Protocol):
+    """What interpreting a fault reads: the nodes, by key (name, domain, address) and all of them."""
+
+    def node(self, key: str) -> Node: ...
+
+    @property
+    def nodes(self) -> Mapping[str, Node]: ...
+
+
+Changes = tuple[Change, ...]
+
+# The spool MailboxFull switches delivery to (mbox files, which mailbox_size_limit limits as a whole).
+MBOX_SPOOL = "/var/spool/mh-mbox"
+
+
 @functools.singledispatch
-def apply(fault: F.Fault, world: MailTopology) -> Undo:
+def changes_for(fault: F.Fault, topology: Nodes) -> Changes:
     raise FaultError(f"no way to apply {type(fault).__name__}")
 
 
-def _postfix(world: MailTopology, fault: F.Fault) -> PostfixNode:
-    node = world.node(fault.node)
+def _postfix(topology: Nodes, fault: F.Fault) -> PostfixNode:
+    node = topology.node(fault.node)
     if not isinstance(node, PostfixNode):
         raise FaultError(f"{fault.describe()}: {node.name} is a {node.kind} node; this fault needs Postfix "
                          "(script a mock node's replies instead)")
     return node
 
 
-def _others(world: MailTopology, node: Node) -> list[PostfixNode]:
-    return [n for n in world.nodes.values() if isinstance(n, PostfixNode) and n is not node]
+def _user(node: PostfixNode, fault: F.Fault, user: str) -> None:
+    if user not in node.spec.mailboxes:
+        users = ", ".join(node.spec.mailboxes)
+        raise FaultError(f"{fault.describe()}: no user {user!r} on {node.name} (users: {users})")
 
 
-def _postconf(world: MailTopology, node: PostfixNode, settings: dict[str, str]) -> Undo:
-    node.postconf(settings)
-    return node.restore_config
+def _client_timeouts(topology: Nodes, target: Node, name: str, value: str) -> Changes:
+    """Every other Postfix node gives up on `target` sooner (its clients' time-out for connect or greeting)."""
+    return tuple(Param(n.name, name, value) for n in topology.nodes.values()
+                 if isinstance(n, PostfixNode) and n.name != target.name)
 
 
-def _tables(world: MailTopology, node: PostfixNode, script: str) -> Undo:
-    """Run a shell edit of /etc/postfix tables, then reload; undo restores the baseline."""
-    node.edit_config(script)
-    return node.restore_config
+@changes_for.register(F.UnknownUser)
+def _(fault: F.UnknownUser, topology: Nodes) -> Changes:
+    node = _postfix(topology, fault)
+    return (TableKeyGone(node.name, "local_recipients", fault.user),)
 
 
-@apply.register(F.UnknownUser)
-def _(fault: F.UnknownUser, world: MailTopology) -> Undo:
-    node = _postfix(world, fault)
-    return _tables(world, node, f"sed -i '/^{fault.user} /d' /etc/postfix/local_recipients")
-
-
-@apply.register(F.AcceptUnknownUsers)
-def _(fault: F.AcceptUnknownUsers, world: MailTopology) -> Undo:
-    node = _postfix(world, fault)
+@changes_for.register(F.AcceptUnknownUsers)
+def _(fault: F.AcceptUnknownUsers, topology: Nodes) -> Changes:
+    node = _postfix(topology, fault)
     # Postfix's own fallback: with no recipient table, the local delivery agent finds out (too late).
-    return _postconf(world, node, {"local_recipient_maps": ""})
+    return (Param(node.name, "local_recipient_maps", ""),)
 
 
-@apply.register(F.DiskFull)
-def _(fault: F.DiskFull, world: MailTopology) -> Undo:
-    node = _postfix(world, fault)
-    node.postconf({"maximal_queue_lifetime": fault.retry_for, "bounce_queue_lifetime": fault.retry_for})
-    # /var/mail is a small tmpfs: fill it to the last block.
-    node.exec(["sh", "-c", "dd if=/dev/zero of=/var/mail/.mh-fill bs=64k 2>/dev/null; "
-                           "dd if=/dev/zero of=/var/mail/.mh-fill2 bs=1 2>/dev/null; df -k /var/mail"], check=False)
-
-    def undo() -> None:
-        node.exec(["rm", "-f", "/var/mail/.mh-fill", "/var/mail/.mh-fill2"])
-        node.restore_config()
-
-    return undo
+@changes_for.register(F.DiskFull)
+def _(fault: F.DiskFull, topology: Nodes) -> Changes:
+    node = _postfix(topology, fault)
+    return (Param(node.name, "maximal_queue_lifetime", fault.retry_for),
+            Param(node.name, "bounce_queue_lifetime", fault.retry_for), DiskFilled(node.name))
 
 
-@apply.register(F.QueueFull)
-def _(fault: F.QueueFull, world: MailTopology) -> Undo:
-    node = _postfix(world, fault)
-    return _postconf(world, node, {"queue_minfree": str(10**15)})
+@changes_for.register(F.QueueFull)
+def _(fault: F.QueueFull, topology: Nodes) -> Changes:
+    node = _postfix(topology, fault)
+    return (Param(node.name, "queue_minfree", str(10**15)),)
 
 
-@apply.register(F.MailboxFull)
-def _(fault: F.MailboxFull, world: MailTopology) -> Undo:
-    node = _postfix(world, fault)
-    if fault.user not in node.spec.mailboxes:
-        raise FaultError(f"{fault.describe()}: no user {fault.user!r} on {node.name}")
+@changes_for.register(F.MailboxFull)
+def _(fault: F.MailboxFull, topology: Nodes) -> Changes:
+    node = _postfix(topology, fault)
+    _user(node, fault, fault.user)
+    if fault.limit <= 64:
+        raise FaultError(f"{fault.describe()}: the limit must be more than 64 bytes")
     # Postfix limits a mailbox FILE (mailbox_size_limit), so for the fault the node delivers to mbox files in a
     # spool of their own, where the user's mbox is already filled up to the limit: the next message fails
     # with EFBIG, 5.2.2. (Maildir files are limited one by one, and local(8) refuses a message larger than
     # its own limit outright.)
-    n, spool, user = fault.limit, "/var/spool/mh-mbox", fault.user
-    mbox = f"{spool}/{user}"
-    return _tables(world, node, f"mkdir -p {spool} && chmod 1777 {spool} && "
-                                f"head -c {n - 16} /dev/zero | tr '\\0' x > {mbox} && chown {user}: {mbox} && "
-                                f"postconf -e mail_spool_directory={spool} mailbox_size_limit={n} "
-                                f"message_size_limit={n}")
+    n = str(fault.limit)
+    return (File(node.name, f"{MBOX_SPOOL}/{fault.user}", fill=fault.limit - 16, owner=fault.user,
+                 directory=MBOX_SPOOL),
+            Param(node.name, "mail_spool_directory", MBOX_SPOOL), Param(node.name, "mailbox_size_limit", n),
+            Param(node.name, "message_size_limit", n))
 
 
-@apply.register(F.SizeLimit)
-def _(fault: F.SizeLimit, world: MailTopology) -> Undo:
-    node = _postfix(world, fault)
-    return _postconf(world, node, {"message_size_limit": str(fault.limit)})
+@changes_for.register(F.SizeLimit)
+def _(fault: F.SizeLimit, topology: Nodes) -> Changes:
+    node = _postfix(topology, fault)
+    return (Param(node.name, "message_size_limit", str(fault.limit)),)
 
 
-@apply.register(F.Forward)
-def _(fault: F.Forward, world: MailTopology) -> Undo:
-    node = _postfix(world, fault)
-    if fault.user not in node.spec.mailboxes:
-        raise FaultError(f"{fault.describe()}: no user {fault.user!r} on {node.name}")
-    to = shlex.quote(fault.to)
+@changes_for.register(F.Forward)
+def _(fault: F.Forward, topology: Nodes) -> Changes:
+    node = _postfix(topology, fault)
+    _user(node, fault, fault.user)
+    if any(c.isspace() for c in fault.to) or not fault.to:
+        raise FaultError(f"{fault.describe()}: `to` must be one address")
     if fault.via == "alias":
         # aliases is a texthash: table (postmap's "key value" format, no colon)
-        return _tables(world, node, f"echo {fault.user} {to} >> /etc/postfix/aliases")
+        return (TableLine(node.name, "aliases", f"{fault.user} {fault.to}"),)
     if fault.via == "virtual":
-        return _tables(world, node, f"echo {fault.user}@{node.domain} {to} >> /etc/postfix/virtual")
-    path = f"/var/mail/{fault.user}/.forward"
-    node.exec(["sh", "-c", f"echo {to} > {path} && chown {fault.user}: {path}"])
-
-    def undo() -> None:
-        node.exec(["rm", "-f", path])
-
-    return undo
+        return (TableLine(node.name, "virtual", f"{fault.user}@{node.domain} {fault.to}"),)
+    return (File(node.name, f"/var/mail/{fault.user}/.forward", text=f"{fault.to}\n", owner=fault.user),)
 
 
-@apply.register(F.Refuse)
-def _(fault: F.Refuse, world: MailTopology) -> Undo:
-    node = _postfix(world, fault)
-    code = fault.reply.split()[0]
+@changes_for.register(F.Refuse)
+def _(fault: F.Refuse, topology: Nodes) -> Changes:
+    node = _postfix(topology, fault)
+    code = fault.reply.split()[0] if fault.reply.split() else ""
     if not (len(code) == 3 and code[0] in "45" and code.isdigit()):
         raise FaultError(f"{fault.describe()}: the reply must start with a 4xx or 5xx code")
-    line = shlex.quote(f"{fault.address} {fault.reply}")
-    return _tables(world, node, f"echo {line} >> /etc/postfix/refuse")
+    if not fault.address or any(c.isspace() for c in fault.address) or "\n" in fault.reply:
+        raise FaultError(f"{fault.describe()}: the address must be one word and the reply one line")
+    return (TableLine(node.name, "refuse", f"{fault.address} {fault.reply}"),)
 
 
-@apply.register(F.QueueLifetime)
-def _(fault: F.QueueLifetime, world: MailTopology) -> Undo:
-    node = _postfix(world, fault)
-    return _postconf(world, node, {"maximal_queue_lifetime": fault.lifetime, "bounce_queue_lifetime": fault.lifetime,
-                                   "delay_warning_time": fault.delay_warning})
+@changes_for.register(F.QueueLifetime)
+def _(fault: F.QueueLifetime, topology: Nodes) -> Changes:
+    node = _postfix(topology, fault)
+    return (Param(node.name, "maximal_queue_lifetime", fault.lifetime),
+            Param(node.name, "bounce_queue_lifetime", fault.lifetime),
+            Param(node.name, "delay_warning_time", fault.delay_warning))
 
 
-@apply.register(F.Down)
-def _(fault: F.Down, world: MailTopology) -> Undo:
-    node = world.node(fault.node)
+@changes_for.register(F.Down)
+def _(fault: F.Down, topology: Nodes) -> Changes:
+    node = topology.node(fault.node)
     if isinstance(node, PostfixNode) and not fault.whole_host:
         # The host stays up, the SMTP service is off: connections are refused at once.
-        return _tables(world, node, "postconf -MX smtp/inet")
-    return _network_fault(world, node, {"smtp_connect_timeout": fault.client_timeout}, node.halt, node.resume)
+        return (ServiceOff(node.name, "smtp/inet"),)
+    return (*_client_timeouts(topology, node, "smtp_connect_timeout", fault.client_timeout),
+            Container(node.name, "halted"))
 
 
-def _client_timeouts(world: MailTopology, target: Node, settings: dict[str, str]) -> Undo:
-    clients = _others(world, target)
-    for c in clients:
-        c.postconf(settings)
-
-    def undo() -> None:
-        for c in clients:
-            c.restore_config()
-
-    return undo
+@changes_for.register(F.Unreachable)
+def _(fault: F.Unreachable, topology: Nodes) -> Changes:
+    node = topology.node(fault.node)
+    return (*_client_timeouts(topology, node, "smtp_connect_timeout", fault.client_timeout),
+            Container(node.name, "disconnected"))
 
 
-def _network_fault(world: MailTopology, node: Node, timeout: dict[str, str], do: Callable[[], None],
-                   heal: Callable[[], None]) -> Undo:
-    """Shorten the clients' time-out, break the node; the undo heals it, then restores the clients."""
-    undo_timeouts = _client_timeouts(world, node, timeout)
-    do()
-
-    def undo() -> None:
-        heal()
-        undo_timeouts()
-
-    return undo
+@changes_for.register(F.Tarpit)
+def _(fault: F.Tarpit, topology: Nodes) -> Changes:
+    node = topology.node(fault.node)
+    return (*_client_timeouts(topology, node, "smtp_helo_timeout", fault.client_timeout),
+            Container(node.name, "frozen"))
 
 
-@apply.register(F.Unreachable)
-def _(fault: F.Unreachable, world: MailTopology) -> Undo:
-    node = world.node(fault.node)
-
-    def heal() -> None:
-        node.reconnect()
-        # The other nodes may remember the address as unreachable (neighbour cache): wait until they connect.
-        for c in _others(world, node):
-            c.exec(["timeout", "10", "bash", "-c", f"until exec 3<>/dev/tcp/{node.ip}/25; do sleep 0.05; done"],
-                   check=False)
-
-    return _network_fault(world, node, {"smtp_connect_timeout": fault.client_timeout}, node.disconnect, heal)
-
-
-@apply.register(F.Tarpit)
-def _(fault: F.Tarpit, world: MailTopology) -> Undo:
-    node = world.node(fault.node)
-    return _network_fault(world, node, {"smtp_helo_timeout": fault.client_timeout}, node.freeze, node.thaw)
-
-
-@apply.register(F.Dns)
-def _(fault: F.Dns, world: MailTopology) -> Undo:
-    spec = world.spec.node(fault.node)
-    world.restart_dns({spec.domain: fault.kind})
-    return lambda: world.restart_dns({})
+@changes_for.register(F.Dns)
+def _(fault: F.Dns, topology: Nodes) -> Changes:
+    node = topology.node(fault.node)
+    domain = node.domain
+    if not domain:
+        raise FaultError(f"{fault.describe()}: {node.name} has no domain in the topology's DNS")
+    return (DnsAnswer(domain, fault.kind),)

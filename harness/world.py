@@ -33,8 +33,10 @@ from .engine import labels as lbl
 from .engine.docker import EngineUnavailable, client, routes_to_containers
 from .events import EventLog, LogEvent
 from .faults import Fault
+from .ledger import FaultLedger
 from .mail import Mailbox, make_message
 from .nodes import DnsNode, MockNode, Node, PostfixNode
+from .nodes.base import Placement
 from .smtp import Envelope, Recipient, Transcript, submit, xtext
 from .topology import TopologySpec, default_topology
 
@@ -114,9 +116,13 @@ class MailTopology:
         self.subnet = ""
         self.timings = Timings()
         self._network: Any = None
+        self._tags: dict[str, str] = {}
         self._started = False
         self._kept = False
-        self._faults: list[tuple[Fault, Callable[[], None]]] = []
+        self._ledger = FaultLedger(self)
+        self._dns: DnsNode | None = None
+        self._dns_records: list[tuple[str, str, str]] = []
+        self._dead_ip = ""
 
     # -- lifecycle ---------------------------------------------------------------------------------
     def __enter__(self) -> MailTopology:
@@ -133,6 +139,7 @@ class MailTopology:
             raise EngineUnavailable("DOCKER_HOST points at a remote engine: the harness reaches its nodes by their "
                                     "container addresses, which only a local Linux engine routes. Unset DOCKER_HOST.")
         tags = images.ensure()
+        self._tags = tags
         with _sweep_lock:
             if not _swept:
                 lbl.sweep_orphans()
@@ -146,18 +153,17 @@ class MailTopology:
         records = []
         for i, spec in enumerate(self.spec.nodes):
             ip = str(hosts[9 + i])
+            placement = self._placement(ip, dns_ip)
             if spec.kind == "postfix":
-                self.nodes[spec.name] = PostfixNode(spec, self.spec, tags["postfix"], ip, self.network_name,
-                                                    self.subnet, self.id, dns_ip, self.events)
+                self.nodes[spec.name] = PostfixNode(spec, self.spec, tags["postfix"], placement)
             else:
-                self.nodes[spec.name] = MockNode(spec, tags["mock-smtp"], ip, self.network_name, self.id, dns_ip,
-                                                 self.events)
+                self.nodes[spec.name] = MockNode(spec, tags["mock-smtp"], placement)
             # A node that is no MX (a backend behind a gateway) has its address record only.
             records += [(d, spec.hostname, ip) for d in (spec.domain, *spec.other_domains)] if spec.mx \
                 else [("", spec.hostname, ip)]
-        self._dns_args = (tags["dns"], dns_ip, self.network_name, self.id, self.events, records)
+        self._dns_records = records
         self._dead_ip = str(hosts[-1])  # an address in the subnet where nothing ever runs (DNS dead_mx)
-        self.dns = DnsNode(*self._dns_args, dead_ip=self._dead_ip)
+        self._dns = self._dns_node({})
         everything: list[Node] = [self.dns, *self.nodes.values()]
         self._started = True
         try:
@@ -172,6 +178,22 @@ class MailTopology:
         self.mark = self.events.mark()
         log.info("mailharness: topology %s up in %.2fs", self.id, t3 - t0)
         return self
+
+    @property
+    def dns(self) -> DnsNode:
+        """The topology's DNS server (replaced by another when DNS faults change)."""
+        if self._dns is None:
+            raise RuntimeError(f"{self.id} is not started: it has no DNS server yet")
+        return self._dns
+
+    def _placement(self, ip: str, dns_ip: str | None) -> Placement:
+        return Placement(topology_id=self.id, network=self.network_name, subnet=self.subnet, ip=ip, dns_ip=dns_ip,
+                         events=self.events)
+
+    def _dns_node(self, faults: dict[str, str]) -> DnsNode:
+        hosts = list(ipaddress.ip_network(self.subnet).hosts())
+        return DnsNode(self._tags["dns"], self._placement(str(hosts[1]), None), self._dns_records, faults=faults,
+                       dead_ip=self._dead_ip)
 
     def _create_network(self) -> None:
         c = client()
@@ -191,19 +213,15 @@ class MailTopology:
 
     # -- faults ----------------------------------------------------------------------------------------
     def apply(self, fault: Fault) -> Callable[[], None]:
-        """Apply a fault now; returns its removal. Every fault still applied is removed by `reset()`."""
-        from .inject import apply
+        """Apply a fault now, on top of the others; returns its removal, which undoes exactly what this fault
+        changed (the others stay). Every fault still applied is removed by `reset()`."""
+        entry = self._ledger.apply(fault)
+        return functools.partial(self._ledger.remove, entry)
 
-        undo = apply(fault, self)
-        entry = (fault, undo)
-        self._faults.append(entry)
-
-        def remove() -> None:
-            if entry in self._faults:
-                self._faults.remove(entry)
-                undo()
-
-        return remove
+    @property
+    def faults(self) -> tuple[Fault, ...]:
+        """The faults applied now, in the order they were applied."""
+        return self._ledger.faults
 
     @contextlib.contextmanager
     def fault(self, *faults: Fault) -> Iterator[MailTopology]:
@@ -218,22 +236,21 @@ class MailTopology:
                 remove()
 
     def restart_dns(self, faults: dict[str, str]) -> None:
-        """Replace the DNS server by one with `faults` (domain -> kind, see harness.faults.Dns); {} heals."""
+        """Replace the DNS server by one with `faults` (domain -> kind, see harness.faults.Dns); {} heals.
+        Faults come through `apply`, which merges the DNS faults applied; this is its last step."""
         if faults == self.dns.faults:
             return
         self.dns.stop()
-        dns = DnsNode(*self._dns_args, faults=faults, dead_ip=self._dead_ip)
+        dns = self._dns_node(faults)
         mark = self.events.mark()
         dns.start()
         dns.wait_ready(self.ready_timeout, mark)
-        self.dns = dns
+        self._dns = dns
 
     def reset(self) -> None:
         """Queues emptied, mailboxes cleared, configuration back to its baseline; events and transcripts
         of the previous test set aside. Faults still applied are removed first."""
-        while self._faults:
-            _, undo = self._faults.pop()
-            undo()
+        self._ledger.clear()
         _parallel([n.reset for n in self.nodes.values()])
         self.transcripts = []
         self.stories = []
@@ -257,6 +274,21 @@ class MailTopology:
     def node(self, key: str) -> Node:
         """A node by name ("library"), domain, host name, or an address in its domain."""
         return self.nodes[self.spec.node(key).name]
+
+    def mock(self, key: str) -> MockNode:
+        """A mock SMTP node by name, domain or address, typed as one (for its script and spool)."""
+        node = self.node(key)
+        if not isinstance(node, MockNode):
+            raise TypeError(f"{key!r} is {node.name}, a {node.kind} node, not a mock SMTP node "
+                            f"(mock nodes here: {[n.name for n in self.nodes.values() if isinstance(n, MockNode)]})")
+        return node
+
+    def postfix(self, key: str) -> PostfixNode:
+        """A Postfix node by name, domain or address, typed as one."""
+        node = self.node(key)
+        if not isinstance(node, PostfixNode):
+            raise TypeError(f"{key!r} is {node.name}, a {node.kind} node, not a Postfix node")
+        return node
 
     def mailbox(self, address: str) -> Mailbox:
         return Mailbox(self, address)

@@ -7,7 +7,7 @@ import dataclasses
 import pytest
 
 from harness import DiskFull, Dns, Forward, Refuse
-from harness.inject import FaultError, apply
+from harness.inject import FaultError, changes_for
 from harness.nodes.dns import dnsmasq_options
 
 RECORDS = [("store.example", "mx.store.example", "10.9.9.10"), ("library.example", "mx.library.example", "10.9.9.11")]
@@ -33,7 +33,7 @@ class _World:
 
 def test_a_postfix_fault_on_a_mock_node_says_what_to_do_instead() -> None:
     with pytest.raises(FaultError, match="edu is a mock node; this fault needs Postfix"):
-        apply(Refuse("edu"), _World())  # type: ignore[arg-type]
+        changes_for(Refuse("edu"), _World())  # type: ignore[arg-type]
 
 
 def test_normal_dns_records() -> None:

@@ -2,19 +2,38 @@
 
 from __future__ import annotations
 
+import logging
 import socket
 import time
+from dataclasses import dataclass
 
+import docker.errors
 from docker.types import EndpointConfig
 from testcontainers.core.container import DockerContainer
 
 from ..engine import labels as lbl
 from ..engine.docker import client
+from ..errors import MailharnessError
 from ..events import EventLog, LogFollower, MailTimeout
 
+log = logging.getLogger("mailharness")
 
-class NodeError(RuntimeError):
+
+class NodeError(MailharnessError, RuntimeError):
     """A node could not start or answer; the message carries its log's last lines."""
+
+
+@dataclass(frozen=True)
+class Placement:
+    """Where a node runs: its topology, the topology's network and subnet, its fixed address, the DNS server it
+    asks (None: the DNS node itself), and the event log its mail log goes to."""
+
+    topology_id: str
+    network: str
+    subnet: str
+    ip: str
+    dns_ip: str | None
+    events: EventLog
 
 
 class Node:
@@ -22,21 +41,27 @@ class Node:
 
     kind = "node"
 
-    def __init__(self, name: str, hostname: str, image: str, ip: str, network: str, topology_id: str,
-                 dns_ip: str | None, events: EventLog):
-        self.name, self.hostname, self.image, self.ip = name, hostname, image, ip
-        self.network, self.topology_id, self.events = network, topology_id, events
+    def __init__(self, name: str, hostname: str, image: str, placement: Placement, *, domain: str = ""):
+        self.name, self.hostname, self.image, self.domain = name, hostname, image, domain
+        self.placement = placement
+        self.ip, self.network, self.topology_id = placement.ip, placement.network, placement.topology_id
+        self.events = placement.events
         self.container = DockerContainer(image)
         api = client().api
         self.container.with_kwargs(
             hostname=hostname,
-            labels=lbl.labels(topology=topology_id, node=name),
-            network=network,
-            networking_config={network: EndpointConfig(api.api_version, aliases=[hostname], ipv4_address=ip)},
-            **({"dns": [dns_ip]} if dns_ip else {}),
+            labels=lbl.labels(topology=placement.topology_id, node=name),
+            network=placement.network,
+            networking_config={placement.network: EndpointConfig(api.api_version, aliases=[hostname],
+                                                                 ipv4_address=placement.ip)},
+            **({"dns": [placement.dns_ip]} if placement.dns_ip else {}),
         )
         self.follower: LogFollower | None = None
         self.started_at = 0.0
+        # The container's state as the availability faults left it (harness.ledger reads and drives these).
+        self.halted = False
+        self.frozen = False
+        self.connected = True
 
     # -- lifecycle ---------------------------------------------------------------------------------
     def start(self) -> None:
@@ -51,46 +76,58 @@ class Node:
         self.follower.start()
 
     def wait_ready(self, timeout: float, since: int) -> None:
+        """Wait until the node serves (its start logged, and for SMTP nodes its banner read)."""
+        self.wait_started(timeout, since)
+
+    def wait_started(self, timeout: float, since: int) -> None:
+        """Wait until the node's log says it started (needs no network path to it)."""
         raise NotImplementedError
 
-    # -- availability faults -------------------------------------------------------------------------------
+    # -- availability faults (harness.ledger decides when) ---------------------------------------------------
     def halt(self) -> None:
-        """Stop the container (connections refused); `resume()` starts it again with the same address."""
+        """Stop the container: connections to its address time out, as for a host that is gone."""
+        if self.frozen:
+            self.thaw()
         self.container.get_wrapped_container().stop(timeout=0)
-        self._halted = True
+        self.halted = True
 
     def resume(self) -> None:
-        if not getattr(self, "_halted", False):
+        """Start a halted container again, with the same address, and wait until it serves (or, while it is cut
+        from the network or about to be, until it logs its start)."""
+        if not self.halted:
             return
-        import time as _t
-
-        since = _t.time()
+        since = time.time()
         mark = self.events.mark()
         self.container.get_wrapped_container().start()
         self._follow(since)
-        self._halted = False
-        self.wait_ready(30, mark)
+        self.halted = False
+        if self.connected:
+            self.wait_ready(30, mark)
+        else:
+            self.wait_started(30, mark)
 
     def freeze(self) -> None:
         """Pause every process: the kernel still completes TCP handshakes, but nothing ever answers."""
         self.container.get_wrapped_container().pause()
-        self._frozen = True
+        self.frozen = True
 
     def thaw(self) -> None:
         self.container.get_wrapped_container().unpause()
-        self._frozen = False
+        self.frozen = False
 
     @property
     def alive(self) -> bool:
         """Running and not frozen: it can run commands and write its log."""
-        return not getattr(self, "_halted", False) and not getattr(self, "_frozen", False)
+        return not self.halted and not self.frozen
 
     def disconnect(self) -> None:
         """Cut the node from the topology's network: connections to it time out."""
         client().networks.get(self.network).disconnect(self.id, force=True)
+        self.connected = False
 
     def reconnect(self) -> None:
         client().networks.get(self.network).connect(self.id, ipv4_address=self.ip, aliases=[self.hostname])
+        self.connected = True
 
     def reset(self) -> None:
         """Back to the state right after start (between tests). Nodes with state override this."""
@@ -98,8 +135,9 @@ class Node:
     def stop(self) -> None:
         try:
             self.container.stop()
-        except Exception:  # already removed (Ctrl-C cleanup, sweep): nothing left to do
-            pass
+        except docker.errors.APIError as exc:  # NotFound or 409 "removal in progress": removed already (Ctrl-C
+            # cleanup, the sweep, or the topology's label-wide removal): nothing left to do
+            log.debug("mailharness: %s was already removed or being removed: %s", self.name, exc)
 
     # -- access --------------------------------------------------------------------------------------
     @property

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
-from ..events import EventLog
-from .base import Node
+from .base import Node, Placement
 
 
 def dnsmasq_options(records: Iterable[tuple[str, str, str]], faults: Mapping[str, str] | None = None,
@@ -45,11 +44,11 @@ def dnsmasq_options(records: Iterable[tuple[str, str, str]], faults: Mapping[str
 class DnsNode(Node):
     kind = "dns"
 
-    def __init__(self, image: str, ip: str, network: str, topology_id: str, events: EventLog,
-                 records: list[tuple[str, str, str]], faults: Mapping[str, str] | None = None, dead_ip: str = ""):
-        super().__init__("dns", "ns.mailharness.test", image, ip, network, topology_id, None, events)
+    def __init__(self, image: str, placement: Placement, records: list[tuple[str, str, str]],
+                 faults: Mapping[str, str] | None = None, dead_ip: str = ""):
+        super().__init__("dns", "ns.mailharness.test", image, placement)
         self.records, self.faults, self.dead_ip = records, dict(faults or {}), dead_ip
         self.container.with_command(dnsmasq_options(records, faults, dead_ip))
 
-    def wait_ready(self, timeout: float, since: int) -> None:
+    def wait_started(self, timeout: float, since: int) -> None:
         self.wait_log("started, version", timeout, since, "dnsmasq up")

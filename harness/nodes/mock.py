@@ -12,10 +12,9 @@ from __future__ import annotations
 import re
 import time
 
-from ..events import EventLog
 from ..mock import MessageRecord, Script, SessionRecord, Spool, read_spool
 from ..topology import NodeSpec
-from .base import Node
+from .base import Node, Placement
 
 _MESSAGE = re.compile(r"^session \d+ message \d+-\d+ from ")
 SCRIPT_PATH = "/etc/mock/script.json"
@@ -24,15 +23,14 @@ SCRIPT_PATH = "/etc/mock/script.json"
 class MockNode(Node):
     kind = "mock"
 
-    def __init__(self, spec: NodeSpec, image: str, ip: str, network: str, topology_id: str, dns_ip: str,
-                 events: EventLog):
-        super().__init__(spec.name, spec.hostname, image, ip, network, topology_id, dns_ip, events)
+    def __init__(self, spec: NodeSpec, image: str, placement: Placement):
+        super().__init__(spec.name, spec.hostname, image, placement, domain=spec.domain)
         self.spec = spec
-        self.domain = spec.domain
         self.container.with_command(["--hostname", spec.hostname])
         self._script = Script()
+        self._mark = 0  # the event log's position at the last reset
 
-    def wait_ready(self, timeout: float, since: int) -> None:
+    def wait_started(self, timeout: float, since: int) -> None:
         self.wait_log("mock: listening on", timeout, since, "mock SMTP server listening")
 
     # -- the script --------------------------------------------------------------------------------------
@@ -78,5 +76,3 @@ class MockNode(Node):
         # Files only: the server keeps its spool folders open. A removed script also zeroes the counters.
         self.exec(["sh", "-c", f"find /var/spool/mock -type f -delete; rm -f {SCRIPT_PATH}"])
         self._script = Script()
-
-    _mark = 0

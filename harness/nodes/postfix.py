@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
-from ..events import EventLog
+import logging
+from pathlib import Path
+
+import docker.errors
+import requests
+
 from ..topology import NodeSpec, TopologySpec
-from .base import Node, NodeError
+from .base import Node, NodeError, Placement
+
+log = logging.getLogger("mailharness")
 
 
 class ConfigRefused(NodeError):
@@ -14,11 +21,9 @@ class ConfigRefused(NodeError):
 class PostfixNode(Node):
     kind = "postfix"
 
-    def __init__(self, spec: NodeSpec, topology: TopologySpec, image: str, ip: str, network: str, subnet: str,
-                 topology_id: str, dns_ip: str, events: EventLog):
-        super().__init__(spec.name, spec.hostname, image, ip, network, topology_id, dns_ip, events)
+    def __init__(self, spec: NodeSpec, topology: TopologySpec, image: str, placement: Placement):
+        super().__init__(spec.name, spec.hostname, image, placement, domain=spec.domain)
         self.spec = spec
-        self.domain = spec.domain
         own = {spec.domain, *spec.other_domains}
         others = [d for d in topology.domains if d not in own and d not in spec.routes]
         others += [f"{d}={host}" for d, host in spec.routes.items()]
@@ -28,22 +33,25 @@ class PostfixNode(Node):
             "MH_DOMAIN": spec.domain,
             "MH_USERS": " ".join(spec.mailboxes),
             "MH_ROUTES": " ".join(others),
-            "MH_NETWORKS": subnet,
+            "MH_NETWORKS": placement.subnet,
             "MH_MAIN_CF": extra,
-            "MH_DNS": dns_ip,
+            "MH_DNS": placement.dns_ip or "",
         }
         if spec.config_dir:
-            from pathlib import Path
-
             env["MH_USER_CONFIG"] = "1"
             self.container.with_copy_into_container(Path(spec.config_dir).resolve(), "/etc/mailharness-user")
         for k, v in env.items():
             self.container.with_env(k, v)
         # A small file system under the mailboxes, so that DiskFull can fill it.
         self.container.with_tmpfs_mount("/var/mail", "size=16m")
+        # Changed by hand (postconf/edit_config) since the baseline; the faults' changes are harness.ledger's.
         self.config_dirty = False
 
     def wait_ready(self, timeout: float, since: int) -> None:
+        self.wait_started(timeout, since)
+        self.wait_banner(timeout)
+
+    def wait_started(self, timeout: float, since: int) -> None:
         ev = self.events.wait(lambda e: e.node == self.name and ("daemon started" in e.line or e.line.startswith(
             "mailharness: configuration refused") or "fatal:" in e.line), timeout=timeout, since=since,
             what=f"{self.name}'s Postfix to start")
@@ -51,13 +59,13 @@ class PostfixNode(Node):
             wrapped = self.container.get_wrapped_container()
             try:
                 wrapped.wait(timeout=5)
-            except Exception:  # still running after a fatal line: report what it said anyway
-                pass
+            except (requests.exceptions.RequestException, docker.errors.APIError) as exc:
+                # still running after a fatal line (the wait timed out): report what it said anyway
+                log.debug("mailharness: %s still running after its fatal line: %s", self.name, exc)
             lines = wrapped.logs().decode("utf-8", "replace").strip().splitlines()
             out = "\n".join(dict.fromkeys(lines))  # postconf repeats its warnings once per call
             raise ConfigRefused(f"{self.name}: Postfix refused the configuration"
                                 f"{' in ' + self.spec.config_dir if self.spec.config_dir else ''}:\n{out}")
-        self.wait_banner(timeout)
 
     def reset(self) -> None:
         """Queue emptied, mailboxes cleared, configuration back to its baseline if a fault changed it."""
@@ -68,12 +76,20 @@ class PostfixNode(Node):
         self.config_dirty = False
 
     def postconf(self, settings: dict[str, str]) -> None:
-        """Change main.cf parameters and reload (waiting for it); `reset()` or `restore_config()` undo it."""
+        """Change main.cf parameters by hand and reload (waiting for it); `reset()` or `restore_config()` undo it.
+        (Faults do not come this way: harness.ledger records and undoes their changes one by one.)"""
         args = [f"{k}={v}" for k, v in settings.items()]
+        self.config_dirty = True
         self._reload_after(["sh", "-c", 'postconf -e "$@"', "postconf", *args])
 
     def edit_config(self, script: str) -> None:
-        """Run a shell edit of the files in /etc/postfix, then reload (waiting for it)."""
+        """Run a shell edit of the files in /etc/postfix by hand, then reload (waiting for it)."""
+        self.config_dirty = True
+        self._reload_after(["sh", "-c", script])
+
+    def reconfigure(self, script: str) -> None:
+        """Run a shell edit of the configuration that its caller (harness.ledger) records and undoes itself,
+        then reload, waiting for master's "reload" line."""
         self._reload_after(["sh", "-c", script])
 
     def restore_config(self) -> None:
@@ -83,7 +99,6 @@ class PostfixNode(Node):
             self.config_dirty = False
 
     def _reload_after(self, cmd: list[str]) -> None:
-        self.config_dirty = True
         mark = self.events.mark()
         self.exec(cmd)
         # Backdated, or Postfix waits for the files to "settle"; checked, so a broken edit says why.
