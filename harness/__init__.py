@@ -20,6 +20,7 @@ _WHERE = {
     "Envelope": "smtp", "Recipient": "smtp", "Reply": "smtp", "Transcript": "smtp",
     "Mailbox": "mail", "is_dsn": "mail", "make_message": "mail",
     "LogEvent": "events", "MailTimeout": "events", "EngineUnavailable": "engine.docker",
+    "MailharnessError": "errors",
     # faults and the verdict
     "Fault": "faults", "AcceptUnknownUsers": "faults", "DiskFull": "faults", "Dns": "faults", "Down": "faults",
     "Forward": "faults", "MailboxFull": "faults", "QueueFull": "faults", "QueueLifetime": "faults",
@@ -46,6 +47,7 @@ def __dir__() -> list[str]:
 if TYPE_CHECKING:  # what type checkers and IDEs see
     from .dsn import DSN, DsnEnvelope, Finding, NotADSN, OriginalEnvelope, assert_dsn, parse_dsn, validate
     from .engine.docker import EngineUnavailable
+    from .errors import MailharnessError
     from .events import LogEvent, MailTimeout
     from .faults import (
         AcceptUnknownUsers,

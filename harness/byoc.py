@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .errors import MailharnessError
 from .topology import NodeSpec, TopologySpec, default_topology
 
 _USER = re.compile(r"^[a-z_][a-z0-9_.-]{0,31}$")
@@ -41,7 +42,7 @@ _DEFAULTS = {
 _TEXT_TYPES = ("hash", "btree", "lmdb", "cdb", "dbm", "texthash", "sdbm")
 
 
-class ConfigError(ValueError):
+class ConfigError(MailharnessError, ValueError):
     """The directory is not a Postfix configuration the harness can use (before Postfix even looks at it)."""
 
 

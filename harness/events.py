@@ -3,17 +3,29 @@
 Postfix logs to stdout in the harness, so the container log IS the mail log. Each line becomes a LogEvent with
 the queue id and the key=value fields Postfix writes (to, from, relay, dsn, status...). Tests wait on events
 (`EventLog.wait`) instead of sleeping; a time-out says what was expected and what each node logged last.
+
+A follower that dies on an error (a bug in the parser, a broken stream) is never silent: it logs the error to the
+"mailharness" logger and tells its EventLog, and from then on every wait raises `FollowerDied` at once (its
+message starts with "the log follower of NODE died: ..."), instead of timing out with a misleading "it did not
+happen". A stream that ends because its container stopped (halt, stop, removal) is not an error.
 """
 
 from __future__ import annotations
 
+import logging
 import re
 import threading
 import time
+import traceback
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from types import MappingProxyType
 from typing import Any
+
+from .errors import MailharnessError
+
+logger = logging.getLogger("mailharness")
 
 _LINE = re.compile(r"^(?:\w{3} [ \d]\d \d\d:\d\d:\d\d \S+ )?(?P<prog>[\w/.-]+)(?:\[(?P<pid>\d+)\])?: (?P<rest>.*)$")
 _QID = re.compile(r"^(?P<qid>[0-9A-F]{6,}|[0-9B-DF-HJ-NP-TV-Zb-z]{10,}|NOQUEUE): (?P<text>.*)$")
@@ -71,8 +83,36 @@ def parse_line(node: str, seq: int, line: str, at: float | None = None) -> LogEv
 Predicate = Callable[[LogEvent], bool]
 
 
-class MailTimeout(AssertionError):
+class MailTimeout(MailharnessError, AssertionError):
     """Nothing matching came before the deadline. The message shows what each node logged last."""
+
+
+@dataclass(frozen=True)
+class FollowerFailure:
+    """Why a node's log follower stopped before its stream ended: the exception and where it was raised."""
+
+    node: str
+    error: BaseException
+    where: str = ""
+
+    def __str__(self) -> str:
+        text = f"the log follower of {self.node} died: {type(self.error).__name__}: {self.error}"
+        return f"{text} (at {self.where})" if self.where else text
+
+
+class FollowerDied(MailTimeout):
+    """A node's log follower died on an error, so its later events are missing and no wait can be trusted.
+
+    A MailTimeout, so callers that catch MailTimeout still do; the message starts with "the log follower of
+    NODE died: <exception>"."""
+
+    def __init__(self, message: str, failures: tuple[FollowerFailure, ...] = ()) -> None:
+        super().__init__(message)
+        self.failures = failures
+
+    @property
+    def node(self) -> str:
+        return self.failures[0].node if self.failures else ""
 
 
 @dataclass
@@ -81,6 +121,7 @@ class EventLog:
 
     events: list[LogEvent] = field(default_factory=list)
     _cond: threading.Condition = field(default_factory=threading.Condition)
+    _failures: list[FollowerFailure] = field(default_factory=list)
 
     def add(self, node: str, line: str) -> LogEvent:
         with self._cond:
@@ -88,6 +129,18 @@ class EventLog:
             self.events.append(ev)
             self._cond.notify_all()
             return ev
+
+    def follower_died(self, failure: FollowerFailure) -> None:
+        """A follower stopped on an error: wake every wait, which then raises FollowerDied (and so will later ones)."""
+        with self._cond:
+            self._failures.append(failure)
+            self._cond.notify_all()
+
+    @property
+    def failures(self) -> tuple[FollowerFailure, ...]:
+        """The followers that died on an error, oldest first (empty while every log is followed)."""
+        with self._cond:
+            return tuple(self._failures)
 
     def mark(self) -> int:
         with self._cond:
@@ -100,11 +153,17 @@ class EventLog:
 
     def wait(self, predicate: Predicate, *, timeout: float, since: int = 0, what: str = "an event",
              hint: str = "") -> LogEvent:
-        """The first event at or after `since` that matches; MailTimeout after `timeout` seconds."""
+        """The first event at or after `since` that matches; MailTimeout after `timeout` seconds.
+
+        FollowerDied at once (before the deadline) when a log follower has died on an error: the events that
+        would answer may never arrive."""
         deadline = time.monotonic() + timeout
         pos = since
         with self._cond:
             while True:
+                if self._failures:
+                    failures = tuple(self._failures)
+                    break
                 while pos < len(self.events):
                     ev = self.events[pos]
                     pos += 1
@@ -112,12 +171,28 @@ class EventLog:
                         return ev
                 left = deadline - time.monotonic()
                 if left <= 0:
+                    failures = ()
                     break
                 self._cond.wait(left)
+        if failures:
+            raise FollowerDied(self.died_message(failures, what, since, hint), failures)
         raise MailTimeout(self.timeout_message(what, timeout, since, hint))
+
+    def died_message(self, failures: tuple[FollowerFailure, ...], what: str, since: int, hint: str = "",
+                     last: int = 8) -> str:
+        lines = [str(f) for f in failures]
+        gone = ", ".join(dict.fromkeys(f.node for f in failures))
+        lines.append(f"The log of {gone} is no longer followed, so waiting for {what} cannot tell whether it "
+                     "happened; see the \"mailharness\" logger for the traceback.")
+        return "\n".join(lines + self._context(since, hint, last))
 
     def timeout_message(self, what: str, timeout: float, since: int, hint: str = "", last: int = 8) -> str:
         lines = [f"waited {timeout:g}s for {what}; it did not happen."]
+        return "\n".join(lines + self._context(since, hint, last))
+
+    def _context(self, since: int, hint: str = "", last: int = 8) -> list[str]:
+        """What each node logged last since `since`, and the hint."""
+        lines: list[str] = []
         evs = self.since(since)
         nodes = list(dict.fromkeys(e.node for e in self.events))
         if not evs:
@@ -130,15 +205,34 @@ class EventLog:
                 lines += [f"    {e.line}" for e in mine[-last:]]
         if hint:
             lines.append(f"hint: {hint}")
-        return "\n".join(lines)
+        return lines
 
 
 class LogFollower(threading.Thread):
-    """Streams one container's log into the EventLog until the container goes away."""
+    """Streams one container's log into the EventLog until the container goes away.
+
+    The stream ending (the container stopped or was removed: Docker ends the log stream, and docker-py's
+    CancellableStream turns a connection closed under it into that end too), or any exception after `stop()`,
+    is the normal end. Any other exception, from the stream or from handling a line, is recorded in `error`,
+    logged to the "mailharness" logger and reported to the EventLog, whose waits then raise FollowerDied."""
 
     def __init__(self, node: str, stream: Iterable[bytes], log: EventLog, on_line: Callable[[str], Any] | None = None):
         super().__init__(name=f"mailharness-log-{node}", daemon=True)
         self.node, self.stream, self.log, self.on_line = node, stream, log, on_line
+        self.error: FollowerFailure | None = None
+        self._stopping = threading.Event()
+
+    def stop(self) -> None:
+        """End the follow on purpose: close the stream if it can be closed; what it raises after this is no error."""
+        self._stopping.set()
+        close = getattr(self.stream, "close", None)
+        if callable(close):
+            try:
+                close()
+            except Exception as exc:  # best effort: CancellableStream.close raises OSError on a socket already shut
+                # and DockerException over SSH, a generator ValueError while it runs; the stream ends with its
+                # container anyway, and anything the thread sees from now on is ignored.
+                logger.debug("closing the log stream of %s: %s: %s", self.node, type(exc).__name__, exc)
 
     def run(self) -> None:
         buf = b""
@@ -150,7 +244,20 @@ class LogFollower(threading.Thread):
                     line = raw.decode("utf-8", "replace").rstrip("\r")
                     if line:
                         self.log.add(self.node, line)
-        except Exception:  # the container was removed under us: the stream ends, so does the thread
-            pass
-        if buf.strip():
-            self.log.add(self.node, buf.decode("utf-8", "replace").rstrip())
+            if buf.strip():
+                self.log.add(self.node, buf.decode("utf-8", "replace").rstrip())
+        except Exception as exc:  # anything: a parser bug or a broken stream must not end the follow silently
+            if self._stopping.is_set():
+                logger.debug("log follower of %s stopped: %s: %s", self.node, type(exc).__name__, exc)
+                return
+            self._died(exc)
+
+    def _died(self, exc: Exception) -> None:
+        frames = traceback.extract_tb(exc.__traceback__)
+        where = ""
+        if frames:
+            f = frames[-1]
+            where = f"{Path(f.filename).name}:{f.lineno} in {f.name}" + (f": {f.line}" if f.line else "")
+        self.error = FollowerFailure(self.node, exc, where)
+        logger.error("%s; waits on the event log will raise FollowerDied", self.error, exc_info=exc)
+        self.log.follower_died(self.error)

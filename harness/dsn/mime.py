@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import logging
 import quopri
 import re
 from dataclasses import dataclass
@@ -18,6 +19,8 @@ from email.parser import Parser
 from email.policy import compat32
 
 from harness.dsn.model import LineEndings, MimePart
+
+log = logging.getLogger("mailharness")
 
 MAX_DEPTH = 8
 _HEADER_PARSER = Parser(policy=compat32)
@@ -65,7 +68,10 @@ class Entity:
     def param(self, name: str) -> str | None:
         try:
             value = self.message.get_param(name)
-        except Exception:  # noqa: BLE001 - malformed parameters must not stop the reader
+        except Exception as exc:  # noqa: BLE001 - email's compat32 parameter decoding raises ValueError,
+            # IndexError, LookupError, UnicodeError... on hostile headers; an unreadable parameter reads as
+            # absent, and the validator reports the missing parameter (the reader must not stop on it).
+            log.debug("unreadable %s parameter in part %r: %s: %s", name, self.path, type(exc).__name__, exc)
             return None
         if value is None or isinstance(value, tuple):
             return None if value is None else str(value[2])
@@ -74,7 +80,8 @@ class Entity:
     def params(self) -> tuple[tuple[str, str], ...]:
         try:
             raw = self.message.get_params() or []
-        except Exception:  # noqa: BLE001
+        except Exception as exc:  # noqa: BLE001 - as in param(): unreadable parameters read as none at all
+            log.debug("unreadable parameters in part %r: %s: %s", self.path, type(exc).__name__, exc)
             return ()
         out: list[tuple[str, str]] = []
         for k, v in raw[1:]:
@@ -132,7 +139,9 @@ def parse_entity(text: str, path: str = "", depth: int = 0) -> Entity:
 def _boundary(message: Message) -> str | None:
     try:
         b = message.get_boundary()
-    except Exception:  # noqa: BLE001
+    except Exception as exc:  # noqa: BLE001 - as in Entity.param(): an unreadable boundary reads as none, so the
+        # multipart is not split and the validator reports its missing parts
+        log.debug("unreadable multipart boundary: %s: %s", type(exc).__name__, exc)
         return None
     return b or None
 

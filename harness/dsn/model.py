@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal
 
+from harness.errors import MailharnessError
+
 LineEndings = Literal["CRLF", "LF", "CR", "mixed", "none"]
 
 ACTIONS = ("failed", "delayed", "delivered", "relayed", "expanded")
@@ -235,7 +237,7 @@ class NotADSN(_Message):
 ParseResult = DSN | NotADSN
 
 
-class NotADSNError(ValueError):
+class NotADSNError(MailharnessError, ValueError):
     """Raised by `load_dsn` (and assert_dsn) when the message is not a DSN."""
 
     def __init__(self, result: NotADSN) -> None:

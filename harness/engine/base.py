@@ -8,6 +8,7 @@ is present or can be pulled, offline otherwise.
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import shutil
@@ -19,14 +20,16 @@ from pathlib import Path
 
 import docker.errors
 
+from ..errors import MailharnessError
 from .docker import client
 
 Progress = Callable[[str], None]
 SLIM = "debian:bookworm-slim"
 SUITE = "bookworm"
+log = logging.getLogger("mailharness")
 
 
-class BuildError(RuntimeError):
+class BuildError(MailharnessError, RuntimeError):
     """An image could not be built; the message says which step failed and how to fix it."""
 
 
@@ -69,8 +72,12 @@ def slim_available(progress: Progress) -> bool:
     try:
         c.images.pull(SLIM)
         return True
-    except Exception as exc:
-        progress(f"cannot pull {SLIM} ({str(exc).splitlines()[0][:120]}); building the base offline")
+    except Exception as exc:  # APIError/ImageNotFound (no registry answers the daemon), requests' ConnectionError
+        # or ReadTimeout, a broken pull stream: any failed pull means "build offline", which is always possible
+        # and says itself what it is missing; the reason is shown (progress) and logged, not swallowed.
+        log.debug("pull %s failed", SLIM, exc_info=True)
+        first = (str(exc).splitlines() or [type(exc).__name__])[0]
+        progress(f"cannot pull {SLIM} ({first[:120]}); building the base offline")
         return False
 
 

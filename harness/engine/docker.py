@@ -5,6 +5,7 @@ The plugin never installs anything: without an engine it stops with one message 
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 from dataclasses import dataclass
@@ -12,9 +13,13 @@ from dataclasses import dataclass
 import docker
 from docker import DockerClient
 
+from ..errors import MailharnessError
+
 # testcontainers starts a Ryuk reaper from a registry image on the first container start; without a
 # registry that start fails and so does ours. We label every resource and clean up ourselves instead.
 os.environ.setdefault("TESTCONTAINERS_RYUK_DISABLED", "true")
+
+log = logging.getLogger("mailharness")
 
 ENGINE_FIX = (
     "Start a Docker engine: on Debian, as root, `bash ci/ensure-docker.sh` (installs docker.io and starts "
@@ -23,7 +28,7 @@ ENGINE_FIX = (
 )
 
 
-class EngineUnavailable(RuntimeError):
+class EngineUnavailable(MailharnessError, RuntimeError):
     """No Docker engine answers. The message says where we looked and how to fix it."""
 
 
@@ -52,7 +57,10 @@ def client() -> DockerClient:
         try:
             c = docker.from_env(timeout=120)
             c.ping()
-        except Exception as exc:  # docker raises DockerException, requests' errors, FileNotFoundError...
+        except Exception as exc:  # DockerException (bad DOCKER_HOST, TLS), requests' ConnectionError and timeouts,
+            # FileNotFoundError (no socket)...: whatever it is, no engine answers, and the error below says which
+            # exception it was and how to fix it (not swallowed: re-raised as EngineUnavailable).
+            log.debug("no Docker engine at %s", engine_host(), exc_info=True)
             raise EngineUnavailable(
                 f"no Docker engine answers at {engine_host()}: {exc.__class__.__name__}: {exc}\n{ENGINE_FIX}"
             ) from None

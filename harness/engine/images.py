@@ -9,6 +9,7 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import io
+import logging
 import os
 import sys
 import tarfile
@@ -24,6 +25,8 @@ import docker.errors
 from . import base
 from .base import BuildError, Progress
 from .docker import client
+
+log = logging.getLogger("mailharness")
 
 IMAGE_NAMES = ("postfix", "dns", "mock-smtp")
 
@@ -184,6 +187,6 @@ def remove(current: bool = True, stale: bool = False) -> list[str]:
                 try:
                     client().images.remove(t, force=True)
                     removed.append(t)
-                except docker.errors.APIError:  # in use by a running container: leave it
-                    pass
+                except docker.errors.APIError as exc:  # in use by a running container: leave it
+                    log.debug("keep image %s: %s", t, exc)
     return removed

@@ -15,6 +15,8 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+import docker.errors
+
 from .docker import client
 
 log = logging.getLogger("mailharness")
@@ -88,13 +90,15 @@ def remove(filters: dict[str, Any]) -> tuple[int, int]:
     for ctr in containers:
         try:
             api.remove_container(ctr["Id"], force=True, v=True)
-        except Exception as exc:  # already gone, or removal in progress
+        except (docker.errors.APIError, OSError) as exc:  # APIError: already gone (404) or removal in progress
+            # (409); OSError: requests' ConnectionError or timeout (the engine went away mid-sweep). Either way
+            # there is nothing to do now, and the next sweep tries again.
             log.debug("remove %s: %s", ctr["Id"][:12], exc)
     networks = api.networks(filters=filters)
     for net in networks:
         try:
             api.remove_network(net["Id"])
-        except Exception as exc:
+        except (docker.errors.APIError, OSError) as exc:  # gone, or still has endpoints: as above
             log.debug("remove network %s: %s", net.get("Name"), exc)
     return len(containers), len(networks)
 

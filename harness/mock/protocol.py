@@ -157,7 +157,9 @@ class MockSMTPProtocol(SMTP):
             self._banner_pending = False
             try:
                 await self._banner()
-            except Exception as e:  # aiosmtpd would not catch this: the client would wait for ever
+            except Exception as e:  # any bug in the scripted banner (a script action, the state, the recorder):
+                # aiosmtpd would not catch it and the client would wait for ever. Not silent: the note goes to the
+                # session's transcript and the mock's log, and the client gets a 421.
                 self.note(f"internal error: {type(e).__name__}: {e}")
                 await self.push(f"421 4.3.0 Error: mock internal error ({type(e).__name__})")
             return

@@ -19,9 +19,19 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from .records import MessageRecord, SessionRecord, TranscriptLine, Who
+
+if TYPE_CHECKING:
+    from ..errors import MailharnessError
+else:
+    try:
+        from ..errors import MailharnessError
+    except ImportError:  # the mock-smtp image ships harness/mock alone (engine/images.py): nobody there catches it
+
+        class MailharnessError(Exception):
+            """Stand-in for harness.errors.MailharnessError where only harness/mock is installed."""
 
 _logger = logging.getLogger("harness.mock")
 
@@ -34,7 +44,7 @@ class RecordSink(Protocol):
     def message_received(self, message: MessageRecord) -> None: ...
 
 
-class MockTimeout(TimeoutError):
+class MockTimeout(MailharnessError, TimeoutError):
     """A wait on the mock ran out; the message says what the mock had seen."""
 
 
@@ -105,7 +115,7 @@ class Recorder:
         for sink in self._sinks:
             try:
                 sink.session_changed(snap)
-            except Exception as e:  # a broken sink must not break the SMTP dialogue
+            except Exception as e:  # a broken sink must not break the SMTP dialogue (logged with traceback)
                 _logger.exception("mock: sink failed")
                 self._say(f"sink {type(sink).__name__} failed: {e}")
         self._cond.notify_all()
@@ -183,7 +193,7 @@ class Recorder:
             for sink in self._sinks:
                 try:
                     sink.message_received(message)
-                except Exception as e:
+                except Exception as e:  # a broken sink must not break the SMTP dialogue (logged with traceback)
                     _logger.exception("mock: sink failed")
                     self._say(f"sink {type(sink).__name__} failed: {e}")
             if live is not None:
