@@ -31,6 +31,10 @@ from .nodes.postfix import PostfixNode
 
 log = logging.getLogger("mailharness")
 _CF = "/etc/postfix"
+# /var/mail is a small tmpfs: filled to the last block (dd stops at ENOSPC), or freed.
+_FILL = ("dd if=/dev/zero of=/var/mail/.mh-fill bs=64k 2>/dev/null || true; "
+         "dd if=/dev/zero of=/var/mail/.mh-fill2 bs=1 2>/dev/null || true")
+_UNFILL = "rm -f /var/mail/.mh-fill /var/mail/.mh-fill2"
 
 
 class Topology(Protocol):
@@ -198,17 +202,22 @@ class FaultLedger:
             script.append(f"cp -p {_CF}/baseline/master.cf {_CF}/master.cf")
             script += [f"postconf -MX {shlex.quote(s)}" for s in sorted(w.services_off)]
         reload = bool(script)
+        files: list[str] = []
         for path in sorted(set(done.files) | set(w.files)):
             f = w.files.get(path)
             if f is None:
-                script.append(f"rm -f {shlex.quote(path)}")
+                files.append(f"rm -f {shlex.quote(path)}")
             elif done.files.get(path) != f:
-                script.append(_file(f))
-        if w.disk_filled != done.disk_filled:
-            # /var/mail is a small tmpfs: fill it to the last block (dd stops at ENOSPC), or free it.
-            script.append("dd if=/dev/zero of=/var/mail/.mh-fill bs=64k 2>/dev/null || true; "
-                          "dd if=/dev/zero of=/var/mail/.mh-fill2 bs=1 2>/dev/null || true" if w.disk_filled
-                          else "rm -f /var/mail/.mh-fill /var/mail/.mh-fill2")
+                files.append(_file(f))
+        # A file to write on the full mailbox file system (a .forward while DiskFull holds): free it first,
+        # write, and fill it again, as the admin who wrote that file before the disk filled up would have.
+        refill = done.disk_filled and w.disk_filled and any(
+            f.path.startswith("/var/mail/") for p, f in w.files.items() if done.files.get(p) != f)
+        if refill or done.disk_filled and not w.disk_filled:
+            script.append(_UNFILL)
+        script += files
+        if refill or w.disk_filled and not done.disk_filled:
+            script.append(_FILL)
         if not script:
             return
         body = "set -e\n" + "\n".join(script)

@@ -14,7 +14,7 @@ from testcontainers.core.container import DockerContainer
 from ..engine import labels as lbl
 from ..engine.docker import client
 from ..errors import MailharnessError
-from ..events import EventLog, LogFollower, MailTimeout
+from ..events import EventLog, FollowerDied, LogFollower, MailTimeout
 
 log = logging.getLogger("mailharness")
 
@@ -88,6 +88,8 @@ class Node:
         """Stop the container: connections to its address time out, as for a host that is gone."""
         if self.frozen:
             self.thaw()
+        if self.follower is not None:
+            self.follower.stop()  # its stream ends on purpose: not a follower that died
         self.container.get_wrapped_container().stop(timeout=0)
         self.halted = True
 
@@ -168,6 +170,8 @@ class Node:
         try:
             self.events.wait(lambda e: e.node == self.name and needle in e.line, timeout=timeout, since=since,
                              what=f"{self.name} to log {needle!r} ({what})")
+        except FollowerDied:
+            raise  # the harness's own failure, not the node's: say it as it is
         except MailTimeout as exc:
             state = self.container.get_wrapped_container()
             state.reload()
