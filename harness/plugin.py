@@ -3,19 +3,23 @@
 Fixtures:
     mail_topology          the default topology, started once per session (per xdist worker), reset per test
     mail_topology_factory  start a topology of your own (a TopologySpec); stopped after the test
-    mail_fault             apply faults for the rest of the test
+    mail_fault             apply faults for the rest of the test (annotate it with `FaultApplier`)
     mail_topology_with_mock  the default topology with example.edu a programmable mock SMTP server
     mta                    the server under test of the conformance suite (yours with --mta-config)
     mock_smtp              the mock SMTP server in-process, without Docker
+
+Reporting is done by plugin objects registered in pytest_configure, as pytest's own junitxml does: `_Summary`
+(--mailharness-summary) and `_Report` (--mailharness-html/--mailharness-records). What is known about one test
+(its outcome by phase, the topologies it used) is kept in `item.stash`.
 """
 
 from __future__ import annotations
 
 import json
-import os
+import logging
 from collections.abc import Callable, Generator, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import pytest
 
@@ -30,12 +34,21 @@ from .nodes.postfix import ConfigRefused
 from .topology import TopologySpec, default_topology, topology_with_mock_next_hop
 from .world import MailTopology
 
-_USED = pytest.StashKey[list[MailTopology]]()
+log = logging.getLogger("mailharness")
+
+_USED = pytest.StashKey[list[MailTopology]]()  # per test: the topologies it used
+_OUTCOMES = pytest.StashKey[dict[str, str]]()  # per test: "passed", "failed" or "skipped", by phase
 _SETTINGS = pytest.StashKey[Settings]()
 _KEPT = pytest.StashKey[list[str]]()
-_RESULTS = pytest.StashKey[list[tuple[str, str, float, str]]]()
-_REPORT_ERRORS = pytest.StashKey[list[str]]()
-_WRITTEN = pytest.StashKey[list[str]]()
+_SUMMARY = pytest.StashKey["_Summary"]()
+_REPORT = pytest.StashKey["_Report"]()
+
+
+class FaultApplier(Protocol):
+    """The `mail_fault` fixture: `def test_x(mail_fault: FaultApplier) -> None: mail_fault(DiskFull("library"))`.
+    Applies the faults for the rest of the test; they are removed when it ends."""
+
+    def __call__(self, *faults: Fault) -> None: ...
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -60,14 +73,27 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    config.pluginmanager.register(_Results(config), "mailharness-results")
-    config.stash[_REPORT_ERRORS] = []
-    config.stash[_WRITTEN] = []
     config.addinivalue_line("markers", "docker: needs a Docker engine (end-to-end)")
     config.addinivalue_line("markers", "requirement(ref, hint): a conformance requirement (RFC reference, fix hint)")
     config.stash[_SETTINGS] = Settings.from_pytest(config)
     config.stash[_KEPT] = []
-    config.stash[_RESULTS] = []
+    if _settings(config).summary:
+        config.stash[_SUMMARY] = _Summary()
+        config.pluginmanager.register(config.stash[_SUMMARY], "mailharness-summary")
+    records, html = config.getoption("mailharness_records", None), config.getoption("mailharness_html", None)
+    if records or html:
+        config.stash[_REPORT] = _Report(config, records, html)
+        config.pluginmanager.register(config.stash[_REPORT], "mailharness-report")
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    summary, report = config.stash.get(_SUMMARY, None), config.stash.get(_REPORT, None)
+    if summary is not None:
+        del config.stash[_SUMMARY]
+        config.pluginmanager.unregister(summary)
+    if report is not None:
+        del config.stash[_REPORT]
+        config.pluginmanager.unregister(report)
 
 
 def pytest_report_header(config: pytest.Config) -> str:
@@ -121,9 +147,9 @@ def mail_topology(_mailharness_world: MailTopology, request: pytest.FixtureReque
 
 
 @pytest.fixture
-def mail_fault(mail_topology: MailTopology) -> Generator[Callable[..., None]]:
+def mail_fault(mail_topology: MailTopology) -> Generator[FaultApplier]:
     """Apply faults to the default topology for the rest of the test: `mail_fault(DiskFull("library"))`.
-    They are removed when the test ends (and by the next reset in any case)."""
+    They are removed when the test ends (and by the next reset in any case). Annotate with `FaultApplier`."""
     removes: list[Callable[[], None]] = []
 
     def apply(*faults: Fault) -> None:
@@ -199,9 +225,20 @@ def mail_topology_factory(request: pytest.FixtureRequest) -> Generator[Callable[
         return topo
 
     yield make
-    failed = bool(getattr(request.node, "_mailharness_failed", False))
+    failed = _failed(request.node)
     for topo in started:
         _finish(topo, request, failed)
+
+
+def _failed(item: pytest.Item) -> bool:
+    """Whether a phase of this test (so far) failed."""
+    return "failed" in item.stash.get(_OUTCOMES, {}).values()
+
+
+def _counts(report: pytest.TestReport) -> bool:
+    """The one report that stands for a test in the summary and the records: its call, or a setup that did not
+    pass (an error, or a skip)."""
+    return report.when == "call" or (report.when == "setup" and report.outcome != "passed")
 
 
 @pytest.hookimpl(wrapper=True)
@@ -214,9 +251,9 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         if req is not None:
             item.user_properties += [("requirement", str(req.kwargs.get("ref", ""))),
                                      ("fix_hint", str(req.kwargs.get("hint", "")))]
-    rep = yield
+    rep: pytest.TestReport = yield
+    item.stash.setdefault(_OUTCOMES, {})[rep.when] = rep.outcome
     if rep.failed:
-        item._mailharness_failed = True  # type: ignore[attr-defined]
         if req is not None:
             rep.sections.append(("mailharness requirement", f"{req.kwargs.get('ref', '')}\nfix hint: "
                                                             f"{req.kwargs.get('hint', '')}"))
@@ -225,90 +262,115 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
                 rep.sections.append((f"mailharness {topo.id}: SMTP transcripts",
                                      "\n\n".join(t.render() for t in topo.transcripts)))
             rep.sections.append((f"mailharness {topo.id}: mail logs", topo.report()))
-    if _reporting(item.config) and item.stash.get(_USED, []) and (
-            rep.when == "call" or (rep.when == "setup" and rep.outcome != "passed")):
-        _write_record(item, rep)
     return rep
 
 
-class _Results:
-    """Collects outcomes from the reports (not in makereport), so that the controller of an xdist run sees every
-    worker's tests."""
+class _Summary:
+    """--mailharness-summary: the table of scenarios, verdicts and times. Collects from the reports (not in
+    makereport), so that the controller of an xdist run sees every worker's tests."""
 
-    def __init__(self, config: pytest.Config) -> None:
-        self.config = config
+    def __init__(self) -> None:
+        self.results: list[tuple[str, str, float, str]] = []
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
-        if report.when == "call" or (report.when == "setup" and report.outcome != "passed"):
+        if _counts(report):
             doc = dict(report.user_properties).get("doc", "")
-            self.config.stash[_RESULTS].append((report.nodeid, report.outcome, report.duration, str(doc)))
+            self.results.append((report.nodeid, report.outcome, report.duration, str(doc)))
+
+    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        from .summary import render_summary
+
+        terminalreporter.write_sep("=", "mailharness summary")
+        for line in render_summary(self.results):
+            terminalreporter.write_line(line)
 
 
-def _reporting(config: pytest.Config) -> bool:
-    return bool(config.getoption("mailharness_html", None) or config.getoption("mailharness_records", None))
+class _Report:
+    """--mailharness-html / --mailharness-records: one record per scenario that used a topology. Each process
+    writes its records to a part file of its own (xdist workers: one each), as each test's call is reported,
+    while its topology still runs; the controller merges the parts at the end, in the order the tests ran, and
+    writes the report."""
 
+    def __init__(self, config: pytest.Config, records: str | None, html: str | None) -> None:
+        self.records, self.html = records, html
+        self.base = Path(str(records or html)).resolve()
+        workerinput: dict[str, Any] | None = getattr(config, "workerinput", None)
+        self.controller = workerinput is None
+        worker = workerinput["workerid"] if workerinput else "main"
+        self.part = self.base.with_name(f"{self.base.name}.{worker}.part.jsonl")
+        self.order: list[str] = []  # node ids as their outcome was reported (controller)
+        self.errors: list[str] = []
+        self.written: list[str] = []
 
-def _parts_base(config: pytest.Config) -> Path:
-    """Where each process writes its records (xdist workers: one file each; the controller merges them)."""
-    out = config.getoption("mailharness_records", None) or config.getoption("mailharness_html", None)
-    return Path(str(out)).resolve()
+    def _parts(self) -> list[Path]:
+        return sorted(self.base.parent.glob(self.base.name + ".*.part.jsonl"))
 
+    def pytest_sessionstart(self, session: pytest.Session) -> None:
+        if self.controller:
+            for old in self._parts():
+                old.unlink()
 
-def _write_record(item: pytest.Item, rep: pytest.TestReport) -> None:
-    from .report import scenario_record
-    from .verdict import gather
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo[None]
+                                  ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+        rep = yield
+        if _counts(rep) and item.stash.get(_USED, []):
+            self._write_record(item, rep)
+        return rep
 
-    try:
-        stories = []
-        for topo in item.stash.get(_USED, []):
-            stories += topo.stories
-            told = {id(s.sent) for s in topo.stories}
-            # Messages the test sent without asking for a verdict: gather theirs now, without waiting.
-            stories += [gather(topo, s, timeout=0) for s in topo.sent if id(s) not in told]
-        doc = dict(item.user_properties).get("doc", "")
-        record = scenario_record(item.nodeid, rep.outcome, rep.duration, str(doc), stories)
-        if rep.failed:  # what the terminal report shows, in the page too
-            crash = getattr(rep.longrepr, "reprcrash", None)
-            record["failure"] = (str(crash.message) if crash is not None else str(rep.longreprtext))[-6000:]
-            record["transcripts"] = "\n\n".join(t.render() for topo in item.stash.get(_USED, [])
-                                                for t in topo.transcripts)
-            record["logs"] = "\n\n".join(topo.report() for topo in item.stash.get(_USED, []))
-        worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
-        part = _parts_base(item.config).with_name(_parts_base(item.config).name + f".{worker}.part.jsonl")
-        part.parent.mkdir(parents=True, exist_ok=True)
-        with open(part, "a", encoding="utf-8") as fh:
-            fh.write(json.dumps(record) + "\n")
-    except Exception as exc:  # a report must never break a test run
-        item.config.stash[_REPORT_ERRORS].append(f"{item.nodeid}: {exc.__class__.__name__}: {exc}")
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        if _counts(report):
+            self.order.append(report.nodeid)
 
+    def _write_record(self, item: pytest.Item, rep: pytest.TestReport) -> None:
+        from .report import scenario_record
+        from .verdict import gather
 
-def pytest_sessionstart(session: pytest.Session) -> None:
-    if _reporting(session.config) and not hasattr(session.config, "workerinput"):
-        base = _parts_base(session.config)
-        for old in base.parent.glob(base.name + ".*.part.jsonl"):
-            old.unlink()
+        try:
+            used = item.stash.get(_USED, [])
+            stories = []
+            for topo in used:
+                stories += topo.stories
+                told = {id(s.sent) for s in topo.stories}
+                # Messages the test sent without asking for a verdict: gather theirs now, without waiting.
+                stories += [gather(topo, s, timeout=0) for s in topo.sent if id(s) not in told]
+            doc = dict(item.user_properties).get("doc", "")
+            record = scenario_record(item.nodeid, rep.outcome, rep.duration, str(doc), stories)
+            if rep.failed:  # what the terminal report shows, in the page too
+                crash = getattr(rep.longrepr, "reprcrash", None)
+                record["failure"] = (str(crash.message) if crash is not None else str(rep.longreprtext))[-6000:]
+                record["transcripts"] = "\n\n".join(t.render() for topo in used for t in topo.transcripts)
+                record["logs"] = "\n\n".join(topo.report() for topo in used)
+            self.part.parent.mkdir(parents=True, exist_ok=True)
+            with open(self.part, "a", encoding="utf-8") as fh:
+                fh.write(json.dumps(record) + "\n")
+        except Exception as exc:  # a record that cannot be built or written (OSError, a verdict or DSN bug...):
+            # a report must never break a test run; the error is shown in the terminal summary, and logged
+            log.debug("report record of %s", item.nodeid, exc_info=True)
+            self.errors.append(f"{item.nodeid}: {exc.__class__.__name__}: {exc}")
 
+    def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        if not self.controller:
+            return
+        from .report import write_html, write_records_jsonl
 
-def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    config = session.config
-    if not _reporting(config) or hasattr(config, "workerinput"):
-        return
-    from .report import write_html, write_records_jsonl
+        records = []
+        for part in self._parts():
+            records += [json.loads(line) for line in part.read_text(encoding="utf-8").splitlines() if line.strip()]
+            part.unlink()
+        order = {nodeid: i for i, nodeid in enumerate(self.order)}
+        records.sort(key=lambda r: order.get(r.get("nodeid", ""), len(order)))
+        if self.records:
+            self.written.append(str(write_records_jsonl(records, self.records)))
+        if self.html:
+            self.written.append(str(write_html(records, self.html, "mailharness report")))
 
-    base = _parts_base(config)
-    records = []
-    for part in sorted(base.parent.glob(base.name + ".*.part.jsonl")):
-        records += [json.loads(line) for line in part.read_text(encoding="utf-8").splitlines() if line.strip()]
-        part.unlink()
-    results: list[tuple[str, str, float, str]] = config.stash[_RESULTS]
-    order = {r[0]: i for i, r in enumerate(results)}
-    records.sort(key=lambda r: order.get(r.get("nodeid", ""), len(order)))
-    written = []
-    if config.getoption("mailharness_records", None):
-        written.append(str(write_records_jsonl(records, config.getoption("mailharness_records"))))
-    if config.getoption("mailharness_html", None):
-        written.append(str(write_html(records, config.getoption("mailharness_html"), "mailharness report")))
-    config.stash[_WRITTEN] = written
+    @pytest.hookimpl(trylast=True)
+    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        for err in self.errors:
+            terminalreporter.write_line(f"mailharness: report record failed: {err}")
+        for path in self.written:
+            terminalreporter.write_line(f"mailharness: report written to {path}")
 
 
 def pytest_assertrepr_compare(config: pytest.Config, op: str, left: object, right: object) -> list[str] | None:
@@ -325,19 +387,9 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
         terminalreporter.write_sep("-", "mailharness: topologies kept running")
         for k in kept:
             terminalreporter.write_line(f"  {k}   (list: `mailharness up --list`; remove: `mailharness down`)")
-    if _settings(config).summary:
-        from .summary import render_summary
-
-        terminalreporter.write_sep("=", "mailharness summary")
-        for line in render_summary(config.stash[_RESULTS]):
-            terminalreporter.write_line(line)
-    for err in config.stash.get(_REPORT_ERRORS, []):
-        terminalreporter.write_line(f"mailharness: report record failed: {err}")
     if config.getoption("mta_config", None):
         from .byoc import OVERRIDES
 
         terminalreporter.write_sep("-", f"mailharness: what the harness changed in {config.getoption('mta_config')}")
         for what, why in OVERRIDES:
             terminalreporter.write_line(f"  {what}  ({why})")
-    for path in config.stash.get(_WRITTEN, []):
-        terminalreporter.write_line(f"mailharness: report written to {path}")

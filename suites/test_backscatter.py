@@ -2,6 +2,7 @@
 message claimed. A correct server rejects at RCPT (RFC 5321 s6.2), and nothing goes to the forged address."""
 
 from harness import AcceptUnknownUsers, MailTopology, VerdictError
+from harness.plugin import FaultApplier
 
 
 def test_backscatter(mail_topology: MailTopology) -> None:
@@ -14,7 +15,7 @@ def test_backscatter(mail_topology: MailTopology) -> None:
     assert story.no_backscatter()
 
 
-def test_backscatter_misconfiguration_is_caught(mail_topology: MailTopology, mail_fault) -> None:
+def test_backscatter_misconfiguration_is_caught(mail_topology: MailTopology, mail_fault: FaultApplier) -> None:
     """With an empty local_recipient_maps, library accepts, bounces to the forged sender, and the verdict says so."""
     mail_fault(AcceptUnknownUsers("library"))
     sent = mail_topology.send("jill@example.edu", "nosuchuser@library.example", via="library")

@@ -4,6 +4,8 @@
 import pytest
 
 from harness import Dns, MailTopology, QueueLifetime, assert_dsn
+from harness.faults import DnsKind
+from harness.plugin import FaultApplier
 
 
 @pytest.mark.parametrize(("kind", "status", "words"), [
@@ -12,9 +14,10 @@ from harness import Dns, MailTopology, QueueLifetime, assert_dsn
     ("null_mx", "5.1.10", "does not accept mail"),
     ("dead_mx", "4.4.1", "dead.library.example"),
 ], ids=["nxdomain", "servfail", "null_mx", "dead_mx"])
-def test_dns_failure(mail_topology: MailTopology, mail_fault, kind: str, status: str, words: str) -> None:
+def test_dns_failure(mail_topology: MailTopology, mail_fault: FaultApplier, kind: DnsKind, status: str,
+                     words: str) -> None:
     """library.example's DNS breaks: store bounces to Jack with a DNS-shaped status."""
-    mail_fault(Dns("library", kind), QueueLifetime("store", lifetime="0s"))  # type: ignore[arg-type]
+    mail_fault(Dns("library", kind), QueueLifetime("store", lifetime="0s"))
     sent = mail_topology.send("jack@store.example", "jill@library.example")
 
     dsn = mail_topology.mailbox("jack@store.example").wait_for_dsn(timeout=20)
@@ -25,7 +28,7 @@ def test_dns_failure(mail_topology: MailTopology, mail_fault, kind: str, status:
                envelope=sent.original_envelope(), profile="postfix")
 
 
-def test_no_mx(mail_topology: MailTopology, mail_fault) -> None:
+def test_no_mx(mail_topology: MailTopology, mail_fault: FaultApplier) -> None:
     """No MX record, but an A record for the domain: RFC 5321 s5.1's implicit MX delivers the mail."""
     mail_fault(Dns("library", "no_mx"))
     sent = mail_topology.send("jack@store.example", "jill@library.example")

@@ -2,13 +2,18 @@
 forwarder bounces, to the ORIGINAL envelope sender (Postfix keeps it; no SRS). Final-Recipient names the forward
 target, Original-Recipient the address Jack wrote to."""
 
+from typing import Literal
+
 import pytest
 
 from harness import Forward, MailTopology, Refuse, assert_dsn
+from harness.plugin import FaultApplier
+
+Via = Literal["alias", "forward", "virtual"]  # how library forwards: an alias, a .forward file, a virtual alias
 
 
 @pytest.mark.parametrize("via", ["alias", "forward", "virtual"])
-def test_forward_refused(mail_topology: MailTopology, mail_fault, via: str) -> None:
+def test_forward_refused(mail_topology: MailTopology, mail_fault: FaultApplier, via: Via) -> None:
     """jill@library.example forwards to jill@example.edu, which refuses (550 5.1.1): library bounces to Jack."""
     mail_fault(Forward("library", user="jill", to="jill@example.edu", via=via),
                Refuse("edu", "jill@example.edu", "550 5.1.1 No such user here"))
@@ -24,7 +29,7 @@ def test_forward_refused(mail_topology: MailTopology, mail_fault, via: str) -> N
                diagnostic_contains="No such user here", envelope=sent.original_envelope(), profile="postfix")
 
 
-def test_forward_tempfail_is_retried_not_bounced(mail_topology: MailTopology, mail_fault) -> None:
+def test_forward_tempfail_is_retried_not_bounced(mail_topology: MailTopology, mail_fault: FaultApplier) -> None:
     """The forward's next hop says 451: library keeps the message and retries; Jack hears nothing yet."""
     mail_fault(Forward("library"), Refuse("edu", "jill@example.edu", "451 4.3.2 Try again later"))
     sent = mail_topology.send("jack@store.example", "jill@library.example")
@@ -36,7 +41,7 @@ def test_forward_tempfail_is_retried_not_bounced(mail_topology: MailTopology, ma
     assert story.no_dsn()
 
 
-def test_mail_loop(mail_topology: MailTopology, mail_fault) -> None:
+def test_mail_loop(mail_topology: MailTopology, mail_fault: FaultApplier) -> None:
     """library forwards Jill to example.edu, which forwards her back: library detects the loop (5.4.6)."""
     mail_fault(Forward("library", to="jill@example.edu"), Forward("edu", to="jill@library.example"))
     sent = mail_topology.send("jack@store.example", "jill@library.example")

@@ -4,6 +4,7 @@ own diagnostic (X-Postfix), since no server ever replied. Tried once here (lifet
 import pytest
 
 from harness import Down, Fault, MailTopology, QueueLifetime, Tarpit, Unreachable, assert_dsn
+from harness.plugin import FaultApplier
 
 
 @pytest.mark.parametrize(("fault", "status", "words"), [
@@ -12,7 +13,8 @@ from harness import Down, Fault, MailTopology, QueueLifetime, Tarpit, Unreachabl
     (Unreachable("library"), "4.4.1", "timed out"),
     (Tarpit("library"), "4.4.2", "timed out while receiving the initial server greeting"),
 ], ids=["next_hop_down", "next_hop_host_stopped", "unreachable", "tarpit_timeout"])
-def test_next_hop_unavailable(mail_topology: MailTopology, mail_fault, fault: Fault, status: str, words: str) -> None:
+def test_next_hop_unavailable(mail_topology: MailTopology, mail_fault: FaultApplier, fault: Fault, status: str,
+                              words: str) -> None:
     """store cannot hand the message over: it bounces to Jack itself."""
     mail_fault(fault, QueueLifetime("store", lifetime="0s"))
     sent = mail_topology.send("jack@store.example", "jill@library.example")

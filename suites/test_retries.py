@@ -2,6 +2,7 @@
 A "delayed" DSN may warn the sender; a failed one must come when the message expires."""
 
 from harness import MailTopology, QueueLifetime, Refuse, assert_dsn
+from harness.plugin import FaultApplier
 
 
 def test_tempfail_then_delivered(mail_topology: MailTopology) -> None:
@@ -18,7 +19,7 @@ def test_tempfail_then_delivered(mail_topology: MailTopology) -> None:
     assert story.no_dsn()
 
 
-def test_tempfail_then_expired(mail_topology: MailTopology, mail_fault) -> None:
+def test_tempfail_then_expired(mail_topology: MailTopology, mail_fault: FaultApplier) -> None:
     """library keeps saying 451: store warns Jack after 1 s (delayed DSN), and gives up after 3 s (failed)."""
     mail_fault(Refuse("library", "jill@library.example", "451 4.3.2 Mailbox temporarily unavailable"),
                QueueLifetime("store", lifetime="3s", delay_warning="1s"))
@@ -42,11 +43,11 @@ def test_tempfail_twice_then_accepted_by_a_mock_next_hop(mail_topology_with_mock
     from harness.mock import Script, rule, step
 
     world = mail_topology_with_mock
-    world.node("edu").script = Script().add(  # type: ignore[attr-defined]
+    world.mock("edu").script = Script().add(
         rule("rcpt", step("451 4.3.2 Busy, try again", times=2), "250 2.1.5 Ok", match="jill@example.edu"))
     sent = world.send("jack@store.example", "jill@example.edu")
 
-    [got] = world.node("edu").wait_for_messages(1, timeout=20)  # type: ignore[attr-defined]
+    [got] = world.mock("edu").wait_for_messages(1, timeout=20)
     assert got.recipients == ("jill@example.edu",)
     story = sent.verdict()
     assert [h.kind for h in story.hops if h.node == "store" and not h.dsn] == ["accepted", "deferred", "deferred",

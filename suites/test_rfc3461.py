@@ -3,6 +3,7 @@ that supports DSN and dropped for one that does not (checked at a mock next hop)
 
 from harness import MailTopology, Recipient, assert_dsn, is_dsn
 from harness.mock import Script, rule
+from harness.plugin import FaultApplier
 
 
 def test_notify_never(mail_topology: MailTopology) -> None:
@@ -26,7 +27,7 @@ def test_notify_success_delivered(mail_topology: MailTopology) -> None:
                envelope=sent.original_envelope(), profile="postfix")
 
 
-def test_notify_success_expanded(mail_topology: MailTopology, mail_fault) -> None:
+def test_notify_success_expanded(mail_topology: MailTopology, mail_fault: FaultApplier) -> None:
     """NOTIFY=SUCCESS through an alias: library reports "expanded" (the responsibility went on to the alias)."""
     from harness import Forward
 
@@ -80,22 +81,22 @@ def test_dsn_parameters_passed_to_a_dsn_capable_next_hop(mail_topology_with_mock
     sent = world.send("jack@store.example", "jill@example.edu", notify=["SUCCESS", "FAILURE"], orcpt=True,
                       ret="HDRS", envid="case+7")
 
-    [got] = world.node("edu").wait_for_messages(1)  # type: ignore[attr-defined]
+    [got] = world.mock("edu").wait_for_messages(1)
     assert got.mail_params.get("RET") == "HDRS" and got.envid == "case+7"
     [rcpt] = got.rcpts
     assert rcpt.params.get("NOTIFY") == "SUCCESS,FAILURE"
-    assert rcpt.params.get("ORCPT", "").lower() == "rfc822;jill@example.edu"
+    assert (rcpt.params.get("ORCPT") or "").lower() == "rfc822;jill@example.edu"
     assert sent.verdict().no_dsn("store"), "responsibility for success DSNs moved on to the next hop"
 
 
 def test_dsn_parameters_dropped_for_a_next_hop_without_dsn(mail_topology_with_mock: MailTopology) -> None:
     """A next hop without the DSN extension gets no DSN parameters; store reports "relayed" for NOTIFY=SUCCESS."""
     world = mail_topology_with_mock
-    world.node("edu").script = Script().hide("DSN")  # type: ignore[attr-defined]
+    world.mock("edu").script = Script().hide("DSN")
     sent = world.send("jack@store.example", "jill@example.edu", notify=["SUCCESS"], orcpt=True, ret="FULL",
                       envid="case+8")
 
-    [got] = world.node("edu").wait_for_messages(1)  # type: ignore[attr-defined]
+    [got] = world.mock("edu").wait_for_messages(1)
     assert "RET" not in got.mail_params and "ENVID" not in got.mail_params
     assert got.rcpts[0].params == {} or dict(got.rcpts[0].params) == {}
     dsn = world.mailbox("jack@store.example").wait_for_dsn()
@@ -107,7 +108,7 @@ def test_dsn_parameters_dropped_for_a_next_hop_without_dsn(mail_topology_with_mo
 def test_scripted_refusal_at_a_mock_next_hop(mail_topology_with_mock: MailTopology) -> None:
     """The mock refuses at RCPT with a scripted reply: store's DSN quotes it exactly (R-7)."""
     world = mail_topology_with_mock
-    world.node("edu").script = Script().add(rule("rcpt", "550 5.7.1 Scripted refusal for the test"))  # type: ignore[attr-defined]
+    world.mock("edu").script = Script().add(rule("rcpt", "550 5.7.1 Scripted refusal for the test"))
     sent = world.send("jack@store.example", "jill@example.edu")
 
     story = sent.verdict()

@@ -6,9 +6,10 @@ responsibility: it must send the DSN itself, to the original envelope sender (RF
 """
 
 from harness import DiskFull, MailboxFull, MailTopology, QueueFull, SizeLimit, assert_dsn
+from harness.plugin import FaultApplier
 
 
-def test_disk_full(mail_topology: MailTopology, mail_fault) -> None:
+def test_disk_full(mail_topology: MailTopology, mail_fault: FaultApplier) -> None:
     """ENOSPC at delivery, tried once: library accepted, so library bounces to Jack (4.3.0, no Remote-MTA)."""
     mail_fault(DiskFull("library"))
     sent = mail_topology.send("jack@store.example", "jill@library.example")
@@ -23,7 +24,7 @@ def test_disk_full(mail_topology: MailTopology, mail_fault) -> None:
     assert story.no_backscatter()
 
 
-def test_disk_full_retried_then_expired(mail_topology: MailTopology, mail_fault) -> None:
+def test_disk_full_retried_then_expired(mail_topology: MailTopology, mail_fault: FaultApplier) -> None:
     """ENOSPC for 3 s of retries (queue times compressed): the DSN comes when the message expires."""
     mail_fault(DiskFull("library", retry_for="3s"))
     sent = mail_topology.send("jack@store.example", "jill@library.example")
@@ -37,7 +38,7 @@ def test_disk_full_retried_then_expired(mail_topology: MailTopology, mail_fault)
                envelope=sent.original_envelope(), profile="postfix")
 
 
-def test_queue_full(mail_topology: MailTopology, mail_fault) -> None:
+def test_queue_full(mail_topology: MailTopology, mail_fault: FaultApplier) -> None:
     """A full queue file system: 452 4.3.1 at MAIL FROM, before acceptance; nobody sends a DSN."""
     mail_fault(QueueFull("store"))
     sent = mail_topology.send("jack@store.example", "jill@library.example")
@@ -48,7 +49,7 @@ def test_queue_full(mail_topology: MailTopology, mail_fault) -> None:
     assert story.no_dsn()
 
 
-def test_quota(mail_topology: MailTopology, mail_fault) -> None:
+def test_quota(mail_topology: MailTopology, mail_fault: FaultApplier) -> None:
     """Jill's mailbox is at its size limit: accepted by library, then bounced by library with 5.2.2."""
     mail_fault(MailboxFull("library", user="jill"))
     sent = mail_topology.send("jack@store.example", "jill@library.example")
@@ -60,7 +61,7 @@ def test_quota(mail_topology: MailTopology, mail_fault) -> None:
     assert story.no_backscatter()
 
 
-def test_too_large(mail_topology: MailTopology, mail_fault) -> None:
+def test_too_large(mail_topology: MailTopology, mail_fault: FaultApplier) -> None:
     """library takes at most 2000 bytes: store learns it from EHLO's SIZE and bounces to Jack itself (5.3.4).
     Postfix words it as its own finding (X-Postfix diagnostic, no Remote-MTA): no SMTP reply was refused."""
     mail_fault(SizeLimit("library", limit=2000))

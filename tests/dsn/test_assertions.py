@@ -9,7 +9,8 @@ import pytest
 
 from harness.dsn import DSN, assert_dsn, assertrepr_compare, parse_dsn
 from tests.dsn.builder import ENVELOPE, build
-from tests.dsn.conftest import PROJECT_ROOT
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
 GOOD = build()
 

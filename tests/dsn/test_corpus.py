@@ -8,7 +8,6 @@ from pathlib import Path
 import pytest
 
 from harness.dsn import DSN, DsnEnvelope, NotADSN, OriginalEnvelope, RecipientParams, parse_dsn, validate, verdict
-from tests.dsn.conftest import corpus_path
 
 NOT_DSN_BY_FILE = {
     # sisimai files of DSN-producing families that carry no delivery-status part
@@ -54,46 +53,33 @@ SPOT = {
 }
 
 
-def _sisimai_files() -> list[Path]:
-    return sorted((corpus_path() / "sisimai").glob("*.eml"))
-
-
-def _postfix_files() -> list[Path]:
-    return sorted((corpus_path() / "postfix").glob("*.eml"))
-
-
-def _params(files: list[Path]) -> list[Path]:
-    # Without a corpus, one placeholder keeps the test (it then fails in the corpus fixture, never skips).
-    return files or [Path("corpus-missing.eml")]
-
-
 def family(name: str) -> str:
     return "not" if name.startswith("not-") else re.sub(r"-\d+\.eml$", "", name)
 
 
 def test_corpus_is_there(corpus: Path) -> None:
-    assert len(_sisimai_files()) >= 200 and len(_postfix_files()) >= 20
+    assert len(list((corpus / "sisimai").glob("*.eml"))) >= 200 and len(list((corpus / "postfix").glob("*.eml"))) >= 20
 
 
-@pytest.mark.parametrize("path", _params(_sisimai_files()), ids=lambda p: p.name)
-def test_sisimai_file_verdict(corpus: Path, path: Path) -> None:
-    result = parse_dsn(path)
+@pytest.mark.corpus("sisimai")  # one test per file (root conftest.py)
+def test_sisimai_file_verdict(eml: Path) -> None:
+    result = parse_dsn(eml)
     for profile in ("strict", "postfix", "lenient"):
         findings = validate(result, profile)
         assert all(f.message and "\n" not in f.message for f in findings)
-    fam = family(path.name)
-    expected_kind = NOT_DSN_BY_FILE.get(path.name) or FAMILY_KIND.get(fam)
+    fam = family(eml.name)
+    expected_kind = NOT_DSN_BY_FILE.get(eml.name) or FAMILY_KIND.get(fam)
     if expected_kind is not None:
-        assert isinstance(result, NotADSN), f"{path.name} read as a DSN"
+        assert isinstance(result, NotADSN), f"{eml.name} read as a DSN"
         assert result.kind == expected_kind and result.reason
         return
     assert fam in DSN_FAMILIES
-    assert isinstance(result, DSN), f"{path.name}: {getattr(result, 'reason', '')}"
+    assert isinstance(result, DSN), f"{eml.name}: {getattr(result, 'reason', '')}"
     assert result.reporting_mta
-    if path.name in SPOT:
-        assert [(r.address, r.action, r.status) for r in result.recipients] == SPOT[path.name]
+    if eml.name in SPOT:
+        assert [(r.address, r.action, r.status) for r in result.recipients] == SPOT[eml.name]
     else:
-        assert result.recipients, path.name
+        assert result.recipients, eml.name
         for r in result.recipients:
             assert r.address and r.status and re.fullmatch(r"[245]\.\d{1,3}\.\d{1,3}", r.status)
             assert r.action in ("failed", "delayed", "delivered", "relayed", "expanded")
@@ -123,27 +109,27 @@ POSTFIX = {
 }
 
 
-@pytest.mark.parametrize("path", _params(_postfix_files()), ids=lambda p: p.name)
-def test_postfix_file_verdict(corpus: Path, path: Path) -> None:
-    dsn = parse_dsn(path)
+@pytest.mark.corpus("postfix")  # one test per file (root conftest.py)
+def test_postfix_file_verdict(eml: Path) -> None:
+    dsn = parse_dsn(eml)
     assert isinstance(dsn, DSN)
     [r] = dsn.recipients
-    key = next((k for k in POSTFIX if path.name.startswith(k)), None)
-    if path.name.startswith(("s4b-dsn1", "s4c-dsn1")):
+    key = next((k for k in POSTFIX if eml.name.startswith(k)), None)
+    if eml.name.startswith(("s4b-dsn1", "s4c-dsn1")):
         key = "s4a-dsn1"
-    elif path.name.startswith(("s4b-dsn2", "s4c-dsn2")):
+    elif eml.name.startswith(("s4b-dsn2", "s4c-dsn2")):
         key = "s4a-dsn2"
-    elif path.name.startswith("s6c"):
+    elif eml.name.startswith("s6c"):
         key = "s6b"
-    assert key is not None, path.name
+    assert key is not None, eml.name
     action, status, reporting, remote, returned = POSTFIX[key]
     assert (r.action, r.status, dsn.reporting_mta) == (action, status, reporting)
     assert dsn.returned is not None and dsn.returned.kind == returned
-    if not path.name.startswith("s6c"):
+    if not eml.name.startswith("s6c"):
         assert (r.remote_mta.value if r.remote_mta else None) == remote
     # Postfix always writes Original-Recipient and its own field order: warnings, no errors, without context...
     findings = validate(dsn, "strict", dsn_envelope=DsnEnvelope.from_delivered(dsn))
-    expected = "error" if path.name.startswith("s6c") else "warning"  # s6c: Remote-MTA: dns; 10.77.0.14
+    expected = "error" if eml.name.startswith("s6c") else "warning"  # s6c: Remote-MTA: dns; 10.77.0.14
     assert verdict(findings) == expected, [str(f) for f in findings]
     assert {f.rule for f in findings} <= {"R-10", "R-6"}
 

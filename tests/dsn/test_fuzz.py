@@ -3,36 +3,35 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from harness.dsn import DSN, parse_dsn, validate
 from harness.dsn.lint import as_json, as_text, lint_bytes
 from tests.dsn.builder import build
-from tests.dsn.conftest import corpus_path
 
 FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
-def _seeds() -> list[bytes]:
-    seeds = [build(), build(newline="\r\n"), build(status_cte="base64", returned="headers")]
-    names = [
-        "postfix/s1-dsn-to-jack.eml",
-        "postfix/s4a-dsn1-delayed-to-jack.eml",
-        "sisimai/lhost-sendmail-02.eml",
-        "sisimai/rfc3464-51.eml",
-        "sisimai/lhost-qmail-01.eml",
-        "sisimai/arf-01.eml",
-    ]
-    for name in names:
-        path = corpus_path() / name
-        if path.is_file():
-            seeds.append(path.read_bytes())
-    return seeds
+CORPUS_SEEDS = [
+    "postfix/s1-dsn-to-jack.eml",
+    "postfix/s4a-dsn1-delayed-to-jack.eml",
+    "sisimai/lhost-sendmail-02.eml",
+    "sisimai/rfc3464-51.eml",
+    "sisimai/lhost-qmail-01.eml",
+    "sisimai/arf-01.eml",
+]
 
 
-SEEDS = _seeds()
+@pytest.fixture(scope="session")
+def seeds(corpus_if_present: Path | None) -> list[bytes]:
+    """Built DSNs, and a few real ones when the corpus is there (these tests never need it)."""
+    built = [build(), build(newline="\r\n"), build(status_cte="base64", returned="headers")]
+    found = [corpus_if_present / name for name in CORPUS_SEEDS] if corpus_if_present else []
+    return built + [path.read_bytes() for path in found if path.is_file()]
 
 
 def exercise(raw: bytes) -> None:
@@ -56,8 +55,9 @@ def test_random_bytes(raw: bytes) -> None:
 
 
 @FUZZ
-@given(st.sampled_from(SEEDS), st.integers(min_value=0, max_value=20000))
-def test_truncated(seed: bytes, cut: int) -> None:
+@given(data=st.data(), cut=st.integers(min_value=0, max_value=20000))
+def test_truncated(seeds: list[bytes], data: st.DataObject, cut: int) -> None:
+    seed = data.draw(st.sampled_from(seeds), label="seed")
     exercise(seed[: cut % (len(seed) + 1)])
 
 
@@ -70,9 +70,9 @@ _EDIT = st.tuples(
 
 
 @FUZZ
-@given(st.sampled_from(SEEDS), st.lists(_EDIT, min_size=1, max_size=8))
-def test_mutated(seed: bytes, edits: list[tuple[int, int, bytes]]) -> None:
-    raw = bytearray(seed)
+@given(data=st.data(), edits=st.lists(_EDIT, min_size=1, max_size=8))
+def test_mutated(seeds: list[bytes], data: st.DataObject, edits: list[tuple[int, int, bytes]]) -> None:
+    raw = bytearray(data.draw(st.sampled_from(seeds), label="seed"))
     for at, remove, insert in edits:
         pos = at % (len(raw) + 1)
         raw[pos : pos + remove] = insert
@@ -110,5 +110,5 @@ def test_random_status_part(lines: list[str], status_type: str) -> None:
     exercise(build(status_text="\n".join(lines) + "\n", status_type=status_type))
 
 
-def test_seeds_are_present() -> None:
-    assert len(SEEDS) >= 3
+def test_seeds_are_present(seeds: list[bytes]) -> None:
+    assert len(seeds) >= 3

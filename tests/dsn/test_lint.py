@@ -13,7 +13,8 @@ import pytest
 
 from harness.dsn.lint import main
 from tests.dsn.builder import build
-from tests.dsn.conftest import PROJECT_ROOT
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
 GOOD = build(recipient={"^Original-Recipient": None})
 BAD = build(per_message={"Reporting-MTA": None}, recipient={"Status": "5.01.1"})

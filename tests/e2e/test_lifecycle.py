@@ -14,7 +14,7 @@ SMALL = TopologySpec(name="small", nodes=(NodeSpec("solo", "solo.example", users
 
 
 def _resources(topology_id: str) -> tuple[int, int]:
-    f = {"label": [f"{labels.TOPOLOGY}={topology_id}"]}
+    f: dict[str, str | list[str] | bool] = {"label": [f"{labels.TOPOLOGY}={topology_id}"]}
     return len(client().containers.list(all=True, filters=f)), len(client().networks.list(filters=f))
 
 

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -14,7 +14,7 @@ from harness.engine.docker import client
 
 
 def _resources(topology_id: str) -> int:
-    f = {"label": [f"{labels.TOPOLOGY}={topology_id}"]}
+    f: dict[str, str | list[str] | bool] = {"label": [f"{labels.TOPOLOGY}={topology_id}"]}
     return len(client().containers.list(all=True, filters=f)) + len(client().networks.list(filters=f))
 
 
@@ -81,14 +81,9 @@ def test_up_json_and_down() -> None:
     assert down.returncode == 0 and _resources(lib["topology"]) == 0, down.stdout
 
 
-def test_dsn_lint_is_a_subcommand() -> None:
-    from pathlib import Path
-
-    root = os.environ.get("MAILHARNESS_CORPUS") or str(Path(__file__).resolve().parents[3] / "shared" / "corpus")
-    corpus = Path(root) / "postfix"
-    assert corpus.is_dir(), f"bounce corpus not found: looked in {corpus}"
+def test_dsn_lint_is_a_subcommand(corpus: Path) -> None:
     r = subprocess.run([sys.executable, "-m", "harness.cli", "dsn-lint", "--json", "--profile", "postfix",
-                        str(corpus / "s1-dsn-to-jack.eml")], capture_output=True, text=True, timeout=60)
+                        str(corpus / "postfix" / "s1-dsn-to-jack.eml")], capture_output=True, text=True, timeout=60)
     assert r.returncode == 0, r.stdout + r.stderr
     rec = json.loads(r.stdout)
     assert rec["is_dsn"] and rec["recipients"][0]["status"] == "5.1.1"

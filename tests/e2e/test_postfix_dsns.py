@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from harness import DiskFull, MailTopology, QueueLifetime, Refuse, parse_dsn, validate
 from harness.dsn import DSN
+from harness.plugin import FaultApplier
 
 DEPARTURES_ERRORS = {"R-2"}
 DEPARTURES_WARNINGS = {"R-10", "R-2"}
@@ -33,13 +34,13 @@ def test_unknown_user_dsn_with_orcpt_is_clean_of_r2(mail_topology: MailTopology)
     assert "R-2" not in rules
 
 
-def test_disk_full_dsn(mail_topology: MailTopology, mail_fault) -> None:
+def test_disk_full_dsn(mail_topology: MailTopology, mail_fault: FaultApplier) -> None:
     mail_fault(DiskFull("library"))
     sent = mail_topology.send("jack@store.example", "jill@library.example", ret="HDRS")
     _check(mail_topology, sent.original_envelope(), mail_topology.mailbox("jack@store.example").wait_for_dsn())
 
 
-def test_delayed_dsn(mail_topology: MailTopology, mail_fault) -> None:
+def test_delayed_dsn(mail_topology: MailTopology, mail_fault: FaultApplier) -> None:
     mail_fault(Refuse("library", "jill@library.example", "451 4.3.2 later"), QueueLifetime("store", "60s", "1s"))
     sent = mail_topology.send("jack@store.example", "jill@library.example", notify=["DELAY", "FAILURE"])
     _check(mail_topology, sent.original_envelope(), mail_topology.mailbox("jack@store.example").wait_for_dsn())
