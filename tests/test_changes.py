@@ -1,0 +1,126 @@
+"""What applied changes imply for a node (harness.changes), without Docker: any order of applying and undoing
+gives the state a plain replay of the still-applied changes gives, and undoing everything gives the baseline."""
+
+from __future__ import annotations
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from harness.changes import (
+    Change,
+    Container,
+    DiskFilled,
+    DnsAnswer,
+    File,
+    NodeWant,
+    Param,
+    ServiceOff,
+    TableKeyGone,
+    TableLine,
+    size_conflict,
+    want,
+)
+
+BASELINE_TABLE = "jill OK\njack OK\n"
+CHANGES: list[Change] = [
+    Param("library", "message_size_limit", "2000"), Param("library", "message_size_limit", "5000"),
+    Param("library", "maximal_queue_lifetime", "0s"), Param("store", "smtp_connect_timeout", "1s"),
+    TableLine("library", "aliases", "jill jill@example.edu"),
+    TableLine("library", "aliases", "jill jack@store.example"),
+    TableKeyGone("library", "local_recipients", "jill"), TableLine("library", "local_recipients", "jill OK"),
+    ServiceOff("library", "smtp/inet"), File("library", "/var/mail/jill/.forward", text="a@b\n", owner="jill"),
+    File("library", "/var/mail/jill/.forward", text="c@d\n", owner="jill"), DiskFilled("library"),
+    Container("edu", "halted"), Container("edu", "frozen"), Container("edu", "disconnected"),
+    DnsAnswer("library.example", "nxdomain"), DnsAnswer("library.example", "servfail"),
+    DnsAnswer("example.edu", "dead_mx"),
+]
+# A fault is a group of changes; a script applies (index into FAULTS) or undoes (index into the applied ones).
+FAULTS = [tuple(CHANGES[i] for i in group) for group in
+          [(0,), (1,), (2, 11), (3, 13), (4,), (5,), (6,), (7,), (8,), (9,), (10,), (12, 3), (14,), (15,), (16,),
+           (17,)]]
+steps = st.lists(st.tuples(st.booleans(), st.integers(0, 100)), max_size=30)
+
+
+def replay(applied: list[tuple[Change, ...]]) -> tuple[dict[str, dict[str, object]], dict[str, str]]:
+    """The spec, written the slow way: for each thing, look for the last applied change that decides it."""
+    flat = [c for group in applied for c in group]
+    nodes: dict[str, dict[str, object]] = {}
+    for c in flat:
+        if isinstance(c, DnsAnswer):
+            continue
+        n = nodes.setdefault(c.node, {})
+        if isinstance(c, Param):
+            n[f"param {c.name}"] = [x for x in flat if isinstance(x, Param) and x.node == c.node
+                                    and x.name == c.name][-1].value
+        elif isinstance(c, (TableLine, TableKeyGone)):
+            gone = {x.key for x in flat if isinstance(x, TableKeyGone) and x.node == c.node and x.table == c.table}
+            lines = [ln for ln in (BASELINE_TABLE.splitlines() if c.table == "local_recipients" else [])
+                     if ln.split()[0] not in gone]
+            lines += [x.line for x in flat if isinstance(x, TableLine) and x.node == c.node and x.table == c.table
+                      and x.line.split()[0] not in gone]
+            n[f"table {c.table}"] = lines
+        elif isinstance(c, File):
+            n[f"file {c.path}"] = [x for x in flat if isinstance(x, File) and x.path == c.path][-1].text
+        else:
+            n[str(c)] = True
+    dns: dict[str, str] = {}
+    for c in flat:
+        if isinstance(c, DnsAnswer):
+            dns[c.domain] = c.kind
+    return nodes, dns
+
+
+def summary(wants: dict[str, NodeWant]) -> dict[str, dict[str, object]]:
+    out: dict[str, dict[str, object]] = {}
+    for node, w in wants.items():
+        n = out.setdefault(node, {})
+        n.update({f"param {k}": v for k, v in w.params.items()})
+        for t in w.tables:
+            n[f"table {t}"] = w.table(t, BASELINE_TABLE if t == "local_recipients" else "").splitlines()
+        n.update({f"file {p}": f.text for p, f in w.files.items()})
+        n.update({str(ServiceOff(node, s)): True for s in w.services_off})
+        n.update({str(Container(node, s)): True for s in w.container})
+        if w.disk_filled:
+            n[str(DiskFilled(node))] = True
+    return {k: v for k, v in out.items() if v}
+
+
+@given(steps)
+def test_any_order_of_apply_and_undo_gives_what_the_applied_changes_imply(script: list[tuple[bool, int]]) -> None:
+    applied: list[tuple[Change, ...]] = []
+    for is_apply, i in script:
+        if is_apply:
+            applied.append(FAULTS[i % len(FAULTS)])
+        elif applied:
+            applied.pop(i % len(applied))
+        wants, dns = want(c for group in applied for c in group)
+        assert (summary(wants), dns) == replay(applied)
+    for _ in range(len(applied)):
+        applied.pop(0)
+    assert want(()) == ({}, {})
+
+
+def test_undoing_one_of_two_writers_of_a_parameter_leaves_the_other() -> None:
+    small, large = Param("library", "message_size_limit", "2000"), Param("library", "message_size_limit", "5000")
+    assert want([small, large])[0]["library"].params == {"message_size_limit": "5000"}
+    assert want([large])[0]["library"].params == {"message_size_limit": "5000"}  # small undone: large holds
+    assert want([small])[0]["library"].params == {"message_size_limit": "2000"}  # large undone: small comes back
+
+
+def test_a_removed_key_hides_added_lines_too_and_comes_back_when_undone() -> None:
+    gone, added = TableKeyGone("library", "local_recipients", "jill"), TableLine("library", "aliases", "jill a@b")
+    w = want([gone, added])[0]["library"]
+    assert w.table("local_recipients", BASELINE_TABLE) == "jack OK\n"
+    assert w.table("aliases", "") == "jill a@b\n"
+    assert want([added])[0]["library"].table("local_recipients", BASELINE_TABLE) == BASELINE_TABLE
+
+
+def test_dns_answers_merge_per_domain() -> None:
+    assert want([DnsAnswer("a.example", "nxdomain"), DnsAnswer("b.example", "servfail")])[1] == {
+        "a.example": "nxdomain", "b.example": "servfail"}
+
+
+def test_size_limits_that_postfix_would_refuse_are_named() -> None:
+    assert size_conflict({"message_size_limit": "200000"}, {"mailbox_size_limit": "100000"}) is not None
+    assert size_conflict({"message_size_limit": "2000"}, {"mailbox_size_limit": "100000"}) is None
+    assert size_conflict({"mailbox_size_limit": "0"}, {"message_size_limit": "10240000"}) is None
