@@ -86,7 +86,9 @@ class Observed:
 
     def __init__(self, out: str):
         sections = out.split("\n--- ")
-        self.params = dict(zip(PARAMS, sections[0].split("\n"), strict=True))
+        values = sections[0].split("\n")
+        assert len(sections) == 4 and len(values) == len(PARAMS), f"unexpected output of the node:\n{out}"
+        self.params = dict(zip(PARAMS, values, strict=True))
         self.tables: dict[str, list[str]] = {}
         for block in sections[1].split("== ")[1:]:
             name, _, body = block.partition("\n")
