@@ -14,21 +14,36 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from collections.abc import Set as AbstractSet
+from typing import Any, Protocol
 
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
-if TYPE_CHECKING:
-    from .protocol import MockSMTPProtocol
+
+class Callbacks(Protocol):
+    """What the plumbing calls back in the mock's protocol (harness.mock.protocol implements it); a Protocol, so
+    that this module does not import the one that imports it."""
+
+    quit_seen: bool
+
+    async def end_of_data(self, envelope: Envelope) -> str: ...
+
+    def reset_transaction(self) -> None: ...
+
+    def default(self, code: int, enhanced: str | None, text: str) -> str: ...
+
+    def note(self, text: str) -> None: ...
+
+    def shutdown(self) -> None: ...
 
 
 class Hooks:
     """aiosmtpd handler: the few hooks we use instead of overriding commands."""
 
     def __init__(self) -> None:
-        self.protocol: MockSMTPProtocol | None = None
+        self.protocol: Callbacks | None = None
 
-    def _proto(self) -> MockSMTPProtocol:
+    def _proto(self) -> Callbacks:
         assert self.protocol is not None
         return self.protocol
 
@@ -75,7 +90,7 @@ class RecordingReader:
         return getattr(self._inner, name)
 
 
-async def close_server(server: asyncio.AbstractServer, connections: set[MockSMTPProtocol]) -> None:
+async def close_server(server: asyncio.AbstractServer, connections: AbstractSet[Callbacks]) -> None:
     """Stop listening, close every open connection and let their sessions be recorded as closed."""
     server.close()
     for proto in list(connections):
