@@ -14,9 +14,12 @@ from typing import TYPE_CHECKING
 
 from faker import Faker
 
+from . import evidence
+from .events import LogEvent
+
 if TYPE_CHECKING:
     from .nodes.postfix import PostfixNode
-    from .world import MailTopology
+    from .ports import MailStore
 
 _faker = Faker()
 
@@ -55,13 +58,16 @@ def is_dsn(msg: EmailMessage) -> bool:
 
 
 class Mailbox:
-    """A user's Maildir on a Postfix node. Reading costs one `exec` (a tar of the folder)."""
+    """A user's Maildir on a Postfix node. Reading costs one `exec` (a tar of the folder).
 
-    def __init__(self, topology: MailTopology, address: str):
-        self.topology = topology
+    It reads the world through `harness.ports.MailStore` only: the node that holds the mailbox (found by the
+    address's domain) and the log events its waits follow, from the last reset on."""
+
+    def __init__(self, store: MailStore, address: str):
+        self._store = store
         self.address = address.lower()
         self.user, _, domain = self.address.partition("@")
-        node = topology.node(domain)
+        node = store.node(domain)
         from .nodes.postfix import PostfixNode
 
         if not isinstance(node, PostfixNode):
@@ -87,21 +93,16 @@ class Mailbox:
     def wait_for(self, predicate: Callable[[EmailMessage], bool] | None = None, *, timeout: float = 15.0,
                  what: str = "") -> EmailMessage:
         """The first message matching `predicate`, waiting on the node's delivery events (no sleeps)."""
-        topo = self.topology
-        pos = topo.mark
+        pos = self._store.mark
         deadline = time.monotonic() + timeout
         seen = 0
         what = what or ("a message" if predicate is None else "a matching message")
 
-        def delivered_here(e: object) -> bool:
-            from .events import LogEvent
-
-            assert isinstance(e, LogEvent)
-            return (e.node == self.node.name and e.program == "postfix/local" and e.get("status") == "sent"
-                    and (e.to or "").lower() == self.address)
+        def delivered_here(e: LogEvent) -> bool:
+            return evidence.is_local_delivery(e, self.node.name, self.address)
 
         while True:
-            ev = topo.events.wait(delivered_here, timeout=max(0.0, deadline - time.monotonic()), since=pos,
+            ev = self._store.events.wait(delivered_here, timeout=max(0.0, deadline - time.monotonic()), since=pos,
                                   what=f"{what} delivered to {self.address}",
                                   hint=self._hint(predicate, seen))
             pos = ev.seq + 1

@@ -2,6 +2,10 @@
 
     t = submit("10.1.2.10", envelope=Envelope("jack@store.example", ("jill@library.example",)), data=msg)
     t.rcpt_replies[0].code == 550 and t.rcpt_replies[0].enhanced == "5.1.1"
+
+`Stage` names the steps of an SMTP session, once for the whole harness: this client's exchanges, the refusals and
+failed sessions read from Postfix's logs (harness.evidence) and the verdict's assertions all use it. `as_stage()`
+reads a stage name as a person writes it ("rcpt", "EOD", "banner", "end of DATA").
 """
 
 from __future__ import annotations
@@ -11,8 +15,44 @@ import smtplib
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Literal, get_args
+
+from .errors import MailharnessError
 
 _ENHANCED = re.compile(r"^([245])\.(\d{1,3})\.(\d{1,3})\b")
+
+Stage = Literal["CONNECT", "BANNER", "HELO", "EHLO", "STARTTLS", "MAIL", "RCPT", "DATA", "END-OF-MESSAGE", "BDAT",
+                "RSET", "VRFY", "ETRN", "QUIT"]
+"""Where in an SMTP session something happened. CONNECT: the TCP connection (refused, timed out, or refused by the
+server's connection checks); BANNER: the server's greeting; END-OF-MESSAGE: the reply to the final "." of DATA
+(Postfix's own word for it in its logs); the others are the commands of that name."""
+STAGES: tuple[Stage, ...] = get_args(Stage)
+_STAGE_ALIASES: dict[str, Stage] = {
+    "EOD": "END-OF-MESSAGE", "END OF DATA": "END-OF-MESSAGE", "END OF MESSAGE": "END-OF-MESSAGE",
+    "DOT": "END-OF-MESSAGE", "GREETING": "BANNER", "MAIL FROM": "MAIL", "RCPT TO": "RCPT", "LHLO": "EHLO",
+}
+
+
+class UnknownStage(MailharnessError, ValueError):
+    """A stage name that is none of `STAGES` (nor one of their usual spellings)."""
+
+
+def stage_of(name: str) -> Stage | None:
+    """The stage a name means, in any case and with the usual spellings ("eod", "RCPT TO", "banner"); else None."""
+    key = " ".join(name.replace("_", " ").split()).upper()
+    for s in STAGES:
+        if key == s:
+            return s
+    return _STAGE_ALIASES.get(key)
+
+
+def as_stage(name: str) -> Stage:
+    """Like `stage_of`, but an unknown name raises UnknownStage (a ValueError) listing the stages."""
+    found = stage_of(name)
+    if found is None:
+        raise UnknownStage(f"unknown SMTP stage {name!r}; the stages are {', '.join(STAGES)} (any case; EOD means "
+                           "END-OF-MESSAGE)")
+    return found
 
 
 @dataclass(frozen=True)
@@ -105,12 +145,22 @@ def xtext(value: str) -> str:
 
 @dataclass(frozen=True)
 class Exchange:
-    """One command (or the banner, or the message body) and the reply it got."""
+    """One command (or the banner, or the message body) and the reply it got. A reply of code 0 is none: the
+    session ended there (connection refused or timed out, the server closed it, no reply in time), and the reply's
+    text says how."""
 
-    stage: str  # banner, EHLO, MAIL, RCPT, DATA, EOD (end of data), QUIT
+    stage: Stage  # CONNECT (only for a failed connection), BANNER, EHLO, MAIL, RCPT, DATA, END-OF-MESSAGE, QUIT
     command: str
     reply: Reply
     at: float  # time.time()
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "stage", as_stage(self.stage))  # "EOD", "banner"... are read as their Stage
+
+    @property
+    def failed(self) -> bool:
+        """No reply: the session ended here without one."""
+        return self.reply.code == 0
 
 
 @dataclass
@@ -122,11 +172,18 @@ class Transcript:
     exchanges: list[Exchange] = field(default_factory=list)
 
     def replies(self, stage: str) -> list[Reply]:
-        return [e.reply for e in self.exchanges if e.stage == stage]
+        """The replies at a stage (any spelling `as_stage()` reads: "RCPT", "eod", "banner"...)."""
+        want = as_stage(stage)
+        return [e.reply for e in self.exchanges if e.stage == want]
 
     def reply(self, stage: str) -> Reply | None:
         r = self.replies(stage)
         return r[0] if r else None
+
+    @property
+    def failure(self) -> Exchange | None:
+        """The exchange where the session ended without a reply (refused, timed out, closed), if it did."""
+        return next((e for e in self.exchanges if e.failed), None)
 
     @property
     def rcpt_replies(self) -> list[Reply]:
@@ -135,12 +192,12 @@ class Transcript:
     @property
     def accepted(self) -> bool:
         """The server took responsibility: 250 after the end of data."""
-        eod = self.reply("EOD")
+        eod = self.reply("END-OF-MESSAGE")
         return eod is not None and eod.code == 250
 
     @property
     def queue_id(self) -> str | None:
-        eod = self.reply("EOD")
+        eod = self.reply("END-OF-MESSAGE")
         m = re.search(r"queued as ([0-9A-Za-z]+)", eod.text) if eod else None
         return m.group(1) if m else None
 
@@ -157,52 +214,83 @@ class Transcript:
 
 def submit(host: str, envelope: Envelope, data: bytes, *, port: int = 25, helo: str = "client.mailharness.test",
            timeout: float = 30.0) -> Transcript:
-    """Run one SMTP transaction. Never raises for 4xx/5xx, refusals, disconnects or timeouts."""
-    t = Transcript(server=f"{host}:{port}", envelope=envelope)
+    """Run one SMTP transaction. Never raises for 4xx/5xx, refusals, disconnects or timeouts: a session that ends
+    without a reply ends its transcript with an exchange of code 0 at the stage where it ended (CONNECT: the
+    connection was refused or timed out; BANNER: connected, but no greeting came; else the command in flight)."""
+    server = f"{host}:{port}"
+    t = Transcript(server=server, envelope=envelope)
+    at: Stage = "CONNECT"  # where the session is: a failure is recorded there
 
-    def add(stage: str, command: str, code: int, raw: bytes | str) -> Reply:
+    def add(where: Stage, command: str, code: int, raw: bytes | str) -> Reply:
         r = Reply.parse(code, raw)
-        t.exchanges.append(Exchange(stage, command, r, time.time()))
+        t.exchanges.append(Exchange(where, command, r, time.time()))
         return r
 
     s = smtplib.SMTP(timeout=timeout)
     try:
-        code, msg = s.connect(host, port)
-        if add("banner", "", code, msg).code != 220:
+        try:
+            code, msg = s.connect(host, port)
+        except smtplib.SMTPServerDisconnected:
+            at = "BANNER"  # the connection was made, then closed (or silent) before a greeting
+            raise
+        at = "BANNER"
+        if add(at, "", code, msg).code != 220:
             return t
+        at = "EHLO"
         code, msg = s.ehlo(helo)
-        if add("EHLO", f"EHLO {helo}", code, msg).code != 250:
+        if add(at, f"EHLO {helo}", code, msg).code != 250:
             return t
         esmtp = s.esmtp_features
         mail_params = envelope.mail_params() if "dsn" in esmtp else []
         cmd = " ".join([f"FROM:<{envelope.sender}>", *mail_params])
-        if not add("MAIL", f"MAIL {cmd}", *s.docmd("MAIL", cmd)).ok:
+        at = "MAIL"
+        if not add(at, f"MAIL {cmd}", *s.docmd("MAIL", cmd)).ok:
             return t
         good = 0
+        at = "RCPT"
         for rcpt in envelope.recipients:
             params = rcpt.params() if "dsn" in esmtp else []
             cmd = " ".join([f"TO:<{rcpt.address}>", *params])
-            good += add("RCPT", f"RCPT {cmd}", *s.docmd("RCPT", cmd)).ok
+            good += add(at, f"RCPT {cmd}", *s.docmd("RCPT", cmd)).ok
         if not good:
-            add("QUIT", "QUIT", *s.docmd("QUIT"))
+            at = "QUIT"
+            add(at, "QUIT", *s.docmd("QUIT"))
             return t
-        if add("DATA", "DATA", *s.docmd("DATA")).code != 354:
+        at = "DATA"
+        if add(at, "DATA", *s.docmd("DATA")).code != 354:
             return t
         body = re.sub(rb"(?m)^\.", b"..", re.sub(rb"\r\n|\n|\r", b"\r\n", data))
         if not body.endswith(b"\r\n"):
             body += b"\r\n"
+        at = "END-OF-MESSAGE"
         s.send(body + b".\r\n")
-        add("EOD", f"<message, {len(data)} bytes>", *s.getreply())
-        add("QUIT", "QUIT", *s.docmd("QUIT"))
-    except smtplib.SMTPServerDisconnected as exc:
-        add("disconnect", "", 0, f"server closed the connection: {exc}")
-    except TimeoutError:
-        add("timeout", "", 0, f"no reply within {timeout:g}s")
-    except OSError as exc:
-        add("connect" if not t.exchanges else "error", "", 0, f"{exc.__class__.__name__}: {exc}")
+        add(at, f"<message, {len(data)} bytes>", *s.getreply())
+        at = "QUIT"
+        add(at, "QUIT", *s.docmd("QUIT"))
+    except (OSError, smtplib.SMTPException) as exc:  # SMTPServerDisconnected and TimeoutError are among them
+        add(at, "", 0, _no_reply(server, at, exc, timeout))
     finally:
         try:
             s.close()
         except OSError:
             pass
     return t
+
+
+_WHILE: dict[str, str] = {"BANNER": "receiving the initial server greeting", "EHLO": "performing the EHLO handshake",
+          "MAIL": "sending MAIL FROM", "RCPT": "sending RCPT TO", "DATA": "sending DATA command",
+          "END-OF-MESSAGE": "sending end of data", "QUIT": "sending QUIT"}
+
+
+def _no_reply(server: str, at: Stage, exc: BaseException, timeout: float) -> str:
+    """Why a session ended without a reply, worded as Postfix's SMTP client words it (connect to ...: Connection
+    refused; conversation with ... timed out while ...; lost connection with ... while ...)."""
+    timed_out = isinstance(exc, TimeoutError) or isinstance(exc.__context__, TimeoutError)
+    if at == "CONNECT":
+        why = "Connection timed out" if timed_out else (exc.strerror if isinstance(exc, OSError) and exc.strerror
+                                                          else f"{exc.__class__.__name__}: {exc}")
+        return f"connect to {server}: {why}" + (f" (no answer within {timeout:g}s)" if timed_out else "")
+    where = _WHILE.get(at, f"at {at}")
+    if timed_out:
+        return f"conversation with {server} timed out while {where} (no reply within {timeout:g}s)"
+    return f"lost connection with {server} while {where} ({exc.__class__.__name__}: {exc})"

@@ -42,7 +42,7 @@ from .topology import TopologySpec, default_topology
 
 if TYPE_CHECKING:
     from .dsn import OriginalEnvelope
-    from .verdict import Story
+    from .verdict import SentWorld, Story
 
 log = logging.getLogger("mailharness")
 T = TypeVar("T")
@@ -59,16 +59,22 @@ class Sent:
     transcript: Transcript
     message: EmailMessage
     via: str
-    world: MailTopology | None = field(default=None, repr=False, compare=False)
+    world: SentWorld | None = field(default=None, repr=False, compare=False)  # where it was sent (a MailTopology)
 
     def verdict(self, timeout: float = 10.0) -> Story:
         """Everything that happened to this message on every node, once nothing about it is still queued
-        (waiting up to `timeout` seconds on log events)."""
+        (waiting up to `timeout` seconds on log events). Asking again gathers again: the newer story takes the
+        older one's place among the world's stories (the report shows each message once)."""
         from .verdict import gather
 
         assert self.world is not None
         story = gather(self.world, self, timeout=timeout)
-        self.world.stories.append(story)
+        stories = self.world.stories
+        mine = next((i for i, s in enumerate(stories) if s.sent is self), None)
+        if mine is None:
+            stories.append(story)
+        else:
+            stories[mine] = story
         return story
 
     def original_envelope(self) -> OriginalEnvelope:
@@ -379,6 +385,12 @@ class MailTopology:
         """DSNs the node generated since the last reset (Postfix's bounce daemon; logs synced first)."""
         self.sync_logs()
         return evidence.notices(self.log(node))
+
+    def session_failures(self, node: str | None = None) -> list[evidence.SessionFailure]:
+        """Sessions a node's SMTP client could not hold (connection refused or timed out, lost) on their own log
+        line, since the last reset (logs synced first). A delivery's own failure is in `deliveries()`."""
+        self.sync_logs()
+        return evidence.session_failures(self.log(node))
 
     def wait_log(self, predicate: Callable[[LogEvent], bool], *, timeout: float = 15.0,
                  what: str = "a log event") -> LogEvent:

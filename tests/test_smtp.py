@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import socket
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -11,7 +12,8 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Session
 from aiosmtpd.smtp import Envelope as AEnvelope
 
-from harness.smtp import Envelope, Recipient, Reply, submit, xtext
+from harness.errors import MailharnessError
+from harness.smtp import STAGES, Envelope, Exchange, Recipient, Reply, UnknownStage, as_stage, stage_of, submit, xtext
 
 
 class Handler:
@@ -76,7 +78,8 @@ def test_accepted_message_and_its_transcript(server: tuple[Handler, int]) -> Non
     t = submit("127.0.0.1", Envelope.of("jack@store.example", ["jill@x.example"]), b"Subject: hi\r\n\r\n.leading\r\n",
                port=port)
     assert t.accepted and t.queue_id == "ABC123"
-    assert [e.stage for e in t.exchanges] == ["banner", "EHLO", "MAIL", "RCPT", "DATA", "EOD", "QUIT"]
+    assert [e.stage for e in t.exchanges] == ["BANNER", "EHLO", "MAIL", "RCPT", "DATA", "END-OF-MESSAGE", "QUIT"]
+    assert t.reply("eod") == t.reply("END-OF-MESSAGE") and t.failure is None
     assert h.data[0].endswith(b".leading\r\n"), "dot-stuffing is undone by the server"
     assert "C: RCPT TO:<jill@x.example>" in t.render()
 
@@ -106,9 +109,87 @@ def test_dsn_parameters_are_sent_when_the_server_advertises_dsn(server: tuple[Ha
 def test_connection_refused_is_a_value_not_an_exception() -> None:
     port = _free_port()
     t = submit("127.0.0.1", Envelope.of("a@b.example", ["c@d.example"]), b"x", port=port, timeout=2)
-    assert [e.stage for e in t.exchanges] == ["connect"]
-    assert t.exchanges[0].reply.code == 0 and "Refused" in t.exchanges[0].reply.text
+    assert [e.stage for e in t.exchanges] == ["CONNECT"]
+    assert t.exchanges[0].reply.code == 0 and t.failure is t.exchanges[0]
+    assert t.failure.reply.text == f"connect to 127.0.0.1:{port}: Connection refused"
     assert not t.accepted
+
+
+class RawServer:
+    """A TCP server that plays a broken SMTP server: `script` gets each accepted socket."""
+
+    def __init__(self, script: Callable[[socket.socket], None]) -> None:
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(5)
+        self.port = int(self.sock.getsockname()[1])
+        self.script = script
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self) -> None:
+        try:
+            conn, _ = self.sock.accept()
+        except OSError:
+            return
+        with conn:
+            self.script(conn)
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+@pytest.fixture
+def raw() -> Iterator[Callable[[Callable[[socket.socket], None]], RawServer]]:
+    servers: list[RawServer] = []
+
+    def start(script: Callable[[socket.socket], None]) -> RawServer:
+        servers.append(RawServer(script))
+        return servers[-1]
+
+    yield start
+    for s in servers:
+        s.close()
+
+
+def _silent(conn: socket.socket) -> None:  # a tarpit: connected, no greeting
+    conn.recv(1)
+
+
+def _hang_up(conn: socket.socket) -> None:  # closes before greeting
+    pass
+
+
+def _gone_at_mail(conn: socket.socket) -> None:  # greets, answers EHLO, hangs up on MAIL FROM
+    conn.sendall(b"220 broken.example ESMTP\r\n")
+    conn.recv(1024)
+    conn.sendall(b"250 broken.example\r\n")
+    conn.recv(1024)
+
+
+@pytest.mark.parametrize(("script", "stage", "text"), [
+    (_silent, "BANNER", "conversation with 127.0.0.1:{port} timed out while receiving the initial server greeting"),
+    (_hang_up, "BANNER", "lost connection with 127.0.0.1:{port} while receiving the initial server greeting"),
+    (_gone_at_mail, "MAIL", "lost connection with 127.0.0.1:{port} while sending MAIL FROM"),
+], ids=["no_greeting", "closed_before_greeting", "closed_at_mail"])
+def test_a_session_that_ends_without_a_reply_ends_at_its_stage(raw: Any, script: Any, stage: str, text: str) -> None:
+    server = raw(script)
+    t = submit("127.0.0.1", Envelope.of("a@b.example", ["c@d.example"]), b"x", port=server.port, timeout=0.5)
+    assert t.failure is not None and t.failure is t.exchanges[-1]
+    assert (t.failure.stage, t.failure.reply.code) == (stage, 0)
+    assert t.failure.reply.text.startswith(text.format(port=server.port)), t.failure.reply.text
+
+
+def test_stage_names_are_one_vocabulary_read_in_any_spelling() -> None:
+    assert STAGES[:2] == ("CONNECT", "BANNER") and "END-OF-MESSAGE" in STAGES
+    assert [as_stage(n) for n in ("rcpt", "RCPT TO", "eod", "end of DATA", "banner", "Mail From", "end-of-message")] \
+        == ["RCPT", "RCPT", "END-OF-MESSAGE", "END-OF-MESSAGE", "BANNER", "MAIL", "END-OF-MESSAGE"]
+    assert stage_of("HELLO") is None
+    with pytest.raises(UnknownStage, match="unknown SMTP stage 'HELLO'; the stages are CONNECT, BANNER"):
+        as_stage("HELLO")
+    assert issubclass(UnknownStage, ValueError) and issubclass(UnknownStage, MailharnessError)
+    # An exchange written with an old or casual name gets the Stage.
+    assert Exchange("eod", "", Reply(250, None, "ok"), 0.0).stage == "END-OF-MESSAGE"  # type: ignore[arg-type]
 
 
 def test_recipient_params() -> None:

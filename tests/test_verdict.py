@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import socket
 from email.message import EmailMessage
-from typing import Any
+from typing import get_args, get_type_hints
 
 import pytest
 
-from harness import VerdictError, default_topology
-from harness.events import EventLog, LogEvent
-from harness.smtp import Envelope, Exchange, Reply, Transcript
-from harness.verdict import gather
+from harness import VerdictError, evidence
+from harness.errors import MailharnessError
+from harness.smtp import STAGES, Envelope, Exchange, Reply, Stage, Transcript, UnknownStage, submit
+from harness.verdict import Hop, gather
 from harness.world import Sent
+
+from .logworld import LogWorld as FakeWorld
 
 MID = "<1@store.example>"
 DSN_MID = "<20261129.069DB176404@mx.store.example>"
@@ -33,28 +36,17 @@ UNKNOWN_USER = [
 ]
 
 
-class FakeWorld:
-    def __init__(self, lines: list[tuple[str, str]]) -> None:
-        self.spec = default_topology()
-        self.nodes: dict[str, Any] = {}
-        self.events = EventLog()
-        for node, line in lines:
-            self.events.add(node, line)
-
-    def log(self, node: str | None = None) -> list[LogEvent]:
-        return self.events.since(0, node)
-
-
 def sent_to(rcpt: str) -> Sent:
     msg = EmailMessage()
     msg["Message-ID"] = MID
     t = Transcript("10.1.1.10:25", Envelope.of("jack@store.example", [rcpt]))
-    t.exchanges.append(Exchange("EOD", "<message>", Reply(250, "2.0.0", "2.0.0 Ok: queued as 0384E176400"), 0.0))
+    t.exchanges.append(Exchange("END-OF-MESSAGE", "<message>", Reply(250, "2.0.0", "2.0.0 Ok: queued as 0384E176400"),
+                                0.0))
     return Sent(t.envelope, t, msg, "store")
 
 
 def test_unknown_user_story() -> None:
-    story = gather(FakeWorld(UNKNOWN_USER), sent_to("nosuchuser@library.example"), timeout=0)  # type: ignore[arg-type]
+    story = gather(FakeWorld(UNKNOWN_USER), sent_to("nosuchuser@library.example"), timeout=0)
     assert story.accepted == ["store"] and story.pending == []
     assert story.rejected_by("library.example", stage="RCPT", status="5.1.1", code=550)
     assert [(d.node, d.kind, d.to, d.delivered_at, d.message_id) for d in story.dsns] == [
@@ -67,7 +59,7 @@ def test_unknown_user_story() -> None:
 
 
 def test_failed_assertions_show_the_path_and_the_candidates() -> None:
-    story = gather(FakeWorld(UNKNOWN_USER), sent_to("nosuchuser@library.example"), timeout=0)  # type: ignore[arg-type]
+    story = gather(FakeWorld(UNKNOWN_USER), sent_to("nosuchuser@library.example"), timeout=0)
     with pytest.raises(VerdictError) as exc:
         story.rejected_by("library", stage="MAIL")
     text = str(exc.value)
@@ -85,7 +77,7 @@ def test_pending_copies_are_reported() -> None:
         ("store", "Nov 29 13:05:05 mx postfix/smtp[118]: 0384E176400: to=<jill@library.example>, relay=mx.library"
                   ".example[10.1.1.11]:25, delay=1, delays=0/0/0/1, dsn=4.3.2, status=deferred (host mx.library.exa"
                   "mple[10.1.1.11] said: 451 4.3.2 try later (in reply to RCPT TO command))")]
-    story = gather(FakeWorld(lines), sent_to("jill@library.example"), timeout=0)  # type: ignore[arg-type]
+    story = gather(FakeWorld(lines), sent_to("jill@library.example"), timeout=0)
     assert story.pending == [("store", "0384E176400")]
     assert "still queued at store: 0384E176400" in story.render()
     [hop] = [h for h in story.hops if h.kind == "deferred"]
@@ -100,6 +92,169 @@ def test_backscatter_is_recognised() -> None:
         ("library", "Nov 29 13:05:05 mx postfix/bounce[3]: 7BF75178073: sender non-delivery notification: 7E83B178079"),
     ]
     sent = sent_to("nosuchuser@library.example")
-    story = gather(FakeWorld(lines), sent, timeout=0)  # type: ignore[arg-type]
+    story = gather(FakeWorld(lines), sent, timeout=0)
     with pytest.raises(VerdictError, match="library accepted mail for nosuchuser@library.example, then bounced"):
         story.no_backscatter()
+
+
+# -- failed sessions: at submission and at every hop (a story that misses nothing) ---------------------------------
+def sent_with(*exchanges: Exchange, via: str = "store", rcpt: str = "jill@library.example") -> Sent:
+    msg = EmailMessage()
+    msg["Message-ID"] = MID
+    t = Transcript("10.1.1.10:25", Envelope.of("jack@store.example", [rcpt]), list(exchanges))
+    return Sent(t.envelope, t, msg, via)
+
+
+def test_a_submission_refused_at_connect_is_a_hop() -> None:
+    with socket.socket() as s:  # a port where nothing listens: the real client's real refusal
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    t = submit("127.0.0.1", Envelope.of("jack@store.example", ["jill@library.example"]), b"x", port=port)
+    msg = EmailMessage()
+    msg["Message-ID"] = MID
+    story = gather(FakeWorld([]), Sent(t.envelope, t, msg, "library"), timeout=0)
+    assert story.render().splitlines()[1:] == [
+        f"  1. library: unreachable from harness at CONNECT: connect to 127.0.0.1:{port}: Connection refused",
+        "  no DSN was emitted"]
+    [hop] = story.session_failures()
+    assert (hop.node, hop.kind, hop.peer, hop.stage) == ("library", "unreachable", "harness", "CONNECT")
+    assert story.unreachable("library", stage="connect", by="harness")
+    with pytest.raises(VerdictError, match="expected: no session with store"):
+        story.unreachable("store")
+
+
+@pytest.mark.parametrize(("stage", "text", "line"), [
+    ("BANNER", "conversation with 10.1.1.11:25 timed out while receiving the initial server greeting (no reply "
+               "within 3s)", "1. library: session with harness lost at BANNER: conversation with 10.1.1.11:25 timed "
+                             "out while receiving the initial server greeting (no reply within 3s)"),
+    ("MAIL", "lost connection with 10.1.1.11:25 while sending MAIL FROM (SMTPServerDisconnected: Connection "
+             "unexpectedly closed)",
+     "1. library: session with harness lost at MAIL: lost connection with 10.1.1.11:25 while sending MAIL FROM "
+     "(SMTPServerDisconnected: Connection unexpectedly closed)"),
+], ids=["tarpit", "dropped"])
+def test_a_submission_session_lost_is_a_hop(stage: str, text: str, line: str) -> None:
+    ok = [Exchange("BANNER", "", Reply(220, None, "mx.library.example ESMTP"), 0.0),
+          Exchange("EHLO", "EHLO x", Reply(250, None, "mx.library.example"), 0.0)] if stage == "MAIL" else []
+    sent = sent_with(*ok, Exchange(stage, "", Reply(0, None, text), 0.0), via="library")  # type: ignore[arg-type]
+    story = gather(FakeWorld([]), sent, timeout=0)
+    assert f"  {line}" in story.render().splitlines()
+    assert story.unreachable("library", stage=stage.lower(), by="harness")
+
+
+N = "Dec 02 02:18:57 mx postfix"
+DOWN_MID = "<179617793744.13604.10629141342932247069@store.example>"
+NEXT_HOP_DOWN = [  # suites/test_next_hop.py::test_next_hop_unavailable[next_hop_down], as Postfix 3.7 logged it
+    ("store", f"{N}/cleanup[68]: 74C7317227E: message-id={DOWN_MID}"),
+    ("store", f"{N}/qmgr[64]: 74C7317227E: from=<jack@store.example>, size=878, nrcpt=1 (queue active)"),
+    ("store", f"{N}/smtp[69]: connect to mx.library.example[10.84.8.11]:25: Connection refused"),
+    ("store", f"{N}/smtp[69]: 74C7317227E: to=<jill@library.example>, relay=none, delay=0.02, delays=0.01/0.01/0/0, "
+              "dsn=4.4.1, status=deferred (connect to mx.library.example[10.84.8.11]:25: Connection refused)"),
+    ("store", f"{N}/qmgr[64]: 74C7317227E: from=<jack@store.example>, status=expired, returned to sender"),
+    ("store", f"{N}/cleanup[68]: 7A237172285: message-id=<20261202021857.7A237172285@mx.store.example>"),
+    ("store", f"{N}/bounce[70]: 74C7317227E: sender non-delivery notification: 7A237172285"),
+    ("store", f"{N}/qmgr[64]: 74C7317227E: removed"),
+    ("store", f"{N}/local[71]: 7A237172285: to=<jack@store.example>, relay=local, delay=0.01, delays=0/0.01/0/0, "
+              "dsn=2.0.0, status=sent (delivered to maildir)"),
+    ("store", f"{N}/qmgr[64]: 7A237172285: removed"),
+]
+TARPIT_DETAIL = "conversation with mx.library.example[10.84.8.11] timed out while receiving the initial server greeting"
+
+
+def accepted_as(qid: str, mid: str = MID) -> Sent:
+    sent = sent_with(Exchange("END-OF-MESSAGE", "<message>", Reply(250, "2.0.0", f"2.0.0 Ok: queued as {qid}"), 0.0))
+    del sent.message["Message-ID"]
+    sent.message["Message-ID"] = mid
+    return sent
+
+
+def test_a_next_hop_refusing_connections_is_named_with_its_stage() -> None:
+    story = gather(FakeWorld(NEXT_HOP_DOWN), accepted_as("74C7317227E", DOWN_MID), timeout=0)
+    assert story.render().splitlines()[1:5] == [
+        "  1. store: accepted from harness: 250 2.0.0 Ok: queued as 74C7317227E",
+        "  2. store -> library: deferred <jill@library.example> at CONNECT (4.4.1, connect to mx.library.example"
+        "[10.84.8.11]:25: Connection refused)",
+        "  3. store: expired (returned to sender)",
+        "  4. store: DSN delivered <jack@store.example> (2.0.0, delivered to maildir)"]
+    assert story.unreachable("library", stage="CONNECT", by="store") and story.pending == []
+
+
+def test_a_next_hop_that_never_greets_is_named_with_its_stage() -> None:
+    lines = [NEXT_HOP_DOWN[0],
+             ("store", f"{N}/smtp[69]: 74C7317227E: to=<jill@library.example>, relay=mx.library.example[10.84.8.11]:25,"
+                       f" delay=2, delays=0.01/0.01/2/0, dsn=4.4.2, status=deferred ({TARPIT_DETAIL})")]
+    story = gather(FakeWorld(lines), accepted_as("74C7317227E", DOWN_MID), timeout=0)
+    [hop] = [h for h in story.hops if h.kind == "deferred"]
+    assert (hop.peer, hop.stage, hop.reply, hop.status, hop.detail) == ("library", "BANNER", None, "4.4.2",
+                                                                       TARPIT_DETAIL)
+    assert story.unreachable("library", stage="banner")
+
+
+def test_a_failed_attempt_before_another_server_took_the_message_is_a_hop() -> None:
+    lines = [
+        ("store", f"{N}/cleanup[68]: 0384E176400: message-id={MID}"),
+        ("store", f"{N}/smtp[69]: connect to mx.library.example[10.1.1.11]:25: Connection timed out"),
+        ("store", f"{N}/smtp[77]: lost connection with mx.example.edu[10.1.1.12] while sending RCPT TO"),  # another
+        ("store", f"{N}/smtp[77]: 1111111111A: to=<x@example.edu>, relay=mx.example.edu[10.1.1.12]:25, delay=1, "
+                  "delays=0/0/0/1, dsn=4.4.2, status=deferred (lost connection with mx.example.edu[10.1.1.12] while "
+                  "sending RCPT TO)"),  # ... process's delivery, of another message
+        ("store", f"{N}/smtp[69]: 0384E176400: to=<jill@library.example>, relay=backup.library.example[10.1.1.99]:25,"
+                  " delay=1, delays=0/0/1/0, dsn=2.0.0, status=sent (250 2.0.0 Ok: queued as 2222222222B)"),
+        ("store", f"{N}/qmgr[64]: 0384E176400: removed"),
+    ]
+    story = gather(FakeWorld(lines), accepted_as("0384E176400"), timeout=0)
+    assert [h.render() for h in story.hops] == [
+        "store: accepted from harness: 250 2.0.0 Ok: queued as 0384E176400",
+        "library: unreachable from store at CONNECT: connect to mx.library.example[10.1.1.11]:25: Connection timed out",
+        "store -> backup.library.example: relayed <jill@library.example> (2.0.0, 250 2.0.0 Ok: queued as 2222222222B)"]
+
+
+# -- one Stage vocabulary, read in any case ----------------------------------------------------------------------
+def test_rejected_by_reads_the_stage_in_any_case() -> None:
+    banner = gather(FakeWorld([]), sent_with(Exchange("BANNER", "", Reply(554, "5.7.1", "5.7.1 go away"), 0.0)),
+                    timeout=0)
+    assert banner.rejected_by("store", stage="banner") and banner.rejected_by("store", stage="BANNER", code=554)
+    # The client's refusal at the end of data and the server's own log line of it are one hop, whatever the case.
+    eom = [("store", "Nov 29 13:05:05 mx postfix/cleanup[117]: NOQUEUE: reject: END-OF-MESSAGE from unknown[10.1.1.1]:"
+                     " 550 5.7.1 Message content rejected; from=<jack@store.example> to=<jill@library.example> "
+                     "proto=ESMTP helo=<client.mailharness.test>")]
+    sent = sent_with(Exchange("END-OF-MESSAGE", "<message>", Reply(550, "5.7.1", "5.7.1 Message content rejected"),
+                              0.0))
+    story = gather(FakeWorld(eom), sent, timeout=0)
+    [hop] = story.rejections()
+    assert (hop.node, hop.peer, hop.stage) == ("store", "harness", "END-OF-MESSAGE")
+    for spelling in ("eod", "EOD", "end-of-message", "END-OF-MESSAGE", "end of DATA"):
+        assert story.rejected_by("store", stage=spelling, status="5.7.1")
+    with pytest.raises(UnknownStage):
+        story.rejected_by("store", stage="HELLO")
+    with pytest.raises(VerdictError, match="expected: rejected by store at RCPT"):
+        story.rejected_by("store", stage="rcpt")
+
+
+def test_one_stage_type_for_the_client_the_logs_and_the_verdict() -> None:
+    assert evidence.Stage is Stage and get_args(Stage) == STAGES
+    assert get_type_hints(Hop)["stage"] == Stage | None
+    assert get_type_hints(Exchange)["stage"] == Stage
+    assert get_type_hints(evidence.Rejection)["stage"] == Stage
+    assert get_type_hints(evidence.SessionFailure)["stage"] == Stage
+
+
+# -- the story once in the report, however often it is asked for ---------------------------------------------------
+def test_asking_for_the_verdict_twice_keeps_one_story() -> None:
+    world = FakeWorld(UNKNOWN_USER)
+    sent = sent_to("nosuchuser@library.example")
+    sent.world = world
+    first = sent.verdict(timeout=0)
+    second = sent.verdict(timeout=0)
+    assert world.stories == [second] and second.render() == first.render()
+    other = sent_to("jill@library.example")
+    other.world = world
+    other.verdict(timeout=0)
+    sent.verdict(timeout=0)
+    assert [s.sent for s in world.stories] == [sent, other]
+
+
+def test_verdict_error_is_a_mailharness_error_and_an_assertion() -> None:
+    assert issubclass(VerdictError, MailharnessError) and issubclass(VerdictError, AssertionError)
+    story = gather(FakeWorld(UNKNOWN_USER), sent_to("nosuchuser@library.example"), timeout=0)
+    with pytest.raises(MailharnessError, match="expected: no DSN from any node"):
+        story.no_dsn()

@@ -9,6 +9,7 @@ each DSN's summary and findings beside it, and the hops as text with the servers
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 from collections.abc import Sequence
@@ -18,6 +19,8 @@ from pathlib import Path
 from typing import Any
 
 from .svg import legend, render_svg, steps
+
+log = logging.getLogger("mailharness")
 
 Record = dict[str, Any]
 VERDICTS = {"passed": "PASS", "failed": "FAIL", "skipped": "SKIP", "error": "ERROR"}
@@ -78,8 +81,8 @@ h3.message { font-size: 14px; margin: 14px 0 4px; word-break: break-all; }
 table.hops { font-size: 13px; }
 table.hops td.reply { white-space: pre-wrap; word-break: break-word; font-family: ui-monospace, "DejaVu Sans Mono",
                       monospace; font-size: 12px; }
-table.hops tr.rejected td.kind, table.hops tr.bounced td.kind, table.hops tr.expired td.kind { color: var(--fail);
-                                                                                              font-weight: 600; }
+table.hops tr.rejected td.kind, table.hops tr.bounced td.kind, table.hops tr.expired td.kind,
+table.hops tr.unreachable td.kind, table.hops tr.lost td.kind { color: var(--fail); font-weight: 600; }
 table.hops tr.deferred td.kind, table.hops tr.pending td.kind { color: var(--warn); font-weight: 600; }
 table.hops tr.dsn td { color: var(--dsn); }
 table.hops tr.delivered:not(.dsn) td.kind { color: var(--ok); font-weight: 600; }
@@ -178,6 +181,10 @@ def gist(record: Record) -> str:
             if h.get("kind") == "rejected":
                 out.append(f"refused by {h.get('node')} at {h.get('stage') or '?'} "
                            f"({h.get('code') or ''} {h.get('enhanced') or ''})".replace(" )", ")").replace("( ", "("))
+            elif h.get("kind") in ("unreachable", "lost"):
+                out.append(f"{h.get('kind')} {h.get('node')} from {h.get('peer') or '?'} at {h.get('stage') or '?'}")
+            elif h.get("kind") in ("deferred", "bounced") and not h.get("code") and h.get("stage") and h.get("peer"):
+                out.append(f"no reply from {h['peer']} to {h.get('node')} at {h['stage']}")
             elif h.get("kind") in ("delivered", "bounced", "expired"):
                 out.append(f"{h.get('kind')} at {h.get('node')}" + (f" ({h['status']})" if h.get("status") else ""))
         for d in m.get("dsns", []):
@@ -199,7 +206,10 @@ def _section(record: Record, ident: str) -> str:
     """One scenario's section; a record that cannot be drawn says why instead of breaking the whole report."""
     try:
         return scenario_section(record, ident)
-    except Exception as exc:
+    except Exception as exc:  # a record the drawing code does not expect (KeyError, TypeError, ValueError...):
+        # one scenario that cannot be drawn says why in its section instead of breaking the whole report
+        log.warning("report: scenario %s could not be drawn: %s: %s", record.get("name", ""), type(exc).__name__,
+                    exc, exc_info=True)
         return (f'<details class="scenario error" id="{ident}" open><summary><span class="badge error">?</span>'
                 f'<span class="name">{escape(str(record.get("name", "")))}</span></summary><div class="content">'
                 f'<p class="notes">This scenario could not be drawn: {escape(f"{type(exc).__name__}: {exc}")}</p>'

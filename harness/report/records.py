@@ -11,6 +11,7 @@ message that is not a DSN) becomes a note among the DSN's findings (level "note"
 from __future__ import annotations
 
 import json
+import logging
 import os
 from collections.abc import Iterable, Sequence
 from email.message import EmailMessage
@@ -19,6 +20,8 @@ from typing import Any
 
 from harness.dsn import DSN, parse_dsn, validate
 from harness.verdict import EmittedDsn, Hop, Story
+
+log = logging.getLogger("mailharness")
 
 Record = dict[str, Any]
 NOTE = "note"  # the level of what the report itself could not do (next to the validator's error and warning)
@@ -50,7 +53,9 @@ def message_record(story: Story, *, read_dsns: bool = True) -> Record:
                    message_id=str(story.sent.message["Message-ID"] or "").strip(), via=story.sent.via)
         rec["hops"] = [hop_record(h) for h in story.hops]
         rec["pending"] = [{"node": node, "queue_id": qid} for node, qid in story.pending]
-    except Exception as exc:  # a report must never crash a test run
+    except Exception as exc:  # anything a half-gathered Story lacks (AttributeError, KeyError...): a report must
+        # never crash a test run, so the reason becomes a note in the record (and the traceback goes to the log)
+        log.debug("could not describe the message", exc_info=True)
         rec["notes"].append(f"could not describe the message: {_exc(exc)}")
     boxes: dict[str, list[EmailMessage]] = {}
     for d in getattr(story, "dsns", []):
@@ -65,7 +70,7 @@ def hop_record(h: Hop) -> Record:
         "kind": h.kind,
         "recipient": h.recipient,
         "peer": h.peer,
-        "stage": h.stage,
+        "stage": h.stage or "",
         "reply": str(h.reply) if h.reply is not None else None,
         "code": h.reply.code if h.reply is not None else None,
         "enhanced": h.reply.enhanced if h.reply is not None else None,
@@ -95,7 +100,9 @@ def dsn_record(story: Story, d: EmittedDsn, boxes: dict[str, list[EmailMessage]]
             rec["summary"] = dsn_summary(parsed, d.about)
         rec["findings"] += [{"rule": f.rule, "level": f.level, "message": f.message}
                             for f in validate(parsed, "postfix", envelope=story.sent.original_envelope())]
-    except Exception as exc:  # a report must never crash a test run
+    except Exception as exc:  # a container gone (docker errors, OSError), a mailbox unreadable, a parser or
+        # validator bug: a report must never crash a test run, so the reason becomes a finding (level "note")
+        log.debug("could not read the DSN %s", d.message_id, exc_info=True)
         rec["findings"].append(_note(f"could not read the DSN: {_exc(exc)}"))
     return rec
 
@@ -119,7 +126,7 @@ def dsn_summary(dsn: DSN, about: Iterable[str] = ()) -> Record:
 def _find_in_mailbox(story: Story, d: EmittedDsn, boxes: dict[str, list[EmailMessage]]) -> EmailMessage | None:
     key = d.to.lower()
     if key not in boxes:
-        boxes[key] = story.world.mailbox(d.to).messages()
+        boxes[key] = story.mailboxes.mailbox(d.to).messages()
     for m in boxes[key]:
         if str(m["Message-ID"] or "").strip() == d.message_id:
             return m
@@ -130,9 +137,11 @@ def _nodes(stories: Sequence[Story]) -> list[Record]:
     out: dict[str, Record] = {}
     for s in stories:
         try:
-            for n in s.world.spec.nodes:
+            for n in s.directory.nodes.values():
                 out.setdefault(n.name, {"name": n.name, "domain": n.domain, "hostname": n.hostname, "kind": n.kind})
-        except Exception:  # a world without a spec: the hops still name the nodes
+        except Exception as exc:  # a directory without a node list (AttributeError) or with a partial one: the
+            # hops still name the nodes, so the report only loses their domains
+            log.debug("no node list from %r: %s: %s", getattr(s, "directory", None), type(exc).__name__, exc)
             continue
     return list(out.values())
 
@@ -154,12 +163,18 @@ def hop_text(h: Record) -> str:
         return f"{h['node']}: rejected{rcpt} from {h.get('peer') or '?'} at {h.get('stage') or '?'}: {h.get('reply')}"
     if h.get("kind") == "accepted":
         return f"{h['node']}: accepted from {h.get('peer') or '?'}: {h.get('reply')}"
+    if h.get("kind") == "unreachable":
+        return f"{h['node']}: {what} from {h.get('peer') or '?'} at {h.get('stage') or '?'}: {h.get('detail', '')}"
+    if h.get("kind") == "lost":
+        return f"{h['node']}: {'DSN ' if h.get('dsn') else ''}session with {h.get('peer') or '?'} lost at " \
+               f"{h.get('stage') or '?'}: {h.get('detail', '')}"
     if h.get("reply"):
         return f"{h['node']}: {what}{rcpt}, {h.get('peer') or 'the next hop'} said at {h.get('stage') or '?'}: " \
                f"{h['reply']}"
     who = f"{h['node']} -> {h['peer']}" if h.get("peer") else h.get("node", "")
+    at = f" at {h['stage']}" if h.get("stage") else ""
     extra = ", ".join(x for x in (h.get("status", ""), h.get("detail", "")) if x)
-    return f"{who}: {what}{rcpt}" + (f" ({extra})" if extra else "")
+    return f"{who}: {what}{rcpt}{at}" + (f" ({extra})" if extra else "")
 
 
 def junit_properties(record: Record) -> list[tuple[str, str]]:

@@ -1,14 +1,14 @@
 """The picture of a scenario's messages: an inline SVG sequence diagram, one lane per node plus the harness client.
 
 Rows follow `steps()`: every hop in order, the DSN emissions where they start, what is still queued. Arrows:
-accepted and relayed (node -> peer), rejected (client -> refusing node, ending in a red X), failed attempts with
-no reply (ending in an X); marks on a lane: mailbox (delivered), bounced, deferred, expired, forwarded. DSN rows are
-purple and dashed, joined lane by lane from where the DSN starts to the mailbox it lands in.
+accepted and relayed (node -> peer), rejected (client -> refusing node, ending in a red X), sessions that got no
+reply at all, unreachable or lost (client -> silent node, ending in a red X), failed attempts with no reply as the
+client logged them (ending in an X); marks on a lane: mailbox (delivered), bounced, deferred, expired,
+forwarded. DSN rows are purple and dashed, joined lane by lane from where the DSN starts to the mailbox it lands in.
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from html import escape
 from typing import Any
@@ -27,7 +27,8 @@ HARNESS = "harness"
 
 OK, FAIL, WAIT, MSG, DSN, GREY = "#2e7d32", "#c62828", "#b26a00", "#1f4e79", "#7b1fa2", "#555555"
 _FAILURE = ("bounced", "deferred", "expired")
-_TRIED = re.compile(r"(?:connect to|conversation with) ([A-Za-z0-9.-]+)\[")  # Postfix's words for a failed attempt
+_NO_SESSION = ("unreachable", "lost")  # a session that ended without a reply (the hop's node is the server)
+_REFUSAL = ("rejected", *_NO_SESSION)  # kinds drawn from the client to the refusing (or silent) server
 
 
 @dataclass
@@ -96,7 +97,6 @@ class _Diagram:
         self.ident = ident
         self.lanes = lanes(record)
         self.index = {n["name"]: i for i, n in enumerate(self.lanes)}
-        self.by_host = {str(n.get("hostname", "")).lower(): n["name"] for n in self.lanes if n.get("hostname")}
         self.width = LEFT + LANE_W * len(self.lanes) + 8
         self.out: list[str] = []  # arrows, marks, labels (over the lifelines)
         self.back: list[str] = []  # row stripes (under the lifelines)
@@ -195,9 +195,6 @@ class _Diagram:
         show_rcpt = rcpt if rcpt and (many or rcpt.lower() not in [r.lower() for r in m.get("recipients", [])]) else ""
         code = f"{h.get('code') or ''} {h.get('enhanced') or ''}".strip()
         tip = hop_text(h)
-        if not peer and kind in _FAILURE:  # relay=none: the host it tried is only named in the detail
-            tried = _TRIED.search(h.get("detail", ""))
-            peer = self.by_host.get(tried.group(1).lower(), "") if tried else ""
         nx, px = self.x(node), self.x(peer)
         if nx is None:
             return
@@ -206,6 +203,9 @@ class _Diagram:
             tone = WAIT if 400 <= int(h.get("code") or 0) < 500 else FAIL  # a 4xx refusal is transient
             self._arrow(px, nx, y, f"{h.get('stage') or '?'} {code}".strip(), show_rcpt, tone, tip,
                         end="x", dashed=dsn, line=DSN if dsn else tone)
+        elif kind in _NO_SESSION and px is not None and px != nx:
+            self._arrow(px, nx, y, f"{h.get('stage') or '?'} {kind}", "no reply", FAIL, tip, end="x", dashed=dsn,
+                        line=DSN if dsn else FAIL)
         elif kind == "accepted" and px is not None and px != nx:
             self._arrow(px, nx, y, f"accepted \u00b7 {code}".strip(" \u00b7"), show_rcpt, OK, tip)
         elif kind == "relayed" and px is not None and px != nx:
@@ -213,7 +213,8 @@ class _Diagram:
                         colour, tip, dashed=dsn)
             self._dsn_path(dsn, nx, px, y)
         elif kind in _FAILURE and px is not None and px != nx and not self._refused(h, m):
-            said = f"{h.get('stage') or ''} {code}".strip() if h.get("code") else f"no reply {h.get('status', '')}"
+            said = f"{h.get('stage') or ''} {code}" if h.get("code") else \
+                f"{h.get('stage') or ''} no reply {h.get('status', '')}"
             self._arrow(nx, px, y, said.strip(), f"{kind} {show_rcpt}".strip(),
                         FAIL if kind != "deferred" else WAIT, tip, end="x", dashed=dsn,
                         line=DSN if dsn else None)
@@ -240,7 +241,7 @@ class _Diagram:
 
     def _refused(self, h: Record, m: Record) -> bool:
         """A failure whose refusal has its own row (the next hop's log, or the mock's reply)."""
-        return any(o.get("kind") == "rejected" and o.get("node") == h.get("peer") and o.get("peer") == h.get("node")
+        return any(o.get("kind") in _REFUSAL and o.get("node") == h.get("peer") and o.get("peer") == h.get("node")
                    and (o.get("recipient", "").lower() == h.get("recipient", "").lower() or not o.get("recipient"))
                    for o in m.get("hops", []))
 

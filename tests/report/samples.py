@@ -4,17 +4,17 @@ forward_refused[alias] and scripted_refusal_at_a_mock_next_hop runs) replayed th
 from __future__ import annotations
 
 from email.message import EmailMessage
-from types import SimpleNamespace
 from typing import Any
 
-from harness import default_topology, topology_with_mock_next_hop
-from harness.events import EventLog, LogEvent
+from harness import topology_with_mock_next_hop
 from harness.mail import parse_message
 from harness.report import scenario_record
 from harness.smtp import Envelope, Exchange, Reply, Transcript
 from harness.topology import TopologySpec
 from harness.verdict import Story, gather
 from harness.world import Sent
+
+from ..logworld import LogWorld
 
 FWD_MID = "<179595898949.6687.10114074385058042926@store.example>"
 FWD_DSN_MID = "<20261129132949.8DF9618418C@mx.library.example>"
@@ -136,22 +136,16 @@ class FakeMailbox:
         return [parse_message(m.encode("utf-8")) for m in self.world.boxes.get(self.address, [])]
 
 
-class FakeWorld:
-    """What gather() and scenario_record() use of a MailTopology: a spec, nodes' kinds, a log, mailboxes."""
+class FakeWorld(LogWorld):
+    """What gather() and scenario_record() use of a MailTopology (harness.ports): the nodes, the log, the log
+    barrier, mailboxes (with the DSNs given, or broken)."""
 
     def __init__(self, lines: list[tuple[str, str]], spec: TopologySpec | None = None,
                  boxes: dict[str, list[str]] | None = None, broken_mailboxes: bool = False) -> None:
-        self.spec = spec or default_topology()
-        self.nodes: dict[str, Any] = {n.name: SimpleNamespace(kind=n.kind) for n in self.spec.nodes}
-        self.events = EventLog()
+        super().__init__(lines, spec)
         self.boxes = boxes or {}
         self.broken_mailboxes = broken_mailboxes
         self.mailbox_reads = 0
-        for node, line in lines:
-            self.events.add(node, line)
-
-    def log(self, node: str | None = None) -> list[LogEvent]:
-        return self.events.since(0, node)
 
     def mailbox(self, address: str) -> FakeMailbox:
         self.mailbox_reads += 1
@@ -167,12 +161,13 @@ def sent(mid: str, rcpts: list[str], *, qid: str = "7E84518407E", refused_at: st
         t.exchanges.append(Exchange("MAIL", "MAIL FROM:<jack@store.example>",
                                     Reply(452, "4.3.1", "4.3.1 Insufficient system storage"), 0.0))
     else:
-        t.exchanges.append(Exchange("EOD", "<message>", Reply(250, "2.0.0", f"2.0.0 Ok: queued as {qid}"), 0.0))
+        t.exchanges.append(Exchange("END-OF-MESSAGE", "<message>", Reply(250, "2.0.0", f"2.0.0 Ok: queued as {qid}"),
+                                    0.0))
     return Sent(t.envelope, t, msg, "store")
 
 
 def story(world: FakeWorld, s: Sent) -> Story:
-    return gather(world, s, timeout=0)  # type: ignore[arg-type]
+    return gather(world, s, timeout=0)
 
 
 def forward_refused(dsn_text: str | None = FORWARD_DSN, **kw: Any) -> Story:
@@ -190,6 +185,32 @@ def mock_refusal() -> Story:
 def queue_full() -> Story:
     """store refuses at MAIL FROM (452 4.3.1): nothing is queued, nobody sends a DSN."""
     return story(FakeWorld([]), sent("<3@store.example>", ["jill@library.example"], refused_at="MAIL"))
+
+
+def unreachable_submission() -> Story:
+    """library, where Jack submits, refuses the connection: no session, nothing queued."""
+    msg = EmailMessage()
+    msg["From"] = "jack@store.example"
+    msg["Message-ID"] = "<4@store.example>"
+    t = Transcript("10.1.1.11:25", Envelope.of("jack@store.example", ["jill@library.example"]))
+    t.exchanges.append(Exchange("CONNECT", "", Reply(0, None, "connect to 10.1.1.11:25: Connection refused"), 0.0))
+    return story(FakeWorld([]), Sent(t.envelope, t, msg, "library"))
+
+
+N = "Dec 02 02:18:57 mx postfix"
+NEXT_HOP_DOWN = [  # suites/test_next_hop.py::test_next_hop_unavailable[next_hop_down], as Postfix 3.7 logged it
+    ("store", f"{N}/cleanup[68]: 74C7317227E: message-id=<5@store.example>"),
+    ("store", f"{N}/smtp[69]: connect to mx.library.example[10.84.8.11]:25: Connection refused"),
+    ("store", f"{N}/smtp[69]: 74C7317227E: to=<jill@library.example>, relay=none, delay=0.02, delays=0.01/0.01/0/0, "
+              "dsn=4.4.1, status=deferred (connect to mx.library.example[10.84.8.11]:25: Connection refused)"),
+    ("store", f"{N}/qmgr[64]: 74C7317227E: from=<jack@store.example>, status=expired, returned to sender"),
+    ("store", f"{N}/qmgr[64]: 74C7317227E: removed"),
+]
+
+
+def next_hop_down() -> Story:
+    """library refuses store's connections: store's attempt is deferred at CONNECT, then the message expires."""
+    return story(FakeWorld(NEXT_HOP_DOWN), sent("<5@store.example>", ["jill@library.example"], qid="74C7317227E"))
 
 
 def broken_dsn() -> str:

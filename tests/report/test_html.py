@@ -10,7 +10,16 @@ from harness.report import render_html, render_svg, scenario_record, write_html
 from harness.report.html import gist, scenario_id
 from harness.report.svg import steps
 
-from .samples import FakeWorld, forward_refused, queue_full, sample_records, sent, story
+from .samples import (
+    FakeWorld,
+    forward_refused,
+    next_hop_down,
+    queue_full,
+    sample_records,
+    sent,
+    story,
+    unreachable_submission,
+)
 
 VOID = {"meta", "input", "br", "img", "hr", "link"}
 SVG_SELF_CLOSING = {"line", "path", "rect", "circle"}
@@ -164,3 +173,16 @@ def test_a_copy_still_queued_is_drawn_last() -> None:
     assert ">still queued \u00b7 0384E176400</text>" in svg
     assert ">RCPT 451 4.3.2 deferred</text>" in svg  # no refusal row for it: the attempt is an arrow
     assert gist(r) == "still queued at store"
+
+
+def test_failed_sessions_are_drawn_and_summed_up() -> None:
+    r = scenario_record("t.py::test_down", "failed", 0.1, "", [unreachable_submission()])
+    svg = render_svg(r, ident="u")
+    assert svg.count('class="reject-x"') == 1 and ">CONNECT unreachable" in svg  # harness -> library, an X
+    assert gist(r) == "unreachable library from harness at CONNECT"
+    assert '<tr class="unreachable"><td class="num">1</td><td class="node">library</td>' in render_html(
+        [r], title="t", generated="")
+    r = scenario_record("t.py::test_next_hop_down", "failed", 0.1, "", [next_hop_down()])
+    svg = render_svg(r, ident="n")
+    assert ">CONNECT no reply 4.4.1</text>" in svg  # store -> library, the attempt deferred
+    assert gist(r) == "no reply from library to store at CONNECT; expired at store"

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 from harness.report import junit_properties, read_records_jsonl, scenario_record, write_records_jsonl
+from harness.report.records import hop_record, hop_text
 from harness.verdict import Story
 
 from .samples import (
@@ -15,8 +16,10 @@ from .samples import (
     broken_dsn,
     forward_refused,
     mock_refusal,
+    next_hop_down,
     queue_full,
     sample_records,
+    unreachable_submission,
 )
 
 HOP_KEYS = {"seq", "node", "kind", "recipient", "peer", "stage", "reply", "code", "enhanced", "status", "detail",
@@ -74,7 +77,7 @@ def test_read_dsns_false_reads_no_mailbox() -> None:
     s = forward_refused()
     [d] = record(s, read_dsns=False)["messages"][0]["dsns"]
     assert (d["findings"], d["summary"], d["delivered_at"]) == ([], None, "store")
-    assert s.world.mailbox_reads == 0  # type: ignore[attr-defined]
+    assert s.mailboxes.mailbox_reads == 0  # type: ignore[attr-defined]
 
 
 def test_what_cannot_be_read_becomes_a_note_never_an_exception() -> None:
@@ -91,7 +94,8 @@ def test_what_cannot_be_read_becomes_a_note_never_an_exception() -> None:
     notadsn = record(forward_refused(plain))["messages"][0]["dsns"][0]
     assert notadsn["summary"] is None and notadsn["findings"][0]["message"].startswith("the message is not a DSN")
 
-    broken = Story(FakeWorld([]), None)  # type: ignore[arg-type]
+    world = FakeWorld([])
+    broken = Story(None, world, world)  # type: ignore[arg-type]
     [m] = record(broken)["messages"]
     assert m["hops"] == [] and m["notes"] and m["notes"][0].startswith("could not describe the message: ")
 
@@ -137,3 +141,22 @@ def test_junit_properties() -> None:
         "failed from library to <jack@store.example>, delivered at store: action=failed, status=5.1")
     assert "R-4 error: Status '5.1'" in props["mailharness.message.1.dsn.1.findings"]
     assert all("\n" not in v for v in props.values())
+
+
+def test_failed_sessions_are_hops_of_the_record() -> None:
+    [m] = record(unreachable_submission())["messages"]
+    assert [(h["node"], h["kind"], h["peer"], h["stage"], h["reply"], h["detail"]) for h in m["hops"]] == [
+        ("library", "unreachable", "harness", "CONNECT", None, "connect to 10.1.1.11:25: Connection refused")]
+    [m] = record(next_hop_down())["messages"]
+    assert [(h["node"], h["kind"], h["peer"], h["stage"], h["status"]) for h in m["hops"]] == [
+        ("store", "accepted", "harness", "END-OF-MESSAGE", ""), ("store", "deferred", "library", "CONNECT", "4.4.1"),
+        ("store", "expired", "", "", "")]
+
+
+def test_hop_text_words_each_hop_as_the_story_does() -> None:
+    stories = [forward_refused(), mock_refusal(), queue_full(), unreachable_submission(), next_hop_down()]
+    hops = [h for s in stories for h in s.hops]
+    assert {h.kind for h in hops} >= {"accepted", "rejected", "relayed", "forwarded", "bounced", "delivered",
+                                      "deferred", "expired", "unreachable"}
+    for h in hops:
+        assert hop_text(hop_record(h)) == h.render()

@@ -1,0 +1,121 @@
+"""The narrow doors between a running world and what reads it: the verdict, the mailboxes and the report.
+
+Each Protocol names exactly what one reader uses. `harness.world.MailTopology` satisfies them all structurally
+(nothing here imports it), and so does any stand-in with the same members, such as the log-only worlds of the
+project's own tests:
+
+    EventSource    the topology's log events (harness.events.EventLog): mark, since, wait
+    Logs           those events and the position of the last reset (`mark`)
+    LogBarrier     sync_logs(): every node's log has arrived up to now
+    NodeDirectory  a node by key (name, domain, host name, an address in its domain), and all of them
+    Mailboxes      a user's mailbox, to read its messages
+    Submission     a message the harness submitted (harness.world.Sent)
+
+    StoryWorld     what harness.verdict.gather reads: Logs, LogBarrier, NodeDirectory, Mailboxes
+    (SentWorld, a StoryWorld that keeps the stories for the report, is in harness.verdict, beside Story)
+    MailStore      what harness.mail.Mailbox reads: Logs and NodeDirectory
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from email.message import EmailMessage
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from .dsn import OriginalEnvelope
+    from .events import LogEvent, Predicate
+    from .smtp import Envelope, Transcript
+
+
+class EventSource(Protocol):
+    """All nodes' log events in arrival order (harness.events.EventLog)."""
+
+    def mark(self) -> int: ...
+
+    def since(self, mark: int = 0, node: str | None = None) -> list[LogEvent]: ...
+
+    def wait(self, predicate: Predicate, *, timeout: float, since: int = 0, what: str = "an event",
+             hint: str = "") -> LogEvent:
+        """The first event at or after `since` that matches; harness.events.MailTimeout after `timeout`."""
+        ...
+
+
+class Logs(Protocol):
+    """The events, and where the current test's part of them starts (the last reset)."""
+
+    @property
+    def events(self) -> EventSource: ...
+
+    @property
+    def mark(self) -> int: ...
+
+
+class LogBarrier(Protocol):
+    def sync_logs(self, timeout: float = 10.0) -> None:
+        """Return once every node's log has arrived up to now."""
+        ...
+
+
+class NodeView(Protocol):
+    """What a reader may know of a node."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def kind(self) -> str: ...  # postfix, mock
+
+    @property
+    def hostname(self) -> str: ...
+
+    @property
+    def ip(self) -> str: ...
+
+    @property
+    def domain(self) -> str: ...
+
+
+class NodeDirectory(Protocol):
+    def node(self, key: str) -> NodeView:
+        """A node by name, domain, host name, or an address in its domain; KeyError if there is none."""
+        ...
+
+    @property
+    def nodes(self) -> Mapping[str, NodeView]:
+        """Every node that handles mail, by name, in the topology's order."""
+        ...
+
+
+class MailboxReader(Protocol):
+    def messages(self) -> list[EmailMessage]: ...
+
+
+class Mailboxes(Protocol):
+    def mailbox(self, address: str) -> MailboxReader: ...
+
+
+class Submission(Protocol):
+    """A message the harness submitted (harness.world.Sent)."""
+
+    @property
+    def envelope(self) -> Envelope: ...
+
+    @property
+    def transcript(self) -> Transcript: ...
+
+    @property
+    def message(self) -> EmailMessage: ...
+
+    @property
+    def via(self) -> str: ...  # the node it was submitted to
+
+    def original_envelope(self) -> OriginalEnvelope: ...
+
+
+class StoryWorld(Logs, LogBarrier, NodeDirectory, Mailboxes, Protocol):
+    """What the verdict reads to gather a message's story."""
+
+
+class MailStore(Logs, NodeDirectory, Protocol):
+    """What a Mailbox reads: the node holding it, and the log events to wait on."""

@@ -1,0 +1,52 @@
+"""A world made of log lines only (no Docker), for the verdict's and the report's tests. It has exactly the members
+the narrow doors of harness.ports name, so gather(), Story and the report records accept it as they accept a
+MailTopology."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from email.message import EmailMessage
+
+from harness.events import EventLog
+from harness.ports import MailboxReader
+from harness.topology import TopologySpec, default_topology
+from harness.verdict import Story
+
+
+@dataclass(frozen=True)
+class NodeInfo:
+    name: str
+    kind: str
+    hostname: str
+    ip: str
+    domain: str
+
+
+class EmptyMailbox:
+    def messages(self) -> list[EmailMessage]:
+        return []
+
+
+class LogWorld:
+    """The topology's nodes (from a spec, addresses 10.1.1.10, .11, ...), an event log fed with (node, line)
+    pairs, no-op log barrier, empty mailboxes; `stories` as a MailTopology keeps them."""
+
+    def __init__(self, lines: list[tuple[str, str]], spec: TopologySpec | None = None) -> None:
+        self.spec = spec or default_topology()
+        self.nodes: dict[str, NodeInfo] = {n.name: NodeInfo(n.name, n.kind, n.hostname, f"10.1.1.{10 + i}", n.domain)
+                                           for i, n in enumerate(self.spec.nodes)}
+        self.events = EventLog()
+        self.mark = 0
+        self.syncs = 0
+        self.stories: list[Story] = []
+        for node, line in lines:
+            self.events.add(node, line)
+
+    def node(self, key: str) -> NodeInfo:
+        return self.nodes[self.spec.node(key).name]
+
+    def sync_logs(self, timeout: float = 10.0) -> None:
+        self.syncs += 1
+
+    def mailbox(self, address: str) -> MailboxReader:
+        return EmptyMailbox()
