@@ -168,6 +168,17 @@ class FaultLedger:
                     log.warning("mailharness: %s still cannot reach %s (%s) after it was reconnected: %s",
                                 other.name, node.name, node.ip, out)
 
+    def _await_listener(self, node: PostfixNode, listening: bool) -> None:
+        """After a reload master stops (or starts) listening, but an smtpd already waiting on the old socket can
+        still take one more connection: poll, with a deadline, until a connection is refused (or answered)."""
+        connect = f"timeout 1 bash -c 'exec 3<>/dev/tcp/{node.ip}/25' 2>/dev/null"
+        want = connect if listening else f"! {connect}"
+        out = node.exec(["bash", "-c", f"for i in $(seq 100); do {want} && echo ok && exit 0; sleep 0.05; done"],
+                        check=False)
+        if out.strip() != b"ok":
+            raise FaultError(f"{node.name}: port 25 still {'refuses' if listening else 'answers'} connections "
+                             f"5 s after the SMTP service was turned {'on' if listening else 'off'}")
+
     def _restarted(self, node: Node) -> None:
         """A restarted Postfix node came back with its baseline main.cf and master.cf and an empty /var/mail."""
         w = self._written.get(node.name)
@@ -225,6 +236,8 @@ class FaultLedger:
             node.reconfigure(body)
         else:
             node.exec(["sh", "-c", body])
+        if "smtp/inet" in done.services_off ^ w.services_off:
+            self._await_listener(node, listening="smtp/inet" not in w.services_off)
         done.params, done.tables, done.services_off = params, tables, w.services_off
         done.files, done.disk_filled = dict(w.files), w.disk_filled
         if not (params or tables or w.services_off or w.files or w.disk_filled):
