@@ -17,7 +17,8 @@ _WHERE = {
     # the world and driving it
     "MailTopology": "world", "Sent": "world", "NodeSpec": "topology", "TopologySpec": "topology",
     "default_topology": "topology", "topology_with_mock_next_hop": "topology",
-    "Envelope": "smtp", "Recipient": "smtp", "Reply": "smtp", "Transcript": "smtp",
+    "Envelope": "smtp", "Recipient": "smtp", "Reply": "smtp", "Transcript": "smtp", "Stage": "smtp",
+    "UnknownStage": "smtp", "FaultApplier": "plugin", "FaultError": "inject",
     "Mailbox": "mail", "is_dsn": "mail", "make_message": "mail",
     "LogEvent": "events", "MailTimeout": "events", "EngineUnavailable": "engine.docker",
     "MailharnessError": "errors",
@@ -65,8 +66,10 @@ if TYPE_CHECKING:  # what type checkers and IDEs see
         UnknownUser,
         Unreachable,
     )
+    from .inject import FaultError
     from .mail import Mailbox, is_dsn, make_message
-    from .smtp import Envelope, Recipient, Reply, Transcript
+    from .plugin import FaultApplier
+    from .smtp import Envelope, Recipient, Reply, Stage, Transcript, UnknownStage
     from .topology import NodeSpec, TopologySpec, default_topology, topology_with_mock_next_hop
     from .verdict import Story, VerdictError
     from .world import MailTopology, Sent

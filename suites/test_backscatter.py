@@ -1,8 +1,7 @@
 """Backscatter: a server that accepts mail for users it does not have bounces it later, to whatever sender the
 message claimed. A correct server rejects at RCPT (RFC 5321 s6.2), and nothing goes to the forged address."""
 
-from harness import AcceptUnknownUsers, MailTopology, VerdictError
-from harness.plugin import FaultApplier
+from harness import AcceptUnknownUsers, FaultApplier, MailTopology, VerdictError
 
 
 def test_backscatter(mail_topology: MailTopology) -> None:

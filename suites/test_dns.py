@@ -3,9 +3,8 @@
 
 import pytest
 
-from harness import Dns, MailTopology, QueueLifetime, assert_dsn
+from harness import Dns, FaultApplier, MailTopology, QueueLifetime, assert_dsn
 from harness.faults import DnsKind
-from harness.plugin import FaultApplier
 
 
 @pytest.mark.parametrize(("kind", "status", "words"), [

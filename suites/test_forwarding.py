@@ -6,8 +6,7 @@ from typing import Literal
 
 import pytest
 
-from harness import Forward, MailTopology, Refuse, assert_dsn
-from harness.plugin import FaultApplier
+from harness import FaultApplier, Forward, MailTopology, Refuse, assert_dsn
 
 Via = Literal["alias", "forward", "virtual"]  # how library forwards: an alias, a .forward file, a virtual alias
 

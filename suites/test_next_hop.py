@@ -3,8 +3,7 @@ own diagnostic (X-Postfix), since no server ever replied. Tried once here (lifet
 
 import pytest
 
-from harness import Down, Fault, MailTopology, QueueLifetime, Tarpit, Unreachable, assert_dsn
-from harness.plugin import FaultApplier
+from harness import Down, Fault, FaultApplier, MailTopology, QueueLifetime, Tarpit, Unreachable, assert_dsn
 
 
 @pytest.mark.parametrize(("fault", "status", "words"), [

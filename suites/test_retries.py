@@ -1,8 +1,7 @@
 """Temporary failures: the sender's server keeps the message and retries (queue times compressed to seconds).
 A "delayed" DSN may warn the sender; a failed one must come when the message expires."""
 
-from harness import MailTopology, QueueLifetime, Refuse, assert_dsn
-from harness.plugin import FaultApplier
+from harness import FaultApplier, MailTopology, QueueLifetime, Refuse, assert_dsn
 
 
 def test_tempfail_then_delivered(mail_topology: MailTopology) -> None:

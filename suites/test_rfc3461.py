@@ -1,9 +1,8 @@
 """RFC 3461 end to end: NOTIFY, RET, ENVID and ORCPT are honoured, echoed in the DSN, passed on to a next hop
 that supports DSN and dropped for one that does not (checked at a mock next hop)."""
 
-from harness import MailTopology, Recipient, assert_dsn, is_dsn
+from harness import FaultApplier, MailTopology, Recipient, assert_dsn, is_dsn
 from harness.mock import Script, rule
-from harness.plugin import FaultApplier
 
 
 def test_notify_never(mail_topology: MailTopology) -> None:

@@ -5,8 +5,7 @@ bounce. After acceptance (a full mailbox disk, a mailbox over its limit) the ser
 responsibility: it must send the DSN itself, to the original envelope sender (RFC 5321 s6.1).
 """
 
-from harness import DiskFull, MailboxFull, MailTopology, QueueFull, SizeLimit, assert_dsn
-from harness.plugin import FaultApplier
+from harness import DiskFull, FaultApplier, MailboxFull, MailTopology, QueueFull, SizeLimit, assert_dsn
 
 
 def test_disk_full(mail_topology: MailTopology, mail_fault: FaultApplier) -> None:

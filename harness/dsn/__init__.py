@@ -21,7 +21,7 @@ from harness.dsn.model import (
     NotADSNError,
     ParseResult,
     PerMessage,
-    Recipient,
+    RecipientBlock,
     ReturnedContent,
     TypedValue,
 )
@@ -48,7 +48,7 @@ __all__ = [
     "ParseResult",
     "PerMessage",
     "Profile",
-    "Recipient",
+    "RecipientBlock",
     "RecipientParams",
     "ReturnedContent",
     "RuleInfo",

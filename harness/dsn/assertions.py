@@ -7,7 +7,7 @@ from typing import Any, Final
 
 from harness.dsn.context import DsnEnvelope, OriginalEnvelope
 from harness.dsn.findings import Finding
-from harness.dsn.model import DSN, NotADSN, Recipient
+from harness.dsn.model import DSN, NotADSN, RecipientBlock
 from harness.dsn.parse import Source, parse_dsn
 from harness.dsn.summary import flatten, recipient_dict
 from harness.dsn.validate import validate
@@ -46,13 +46,13 @@ def _words(diagnostic_contains: str | Sequence[str]) -> list[str]:
     return [diagnostic_contains] if isinstance(diagnostic_contains, str) else list(diagnostic_contains)
 
 
-def _describe(r: Recipient) -> str:
+def _describe(r: RecipientBlock) -> str:
     d = recipient_dict(r)
     return ", ".join(f"{k}={v!r}" for k, v in d.items() if v is not None)
 
 
 def _check_recipient(
-    r: Recipient,
+    r: RecipientBlock,
     label: str,
     action: str | None,
     status: str | Sequence[str] | None,
@@ -120,7 +120,7 @@ def assert_dsn(
         if got is None or _host(got) != _host(reporting_mta.split(";")[-1]):
             rm = parsed.per_message.reporting_mta
             mismatches.append(f"Reporting-MTA expected {reporting_mta!r}, got {str(rm) if rm else None!r}")
-    selected: list[tuple[str, Recipient]] = []
+    selected: list[tuple[str, RecipientBlock]] = []
     if recipient is not None:
         r = parsed.recipient(recipient)
         if r is None:

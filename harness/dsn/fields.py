@@ -11,7 +11,7 @@ from harness.dsn.model import (
     DateValue,
     Field,
     PerMessage,
-    Recipient,
+    RecipientBlock,
     TypedValue,
 )
 
@@ -178,7 +178,7 @@ def per_message(block: Block) -> PerMessage:
     )
 
 
-def recipient(block: Block) -> Recipient:
+def recipient(block: Block) -> RecipientBlock:
     values: dict[str, Field] = {}
     for f in block.fields:
         values.setdefault(f.key, f)
@@ -192,7 +192,7 @@ def recipient(block: Block) -> Recipient:
     code, comment = status(status_raw) if status_raw is not None else (None, "")
     fr, orc, rm, dc = get("final-recipient"), get("original-recipient"), get("remote-mta"), get("diagnostic-code")
     la, wr, fl = get("last-attempt-date"), get("will-retry-until"), get("final-log-id")
-    return Recipient(
+    return RecipientBlock(
         final_recipient=address(fr) if fr is not None else None,
         original_recipient=address(orc) if orc is not None else None,
         action=strip_comments(action_raw).lower() if action_raw is not None else None,
@@ -214,7 +214,7 @@ def is_recipient_block(block: Block) -> bool:
     return any(f.key in ("final-recipient", "original-recipient", "action", "status") for f in block.fields)
 
 
-def interpret(blocks: tuple[Block, ...]) -> tuple[PerMessage, tuple[Recipient, ...]]:
+def interpret(blocks: tuple[Block, ...]) -> tuple[PerMessage, tuple[RecipientBlock, ...]]:
     """The per-message block is the first; every later block that has fields is a recipient.
 
     When the first block already holds recipient fields (the blank line after the per-message fields is missing,

@@ -85,7 +85,7 @@ class PerMessage:
 
 
 @dataclass(frozen=True)
-class Recipient:
+class RecipientBlock:
     final_recipient: Address | None = None
     original_recipient: Address | None = None
     action: str | None = None  # lower case, comments removed
@@ -188,7 +188,7 @@ class DSN(_Message):
     status_text: str = ""  # the delivery-status part, transfer-decoded, LF line ends
     blocks: tuple[Block, ...] = ()
     per_message: PerMessage = field(default_factory=PerMessage)
-    recipients: tuple[Recipient, ...] = ()
+    recipients: tuple[RecipientBlock, ...] = ()
     returned: ReturnedContent | None = None
     is_dsn: Literal[True] = True
 
@@ -201,7 +201,7 @@ class DSN(_Message):
     def is_global(self) -> bool:
         return self.status_part is not None and self.status_part.content_type == "message/global-delivery-status"
 
-    def recipient(self, address: str) -> Recipient | None:
+    def recipient(self, address: str) -> RecipientBlock | None:
         """The recipient whose Final-Recipient (or else Original-Recipient) is `address`, case-insensitively."""
         low = address.lower()
         for r in self.recipients:

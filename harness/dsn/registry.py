@@ -9,7 +9,7 @@ from typing import Literal
 from harness.dsn.catalog import BY_ID
 from harness.dsn.context import DsnEnvelope, OriginalEnvelope
 from harness.dsn.findings import Issue
-from harness.dsn.model import DSN, Recipient
+from harness.dsn.model import DSN, RecipientBlock
 
 Need = Literal["envelope", "dsn_envelope", "scripted_replies"]
 
@@ -54,6 +54,6 @@ def check(rule: str, *needs: Need) -> Callable[[Check], Check]:
     return register
 
 
-def who(index: int, r: Recipient) -> str:
+def who(index: int, r: RecipientBlock) -> str:
     """How a message names a recipient block: its address, or its position when it has none."""
     return r.address or f"recipient #{index + 1}"

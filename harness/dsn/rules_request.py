@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 from harness.dsn.context import RecipientParams, xtext_problem
 from harness.dsn.findings import Issue, quote
-from harness.dsn.model import Recipient
+from harness.dsn.model import RecipientBlock
 from harness.dsn.registry import Inputs, check, who
 
 FINAL = ("failed", "delivered", "relayed", "expanded")
@@ -18,7 +18,7 @@ def _notify(p: RecipientParams) -> str:
     return "absent" if p.notify is None else ",".join(sorted(p.notify)) or "(empty)"
 
 
-def _matched(inp: Inputs) -> Iterator[tuple[int, Recipient, RecipientParams | None]]:
+def _matched(inp: Inputs) -> Iterator[tuple[int, RecipientBlock, RecipientParams | None]]:
     assert inp.envelope is not None
     for i, r in enumerate(inp.dsn.recipients):
         yield i, r, inp.envelope.find(r.address, r.original_address)

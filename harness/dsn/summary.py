@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from harness.dsn.model import DSN, NotADSN, Recipient
+from harness.dsn.model import DSN, NotADSN, RecipientBlock
 
 
-def recipient_dict(r: Recipient) -> dict[str, Any]:
+def recipient_dict(r: RecipientBlock) -> dict[str, Any]:
     """Addresses without their type (as written), action in lower case, status as n.n.n (raw when malformed)."""
     return {
         "final_recipient": r.final_recipient.value if r.final_recipient else None,

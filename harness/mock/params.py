@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 
 from .records import Params, xtext_decode
-from .script import Reply, Script
+from .script import Script, ScriptedReply
 
 MAIL_RE = re.compile(r"FROM:\s*(<[^>]*>|[^<>\s]+)(.*)", re.IGNORECASE | re.DOTALL)
 RCPT_RE = re.compile(r"TO:\s*(<[^>]*>|[^<>\s]+)(.*)", re.IGNORECASE | re.DOTALL)
@@ -27,7 +27,7 @@ _NOTIFY = {"SUCCESS", "FAILURE", "DELAY"}
 class Refusal(Exception):
     """A command (or one of its parameters) is refused with :attr:`reply`."""
 
-    def __init__(self, reply: Reply) -> None:
+    def __init__(self, reply: ScriptedReply) -> None:
         super().__init__(str(reply))
         self.reply = reply
 
@@ -46,16 +46,16 @@ def parse_params(text: str) -> Params:
     for token in text.split():
         key, eq, value = token.partition("=")
         if not _PARAM_KEY_RE.fullmatch(key) or (eq and not value):
-            raise Refusal(Reply(501, "5.5.4", f"Bad parameter syntax: {token}"))
+            raise Refusal(ScriptedReply(501, "5.5.4", f"Bad parameter syntax: {token}"))
         key = key.upper()
         if key in params:
-            raise Refusal(Reply(501, "5.5.4", f"Duplicate {key} parameter"))
+            raise Refusal(ScriptedReply(501, "5.5.4", f"Duplicate {key} parameter"))
         params[key] = value if eq else None
     return params
 
 
 def _bad(key: str) -> Refusal:
-    return Refusal(Reply(501, "5.5.4", f"Bad {key} parameter syntax"))
+    return Refusal(ScriptedReply(501, "5.5.4", f"Bad {key} parameter syntax"))
 
 
 def _check_xtext(key: str, value: str | None, max_len: int) -> None:
@@ -71,12 +71,12 @@ def check_mail_params(params: Params, script: Script) -> None:
     for key, value in params.items():
         needs = {"SIZE": "SIZE", "BODY": "8BITMIME", "SMTPUTF8": "SMTPUTF8", "ENVID": "DSN", "RET": "DSN"}
         if key not in needs or not script.advertises(needs[key]):
-            raise Refusal(Reply(555, "5.5.4", f"Unsupported option: {key}"))
+            raise Refusal(ScriptedReply(555, "5.5.4", f"Unsupported option: {key}"))
         if key == "SIZE":
             if value is None or not value.isdigit():
                 raise _bad(key)
             if script.size_limit and int(value) > script.size_limit:
-                raise Refusal(Reply(552, "5.3.4", "Message size exceeds fixed limit"))
+                raise Refusal(ScriptedReply(552, "5.3.4", "Message size exceeds fixed limit"))
         elif key == "BODY" and (value or "").upper() not in ("7BIT", "8BITMIME"):
             raise _bad(key)
         elif key == "SMTPUTF8" and value is not None:
@@ -91,7 +91,7 @@ def check_rcpt_params(params: Params, script: Script) -> None:
     """Refuse RCPT parameters the script's extensions do not allow."""
     for key, value in params.items():
         if key not in ("NOTIFY", "ORCPT") or not script.advertises("DSN"):
-            raise Refusal(Reply(555, "5.5.4", f"Unsupported option: {key}"))
+            raise Refusal(ScriptedReply(555, "5.5.4", f"Unsupported option: {key}"))
         if key == "NOTIFY":
             words = (value or "").upper().split(",")
             if len(set(words)) != len(words) or not (words == ["NEVER"] or set(words) <= _NOTIFY):

@@ -33,7 +33,7 @@ from .aio import Hooks, RecordingReader
 from .params import MAIL_RE, RCPT_RE, Refusal, address_of, check_mail_params, check_rcpt_params, parse_params
 from .recorder import Recorder
 from .records import MessageRecord, Params, RcptRecord
-from .script import KNOWN_EXTENSIONS, Reply, Script, Stage, Step
+from .script import KNOWN_EXTENSIONS, Script, ScriptedReply, Stage, Step
 from .state import ScriptState
 
 
@@ -190,17 +190,17 @@ class MockSMTPProtocol(SMTP):
     def default(self, code: int, enhanced: str | None, text: str) -> str:
         return str(self.default_reply(code, enhanced, text))
 
-    def default_reply(self, code: int, enhanced: str | None, text: str) -> Reply:
+    def default_reply(self, code: int, enhanced: str | None, text: str) -> ScriptedReply:
         """A built-in reply; its enhanced code only if ENHANCEDSTATUSCODES is advertised."""
-        return Reply(code, enhanced if self.script.advertises("ENHANCEDSTATUSCODES") else None, text)
+        return ScriptedReply(code, enhanced if self.script.advertises("ENHANCEDSTATUSCODES") else None, text)
 
     async def _answer(
         self,
         stage: Stage,
         addresses: Iterable[str],
-        default: Reply,
+        default: ScriptedReply,
         before_silence: Callable[[], None] | None = None,
-    ) -> Reply:
+    ) -> ScriptedReply:
         """Run the script for one command: the reply to send, or raise _Disconnected."""
         decision = self.state.decide(stage, addresses)
         if decision is None:
@@ -221,11 +221,11 @@ class MockSMTPProtocol(SMTP):
             raise _Disconnected
         return default if step.reply is None else step.reply
 
-    async def _send(self, reply: Reply) -> None:
+    async def _send(self, reply: ScriptedReply) -> None:
         for line in reply.lines():
             await self.push(line)
 
-    async def _attempt(self, command: Coroutine[Any, Any, Reply]) -> Reply | None:
+    async def _attempt(self, command: Coroutine[Any, Any, ScriptedReply]) -> ScriptedReply | None:
         """Run one command handler: its reply, its refusal, or None if the script hung up."""
         try:
             return await command
@@ -234,13 +234,13 @@ class MockSMTPProtocol(SMTP):
         except _Disconnected:
             return None
 
-    async def _run(self, command: Coroutine[Any, Any, Reply]) -> None:
+    async def _run(self, command: Coroutine[Any, Any, ScriptedReply]) -> None:
         reply = await self._attempt(command)
         if reply is not None:
             await self._send(reply)
 
     def _refuse(self, code: int, enhanced: str, text: str) -> Refusal:
-        return Refusal(Reply(code, enhanced, text))
+        return Refusal(ScriptedReply(code, enhanced, text))
 
     def _check_ready(self) -> None:
         if self._refused:
@@ -260,27 +260,28 @@ class MockSMTPProtocol(SMTP):
 
     # -- banner, HELO, EHLO --------------------------------------------------------
     async def _banner(self) -> None:
-        async def banner() -> Reply:
-            reply = await self._answer("banner", [self._peer_ip], Reply(220, None, f"{self.hostname_now()} ESMTP mock"))
+        async def banner() -> ScriptedReply:
+            greeting = ScriptedReply(220, None, f"{self.hostname_now()} ESMTP mock")
+            reply = await self._answer("banner", [self._peer_ip], greeting)
             self._refused = not 200 <= reply.code < 300
             return reply
 
         await self._run(banner())
 
-    def _ehlo_reply(self) -> Reply:
+    def _ehlo_reply(self) -> ScriptedReply:
         script = self.script
         keywords = [k for k in KNOWN_EXTENSIONS if k in script.extensions]
         keywords += sorted(script.extensions - set(KNOWN_EXTENSIONS))
         lines = [f"SIZE {script.size_limit}" if k == "SIZE" and script.size_limit else k for k in keywords]
-        return Reply(250, None, "\n".join([self.hostname_now(), *lines]))
+        return ScriptedReply(250, None, "\n".join([self.hostname_now(), *lines]))
 
-    async def _greet(self, stage: Stage, name: str | None, esmtp: bool) -> Reply:
+    async def _greet(self, stage: Stage, name: str | None, esmtp: bool) -> ScriptedReply:
         if self._refused:
             self._check_ready()
         if not name:
             raise self._refuse(501, "5.5.4", f"Syntax: {stage.upper()} hostname")
         self.reset_transaction()
-        default = self._ehlo_reply() if esmtp else Reply(250, None, self.hostname_now())
+        default = self._ehlo_reply() if esmtp else ScriptedReply(250, None, self.hostname_now())
         reply = await self._answer(stage, [name], default)
         if 200 <= reply.code < 300:
             assert self.session is not None
@@ -296,7 +297,7 @@ class MockSMTPProtocol(SMTP):
         await self._run(self._greet("helo", hostname, False))
 
     # -- MAIL, RCPT --------------------------------------------------------------
-    async def _mail(self, arg: str | None) -> Reply:
+    async def _mail(self, arg: str | None) -> ScriptedReply:
         self._check_ready()
         if self._txn is not None:
             raise self._refuse(503, "5.5.1", "Error: nested MAIL command")
@@ -313,7 +314,7 @@ class MockSMTPProtocol(SMTP):
             self.envelope.mail_options = m.group(2).split()
         return reply
 
-    async def _rcpt(self, arg: str | None) -> Reply:
+    async def _rcpt(self, arg: str | None) -> ScriptedReply:
         self._check_ready()
         txn = self._txn
         if txn is None:
@@ -340,7 +341,7 @@ class MockSMTPProtocol(SMTP):
         await self._run(self._rcpt(arg))
 
     # -- DATA and end of data -------------------------------------------------------
-    async def _data(self, arg: str | None) -> Reply:
+    async def _data(self, arg: str | None) -> ScriptedReply:
         self._check_ready()
         txn = self._txn
         if txn is None:
@@ -349,7 +350,7 @@ class MockSMTPProtocol(SMTP):
             raise self._refuse(501, "5.5.4", "Syntax: DATA")
         if not txn.accepted():
             raise self._refuse(554, "5.5.1", "Error: no valid recipients")
-        default = Reply(354, None, "End data with <CR><LF>.<CR><LF>")
+        default = ScriptedReply(354, None, "End data with <CR><LF>.<CR><LF>")
         reply = await self._answer("data", txn.accepted(), default)
         txn.data_reply = str(reply)
         return reply

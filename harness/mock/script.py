@@ -4,7 +4,7 @@ A :class:`Script` is a tuple of :class:`Rule` objects plus the EHLO
 extensions to advertise.  Each rule answers one *stage* of the SMTP dialogue
 (``banner``, ``ehlo``, ``helo``, ``mail``, ``rcpt``, ``data``, ``eod``),
 optionally only for addresses matching a glob pattern, with a sequence of
-:class:`Step` objects.  A step says what to answer (a :class:`Reply`, or
+:class:`Step` objects.  A step says what to answer (a :class:`ScriptedReply`, or
 ``None`` for the server's normal answer), how many times (``times``; ``None``
 means for ever), how long to wait first (``delay``, a tarpit) and whether to
 reply at all (``action``: ``"reply"``, ``"disconnect"`` or ``"hang"``).
@@ -63,15 +63,15 @@ _KEYWORD_RE = re.compile(r"[A-Z0-9][A-Z0-9-]*")
 
 
 @dataclass(frozen=True)
-class Reply:
-    """One SMTP reply: ``Reply(451, "4.3.2", "try again later")``.
+class ScriptedReply:
+    """One SMTP reply: ``ScriptedReply(451, "4.3.2", "try again later")``.
 
     ``text`` may contain ``"\\n"`` for a multi-line reply; every line then
     carries the code (and the enhanced code, if any)::
 
-        >>> Reply.parse("451 4.3.2 try again later")
-        Reply(code=451, enhanced='4.3.2', text='try again later')
-        >>> Reply(250, None, "first\\nsecond").lines()
+        >>> ScriptedReply.parse("451 4.3.2 try again later")
+        ScriptedReply(code=451, enhanced='4.3.2', text='try again later')
+        >>> ScriptedReply(250, None, "first\\nsecond").lines()
         ['250-first', '250 second']
     """
 
@@ -90,7 +90,7 @@ class Reply:
             raise ValueError(f"reply text must be a str without CR: {self.text!r}")
 
     @classmethod
-    def parse(cls, text: str) -> Reply:
+    def parse(cls, text: str) -> ScriptedReply:
         """Parse ``"451 4.3.2 text"``, ``"250 text"`` or ``"554"``.
 
         An enhanced code is recognised only right after the code.
@@ -129,14 +129,14 @@ class Step:
     ``action="hang"`` never replies (until the client gives up).
     """
 
-    reply: Reply | None = None
+    reply: ScriptedReply | None = None
     times: int | None = None
     delay: float = 0.0
     action: Action = "reply"
 
     def __post_init__(self) -> None:
-        if self.reply is not None and not isinstance(self.reply, Reply):
-            raise TypeError(f"step reply must be a Reply or None: {self.reply!r}")
+        if self.reply is not None and not isinstance(self.reply, ScriptedReply):
+            raise TypeError(f"step reply must be a ScriptedReply or None: {self.reply!r}")
         if self.times is not None and (
             isinstance(self.times, bool) or not isinstance(self.times, int) or self.times < 1
         ):
@@ -274,7 +274,7 @@ class Script:
 
 
 def step(
-    reply: str | Reply | None = None,
+    reply: str | ScriptedReply | None = None,
     *,
     times: int | None = None,
     delay: float = 0.0,
@@ -282,11 +282,11 @@ def step(
 ) -> Step:
     """Build a :class:`Step`; ``reply`` may be a string like ``"451 4.3.2 busy"``."""
     if isinstance(reply, str):
-        reply = Reply.parse(reply)
+        reply = ScriptedReply.parse(reply)
     return Step(reply=reply, times=times, delay=delay, action=action)
 
 
-def rule(stage: Stage, *steps: Step | Reply | str, match: str | None = None) -> Rule:
+def rule(stage: Stage, *steps: Step | ScriptedReply | str, match: str | None = None) -> Rule:
     """Build a :class:`Rule`; bare strings/replies become steps that last for ever.
 
     >>> rule("mail", "550 5.7.1 go away", match="*@spam.example").steps[0].reply.code
@@ -329,17 +329,17 @@ def _list(value: Any, what: str) -> list[Any]:
     return value
 
 
-def _reply_to_dict(reply: Reply) -> dict[str, Any]:
+def _reply_to_dict(reply: ScriptedReply) -> dict[str, Any]:
     return {"code": reply.code, "enhanced": reply.enhanced, "text": reply.text}
 
 
-def _reply_from_json(value: Any) -> Reply | None:
+def _reply_from_json(value: Any) -> ScriptedReply | None:
     if value is None:
         return None
     if isinstance(value, str):
-        return Reply.parse(value)
+        return ScriptedReply.parse(value)
     _check_keys("reply", value, {"code", "enhanced", "text"})
-    return Reply(value["code"], value.get("enhanced"), value.get("text", ""))
+    return ScriptedReply(value["code"], value.get("enhanced"), value.get("text", ""))
 
 
 def _step_to_dict(s: Step) -> dict[str, Any]:
@@ -383,7 +383,7 @@ __all__ = [
     "KNOWN_EXTENSIONS",
     "STAGES",
     "Action",
-    "Reply",
+    "ScriptedReply",
     "Rule",
     "Script",
     "Stage",

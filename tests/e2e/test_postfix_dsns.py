@@ -3,9 +3,8 @@ Postfix's documented departures (R-2: Original-Recipient without ORCPT; R-10: fi
 
 from __future__ import annotations
 
-from harness import DiskFull, MailTopology, QueueLifetime, Refuse, parse_dsn, validate
+from harness import DiskFull, FaultApplier, MailTopology, QueueLifetime, Refuse, parse_dsn, validate
 from harness.dsn import DSN
-from harness.plugin import FaultApplier
 
 DEPARTURES_ERRORS = {"R-2"}
 DEPARTURES_WARNINGS = {"R-10", "R-2"}

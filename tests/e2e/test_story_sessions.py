@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from harness import Down, Fault, MailTopology, QueueLifetime, Tarpit, Unreachable
-from harness.plugin import FaultApplier
+from harness import Down, Fault, FaultApplier, MailTopology, QueueLifetime, Tarpit, Unreachable
 
 
 @pytest.mark.parametrize(("fault", "stage", "words"), [

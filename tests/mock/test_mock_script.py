@@ -15,9 +15,9 @@ from hypothesis import strategies as st
 from harness.mock import (
     DEFAULT_EXTENSIONS,
     KNOWN_EXTENSIONS,
-    Reply,
     Rule,
     Script,
+    ScriptedReply,
     ScriptFile,
     ScriptState,
     Step,
@@ -28,29 +28,29 @@ from harness.mock import (
 )
 from harness.mock.script import STAGES
 
-# -- Reply -------------------------------------------------------------------------
+# -- ScriptedReply -------------------------------------------------------------------------
 
 
 def test_reply_parse_with_enhanced_code() -> None:
-    assert Reply.parse("451 4.3.2 try again later") == Reply(451, "4.3.2", "try again later")
+    assert ScriptedReply.parse("451 4.3.2 try again later") == ScriptedReply(451, "4.3.2", "try again later")
 
 
 def test_reply_parse_without_enhanced_code_and_bare_code() -> None:
-    assert Reply.parse("250 mx.example.edu ESMTP") == Reply(250, None, "mx.example.edu ESMTP")
-    assert Reply.parse("554") == Reply(554, None, "")
-    assert Reply.parse("550 5.1.1") == Reply(550, "5.1.1", "")
+    assert ScriptedReply.parse("250 mx.example.edu ESMTP") == ScriptedReply(250, None, "mx.example.edu ESMTP")
+    assert ScriptedReply.parse("554") == ScriptedReply(554, None, "")
+    assert ScriptedReply.parse("550 5.1.1") == ScriptedReply(550, "5.1.1", "")
 
 
 @pytest.mark.parametrize("bad", ["", "hello", "45 short", "1234 long", "099 x"])
 def test_reply_parse_rejects_non_replies(bad: str) -> None:
     with pytest.raises(ValueError):
-        Reply.parse(bad)
+        ScriptedReply.parse(bad)
 
 
 def test_reply_lines_multiline_repeat_code_and_enhanced() -> None:
-    assert Reply(451, "4.7.1", "first\nsecond").lines() == ["451-4.7.1 first", "451 4.7.1 second"]
-    assert Reply(250, None, "").lines() == ["250"]
-    assert str(Reply(550, "5.1.1", "no such user")) == "550 5.1.1 no such user"
+    assert ScriptedReply(451, "4.7.1", "first\nsecond").lines() == ["451-4.7.1 first", "451 4.7.1 second"]
+    assert ScriptedReply(250, None, "").lines() == ["250"]
+    assert str(ScriptedReply(550, "5.1.1", "no such user")) == "550 5.1.1 no such user"
 
 
 @pytest.mark.parametrize(
@@ -65,7 +65,7 @@ def test_reply_lines_multiline_repeat_code_and_enhanced() -> None:
 )
 def test_reply_validates(kwargs: dict[str, object]) -> None:
     with pytest.raises((ValueError, TypeError)):
-        Reply(**kwargs)  # type: ignore[arg-type]
+        ScriptedReply(**kwargs)  # type: ignore[arg-type]
 
 
 # -- Step / Rule / Script -------------------------------------------------------------
@@ -75,7 +75,7 @@ def test_step_and_rule_builders() -> None:
     r = rule("rcpt", step("451 4.3.2 busy", times=2), "250 2.1.5 Ok", match="*@slow.example")
     assert r == Rule(
         stage="rcpt",
-        steps=(Step(Reply(451, "4.3.2", "busy"), times=2), Step(Reply(250, "2.1.5", "Ok"))),
+        steps=(Step(ScriptedReply(451, "4.3.2", "busy"), times=2), Step(ScriptedReply(250, "2.1.5", "Ok"))),
         match="*@slow.example",
     )
 
@@ -118,8 +118,8 @@ def test_script_json_example_and_string_shorthands() -> None:
         }
     )
     s = Script.from_json(text)
-    assert s.rules[0].steps[0] == Step(Reply(451, "4.3.2", "busy"), times=2)
-    assert s.rules[1].steps == (Step(Reply(250, "2.0.0", "fine")), Step(delay=1.5, action="disconnect"))
+    assert s.rules[0].steps[0] == Step(ScriptedReply(451, "4.3.2", "busy"), times=2)
+    assert s.rules[1].steps == (Step(ScriptedReply(250, "2.0.0", "fine")), Step(delay=1.5, action="disconnect"))
     assert s.extensions == {"PIPELINING", "SIZE"} and s.size_limit == 1000 and s.hostname is None
     assert Script.from_json(s.to_json()) == s
 
@@ -149,7 +149,7 @@ def test_save_is_atomic_and_loads_back(tmp_path: Path) -> None:
 # -- JSON round trip (property) -----------------------------------------------------
 
 replies = st.builds(
-    Reply,
+    ScriptedReply,
     code=st.integers(200, 599),
     enhanced=st.none() | st.builds(lambda c, a, b: f"{c}.{a}.{b}", st.sampled_from("245"), st.integers(0, 999),
                                    st.integers(0, 999)),
@@ -216,7 +216,7 @@ def test_counts_then_fall_through_to_next_rule_or_default() -> None:
 
 @given(st.lists(st.integers(1, 4), min_size=1, max_size=4))
 def test_step_sequence_follows_times(times: list[int]) -> None:
-    r = Rule("mail", tuple(Step(Reply(250, None, str(i)), times=t) for i, t in enumerate(times)))
+    r = Rule("mail", tuple(Step(ScriptedReply(250, None, str(i)), times=t) for i, t in enumerate(times)))
     state = ScriptState(Script(rules=(r,)))
     seen = []
     while (d := state.decide("mail", "a@b")) is not None:

@@ -9,7 +9,7 @@ from collections.abc import Callable
 
 import pytest
 
-from harness.mock import MockSMTP, MockTimeout, Reply, Script, rule, step
+from harness.mock import MockSMTP, MockTimeout, Script, ScriptedReply, rule, step
 
 from .smtp_client import MESSAGE, Client, send
 
@@ -78,7 +78,7 @@ def test_ehlo_failure_then_helo_fallback(start_mock: StartMock) -> None:
 
 
 def test_ehlo_by_client_name_pattern_with_multiline_reply(start_mock: StartMock) -> None:
-    mock = start_mock(Script().add(rule("ehlo", Reply(550, "5.7.1", "go away\nreally"), match="*.bad.example")))
+    mock = start_mock(Script().add(rule("ehlo", ScriptedReply(550, "5.7.1", "go away\nreally"), match="*.bad.example")))
     bad, good = Client(mock), Client(mock)
     assert bad.ehlo("host.bad.example") == (550, "5.7.1 go away\n5.7.1 really")
     assert good.ehlo("host.good.example")[0] == 250
@@ -150,7 +150,7 @@ def test_scripted_354_text(start_mock: StartMock) -> None:
 
 
 def test_scripted_multiline_3xx_data_reply(start_mock: StartMock) -> None:
-    mock = start_mock(Script().add(rule("data", Reply(354, None, "go\nahead"))))
+    mock = start_mock(Script().add(rule("data", ScriptedReply(354, None, "go\nahead"))))
     assert send(mock, "a@s.example", "b@r.example")[-2:] == [(354, "go\nahead"), (250, "2.0.0 Ok: queued as 1-1")]
     assert mock.wait_for_messages(1)[0].data == MESSAGE
 
