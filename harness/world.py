@@ -420,5 +420,6 @@ def _stop_all() -> None:  # Ctrl-C, sys.exit or an error: nothing left behind (k
         if not t._kept:
             try:
                 t.stop()
-            except Exception:  # the engine may be gone already
-                pass
+            except (docker.errors.DockerException, OSError) as exc:  # the engine may be gone already (at exit)
+                log.warning("mailharness: could not remove topology %s at exit: %s (`mailharness down --all` "
+                            "removes what is left)", t.id, exc)
