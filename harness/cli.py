@@ -1,9 +1,10 @@
-"""mailharness: doctor | images build | up | down | run | check | dsn-lint"""
+"""mailharness: doctor | images build | up | down | run | check | dsn-lint | load"""
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -110,10 +111,20 @@ def _report_opts(rest: list[str]) -> list[str]:
     return ["--mailharness-html=reports/mailharness.html"]
 
 
+def _workers(rest: list[str]) -> list[str]:
+    """In parallel by default: one pytest-xdist worker (each with its own topology) per usable core, unless the
+    arguments already say (`-n 0` runs serially)."""
+    if any(a.startswith(("-n", "--numprocesses", "--dist")) or a in ("no:xdist", "-pno:xdist") for a in rest):
+        return []
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    return ["-n", str(cores)] if cores > 1 else []
+
+
 def _run(args: argparse.Namespace, rest: list[str]) -> int:
     import pytest
 
-    return int(pytest.main([str(_suites()), *_QUIET, "--mailharness-summary", "-q", *_report_opts(rest), *rest]))
+    return int(pytest.main([str(_suites()), *_QUIET, "--mailharness-summary", "-q", *_workers(rest),
+                            *_report_opts(rest), *rest]))
 
 
 def _check(args: argparse.Namespace, rest: list[str]) -> int:
@@ -169,6 +180,9 @@ def main(argv: list[str] | None = None) -> int:
     c.add_argument("--recipient", default="", help="an address the configuration accepts, if its tables "
                                                    "cannot be listed")
     sub.add_parser("dsn-lint", help="check DSN messages against the RFC checklist (see `mailharness dsn-lint -h`)")
+    from .load import add_arguments as load_arguments
+
+    load_arguments(sub.add_parser("load", help="N messages from C clients; every recipient accounted for, or exit 1"))
     args, rest = p.parse_known_args(argv)
     if rest and args.cmd not in ("run", "check"):
         p.error(f"unrecognized arguments: {' '.join(rest)}")
@@ -185,6 +199,10 @@ def main(argv: list[str] | None = None) -> int:
             return _run(args, rest)
         if args.cmd == "check":
             return _check(args, rest)
+        if args.cmd == "load":
+            from .load import command as load_command
+
+            return load_command(args)
     except EngineUnavailable as exc:
         print(f"mailharness: {exc}", file=sys.stderr)
         return 3

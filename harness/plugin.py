@@ -77,12 +77,15 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "requirement(ref, hint): a conformance requirement (RFC reference, fix hint)")
     config.stash[_SETTINGS] = Settings.from_pytest(config)
     config.stash[_KEPT] = []
-    if _settings(config).summary:
-        config.stash[_SUMMARY] = _Summary()
-        config.pluginmanager.register(config.stash[_SUMMARY], "mailharness-summary")
     records, html = config.getoption("mailharness_records", None), config.getoption("mailharness_html", None)
+    order = _Order()
+    if _settings(config).summary or records or html:
+        config.pluginmanager.register(order, "mailharness-order")
+    if _settings(config).summary:
+        config.stash[_SUMMARY] = _Summary(order)
+        config.pluginmanager.register(config.stash[_SUMMARY], "mailharness-summary")
     if records or html:
-        config.stash[_REPORT] = _Report(config, records, html)
+        config.stash[_REPORT] = _Report(config, records, html, order)
         config.pluginmanager.register(config.stash[_REPORT], "mailharness-report")
 
 
@@ -94,6 +97,9 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     if report is not None:
         del config.stash[_REPORT]
         config.pluginmanager.unregister(report)
+    order = config.pluginmanager.get_plugin("mailharness-order")
+    if order is not None:
+        config.pluginmanager.unregister(order)
 
 
 def pytest_report_header(config: pytest.Config) -> str:
@@ -265,12 +271,34 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     return rep
 
 
+class _Order:
+    """The tests in the order they were collected, so that the summary and the report list them the same way in
+    one process and under pytest-xdist (where they finish in any order): from the session's items, or on the
+    controller of an xdist run from the first worker's collection."""
+
+    def __init__(self) -> None:
+        self.index: dict[str, int] = {}
+
+    def pytest_collection_finish(self, session: pytest.Session) -> None:
+        if session.items and not self.index:
+            self.index = {item.nodeid: i for i, item in enumerate(session.items)}
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_xdist_node_collection_finished(self, node: object, ids: list[str]) -> None:
+        if ids and not self.index:
+            self.index = {nodeid: i for i, nodeid in enumerate(ids)}
+
+    def key(self, nodeid: str) -> int:
+        return self.index.get(nodeid, len(self.index))
+
+
 class _Summary:
     """--mailharness-summary: the table of scenarios, verdicts and times. Collects from the reports (not in
     makereport), so that the controller of an xdist run sees every worker's tests."""
 
-    def __init__(self) -> None:
+    def __init__(self, order: _Order) -> None:
         self.results: list[tuple[str, str, float, str]] = []
+        self.order = order
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         if _counts(report):
@@ -281,24 +309,24 @@ class _Summary:
         from .summary import render_summary
 
         terminalreporter.write_sep("=", "mailharness summary")
-        for line in render_summary(self.results):
+        for line in render_summary(sorted(self.results, key=lambda r: self.order.key(r[0]))):
             terminalreporter.write_line(line)
 
 
 class _Report:
     """--mailharness-html / --mailharness-records: one record per scenario that used a topology. Each process
     writes its records to a part file of its own (xdist workers: one each), as each test's call is reported,
-    while its topology still runs; the controller merges the parts at the end, in the order the tests ran, and
-    writes the report."""
+    while its topology still runs; the controller merges the parts at the end, in the order the tests were
+    collected, and writes the report."""
 
-    def __init__(self, config: pytest.Config, records: str | None, html: str | None) -> None:
+    def __init__(self, config: pytest.Config, records: str | None, html: str | None, order: _Order) -> None:
         self.records, self.html = records, html
         self.base = Path(str(records or html)).resolve()
         workerinput: dict[str, Any] | None = getattr(config, "workerinput", None)
         self.controller = workerinput is None
         worker = workerinput["workerid"] if workerinput else "main"
         self.part = self.base.with_name(f"{self.base.name}.{worker}.part.jsonl")
-        self.order: list[str] = []  # node ids as their outcome was reported (controller)
+        self.order = order
         self.errors: list[str] = []
         self.written: list[str] = []
 
@@ -317,10 +345,6 @@ class _Report:
         if _counts(rep) and item.stash.get(_USED, []):
             self._write_record(item, rep)
         return rep
-
-    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
-        if _counts(report):
-            self.order.append(report.nodeid)
 
     def _write_record(self, item: pytest.Item, rep: pytest.TestReport) -> None:
         from .report import scenario_record
@@ -358,8 +382,7 @@ class _Report:
         for part in self._parts():
             records += [json.loads(line) for line in part.read_text(encoding="utf-8").splitlines() if line.strip()]
             part.unlink()
-        order = {nodeid: i for i, nodeid in enumerate(self.order)}
-        records.sort(key=lambda r: order.get(r.get("nodeid", ""), len(order)))
+        records.sort(key=lambda r: self.order.key(r.get("nodeid", "")))
         if self.records:
             self.written.append(str(write_records_jsonl(records, self.records)))
         if self.html:
