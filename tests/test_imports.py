@@ -84,3 +84,28 @@ def test_the_harness_import_graph_has_no_cycles() -> None:
 def test_the_cycle_finder_finds_a_cycle() -> None:
     assert cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
     assert cycles({"a": {"b"}, "b": set()}) == []
+
+
+def test_no_broad_except_passes_silently() -> None:
+    """`except Exception: pass` (or a bare except) hides bugs: each broad handler must do something (log, re-raise,
+    record) so that nothing fails silently."""
+    silent = []
+    for name, path in modules().items():
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ExceptHandler) and all(isinstance(s, ast.Pass) for s in node.body):
+                broad = node.type is None or (isinstance(node.type, ast.Name) and node.type.id in (
+                    "Exception", "BaseException"))
+                if broad:
+                    silent.append(f"{name}:{node.lineno}")
+    assert not silent, f"broad excepts that pass silently: {silent}"
+
+
+def test_each_class_name_is_defined_once() -> None:
+    """Two classes with one name (two `Reply`s, two `Recipient`s) make every import a guess."""
+    where: dict[str, list[str]] = {}
+    for name, path in modules().items():
+        for node in ast.parse(path.read_text(encoding="utf-8")).body:
+            if isinstance(node, ast.ClassDef) and not node.name.startswith("_"):
+                where.setdefault(node.name, []).append(name)
+    twice = {cls: mods for cls, mods in where.items() if len(mods) > 1}
+    assert not twice, f"class names defined in more than one module: {twice}"

@@ -32,7 +32,7 @@ _REFUSAL = ("rejected", *_NO_SESSION)  # kinds drawn from the client to the refu
 
 
 @dataclass
-class Step:
+class PictureRow:
     """One row: a hop (numbered), a DSN emission, or a copy still queued."""
 
     what: str  # hop, emit, pending
@@ -42,12 +42,12 @@ class Step:
     pending: Record = field(default_factory=dict)
 
 
-def steps(message: Record) -> list[Step]:
+def steps(message: Record) -> list[PictureRow]:
     """The rows of one message: hops in log order (a refusal before the client's own account of it), each DSN's
     emission just before its first hop (or after the failure it reports on), then the pending copies."""
     indexed = list(enumerate(message.get("hops", [])))
     indexed.sort(key=lambda ih: (ih[1].get("seq", ih[0]), 0 if ih[1].get("kind") == "rejected" else 1))
-    rows = [Step("hop", n, hop=h) for n, (_, h) in enumerate(indexed, 1)]
+    rows = [PictureRow("hop", n, hop=h) for n, (_, h) in enumerate(indexed, 1)]
     for d in message.get("dsns", []):
         at = next((i for i, r in enumerate(rows) if r.what == "hop" and r.hop.get("dsn")
                    and r.hop.get("node") == d.get("node") and r.hop.get("queue_id") == d.get("queue_id")), None)
@@ -57,8 +57,8 @@ def steps(message: Record) -> list[Step]:
                      and r.hop.get("node") == d.get("node") and (r.hop.get("recipient", "").lower() in about
                                                                  or not about)]
             at = after[-1] + 1 if after else len(rows)
-        rows.insert(at, Step("emit", dsn=d))
-    rows += [Step("pending", pending=p) for p in message.get("pending", [])]
+        rows.insert(at, PictureRow("emit", dsn=d))
+    rows += [PictureRow("pending", pending=p) for p in message.get("pending", [])]
     return rows
 
 
@@ -161,7 +161,7 @@ class _Diagram:
                         f'{escape(_fit(text, self.width - 24))}</text>')
 
     # -- rows ------------------------------------------------------------------------------------------------------
-    def _step(self, step: Step, y: float, m: Record, many: bool) -> None:
+    def _step(self, step: PictureRow, y: float, m: Record, many: bool) -> None:
         mid = y + ROW_H * 0.66
         if step.what == "emit":
             d = step.dsn
