@@ -294,3 +294,178 @@ def queued_as(text: str) -> str:
     """The queue id in a server's "250 2.0.0 Ok: queued as ABC" ("" if none)."""
     m = _QUEUED_AS.search(text)
     return m.group(1) if m else ""
+
+
+# -- accounting for every recipient (harness.loadgen): added functions, the ones above are unchanged -------------
+__all__ += ["QueueEntry", "is_final_failure", "is_mailbox_delivery", "notice_events", "original_recipient",
+            "queue_listing", "senders"]
+
+_ORIG_TO = re.compile(r"(?:^|[\s,])orig_to=<(?P<addr>[^>]*)>")
+
+
+def original_recipient(d: Delivery) -> str:
+    """The recipient this delivery is about as its message first had it: Postfix logs `orig_to=<..>` when an alias,
+    a .forward or a virtual alias rewrote the recipient (and carries it on to the next hop as ORCPT), else `to`."""
+    m = _ORIG_TO.search(d.line)
+    return m.group("addr") if m else d.recipient
+
+
+def is_mailbox_delivery(d: Delivery) -> bool:
+    """The message reached a mailbox on this node: sent, to no next hop, and not forwarded on ("delivered to
+    maildir", "delivered to mailbox", "delivered to command: ...")."""
+    return d.status == "sent" and not d.host and not d.address and not d.forwarded
+
+
+def is_final_failure(d: Delivery) -> bool:
+    """The node gave up on this recipient for good: the failure a DSN reports (`status=bounced`, or `expired`)."""
+    return d.status in ("bounced", "expired")
+
+
+def senders(events: Sequence[LogEvent], node: str | None = None) -> dict[tuple[str, str], str]:
+    """(node, queue id) -> envelope sender ("" for a DSN's null sender) of every message the queue manager took
+    in (`QID: from=<..>, size=.., nrcpt=.. (queue active)`)."""
+    return {(e.node, e.queue_id): e.sender or "" for e in events
+            if (node is None or e.node == node) and e.program.endswith("/qmgr") and e.queue_id
+            and e.queue_id != "NOQUEUE" and e.sender is not None and "nrcpt" in e.fields}
+
+
+def notice_events(events: Sequence[LogEvent], node: str | None = None) -> list[tuple[LogEvent, Notice]]:
+    """Each DSN a node created (as `notices`) with the event that says so: its place in the log and arrival time."""
+    return [(e, n) for e in events for n in notices([e], node)]
+
+
+@dataclass(frozen=True)
+class QueueEntry:
+    """One message still in a node's queue, as `postqueue -j` lists it."""
+
+    node: str
+    queue_id: str
+    queue_name: str  # incoming, active, deferred, hold, corrupt
+    sender: str
+    recipients: tuple[str, ...]
+    reasons: tuple[str, ...]  # why each recipient is delayed ("" when Postfix gave none yet)
+
+    def __str__(self) -> str:
+        why = "; ".join(dict.fromkeys(r for r in self.reasons if r))
+        return (f"{self.node} {self.queue_name} {self.queue_id} from <{self.sender}> to "
+                f"{', '.join(self.recipients)}" + (f" ({why})" if why else ""))
+
+
+def queue_listing(text: str, node: str = "") -> list[QueueEntry]:
+    """`postqueue -j` output (one JSON object per queued message; nothing when the queue is empty) as entries.
+    A line Postfix writes instead (`postqueue: fatal: Queue report unavailable - mail system is down`) raises
+    ValueError with its words: an empty list must mean an empty queue."""
+    import json
+
+    out = []
+    for line in text.splitlines():
+        if not line.strip():
+            continue
+        try:
+            obj = json.loads(line)
+        except ValueError:
+            raise ValueError(f"{node or 'postqueue'}: not a queue listing: {line.strip()}") from None
+        rcpts = obj.get("recipients") or []
+        out.append(QueueEntry(node, str(obj.get("queue_id", "")), str(obj.get("queue_name", "")),
+                              str(obj.get("sender", "")), tuple(str(r.get("address", "")) for r in rcpts),
+                              tuple(str(r.get("delay_reason", "")) for r in rcpts)))
+    return out
+
+
+def is_still_being_delivered(e: LogEvent) -> bool:
+    """The queue manager found a message still locked by a delivery agent and parked it in the incoming queue
+    (`QID: skipped, still being delivered`), for instance a queue manager restarted by `postfix reload` while an
+    agent of its predecessor was still delivering. Once traffic stops, nothing looks at that message again until
+    the queue manager is woken (new mail, `postqueue -f`)."""
+    return bool(e.queue_id) and e.program.endswith("/qmgr") and e.text == "skipped, still being delivered"
+
+
+__all__ += ["is_still_being_delivered"]
+
+
+_CREATED = re.compile(r"^(?P<head>sender (?:non-delivery|delay|delivery status) notification: )(?P<qid>\w+)$")
+_CONN_USE = re.compile(r"(?:^|[\s,])conn_use=(?P<n>\d+)")
+
+
+def queue_lives(events: Sequence[LogEvent]) -> list[LogEvent]:
+    """The events with each queue id made unique per life of its queue file. Postfix reuses a short queue id once
+    its file is gone (the id is made of the file's inode number and the time's microseconds), so over a long log
+    two messages on one node can share an id, and everything keyed by (node, queue id), `message_ids` first,
+    would merge them. A new life starts at a message's first line: smtpd's `client=`, pickup's `uid=`, or a
+    cleanup `message-id=` when the life so far already had one or was removed (a DSN and a forwarded copy start
+    there); a line that starts nothing stays with the life before it, removed or not. The second and later
+    lives of an id get a suffix: QID_2, QID_3... The same node's references to a queue file it
+    just created are renamed with it ("sender non-delivery notification: QID"); references to another node's
+    queue ("queued as QID") are left alone: link copies across nodes by Message-ID."""
+    life: dict[tuple[str, str], int] = {}
+    closed: set[tuple[str, str]] = set()
+    named: set[tuple[str, str]] = set()  # lives whose cleanup line (message-id=) was seen
+
+    def current(node: str, qid: str) -> str:
+        n = life.get((node, qid), 1)
+        return qid if n == 1 else f"{qid}_{n}"
+
+    out: list[LogEvent] = []
+    for e in events:
+        qid = e.queue_id
+        if not qid or qid == "NOQUEUE":
+            out.append(e)
+            continue
+        key = (e.node, qid)
+        cleanup = e.program.endswith("/cleanup") and e.text.startswith("message-id=")
+        first = (e.program.endswith(("/smtpd", "/pickup")) and e.text.startswith(("client=", "uid="))) or \
+            (cleanup and (key in named or key in closed))
+        if key in life and first:
+            life[key] += 1
+            closed.discard(key)
+            named.discard(key)
+        life.setdefault(key, 1)
+        if cleanup:
+            named.add(key)
+        if is_removal(e):
+            closed.add(key)
+        text = e.text
+        m = _CREATED.match(text) if e.program.endswith("/bounce") else None
+        if m:
+            text = m.group("head") + current(e.node, m.group("qid"))
+        renamed = current(e.node, qid)
+        out.append(e if renamed == qid and text == e.text else replace(e, queue_id=renamed, text=text))
+    return out
+
+
+def connection_use(d: Delivery) -> int:
+    """How many deliveries the SMTP client's connection had carried, this one included, when it came from the
+    connection cache (`conn_use=N`, N >= 2); 1 for a new connection."""
+    m = _CONN_USE.search(d.line)
+    return int(m.group("n")) if m else 1
+
+
+__all__ += ["connection_use", "queue_lives"]
+
+
+_STAMP = re.compile(r"^(?P<mon>\w{3}) +(?P<day>\d{1,2}) (?P<h>\d\d):(?P<m>\d\d):(?P<s>\d\d) ")
+_MONTHS = {m: i for i, m in enumerate(("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov",
+                                       "Dec"), 1)}
+
+
+def logged_at(e: LogEvent) -> float | None:
+    """When the node wrote the line, from its own time stamp ("Dec 02 03:35:00 mx postfix/...": UTC, to the second,
+    the year taken as the one of its arrival at the harness), as a Unix time; None for a line without one. The
+    middle of that second, so that `e.at - logged_at(e)` estimates the line's way to the harness within 0.5 s."""
+    import calendar
+    import time
+
+    m = _STAMP.match(e.line)
+    month = _MONTHS.get(m.group("mon")) if m else None
+    if m is None or month is None:
+        return None
+    year = time.gmtime(e.at).tm_year
+    stamp = calendar.timegm((year, month, int(m.group("day")), int(m.group("h")), int(m.group("m")),
+                             int(m.group("s")), 0, 0, 0))
+    if stamp - e.at > 180 * 86400:  # written in December, arrived in January
+        stamp = calendar.timegm((year - 1, month, int(m.group("day")), int(m.group("h")), int(m.group("m")),
+                                 int(m.group("s")), 0, 0, 0))
+    return stamp + 0.5
+
+
+__all__ += ["logged_at"]

@@ -1,0 +1,92 @@
+"""C concurrent SMTP clients (threads over harness.smtp.submit, one session per message) with progress.
+
+submit() never raises: every reply is a value in the transcript, so a refusal, a dropped connection or a time-out
+under load is recorded, never lost. The main thread only watches: every `interval` seconds it reports progress
+through `on_tick`, which may also act on the world meanwhile (the load run heals its tempfail there).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass
+
+from ..smtp import submit
+from .accounting import Submitted
+from .mix import PlannedMessage
+
+
+@dataclass(frozen=True)
+class Progress:
+    total: int
+    submitted: int  # sessions finished (accepted or not)
+    accepted: int
+    elapsed: float  # seconds since the first session started
+
+    @property
+    def accepted_per_s(self) -> float:
+        return self.accepted / self.elapsed if self.elapsed > 0 else 0.0
+
+    def __str__(self) -> str:
+        return (f"  submitted {self.submitted}/{self.total}, accepted {self.accepted} "
+                f"({self.accepted_per_s:.1f} accepted/s, {self.elapsed:.1f}s)")
+
+
+@dataclass(frozen=True)
+class ClientRun:
+    submissions: list[Submitted]
+    cpu_seconds: float = 0.0  # the harness process's CPU meanwhile: client threads and log followers
+
+    @property
+    def cpu_ms_per_message(self) -> float:
+        return self.cpu_seconds * 1000 / len(self.submissions) if self.submissions else 0.0
+
+    @property
+    def seconds(self) -> float:
+        """From the first session's start to the last one's end."""
+        if not self.submissions:
+            return 0.0
+        return max(s.ended for s in self.submissions) - min(s.started for s in self.submissions)
+
+    @property
+    def accepted(self) -> int:
+        return sum(1 for s in self.submissions if s.accepted)
+
+    @property
+    def accepted_per_s(self) -> float:
+        return self.accepted / self.seconds if self.seconds > 0 else 0.0
+
+
+def _one(host: str, port: int, message: PlannedMessage, data: bytes, timeout: float) -> Submitted:
+    started = time.time()
+    t = submit(host, message.envelope(), data, port=port, timeout=timeout)
+    eod = next((e for e in t.exchanges if e.stage == "END-OF-MESSAGE"), None)
+    return Submitted(message, t, started, time.time(), eod.at if eod is not None and t.accepted else None)
+
+
+def run_clients(hosts: Mapping[str, str], messages: Sequence[PlannedMessage], data: Sequence[bytes], clients: int,
+                *, on_tick: Callable[[Progress], None] = lambda p: None, interval: float = 1.0,
+                timeout: float = 30.0, port: int = 25) -> ClientRun:
+    """Submit every message to the address of its node (`hosts`: node name -> address) from `clients` threads."""
+    if len(messages) != len(data):
+        raise ValueError("one rendered message per planned message")
+    start = time.monotonic()
+    cpu = time.process_time()
+    submitted = accepted = 0
+    with ThreadPoolExecutor(max_workers=max(1, clients), thread_name_prefix="mailharness-load") as pool:
+        futures: list[Future[Submitted]] = [pool.submit(_one, hosts[m.via], port, m, d, timeout)
+                                             for m, d in zip(messages, data, strict=True)]
+        pending: set[Future[Submitted]] = set(futures)
+        next_tick = start + interval
+        while pending:
+            done, pending = wait(pending, timeout=max(0.0, next_tick - time.monotonic()),
+                                 return_when=FIRST_COMPLETED)
+            for f in done:
+                submitted += 1
+                accepted += f.result().accepted
+            now = time.monotonic()
+            if now >= next_tick or not pending:
+                on_tick(Progress(len(messages), submitted, accepted, now - start))
+                next_tick = now + interval
+    return ClientRun([f.result() for f in futures], time.process_time() - cpu)
