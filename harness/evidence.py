@@ -184,7 +184,9 @@ def _delivery(e: LogEvent) -> Delivery:
 def rejections(events: Sequence[LogEvent], node: str | None = None) -> list[Rejection]:
     out = []
     for e in events:
-        if (node is None or e.node == node) and e.queue_id == "NOQUEUE":
+        # NOQUEUE before the transaction has a queue file; the queue id once it has one (a refused recipient
+        # after an accepted one, a refusal at END-OF-MESSAGE)
+        if (node is None or e.node == node) and e.queue_id and e.program.endswith("smtpd"):
             m = _REJECT.match(e.text)
             at = stage_of(m.group("stage")) if m else None
             if m and at is not None:

@@ -32,3 +32,12 @@ def test_queue_deliveries_and_notices() -> None:
     ]
     [n] = evidence.notices(EVENTS)
     assert (n.node, n.queue_id, n.dsn_queue_id, n.kind) == ("store", "0384E176400", "069DB176404", "non-delivery")
+
+
+def test_a_refusal_after_the_transaction_has_a_queue_file_is_a_rejection_too() -> None:
+    """Once one recipient was accepted, smtpd logs the next refusal with the queue id instead of NOQUEUE."""
+    line = ("Nov 29 13:05:06 mx postfix/smtpd[114]: 4F1A2176401: reject: RCPT from mx.store.example[10.1.1.10]: 550 "
+            "5.1.1 <nobody@library.example>: Recipient address rejected: User unknown in local recipient table; "
+            "from=<jack@store.example> to=<nobody@library.example> proto=ESMTP helo=<mx.store.example>")
+    [r] = evidence.rejections([parse_line("library", 9, line)])
+    assert (r.stage, r.reply.code, r.recipient) == ("RCPT", 550, "nobody@library.example")

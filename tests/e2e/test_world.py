@@ -124,3 +124,13 @@ def test_a_stopped_host_comes_back_and_delivers(mail_topology: MailTopology) -> 
     assert mail_topology.node("library").alive
     mail_topology.send("jack@store.example", "jill@library.example")
     assert mail_topology.mailbox("jill@library.example").wait_for()["To"] == "jill@library.example"
+
+
+def test_a_refused_second_recipient_is_in_the_story(mail_topology: MailTopology) -> None:
+    """After an accepted recipient smtpd logs the next refusal with the queue id, not NOQUEUE: still a refusal."""
+    sent = mail_topology.send("jack@store.example", ["jill@library.example", "nosuchuser@library.example"],
+                              via="library")
+    assert [r.code for r in sent.transcript.rcpt_replies] == [250, 550]
+    story = sent.verdict()
+    assert story.rejected_by("library", stage="RCPT", code=550, recipient="nosuchuser@library.example"), story.render()
+    assert story.delivered_to("jill@library.example")
