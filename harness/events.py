@@ -216,7 +216,9 @@ class LogFollower(threading.Thread):
     is the normal end. Any other exception, from the stream or from handling a line, is recorded in `error`,
     logged to the "mailharness" logger and reported to the EventLog, whose waits then raise FollowerDied."""
 
-    def __init__(self, node: str, stream: Iterable[bytes], log: EventLog, on_line: Callable[[str], Any] | None = None):
+    def __init__(self, node: str, stream: Iterable[bytes], log: EventLog,
+                 on_line: Callable[[LogEvent], Any] | None = None):
+        """`on_line` sees each event once it is in the log (from this thread: it must not block)."""
         super().__init__(name=f"mailharness-log-{node}", daemon=True)
         self.node, self.stream, self.log, self.on_line = node, stream, log, on_line
         self.error: FollowerFailure | None = None
@@ -243,14 +245,19 @@ class LogFollower(threading.Thread):
                 for raw in lines:
                     line = raw.decode("utf-8", "replace").rstrip("\r")
                     if line:
-                        self.log.add(self.node, line)
+                        self._add(line)
             if buf.strip():
-                self.log.add(self.node, buf.decode("utf-8", "replace").rstrip())
+                self._add(buf.decode("utf-8", "replace").rstrip())
         except Exception as exc:  # anything: a parser bug or a broken stream must not end the follow silently
             if self._stopping.is_set():
                 logger.debug("log follower of %s stopped: %s: %s", self.node, type(exc).__name__, exc)
                 return
             self._died(exc)
+
+    def _add(self, line: str) -> None:
+        ev = self.log.add(self.node, line)
+        if self.on_line is not None:
+            self.on_line(ev)
 
     def _died(self, exc: Exception) -> None:
         frames = traceback.extract_tb(exc.__traceback__)

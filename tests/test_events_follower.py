@@ -177,3 +177,16 @@ def test_an_error_after_stop_closes_the_stream_on_purpose_is_not_an_error() -> N
     follower.join(DEADLINE)
     assert not follower.is_alive()
     assert stream.closed.is_set() and follower.error is None and log.failures == ()
+
+
+def test_on_line_sees_each_event_once_it_is_in_the_log() -> None:
+    log = EventLog()
+    seen: list[tuple[LogEvent, int]] = []
+    follower = LogFollower("store", iter([b"Dec 02 02:37:07 mx postfix/qmgr[26]: E5635174FD7: skipped, still "
+                                          b"being delivered\nsecond\n"]), log,
+                           lambda ev: seen.append((ev, len(log.since(0)))))
+    follower.start()
+    follower.join(DEADLINE)
+
+    assert [(e.program, e.queue_id, e.text, n) for e, n in seen] == [
+        ("postfix/qmgr", "E5635174FD7", "skipped, still being delivered", 1), ("", None, "second", 2)]
