@@ -1,4 +1,5 @@
-"""Figures for the foundation: topology start (cold), reset + unknown-user DSN (warm), image builds.
+"""Figures for the foundation: topology start (cold, and a bare `docker run` of as many containers as the
+topology has), reset + unknown-user scenario to a validated DSN (warm), image builds.
 
     python benchmarks/topology.py [--runs N] [--warm N] [--build]
 
@@ -15,29 +16,36 @@ import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-from harness import MailTopology
+from harness import MailTopology, assert_dsn, default_topology
 from harness.engine import images
 
 
-def bare_docker_run(image: str) -> float:
-    """Baseline: `docker run` of three Postfix containers in parallel, until each one's banner."""
+def bare_docker_run(postfix: str, dns: str, n_postfix: int) -> float:
+    """Baseline: `docker run` of as many containers as the topology has (its Postfix nodes and a dnsmasq), in
+    parallel, until each one logs that it started."""
     def one(i: int) -> None:
         name = f"mailharness-bench-{i}-{time.monotonic_ns()}"
-        try:
-            subprocess.run(["docker", "run", "-d", "--rm", "--name", name, "--label", "io.mailharness.bench=1",
-                            "-e", "MH_HOSTNAME=mx.b.example", "-e", "MH_DOMAIN=b.example", "-e", "MH_USERS=x",
-                            image], check=True, capture_output=True)
-            for _ in range(500):
-                r = subprocess.run(["docker", "logs", name], capture_output=True, text=True)
-                if "daemon started" in r.stdout + r.stderr:
-                    return
-                time.sleep(0.01)
-        finally:
-            pass
+        if i < n_postfix:
+            args = ["-e", "MH_HOSTNAME=mx.b.example", "-e", "MH_DOMAIN=b.example", "-e", "MH_USERS=x", postfix]
+            ready = "daemon started"
+        else:
+            args = [dns, "--no-resolv", "--no-hosts"]
+            ready = "started, version"
+        subprocess.run(["docker", "run", "-d", "--rm", "--name", name, "--label", "io.mailharness.bench=1", *args],
+                       check=True, capture_output=True)
+        deadline = time.monotonic() + 30
+        last = ""
+        while time.monotonic() < deadline:
+            r = subprocess.run(["docker", "logs", name], capture_output=True, text=True)
+            last = r.stdout + r.stderr
+            if ready in last:
+                return
+            time.sleep(0.01)
+        raise RuntimeError(f"{name} did not log {ready!r} within 30 s; it logged: {last[-500:]}")
 
     t0 = time.monotonic()
-    with ThreadPoolExecutor(3) as pool:
-        list(pool.map(one, range(3)))
+    with ThreadPoolExecutor(n_postfix + 1) as pool:
+        list(pool.map(one, range(n_postfix + 1)))
     took = time.monotonic() - t0
     subprocess.run("docker rm -f $(docker ps -aq --filter label=io.mailharness.bench=1) >/dev/null 2>&1", shell=True)
     return took
@@ -63,7 +71,10 @@ def main() -> None:
     print(f"image_build_unchanged_cli_s: {time.monotonic() - t0:.3f}")
     assert r.returncode == 0, r.stderr
 
-    print(f"bare_docker_run_3_postfix_s: {bare_docker_run(images.tag('postfix')):.3f}")
+    n_postfix = sum(1 for n in default_topology().nodes if n.kind == "postfix")
+    bare = statistics.median(bare_docker_run(images.tag("postfix"), images.tag("dns"), n_postfix)
+                             for _ in range(a.runs))
+    print(f"bare_docker_run_{n_postfix}_postfix_and_dns_median_s: {bare:.3f}")
 
     colds, phases = [], []
     for _ in range(a.runs):
@@ -75,6 +86,7 @@ def main() -> None:
         if _ < a.runs - 1:
             t.stop()
     print(f"cold_start_median_s: {statistics.median(colds):.3f}")
+    print(f"cold_start_over_bare_docker_run: {statistics.median(colds) / bare:.2f}")
     print(f"cold_start_min_s: {min(colds):.3f}")
     print(f"cold_start_phases_median_s: network+checks={statistics.median(p.network for p in phases):.3f} "
           f"containers={statistics.median(p.containers for p in phases):.3f} "
@@ -88,7 +100,9 @@ def main() -> None:
             t1 = time.monotonic()
             sent = t.send("jack@store.example", "nosuchuser@library.example")
             assert sent.accepted
-            t.mailbox("jack@store.example").wait_for_dsn(timeout=10)
+            dsn = t.mailbox("jack@store.example").wait_for_dsn(timeout=10)
+            assert_dsn(dsn, action="failed", status="5.1.1", reporting_mta="mx.store.example",
+                       remote_mta="mx.library.example", envelope=sent.original_envelope(), profile="postfix")
             warm.append(time.monotonic() - t0)
             resets.append(t1 - t0)
     finally:

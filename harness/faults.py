@@ -85,10 +85,16 @@ class Refuse(Fault):
 
 @dataclass(frozen=True)
 class QueueLifetime(Fault):
-    """Compressed queue times on the node: retries every second, gives up after `lifetime`, and sends a
-    "delayed" DSN after `delay_warning` ("0": none)."""
+    """Compressed queue times on the node: retries every second or two, gives up after `lifetime`, and sends a
+    "delayed" DSN after `delay_warning` ("0": none).
 
-    lifetime: str = "3s"
+    Postfix counts in whole seconds: a message expires at the first attempt that ends once its age (whole seconds
+    since its arrival's second) reaches `lifetime`, so "0s" tries once, and "2s" (the default) is the shortest
+    lifetime that always retries at least once before the message bounces (about two seconds in all). The queue
+    manager sends the warning at the first deferral once the message is `delay_warning` less one second old:
+    "1s" warns at the first deferral."""
+
+    lifetime: str = "2s"
     delay_warning: str = "0"
 
 
@@ -97,25 +103,28 @@ class QueueLifetime(Fault):
 class Down(Fault):
     """The node's SMTP service is stopped while the host stays up: connections are refused. With `whole_host`
     (and always for a mock node) the container itself is stopped: connections time out after
-    `client_timeout`, as for a host that is gone."""
+    `client_timeout` (the other Postfix nodes' smtp_connect_timeout; 1 s, Postfix's shortest), as for a host that
+    is gone. A time-out longer than 1.5 s may end as "No route to host" instead: a node that has no neighbour
+    entry for the address yet gives up on it after its ARP probes (harness.nodes.postfix)."""
 
     whole_host: bool = False
-    client_timeout: str = "2s"
+    client_timeout: str = "1s"
 
 
 @dataclass(frozen=True)
 class Unreachable(Fault):
-    """The node is cut from the network: connections time out. Clients give up after `client_timeout`."""
+    """The node is cut from the network: connections time out. Clients give up after `client_timeout` (the other
+    Postfix nodes' smtp_connect_timeout; 1 s, Postfix's shortest; see Down for a longer one)."""
 
-    client_timeout: str = "2s"
+    client_timeout: str = "1s"
 
 
 @dataclass(frozen=True)
 class Tarpit(Fault):
     """The node accepts connections and never says a word (its processes frozen): clients time out waiting for
-    the greeting after `client_timeout`."""
+    the greeting after `client_timeout` (the other Postfix nodes' smtp_helo_timeout; 1 s, Postfix's shortest)."""
 
-    client_timeout: str = "2s"
+    client_timeout: str = "1s"
 
 
 # -- DNS -------------------------------------------------------------------------------------------------------
@@ -125,7 +134,8 @@ DnsKind = Literal["nxdomain", "servfail", "no_mx", "null_mx", "dead_mx"]
 @dataclass(frozen=True)
 class Dns(Fault):
     """The node's domain in DNS: nxdomain (it does not exist), servfail (its server fails), no_mx (no MX record;
-    an A record for the domain itself), null_mx (RFC 7505 "MX 0 ."), dead_mx (the MX points at a host that is
-    not there)."""
+    an A record for the domain itself), null_mx (RFC 7505 "MX 0 ."), dead_mx (the MX points at an address of the
+    topology's network where no host is: the sending node's ARP probes go unanswered, and its connection fails
+    with "No route to host" after 1.5 s, harness.nodes.postfix)."""
 
     kind: DnsKind = "nxdomain"

@@ -79,7 +79,7 @@ class Mailbox:
 
     def messages(self) -> list[EmailMessage]:
         """Every message in the mailbox, in delivery order."""
-        raw = self.node.exec(["tar", "-C", f"/var/mail/{self.user}", "-cf", "-", "new", "cur"])
+        raw = self.node.read(["tar", "-C", f"/var/mail/{self.user}", "-cf", "-", "new", "cur"])
         out: list[tuple[str, bytes]] = []
         with tarfile.open(fileobj=io.BytesIO(raw)) as tar:
             for m in tar.getmembers():

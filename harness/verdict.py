@@ -22,7 +22,7 @@ from typing import Protocol
 
 from . import evidence
 from .errors import MailharnessError
-from .events import LogEvent, MailTimeout
+from .events import FollowerDied, LogEvent, MailTimeout
 from .ports import Mailboxes, NodeDirectory, StoryWorld, Submission
 from .smtp import Reply, Stage, as_stage
 
@@ -255,10 +255,16 @@ def gather(world: StoryWorld, sent: Submission, *, timeout: float = 10.0) -> Sto
                 return story
             continue
         if left <= 0:
-            return story
+            # Out of time with copies still queued: what the servers logged up to now still counts (a next hop's
+            # refusal can arrive after the sender's deferral: each container's log streams on its own).
+            world.sync_logs()
+            return _collect(world, sent)
         try:
             world.events.wait(evidence.is_removal, timeout=left, since=pos, what="a queued copy's removal")
+        except FollowerDied:
+            raise  # the harness lost a node's log: say so, do not return a story with holes
         except MailTimeout:
+            world.sync_logs()
             return _collect(world, sent)
 
 

@@ -1,5 +1,6 @@
 """The next hop is down, unreachable, or tarpitting: the sender's server owns the DSN (4.4.x), with the client's
-own diagnostic (X-Postfix), since no server ever replied. Tried once here (lifetime 0) to keep it fast."""
+own diagnostic (X-Postfix), since no server ever replied. Tried once here (lifetime 0) to keep it fast; a client
+waits 1 s (Postfix's shortest time-out) for a connection or a greeting that never comes."""
 
 import pytest
 

@@ -5,16 +5,19 @@ from __future__ import annotations
 import logging
 import socket
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import docker.errors
 from docker.types import EndpointConfig
+from docker.utils import version_lt
 from testcontainers.core.container import DockerContainer
 
 from ..engine import labels as lbl
 from ..engine.docker import client
 from ..errors import MailharnessError
-from ..events import EventLog, FollowerDied, LogFollower, MailTimeout
+from ..events import EventLog, FollowerDied, LogEvent, LogFollower, MailTimeout
+from .shell import Shell, ShellLost
 
 log = logging.getLogger("mailharness")
 
@@ -36,25 +39,45 @@ class Placement:
     events: EventLog
 
 
+# The engine's option that carries per-interface sysctls of one network endpoint (Docker 27, API 1.46, and later).
+ENDPOINT_SYSCTLS = "com.docker.network.endpoint.sysctls"
+
+
+def _interface_sysctls(api_version: str, settings: Mapping[str, str]) -> tuple[dict[str, str], dict[str, str]]:
+    """Sysctls of the node's network interface, named with IFNAME ("net.ipv4.neigh.IFNAME.retrans_time_ms"), in
+    the form the engine takes: (the endpoint's driver options, the container's sysctls). From API 1.46 on as the
+    endpoint's option (from 1.48 the engine refuses an interface's sysctl among the container's); before, among
+    the container's sysctls for its one interface, eth0."""
+    if not settings:
+        return {}, {}
+    if not version_lt(api_version, "1.46"):
+        return {ENDPOINT_SYSCTLS: ",".join(f"{k}={v}" for k, v in settings.items())}, {}
+    return {}, {k.replace(".IFNAME.", ".eth0."): v for k, v in settings.items()}
+
+
 class Node:
     """A running container. Subclasses say which image, environment and files it gets, and when it is ready."""
 
     kind = "node"
 
-    def __init__(self, name: str, hostname: str, image: str, placement: Placement, *, domain: str = ""):
+    def __init__(self, name: str, hostname: str, image: str, placement: Placement, *, domain: str = "",
+                 interface_sysctls: Mapping[str, str] | None = None):
         self.name, self.hostname, self.image, self.domain = name, hostname, image, domain
         self.placement = placement
         self.ip, self.network, self.topology_id = placement.ip, placement.network, placement.topology_id
         self.events = placement.events
         self.container = DockerContainer(image)
         api = client().api
+        endpoint_opts, sysctls = _interface_sysctls(api.api_version, interface_sysctls or {})
         self.container.with_kwargs(
             hostname=hostname,
             labels=lbl.labels(topology=placement.topology_id, node=name),
             network=placement.network,
             networking_config={placement.network: EndpointConfig(api.api_version, aliases=[hostname],
-                                                                 ipv4_address=placement.ip)},
+                                                                 ipv4_address=placement.ip,
+                                                                 driver_opt=endpoint_opts or None)},
             **({"dns": [placement.dns_ip]} if placement.dns_ip else {}),
+            **({"sysctls": sysctls} if sysctls else {}),
         )
         self.follower: LogFollower | None = None
         self.started_at = 0.0
@@ -62,6 +85,7 @@ class Node:
         self.halted = False
         self.frozen = False
         self.connected = True
+        self._shell: Shell | None = None  # a shell kept open in the container (harness.nodes.shell)
 
     # -- lifecycle ---------------------------------------------------------------------------------
     def start(self) -> None:
@@ -72,8 +96,11 @@ class Node:
     def _follow(self, since: float | None) -> None:
         kw = {"since": since} if since is not None else {}
         stream = client().api.logs(self.id, stream=True, follow=True, **kw)  # type: ignore[call-overload]
-        self.follower = LogFollower(self.name, stream, self.events)
+        self.follower = LogFollower(self.name, stream, self.events, self.on_event)
         self.follower.start()
+
+    def on_event(self, ev: LogEvent) -> None:
+        """Each event of this node's log, as it arrives (on the follower's thread: never block here)."""
 
     def wait_ready(self, timeout: float, since: int) -> None:
         """Wait until the node serves (its start logged, and for SMTP nodes its banner read)."""
@@ -90,6 +117,9 @@ class Node:
             self.thaw()
         if self.follower is not None:
             self.follower.stop()  # its stream ends on purpose: not a follower that died
+        if self._shell is not None:
+            self._shell.close()
+            self._shell = None
         self.container.get_wrapped_container().stop(timeout=0)
         self.halted = True
 
@@ -147,13 +177,34 @@ class Node:
         return str(self.container.get_wrapped_container().id)
 
     def exec(self, cmd: list[str] | str, check: bool = True) -> bytes:
-        """Run a command in the node; with check, a non-zero exit raises NodeError with its output."""
-        res = client().api.exec_create(self.id, cmd, stdout=True, stderr=True)
-        out = client().api.exec_start(res["Id"])
-        code = client().api.exec_inspect(res["Id"])["ExitCode"]
+        """Run a command in the node and return its stdout then its stderr; with check, a non-zero exit raises
+        NodeError with that output. Goes through the node's kept shell (a round trip on an open socket);
+        `docker exec` when that shell is unusable."""
+        code, out, err = self._run(cmd)
         if check and code != 0:
-            raise NodeError(f"{self.name}: {cmd!r} exited {code}: {out.decode('utf-8', 'replace')[-2000:]}")
-        return bytes(out)
+            raise NodeError(f"{self.name}: {cmd!r} exited {code}: {(out + err).decode('utf-8', 'replace')[-2000:]}")
+        return out + err
+
+    def read(self, cmd: list[str], ok: tuple[int, ...] = (0,)) -> bytes:
+        """Run a command whose stdout is data (a tar of a mailbox): stdout alone; an exit status outside `ok`
+        raises NodeError with its stderr."""
+        code, out, err = self._run(cmd)
+        if code not in ok:
+            raise NodeError(f"{self.name}: {cmd!r} exited {code}: {err.decode('utf-8', 'replace')[-2000:]}")
+        return out
+
+    def _run(self, cmd: list[str] | str) -> tuple[int, bytes, bytes]:
+        if self.alive:
+            if self._shell is None:
+                self._shell = Shell(client().api, self.id)
+            try:
+                return self._shell.run(cmd)
+            except ShellLost as exc:
+                log.debug("mailharness: %s: %s; using docker exec", self.name, exc)
+        res = client().api.exec_create(self.id, cmd, stdout=True, stderr=True)
+        out, err = client().api.exec_start(res["Id"], demux=True)
+        code = client().api.exec_inspect(res["Id"])["ExitCode"]
+        return int(code), bytes(out or b""), bytes(err or b"")
 
     def put_file(self, path: str, content: bytes, mode: int = 0o644) -> None:
         """Write a file in the node (through exec, so it also works on tmpfs mounts)."""
