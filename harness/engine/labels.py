@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import time
 import uuid
 from pathlib import Path
 from typing import Any
@@ -82,25 +83,40 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
-def remove(filters: dict[str, Any]) -> tuple[int, int]:
-    """Remove containers, then networks, matching `filters` (Docker's filter syntax). Returns the counts."""
+def remove(filters: dict[str, Any], timeout: float = 20.0) -> tuple[int, int]:
+    """Remove containers, then networks, matching `filters` (Docker's filter syntax). Returns how many of each
+    were found. Polls with a deadline until none is left: on a loaded engine a removal can still be in progress
+    (409) or a network still have an endpoint when it is asked, and the next round gets them; what is still there
+    at the deadline is logged as a warning (the next sweep or `mailharness down --all` tries again)."""
     # The low-level API lists without inspecting each one: another process may be removing the same resources.
     api = client().api
-    containers = api.containers(all=True, filters=filters)
-    for ctr in containers:
-        try:
-            api.remove_container(ctr["Id"], force=True, v=True)
-        except (docker.errors.APIError, OSError) as exc:  # APIError: already gone (404) or removal in progress
-            # (409); OSError: requests' ConnectionError or timeout (the engine went away mid-sweep). Either way
-            # there is nothing to do now, and the next sweep tries again.
-            log.debug("remove %s: %s", ctr["Id"][:12], exc)
-    networks = api.networks(filters=filters)
-    for net in networks:
-        try:
-            api.remove_network(net["Id"])
-        except (docker.errors.APIError, OSError) as exc:  # gone, or still has endpoints: as above
-            log.debug("remove network %s: %s", net.get("Name"), exc)
-    return len(containers), len(networks)
+    seen_containers: set[str] = set()
+    seen_networks: set[str] = set()
+    deadline = time.monotonic() + timeout
+    last: list[str] = []
+    while True:
+        containers = api.containers(all=True, filters=filters)
+        for ctr in containers:
+            seen_containers.add(ctr["Id"])
+            try:
+                api.remove_container(ctr["Id"], force=True, v=True)
+            except (docker.errors.APIError, OSError) as exc:  # APIError: already gone (404) or removal in
+                # progress (409); OSError: requests' ConnectionError or timeout. The next round looks again.
+                last.append(f"container {ctr['Id'][:12]}: {exc}")
+        networks = api.networks(filters=filters)
+        for net in networks:
+            seen_networks.add(net["Id"])
+            try:
+                api.remove_network(net["Id"])
+            except (docker.errors.APIError, OSError) as exc:  # gone, or still has endpoints: as above
+                last.append(f"network {net.get('Name')}: {exc}")
+        if not containers and not networks:
+            return len(seen_containers), len(seen_networks)
+        if time.monotonic() > deadline:
+            log.warning("mailharness: still there after %gs of removal: %s", timeout, "; ".join(last[-4:]))
+            return len(seen_containers), len(seen_networks)
+        last = []
+        time.sleep(0.1)
 
 
 def sweep_orphans() -> tuple[int, int]:
