@@ -15,6 +15,9 @@ from ..topology import NodeSpec, TopologySpec
 from .base import Node, NodeError, Placement
 
 log = logging.getLogger("mailharness")
+# master's children (master runs as PID 1 in the node; commands the harness runs have other parents)
+_CHILDREN = ("for p in /proc/[0-9]*; do [ \"$(awk '/^PPid/{print $2}' $p/status 2>/dev/null)\" = 1 ] && "
+             "echo ${p#/proc/}; done")
 
 # qmgr found a queue file still locked by the delivery agent that had just tried it (the agent reports its status,
 # then closes the file; with retries every second, the next deferred-queue scan can come in between). qmgr then
@@ -157,8 +160,19 @@ class PostfixNode(Node):
     def _reload_after(self, cmd: list[str]) -> None:
         mark = self.events.mark()
         self.exec(cmd)
-        # Backdated, or Postfix waits for the files to "settle"; checked, so a broken edit says why.
-        out = self.exec(["sh", "-c", "touch -d '-1 min' /etc/postfix/*; postfix reload 2>&1"], check=False)
+        # Backdated, or Postfix waits for the files to "settle"; checked, so a broken edit says why. The daemons
+        # running before the reload are listed first: they keep the old configuration until they exit.
+        out = self.exec(["sh", "-c", f"{_CHILDREN} > /tmp/mh-before-reload; touch -d '-1 min' /etc/postfix/*; "
+                                     "postfix reload 2>&1"], check=False)
         if b"fatal" in out:
             raise NodeError(f"{self.name}: Postfix refused the changed configuration: {out.decode().strip()}")
         self.wait_log("reload -- version", 10, mark, "configuration reloaded")
+        # An idle smtpd of before the reload can still take the next connection, with the old configuration, in
+        # the few milliseconds before it notices the reload and exits: wait (a deadline) until they are all gone.
+        left = self.exec(["sh", "-c", "for i in $(seq 250); do n=0; for p in $(cat /tmp/mh-before-reload); do "
+                                      "[ -d /proc/$p ] && n=$((n + 1)); done; [ $n = 0 ] && exit 0; sleep 0.02; "
+                                      f"done; {_CHILDREN} | grep -xFf /tmp/mh-before-reload | tr '\\n' ' '"],
+                         check=False).decode().strip()
+        if left:
+            log.warning("mailharness: %s: daemons of before the reload still running after 5 s (pids %s): their "
+                        "sessions keep the old configuration", self.name, left)
