@@ -60,20 +60,18 @@ def stage_times(submissions: Sequence[Submitted]) -> str:
     return "client time per stage, ms median/p90: " + ", ".join(parts) if parts else "no session"
 
 
+def _listed(title: str, items: Sequence[object]) -> list[str]:
+    """A titled list, the first _SHOW items and how many more."""
+    if not items:
+        return []
+    more = [f"  ... and {len(items) - _SHOW} more"] if len(items) > _SHOW else []
+    return [f"{title} ({len(items)}):", *(f"  {r}" for r in items[:_SHOW]), *more]
+
+
 def findings(acct: Accounting) -> list[str]:
     lines = []
-    problems = acct.problems
-    if problems:
-        lines.append(f"recipients with a problem ({len(problems)}):")
-        lines += [f"  {r}" for r in problems[:_SHOW]]
-        if len(problems) > _SHOW:
-            lines.append(f"  ... and {len(problems) - _SHOW} more")
-    unexpected = acct.unexpected
-    if unexpected:
-        lines.append(f"recipients with another outcome than the mix expects ({len(unexpected)}):")
-        lines += [f"  {r}" for r in unexpected[:_SHOW]]
-        if len(unexpected) > _SHOW:
-            lines.append(f"  ... and {len(unexpected) - _SHOW} more")
+    lines += _listed("recipients with a problem", acct.problems)
+    lines += _listed("recipients with another outcome than the mix expects", acct.unexpected)
     if acct.misdirected_dsns:
         lines.append(f"DSNs and messages that belong to no recipient ({len(acct.misdirected_dsns)}):")
         lines += [f"  {x}" for x in acct.misdirected_dsns[:_SHOW]]
