@@ -45,7 +45,7 @@ class Topology(Protocol):
     @property
     def nodes(self) -> Mapping[str, Node]: ...
 
-    def restart_dns(self, faults: dict[str, str]) -> None: ...
+    def set_dns(self, faults: dict[str, str]) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -138,7 +138,7 @@ class FaultLedger:
             if isinstance(node, PostfixNode) and node.alive:
                 self._config(node, w)
         if dns != self._dns:
-            self._topology.restart_dns(dict(dns))
+            self._topology.set_dns(dict(dns))
             self._dns = dict(dns)
 
     def _container(self, node: Node, states: Collection[str]) -> None:

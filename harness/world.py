@@ -169,7 +169,7 @@ class MailTopology:
                 else [("", spec.hostname, ip)]
         self._dns_records = records
         self._dead_ip = str(hosts[-1])  # an address in the subnet where nothing ever runs (DNS dead_mx)
-        self._dns = self._dns_node({})
+        self._dns = DnsNode(self._tags["dns"], self._placement(dns_ip, None), records, dead_ip=self._dead_ip)
         everything: list[Node] = [self.dns, *self.nodes.values()]
         self._started = True
         try:
@@ -187,7 +187,7 @@ class MailTopology:
 
     @property
     def dns(self) -> DnsNode:
-        """The topology's DNS server (replaced by another when DNS faults change)."""
+        """The topology's DNS server."""
         if self._dns is None:
             raise RuntimeError(f"{self.id} is not started: it has no DNS server yet")
         return self._dns
@@ -195,11 +195,6 @@ class MailTopology:
     def _placement(self, ip: str, dns_ip: str | None) -> Placement:
         return Placement(topology_id=self.id, network=self.network_name, subnet=self.subnet, ip=ip, dns_ip=dns_ip,
                          events=self.events)
-
-    def _dns_node(self, faults: dict[str, str]) -> DnsNode:
-        hosts = list(ipaddress.ip_network(self.subnet).hosts())
-        return DnsNode(self._tags["dns"], self._placement(str(hosts[1]), None), self._dns_records, faults=faults,
-                       dead_ip=self._dead_ip)
 
     def _create_network(self) -> None:
         c = client()
@@ -241,17 +236,10 @@ class MailTopology:
             for remove in reversed(removes):
                 remove()
 
-    def restart_dns(self, faults: dict[str, str]) -> None:
-        """Replace the DNS server by one with `faults` (domain -> kind, see harness.faults.Dns); {} heals.
+    def set_dns(self, faults: dict[str, str]) -> None:
+        """The DNS answers with `faults` (domain -> kind, see harness.faults.Dns) from the next query on; {} heals.
         Faults come through `apply`, which merges the DNS faults applied; this is its last step."""
-        if faults == self.dns.faults:
-            return
-        self.dns.stop()
-        dns = self._dns_node(faults)
-        mark = self.events.mark()
-        dns.start()
-        dns.wait_ready(self.ready_timeout, mark)
-        self._dns = dns
+        self.dns.set_faults(faults)
 
     def reset(self) -> None:
         """Queues emptied, mailboxes cleared, configuration back to its baseline; events and transcripts

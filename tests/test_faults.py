@@ -8,7 +8,7 @@ import pytest
 
 from harness import DiskFull, Dns, Forward, Refuse
 from harness.inject import FaultError, changes_for
-from harness.nodes.dns import dnsmasq_options
+from harness.nodes.dns import zone_table
 
 RECORDS = [("store.example", "mx.store.example", "10.9.9.10"), ("library.example", "mx.library.example", "10.9.9.11")]
 
@@ -37,28 +37,27 @@ def test_a_postfix_fault_on_a_mock_node_says_what_to_do_instead() -> None:
 
 
 def test_normal_dns_records() -> None:
-    opts = dnsmasq_options(RECORDS)
-    assert "--mx-host=library.example,mx.library.example,10" in opts
-    assert "--host-record=mx.library.example,10.9.9.11" in opts and "--local=/library.example/" in opts
-    assert "--no-resolv" in opts, "nothing is ever forwarded outside the topology"
+    t = zone_table(RECORDS)
+    assert t["mx"]["library.example"] == [[10, "mx.library.example"]]
+    assert t["a"]["mx.library.example"] == "10.9.9.11" and t["ptr"]["11.9.9.10.in-addr.arpa"] == "mx.library.example"
+    assert t["servfail"] == [] and "library.example" not in t["a"], "a domain with an MX has no address of its own"
 
 
-@pytest.mark.parametrize(("kind", "present", "absent"), [
-    ("nxdomain", ["--local=/library.example/"], ["--host-record=mx.library.example,10.9.9.11",
-                                                  "--mx-host=library.example,mx.library.example,10"]),
-    ("servfail", ["--server=/library.example/127.0.0.1#5353"], ["--local=/library.example/"]),
-    ("no_mx", ["--host-record=library.example,10.9.9.11"], ["--mx-host=library.example,mx.library.example,10"]),
-    ("null_mx", ["--dns-rr=library.example,15,000000"], ["--mx-host=library.example,mx.library.example,10"]),
-    ("dead_mx", ["--mx-host=library.example,dead.library.example,10", "--host-record=dead.library.example,10.9.9.254"],
-     []),
+@pytest.mark.parametrize(("kind", "answers"), [
+    ("nxdomain", {"mx": None, "a": None, "host": None}),
+    ("servfail", {"servfail": ["library.example"], "mx": None}),
+    ("no_mx", {"mx": None, "a": "10.9.9.11", "host": "10.9.9.11"}),
+    ("null_mx", {"mx": [[0, "."]], "a": None}),
+    ("dead_mx", {"mx": [[10, "dead.library.example"]], "dead": "10.9.9.254"}),
 ])
-def test_dns_faults_change_only_their_domain(kind: str, present: list[str], absent: list[str]) -> None:
-    opts = dnsmasq_options(RECORDS, {"library.example": kind}, dead_ip="10.9.9.254")
-    for o in present:
-        assert o in opts
-    for o in absent:
-        assert o not in opts
-    assert "--mx-host=store.example,mx.store.example,10" in opts
+def test_dns_faults_change_only_their_domain(kind: str, answers: dict[str, object]) -> None:
+    t = zone_table(RECORDS, {"library.example": kind}, dead_ip="10.9.9.254")
+    seen = {"mx": t["mx"].get("library.example"), "a": t["a"].get("library.example"),
+            "host": t["a"].get("mx.library.example"), "dead": t["a"].get("dead.library.example"),
+            "servfail": t["servfail"]}
+    for key, value in answers.items():
+        assert seen[key] == value, (kind, key, seen)
+    assert t["mx"]["store.example"] == [[10, "mx.store.example"]] and t["a"]["mx.store.example"] == "10.9.9.10"
 
 
 def test_dns_fault_kinds_are_documented() -> None:

@@ -1,4 +1,7 @@
 #!/bin/sh
-# The SERVFAIL responder for DNS faults (127.0.0.1:5353), then dnsmasq in the foreground, logging each query.
-python3 /usr/local/bin/servfail.py &
-exec dnsmasq --keep-in-foreground --log-facility=- --user=root "$@"
+# The topology's DNS server (zone.py). The harness gives the first table as the only argument; it replaces the
+# file whole (a rename) to change the answers, which zone.py reads again at the next query.
+set -e
+mkdir -p /run/mailharness
+printf '%s' "$1" > /run/mailharness/zone.json
+exec python3 -u /usr/local/bin/zone.py --table /run/mailharness/zone.json
