@@ -1,4 +1,4 @@
-"""mailharness: doctor | images build | up | down | run | check | examples | dsn-lint | load"""
+"""mailharness: doctor | images build | up | down | run | check | examples | report merge | dsn-lint | load"""
 
 from __future__ import annotations
 
@@ -164,6 +164,22 @@ def _examples() -> int:
     return 0
 
 
+def _report_merge(args: argparse.Namespace) -> int:
+    from .report.merge import MergeError, merge
+
+    if not (args.html or args.records or args.junit):
+        print("mailharness report merge: say what to write (--html, --records and/or --junit)", file=sys.stderr)
+        return 2
+    try:
+        written = merge(args.inputs, html=args.html, records=args.records, junit=args.junit)
+    except MergeError as exc:
+        print(f"mailharness report merge: {exc}", file=sys.stderr)
+        return 1
+    for path in written:
+        print(f"written: {path}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv and argv[0] == "dsn-lint":  # pure Python: none of the Docker machinery is imported
@@ -198,6 +214,13 @@ def main(argv: list[str] | None = None) -> int:
     c.add_argument("--node", default="library", help="the node of the default topology it replaces (library)")
     c.add_argument("--recipient", default="", help="an address the configuration accepts, if its tables "
                                                    "cannot be listed")
+    rep = sub.add_parser("report", help="reports: merge the shards of a CI matrix (--mailharness-shard=K/N)")
+    rsub = rep.add_subparsers(dest="report_cmd", required=True)
+    m = rsub.add_parser("merge", help="one report from the shards' records (.jsonl) and JUnit files (.xml)")
+    m.add_argument("inputs", nargs="+", help="each shard's --mailharness-records (.jsonl) and --junitxml (.xml) file")
+    m.add_argument("--html", default="", help="write the merged HTML report here")
+    m.add_argument("--records", default="", help="write the merged records (JSON Lines) here")
+    m.add_argument("--junit", default="", help="write the merged JUnit XML here")
     sub.add_parser("dsn-lint", help="check DSN messages against the RFC checklist (see `mailharness dsn-lint -h`)")
     from .load import add_arguments as load_arguments
 
@@ -220,6 +243,8 @@ def main(argv: list[str] | None = None) -> int:
             return _check(args, rest)
         if args.cmd == "examples":
             return _examples()
+        if args.cmd == "report":
+            return _report_merge(args)
         if args.cmd == "load":
             from .load import command as load_command
 
