@@ -24,7 +24,7 @@ if [ ! -x .venv/bin/python ]; then
 fi
 PY="$root/.venv/bin/python"
 stamp=.venv/.mailharness-installed
-want=$(sha256sum pyproject.toml | cut -c1-16)
+want=$(cat pyproject.toml setup.py | sha256sum | cut -c1-16)
 if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   echo "setup: installing the project and its dependencies into .venv (pip)"
   "$PY" -m pip install -q --disable-pip-version-check -e ".[dev]"

@@ -1,4 +1,4 @@
-"""mailharness: doctor | images build | up | down | run | check | dsn-lint | load"""
+"""mailharness: doctor | images build | up | down | run | check | examples | report merge | dsn-lint | load"""
 
 from __future__ import annotations
 
@@ -101,7 +101,9 @@ _QUIET = ["-p", "no:cacheprovider", "-W", "ignore::pytest.PytestAssertRewriteWar
 
 
 def _suites() -> Path:
-    return Path(__file__).resolve().parents[1] / "suites"
+    from .bundled import folder
+
+    return folder("suites")
 
 
 def _report_opts(rest: list[str]) -> list[str]:
@@ -131,22 +133,51 @@ def _check(args: argparse.Namespace, rest: list[str]) -> int:
     """The conformance suite against a configuration directory: one command, one verdict per requirement."""
     import pytest
 
+    from .bundled import NotBundled, example
     from .byoc import ConfigError, inspect_config
 
+    if bool(args.directory) == bool(args.example):
+        print("mailharness check: give a configuration directory or --example NAME (one of them)", file=sys.stderr)
+        return 2
     try:
-        info = inspect_config(args.directory)
-    except ConfigError as exc:
+        directory = str(example(args.example)) if args.example else args.directory
+        info = inspect_config(directory)
+    except (ConfigError, NotBundled) as exc:
         print(f"mailharness check: {exc}", file=sys.stderr)
         return 4
-    print(f"mailharness check: {args.directory}: {info.hostname}, domains {', '.join(info.domains)}; "
+    print(f"mailharness check: {directory}: {info.hostname}, domains {', '.join(info.domains)}; "
           f"recipients known: {', '.join(info.recipients) or 'none (pass --mta-recipient)'}")
     for note in info.notes:
         print(f"  note: {note}")
-    opts = [f"--mta-config={args.node}={args.directory}"]
+    opts = [f"--mta-config={args.node}={directory}"]
     if args.recipient:
         opts.append(f"--mta-recipient={args.recipient}")
     return int(pytest.main([str(_suites() / "conformance"), *_QUIET, "--mailharness-summary",
                             "-q", "--tb=short", *opts, *_report_opts(rest), *rest]))
+
+
+def _examples() -> int:
+    from .bundled import examples
+
+    for name, path in examples().items():
+        print(f"{name:24} {path}")
+    return 0
+
+
+def _report_merge(args: argparse.Namespace) -> int:
+    from .report.merge import MergeError, merge
+
+    if not (args.html or args.records or args.junit):
+        print("mailharness report merge: say what to write (--html, --records and/or --junit)", file=sys.stderr)
+        return 2
+    try:
+        written = merge(args.inputs, html=args.html, records=args.records, junit=args.junit)
+    except MergeError as exc:
+        print(f"mailharness report merge: {exc}", file=sys.stderr)
+        return 1
+    for path in written:
+        print(f"written: {path}")
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -175,10 +206,21 @@ def main(argv: list[str] | None = None) -> int:
     d.add_argument("topology", nargs="*", help="only these topologies (ids from `mailharness up --list`)")
     sub.add_parser("run", help="run the bundled scenarios against the default topology (extra args go to pytest)")
     c = sub.add_parser("check", help="run the conformance suite against YOUR Postfix configuration directory")
-    c.add_argument("directory", help="a directory with main.cf (and master.cf and the tables it names)")
+    c.add_argument("directory", nargs="?", default="",
+                   help="a directory with main.cf (and master.cf and the tables it names)")
+    c.add_argument("--example", default="", metavar="NAME",
+                   help="a bundled example instead of a directory (`mailharness examples` lists them)")
+    sub.add_parser("examples", help="list the bundled example configurations for `mailharness check`")
     c.add_argument("--node", default="library", help="the node of the default topology it replaces (library)")
     c.add_argument("--recipient", default="", help="an address the configuration accepts, if its tables "
                                                    "cannot be listed")
+    rep = sub.add_parser("report", help="reports: merge the shards of a CI matrix (--mailharness-shard=K/N)")
+    rsub = rep.add_subparsers(dest="report_cmd", required=True)
+    m = rsub.add_parser("merge", help="one report from the shards' records (.jsonl) and JUnit files (.xml)")
+    m.add_argument("inputs", nargs="+", help="each shard's --mailharness-records (.jsonl) and --junitxml (.xml) file")
+    m.add_argument("--html", default="", help="write the merged HTML report here")
+    m.add_argument("--records", default="", help="write the merged records (JSON Lines) here")
+    m.add_argument("--junit", default="", help="write the merged JUnit XML here")
     sub.add_parser("dsn-lint", help="check DSN messages against the RFC checklist (see `mailharness dsn-lint -h`)")
     from .load import add_arguments as load_arguments
 
@@ -199,6 +241,10 @@ def main(argv: list[str] | None = None) -> int:
             return _run(args, rest)
         if args.cmd == "check":
             return _check(args, rest)
+        if args.cmd == "examples":
+            return _examples()
+        if args.cmd == "report":
+            return _report_merge(args)
         if args.cmd == "load":
             from .load import command as load_command
 

@@ -36,6 +36,8 @@ from .world import MailTopology
 
 log = logging.getLogger("mailharness")
 
+pytest_plugins = ["harness.shard"]  # --mailharness-shard=K/N: its own options and collection hook
+
 _USED = pytest.StashKey[list[MailTopology]]()  # per test: the topologies it used
 _OUTCOMES = pytest.StashKey[dict[str, str]]()  # per test: "passed", "failed" or "skipped", by phase
 _SETTINGS = pytest.StashKey[Settings]()

@@ -22,6 +22,7 @@ from pathlib import Path
 
 import docker.errors
 
+from .. import bundled
 from . import base
 from .base import BuildError, Progress
 from .docker import client
@@ -32,10 +33,17 @@ IMAGE_NAMES = ("postfix", "dns", "mock-smtp")
 
 
 def containers_dir() -> Path:
+    """The image definitions: MAILHARNESS_CONTAINERS when set (to try changed definitions), else the ones the
+    package carries (or the repository's containers/ in a source checkout)."""
     env = os.environ.get("MAILHARNESS_CONTAINERS")
-    d = Path(env) if env else Path(__file__).resolve().parents[2] / "containers"
+    if not env:
+        try:
+            return bundled.folder("containers")
+        except bundled.NotBundled as exc:
+            raise BuildError(f"image definitions: {exc}") from exc
+    d = Path(env)
     if not (d / "base" / "packages.txt").is_file():
-        raise BuildError(f"image definitions not found in {d}; set MAILHARNESS_CONTAINERS to the containers/ folder")
+        raise BuildError(f"image definitions not found in {d} (MAILHARNESS_CONTAINERS): no base/packages.txt")
     return d
 
 
