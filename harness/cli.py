@@ -115,11 +115,12 @@ def _report_opts(rest: list[str]) -> list[str]:
 
 def _workers(rest: list[str]) -> list[str]:
     """In parallel by default: one pytest-xdist worker (each with its own topology) per usable core, unless the
-    arguments already say (`-n 0` runs serially)."""
+    arguments already say (`-n 0` runs serially). `--dist loadgroup`: the tests on the topology with a mock next
+    hop go to one worker (harness.plugin groups them), so only one worker starts that second topology."""
     if any(a.startswith(("-n", "--numprocesses", "--dist")) or a in ("no:xdist", "-pno:xdist") for a in rest):
         return []
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    return ["-n", str(cores)] if cores > 1 else []
+    return ["-n", str(cores), "--dist", "loadgroup"] if cores > 1 else []
 
 
 def _run(args: argparse.Namespace, rest: list[str]) -> int:

@@ -91,6 +91,19 @@ def pytest_configure(config: pytest.Config) -> None:
         config.pluginmanager.register(config.stash[_REPORT], "mailharness-report")
 
 
+MOCK_GROUP = "mailharness-mock"
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The tests on the topology with a mock next hop form one pytest-xdist group: under `--dist loadgroup` (what
+    `mailharness run` uses) one worker starts that topology, instead of every worker starting its own."""
+    if not config.pluginmanager.hasplugin("xdist"):
+        return
+    for item in items:
+        if "mail_topology_with_mock" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.xdist_group(MOCK_GROUP))
+
+
 def pytest_unconfigure(config: pytest.Config) -> None:
     summary, report = config.stash.get(_SUMMARY, None), config.stash.get(_REPORT, None)
     if summary is not None:

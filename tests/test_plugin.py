@@ -66,3 +66,37 @@ def test_the_in_process_mock_fixture_needs_no_docker(pytester: pytest.Pytester,
     """)
     r = pytester.runpytest_subprocess("-p", "no:cacheprovider")
     r.assert_outcomes(passed=1)
+
+
+def test_tests_on_the_mock_topology_form_one_xdist_group(pytester: pytest.Pytester) -> None:
+    pytester.makeconftest("""
+        import pytest
+
+        @pytest.fixture
+        def mail_topology_with_mock():  # shadows the plugin's: collection only, nothing starts
+            return None
+
+        def pytest_collection_finish(session):
+            for item in session.items:
+                groups = [m.args[0] for m in item.iter_markers("xdist_group")]
+                print(f"GROUPS {item.name} {groups}")
+    """)
+    pytester.makepyfile("""
+        def test_on_mock(mail_topology_with_mock):
+            pass
+
+        def test_plain():
+            pass
+    """)
+    r = pytester.runpytest_subprocess("--collect-only", "-s", "-p", "no:cacheprovider")
+    r.stdout.fnmatch_lines(["GROUPS test_on_mock ['mailharness-mock']", "GROUPS test_plain []"])
+
+
+def test_mailharness_run_is_parallel_with_the_mock_group_on_one_worker(monkeypatch: pytest.MonkeyPatch) -> None:
+    from harness import cli
+
+    monkeypatch.setattr(cli.os, "sched_getaffinity", lambda pid: {0, 1, 2}, raising=False)
+    assert cli._workers([]) == ["-n", "3", "--dist", "loadgroup"]
+    assert cli._workers(["-n", "0"]) == [], "the caller's choice stands"
+    monkeypatch.setattr(cli.os, "sched_getaffinity", lambda pid: {0}, raising=False)
+    assert cli._workers([]) == []
