@@ -23,9 +23,12 @@ def _doctor(args: argparse.Namespace) -> int:
     except EngineUnavailable as exc:
         print(f"engine:  MISSING: {exc}")
         return 1
-    if not eng.routes_to_containers():
-        ok = False
-        print("routing: DOCKER_HOST is remote; the harness needs a local Linux engine to reach container addresses")
+    from .access import mode_from
+    from .access.where import standpoint
+
+    where = standpoint()
+    print(f"access:  {mode_from()} (MAILHARNESS_ACCESS or --mailharness-access); auto probes the direct path at each "
+          f"topology's start and else starts a gateway, reached {where.why}")
     try:
         for name in images.IMAGE_NAMES:
             t = images.tag(name)

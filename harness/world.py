@@ -28,9 +28,10 @@ import docker.errors
 from docker.types import IPAMConfig, IPAMPool
 
 from . import evidence
+from .access import DIRECT, Access, Chooser, gateway_first, mode_from
 from .engine import images
 from .engine import labels as lbl
-from .engine.docker import EngineUnavailable, client, routes_to_containers
+from .engine.docker import client
 from .events import EventLog, LogEvent
 from .faults import Fault
 from .ledger import FaultLedger
@@ -108,8 +109,10 @@ class Timings:
 class MailTopology:
     """Start, reset and stop a topology; send mail into it; read its mailboxes; follow its logs."""
 
-    def __init__(self, spec: TopologySpec | None = None, *, ready_timeout: float = 30.0):
+    def __init__(self, spec: TopologySpec | None = None, *, ready_timeout: float = 30.0, access: str | None = None):
         self.spec = spec or default_topology()
+        self.access_mode = mode_from(access)  # auto, direct or gateway (harness.access); MAILHARNESS_ACCESS
+        self.access: Access = DIRECT  # the path chosen at start
         self.id = f"{self.spec.name}-{uuid.uuid4().hex[:8]}"
         self.ready_timeout = ready_timeout
         self.events = EventLog()
@@ -141,9 +144,6 @@ class MailTopology:
     def start(self) -> MailTopology:
         global _swept
         t0 = time.monotonic()
-        if not routes_to_containers():
-            raise EngineUnavailable("DOCKER_HOST points at a remote engine: the harness reaches its nodes by their "
-                                    "container addresses, which only a local Linux engine routes. Unset DOCKER_HOST.")
         tags = images.ensure()
         self._tags = tags
         with _sweep_lock:
@@ -172,17 +172,28 @@ class MailTopology:
         self._dns = self._dns_node({})
         everything: list[Node] = [self.dns, *self.nodes.values()]
         self._started = True
+        targets = [f"{self.dns.ip}:53", *(f"{n.ip}:25" for n in self.nodes.values())]
+        chooser = Chooser(self.access_mode, topology_id=self.id, network=self.network_name, gateway_ip=str(hosts[2]),
+                          image=tags["mock-smtp"])
         try:
-            # Each node starts and is awaited in its own thread: a fast node need not wait for a slow one's start.
-            done = _parallel([functools.partial(_start_node, n, self.ready_timeout) for n in everything])
-            t2 = t1 + max(d[0] for d in done)
+            # Each node starts in its own thread, the gateway too when it is known to be needed: a fast one need not
+            # wait for a slow one. Then the path is chosen (a probe of the DNS node) and every node awaited on it.
+            starts = [functools.partial(_start_node, n, self.ready_timeout) for n in everything]
+            if gateway_first(self.access_mode):
+                starts.append(functools.partial(_timed, functools.partial(chooser.start_gateway, targets)))
+            done = _parallel(starts)
+            t2 = t1 + max(d for d in done)
+            self.access = chooser.choose((self.dns.ip, 53), targets)
+            for n in everything:
+                n.access = self.access
+            _parallel([functools.partial(n.wait_ready, self.ready_timeout, 0) for n in everything])
         except BaseException:
             self.stop()
             raise
         t3 = time.monotonic()
         self.timings = Timings(t1 - t0, t2 - t1, t3 - t2, t3 - t0)
         self.mark = self.events.mark()
-        log.info("mailharness: topology %s up in %.2fs", self.id, t3 - t0)
+        log.info("mailharness: topology %s up in %.2fs, access %s", self.id, t3 - t0, self.access)
         return self
 
     @property
@@ -248,6 +259,7 @@ class MailTopology:
             return
         self.dns.stop()
         dns = self._dns_node(faults)
+        dns.access = self.access
         mark = self.events.mark()
         dns.start()
         dns.wait_ready(self.ready_timeout, mark)
@@ -322,7 +334,7 @@ class MailTopology:
             msg = make_message(sender, [r.address for r in rcpts], subject=subject, body=body, headers=headers)
         node = self.node(via or (sender.rsplit("@", 1)[-1] if "@" in sender else self.spec.nodes[0].name))
         data = msg.as_bytes(policy=msg.policy.clone(linesep="\r\n"))
-        t = submit(node.ip, env, data, timeout=timeout)
+        t = submit(node.ip, env, data, timeout=timeout, connect=self.access.connect)
         self.transcripts.append(t)
         sent = Sent(env, t, msg, node.name, self)
         self.sent.append(sent)
@@ -398,13 +410,20 @@ class MailTopology:
         return self.events.wait(predicate, timeout=timeout, since=self.mark, what=what)
 
 
-def _start_node(node: Node, timeout: float) -> tuple[float, float]:
-    """Start a node and wait until it answers; returns (seconds to start, seconds to ready)."""
+def _start_node(node: Node, timeout: float) -> float:
+    """Start a node and wait until its log says it started (no network path needed); returns the seconds to start
+    its container."""
     t0 = time.monotonic()
     node.start()
     t1 = time.monotonic()
-    node.wait_ready(timeout, 0)
-    return t1 - t0, time.monotonic() - t0
+    node.wait_started(timeout, 0)
+    return t1 - t0
+
+
+def _timed(fn: Callable[[], object]) -> float:
+    t0 = time.monotonic()
+    fn()
+    return time.monotonic() - t0
 
 
 def _parallel(fns: Sequence[Callable[[], T]]) -> list[T]:

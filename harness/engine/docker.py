@@ -77,13 +77,3 @@ def info() -> EngineInfo:
         storage_driver=str(data.get("Driver", "?")),
         os=str(data.get("OperatingSystem", "?")),
     )
-
-
-def routes_to_containers() -> bool:
-    """Whether this process can open connections to container IPs (a local Linux engine can).
-
-    A remote engine (tcp:// or ssh:// DOCKER_HOST) or Docker Desktop cannot route to container addresses;
-    the harness then cannot reach the nodes from the host.
-    """
-    host = os.environ.get("DOCKER_HOST", "")
-    return host == "" or host.startswith("unix://")

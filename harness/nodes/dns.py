@@ -4,6 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
+import dns.message
+import dns.query
+import dns.rdatatype
+import dns.reversename
+
 from .base import Node, Placement
 
 
@@ -52,3 +57,12 @@ class DnsNode(Node):
 
     def wait_started(self, timeout: float, since: int) -> None:
         self.wait_log("started, version", timeout, since, "dnsmasq up")
+
+    def query(self, name: str, rdtype: str = "A", *, timeout: float = 3.0) -> dns.message.Message:
+        """Ask this server one question from the test process (over TCP, on the topology's access path: directly
+        or through its gateway) and return the whole answer: `.rcode()`, `.answer`. A PTR question takes an
+        address ("10.1.2.10") as its name."""
+        qname = dns.reversename.from_address(name) if rdtype.upper() == "PTR" and name[:1].isdigit() else name
+        q = dns.message.make_query(qname, dns.rdatatype.from_text(rdtype))
+        with self.connect(53, timeout) as sock:
+            return dns.query.tcp(q, self.ip, timeout=timeout, sock=sock)
