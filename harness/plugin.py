@@ -28,7 +28,7 @@ from .byoc import ConfigError, topology_for_config
 from .config import KEEP_CHOICES, Settings
 from .conformance import Target
 from .engine import labels
-from .engine.docker import EngineUnavailable
+from .engine.docker import EngineUnavailable, engine_host
 from .faults import Fault
 from .mock import MockSMTP
 from .nodes.postfix import ConfigRefused
@@ -117,8 +117,8 @@ def pytest_report_header(config: pytest.Config) -> str:
     extra = f", your configuration: {config.getoption('mta_config')}" if config.getoption("mta_config", None) else ""
     how = {"auto": "auto (direct when a probe reaches the nodes, else a gateway; chosen at the first topology's start)",
            "direct": "direct (forced)", "gateway": "gateway (forced)"}[s.access]
-    return (f"mailharness: keep={s.keep}, access={how}, session {labels.session_id()}{extra} "
-            "(`mailharness doctor` checks the engine)")
+    return (f"mailharness: keep={s.keep}, engine {engine_host()}, access={how}, session {labels.session_id()}"
+            f"{extra} (`mailharness doctor` checks the engine)")
 
 
 def _settings(config: pytest.Config) -> Settings:
