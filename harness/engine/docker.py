@@ -77,3 +77,10 @@ def info() -> EngineInfo:
         storage_driver=str(data.get("Driver", "?")),
         os=str(data.get("OperatingSystem", "?")),
     )
+
+
+def is_local() -> bool:
+    """Whether the engine is reached on a local socket (this machine's engine, or one whose socket is mounted here),
+    not over the network (tcp://, ssh://)."""
+    host = os.environ.get("DOCKER_HOST", "")
+    return host == "" or host.startswith(("unix://", "npipe://"))
