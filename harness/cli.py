@@ -74,10 +74,16 @@ def _up(args: argparse.Namespace) -> int:
         print(json.dumps(nodes))
     else:
         print(f"topology {topo.id} is up ({topo.timings.total:.2f}s); it keeps running until `mailharness down`.")
+        print(f"access: {topo.access}")
         for n in nodes:
             print(f"  {n['name']:8} {n['kind']:8} {n['domain']:18} {n['hostname']:24} {n['ip']}")
         first = nodes[0]
-        print(f"try: swaks --server {first['ip']} --from jack@store.example --to jill@library.example")
+        if topo.access.mode == "direct":
+            print(f"try: swaks --server {first['ip']} --from jack@store.example --to jill@library.example")
+        else:  # the gateway carries the harness's own tunnels only: a client of yours goes in on the network
+            print("the node addresses do not route from here (the harness reaches them through its gateway); "
+                  f"explore from inside: docker exec -it $(docker ps -q -f label={labels.TOPOLOGY}={topo.id} "
+                  f"-f label={labels.NODE}={first['name']}) sh")
     return 0
 
 

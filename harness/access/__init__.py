@@ -120,8 +120,8 @@ class Chooser:
         if self.mode in ("auto", "direct") and self.gateway is None:
             why = probe_direct(ip, port)
             if not why:
-                return Access("direct", "this process routes to the container addresses"
-                              + (" (forced)" if self.mode == "direct" else ""))
+                return Access("direct", ("forced; " if self.mode == "direct" else "")
+                              + "this process routes to the container addresses")
             self.tried.append(f"direct: no connection to {why}")
             if self.mode == "direct":
                 raise self._none()
