@@ -122,7 +122,13 @@ def build_offline(tag: str, pkgs: list[str], progress: Progress) -> None:
         tarball = Path(tmp) / "rootfs.tar"
         subprocess.run(["tar", "--numeric-owner", "-C", str(rootfs), "-cf", str(tarball), "."], check=True)
         repo, _, version = tag.partition(":")
-        client().api.import_image_from_file(str(tarball), repository=repo, tag=version)
+        out = client().api.import_image_from_file(str(tarball), repository=repo, tag=version)
+        # Podman's Docker-compatible service ignores the tag of an import (the image is "repo:latest"): tag the
+        # imported image by its id, which both engines report, as what was asked.
+        ids = re.findall(r"sha256:[0-9a-f]{64}", str(out))
+        if not ids:
+            raise BuildError(f"docker import of {tag}: no image id in the engine's answer: {str(out)[-500:]}")
+        client().api.tag(ids[-1], repo, version)
 
 
 def _run_streaming(cmd: list[str], progress: Progress, prefix: str, every: int) -> None:
