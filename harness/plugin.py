@@ -394,6 +394,7 @@ class _Report:
                 stories += [gather(topo, s, timeout=0) for s in topo.sent if id(s) not in told]
             doc = dict(item.user_properties).get("doc", "")
             record = scenario_record(item.nodeid, rep.outcome, rep.duration, str(doc), stories)
+            record["access"] = sorted({topo.access.summary for topo in used})  # how the servers were reached
             if rep.failed:  # what the terminal report shows, in the page too
                 crash = getattr(rep.longrepr, "reprcrash", None)
                 record["failure"] = (str(crash.message) if crash is not None else str(rep.longreprtext))[-6000:]
