@@ -23,9 +23,12 @@ def _doctor(args: argparse.Namespace) -> int:
     except EngineUnavailable as exc:
         print(f"engine:  MISSING: {exc}")
         return 1
-    if not eng.routes_to_containers():
-        ok = False
-        print("routing: DOCKER_HOST is remote; the harness needs a local Linux engine to reach container addresses")
+    from .access import mode_from
+    from .access.where import standpoint
+
+    where = standpoint()
+    print(f"access:  {mode_from()} (MAILHARNESS_ACCESS or --mailharness-access); auto probes the direct path at each "
+          f"topology's start and else starts a gateway, reached {where.why}")
     try:
         for name in images.IMAGE_NAMES:
             t = images.tag(name)
@@ -71,10 +74,16 @@ def _up(args: argparse.Namespace) -> int:
         print(json.dumps(nodes))
     else:
         print(f"topology {topo.id} is up ({topo.timings.total:.2f}s); it keeps running until `mailharness down`.")
+        print(f"access: {topo.access}")
         for n in nodes:
             print(f"  {n['name']:8} {n['kind']:8} {n['domain']:18} {n['hostname']:24} {n['ip']}")
         first = nodes[0]
-        print(f"try: swaks --server {first['ip']} --from jack@store.example --to jill@library.example")
+        if topo.access.mode == "direct":
+            print(f"try: swaks --server {first['ip']} --from jack@store.example --to jill@library.example")
+        else:  # the gateway carries the harness's own tunnels only: a client of yours goes in on the network
+            print("the node addresses do not route from here (the harness reaches them through its gateway); "
+                  f"explore from inside: docker exec -it $(docker ps -q -f label={labels.TOPOLOGY}={topo.id} "
+                  f"-f label={labels.NODE}={first['name']}) sh")
     return 0
 
 

@@ -15,6 +15,7 @@ class Settings:
     keep: Keep = "never"
     ready_timeout: float = 30.0
     summary: bool = False
+    access: str = "auto"  # how the test process reaches the nodes: auto, direct or gateway (harness.access)
 
     @classmethod
     def from_pytest(cls, config: Any) -> Settings:
@@ -32,5 +33,8 @@ class Settings:
             raise ValueError(f"mailharness keep={keep!r}: expected one of {', '.join(KEEP_CHOICES)}")
         ready = float(pick("mailharness_ready_timeout", "mailharness_ready_timeout", "MAILHARNESS_READY_TIMEOUT",
                            "30"))
-        return cls(keep=keep, ready_timeout=ready,
-                   summary=bool(config.getoption("mailharness_summary", False)))
+        from .access import mode_from
+
+        access = mode_from(pick("mailharness_access", "mailharness_access", "MAILHARNESS_ACCESS", "auto"))
+        return cls(keep=keep, ready_timeout=ready, summary=bool(config.getoption("mailharness_summary", False)),
+                   access=access)

@@ -89,6 +89,7 @@ def _reference(world: MailTopology, mix: Mix, options: LoadOptions, size: int, r
     data = [render(m) for m in plan]
     world.reset()
     same = run_clients({nd.name: nd.ip for nd in world.nodes.values()}, plan, data, options.clients,
+                       connect=world.access.connect,
                        timeout=options.submit_timeout)
     wait_drained(postfix_nodes(world), options.drain_timeout)
     out(f"  our client, same workload: {same.accepted} of {n} accepted in {same.seconds:.2f}s "
@@ -192,6 +193,7 @@ def _run(world: MailTopology, mix: Mix, options: LoadOptions, plan: list[Planned
 
     out(f"submitting ({mix.tempfail_address} tempfails until half the messages are in and it was deferred):")
     run = run_clients({n.name: n.ip for n in world.nodes.values()}, plan, data, options.clients, on_tick=tick,
+                      connect=world.access.connect,
                       interval=options.interval, timeout=options.submit_timeout)
     if not healed:
         if any(s.accepted and any(r.kind == "tempfail" for r in s.message.recipients) for s in run.submissions):

@@ -23,11 +23,12 @@ from typing import Any, Protocol
 
 import pytest
 
+from .access import MODES, NoAccessPath
 from .byoc import ConfigError, topology_for_config
 from .config import KEEP_CHOICES, Settings
 from .conformance import Target
 from .engine import labels
-from .engine.docker import EngineUnavailable
+from .engine.docker import EngineUnavailable, engine_host
 from .faults import Fault
 from .mock import MockSMTP
 from .nodes.postfix import ConfigRefused
@@ -70,7 +71,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                      "(default: library)")
     g.addoption("--mta-recipient", dest="mta_recipient", default=None, metavar="ADDRESS",
                 help="a recipient your configuration accepts (when its tables cannot be listed)")
+    g.addoption("--mailharness-access", dest="mailharness_access", choices=MODES, default=None,
+                help="how the tests reach the servers: auto (default: directly when a probe works, else through a "
+                     "gateway container), direct, or gateway (env MAILHARNESS_ACCESS)")
     parser.addini("mailharness_keep", "never | on-failure | always", default="")
+    parser.addini("mailharness_access", "auto | direct | gateway", default="")
     parser.addini("mailharness_ready_timeout", "seconds to wait for servers to answer", default="")
 
 
@@ -79,6 +84,7 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "requirement(ref, hint): a conformance requirement (RFC reference, fix hint)")
     config.stash[_SETTINGS] = Settings.from_pytest(config)
     config.stash[_KEPT] = []
+    config.pluginmanager.register(_Access(), "mailharness-access")
     records, html = config.getoption("mailharness_records", None), config.getoption("mailharness_html", None)
     order = _Order()
     if _settings(config).summary or records or html:
@@ -112,6 +118,10 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     if report is not None:
         del config.stash[_REPORT]
         config.pluginmanager.unregister(report)
+    for name in ("mailharness-access",):
+        plugin = config.pluginmanager.get_plugin(name)
+        if plugin is not None:
+            config.pluginmanager.unregister(plugin)
     order = config.pluginmanager.get_plugin("mailharness-order")
     if order is not None:
         config.pluginmanager.unregister(order)
@@ -120,7 +130,10 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 def pytest_report_header(config: pytest.Config) -> str:
     s = _settings(config)
     extra = f", your configuration: {config.getoption('mta_config')}" if config.getoption("mta_config", None) else ""
-    return f"mailharness: keep={s.keep}, session {labels.session_id()}{extra} (`mailharness doctor` checks the engine)"
+    how = {"auto": "auto (direct when a probe reaches the nodes, else a gateway; chosen at the first topology's start)",
+           "direct": "direct (forced)", "gateway": "gateway (forced)"}[s.access]
+    return (f"mailharness: keep={s.keep}, engine {engine_host()}, access={how}, session {labels.session_id()}"
+            f"{extra} (`mailharness doctor` checks the engine)")
 
 
 def _settings(config: pytest.Config) -> Settings:
@@ -129,8 +142,8 @@ def _settings(config: pytest.Config) -> Settings:
 
 def _start(spec: TopologySpec, settings: Settings) -> MailTopology:
     try:
-        return MailTopology(spec, ready_timeout=settings.ready_timeout).start()
-    except EngineUnavailable as exc:
+        return MailTopology(spec, ready_timeout=settings.ready_timeout, access=settings.access).start()
+    except (EngineUnavailable, NoAccessPath) as exc:
         pytest.fail(f"mailharness: {exc}", pytrace=False)
 
 
@@ -209,10 +222,11 @@ def _mailharness_target(request: pytest.FixtureRequest) -> Iterator[Target]:
     except (ConfigError, OSError) as exc:
         pytest.exit(f"mailharness: --mta-config {opt}: {exc}", returncode=4)
     try:
-        topo = MailTopology(spec, ready_timeout=_settings(request.config).ready_timeout).start()
+        topo = MailTopology(spec, ready_timeout=_settings(request.config).ready_timeout,
+                            access=_settings(request.config).access).start()
     except ConfigRefused as exc:
         pytest.exit(f"mailharness: {exc}", returncode=4)
-    except EngineUnavailable as exc:
+    except (EngineUnavailable, NoAccessPath) as exc:
         pytest.fail(f"mailharness: {exc}", pytrace=False)
     recipient = rcpt or (info.recipients[0] if info.recipients else "")
     yield Target(topo, node, info.domain, recipient, info=info)
@@ -274,6 +288,9 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
                                      ("fix_hint", str(req.kwargs.get("hint", "")))]
     rep: pytest.TestReport = yield
     item.stash.setdefault(_OUTCOMES, {})[rep.when] = rep.outcome
+    if call.when == "call":  # the path each topology of the test was reached on (JUnit XML; the terminal summary)
+        for topo in item.stash.get(_USED, []):
+            rep.user_properties.append(("mailharness_access", topo.access.summary))
     if rep.failed:
         if req is not None:
             rep.sections.append(("mailharness requirement", f"{req.kwargs.get('ref', '')}\nfix hint: "
@@ -305,6 +322,23 @@ class _Order:
 
     def key(self, nodeid: str) -> int:
         return self.index.get(nodeid, len(self.index))
+
+
+class _Access:
+    """The access paths the tests' topologies were reached on (from the reports, so that the controller of an
+    xdist run sees every worker's), said once in the terminal summary."""
+
+    def __init__(self) -> None:
+        self.paths: dict[str, int] = {}
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        for key, value in report.user_properties:
+            if key == "mailharness_access":
+                self.paths[str(value)] = self.paths.get(str(value), 0) + 1
+
+    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        for path, n in self.paths.items():
+            terminalreporter.write_line(f"mailharness: access {path}: {n} test(s)")
 
 
 class _Summary:
@@ -375,6 +409,7 @@ class _Report:
                 stories += [gather(topo, s, timeout=0) for s in topo.sent if id(s) not in told]
             doc = dict(item.user_properties).get("doc", "")
             record = scenario_record(item.nodeid, rep.outcome, rep.duration, str(doc), stories)
+            record["access"] = sorted({topo.access.summary for topo in used})  # how the servers were reached
             if rep.failed:  # what the terminal report shows, in the page too
                 crash = getattr(rep.longrepr, "reprcrash", None)
                 record["failure"] = (str(crash.message) if crash is not None else str(rep.longreprtext))[-6000:]

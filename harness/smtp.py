@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import re
 import smtplib
+import socket
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Literal, get_args
 
@@ -212,11 +213,26 @@ class Transcript:
         return "\n".join(lines)
 
 
+class _SMTP(smtplib.SMTP):
+    """smtplib's client, with the TCP connection opened by `opener` (the topology's access path)."""
+
+    def __init__(self, timeout: float, opener: Callable[[str, int, float], socket.socket] | None) -> None:
+        self._opener = opener
+        super().__init__(timeout=timeout)
+
+    def _get_socket(self, host: str, port: int, timeout: float) -> socket.socket:
+        if self._opener is None:
+            return super()._get_socket(host, port, timeout)  # type: ignore[misc]
+        return self._opener(host, port, timeout)
+
+
 def submit(host: str, envelope: Envelope, data: bytes, *, port: int = 25, helo: str = "client.mailharness.test",
-           timeout: float = 30.0) -> Transcript:
+           timeout: float = 30.0, connect: Callable[[str, int, float], socket.socket] | None = None) -> Transcript:
     """Run one SMTP transaction. Never raises for 4xx/5xx, refusals, disconnects or timeouts: a session that ends
     without a reply ends its transcript with an exchange of code 0 at the stage where it ended (CONNECT: the
-    connection was refused or timed out; BANNER: connected, but no greeting came; else the command in flight)."""
+    connection was refused or timed out; BANNER: connected, but no greeting came; else the command in flight).
+    `connect(host, port, timeout)` opens the TCP connection (the topology's access path: harness.access); the
+    transcript names `host:port` either way."""
     server = f"{host}:{port}"
     t = Transcript(server=server, envelope=envelope)
     at: Stage = "CONNECT"  # where the session is: a failure is recorded there
@@ -226,7 +242,7 @@ def submit(host: str, envelope: Envelope, data: bytes, *, port: int = 25, helo: 
         t.exchanges.append(Exchange(where, command, r, time.time()))
         return r
 
-    s = smtplib.SMTP(timeout=timeout)
+    s = _SMTP(timeout, connect)
     try:
         try:
             code, msg = s.connect(host, port)

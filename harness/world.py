@@ -20,7 +20,7 @@ import uuid
 import weakref
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from email.message import EmailMessage
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -28,73 +28,28 @@ import docker.errors
 from docker.types import IPAMConfig, IPAMPool
 
 from . import evidence
+from .access import DIRECT, Access, Chooser, gateway_first, mode_from
 from .engine import images
 from .engine import labels as lbl
-from .engine.docker import EngineUnavailable, client, routes_to_containers
+from .engine.docker import client
 from .events import EventLog, LogEvent
 from .faults import Fault
 from .ledger import FaultLedger
 from .mail import Mailbox, make_message
 from .nodes import DnsNode, MockNode, Node, PostfixNode
 from .nodes.base import Placement
-from .smtp import Envelope, Recipient, Transcript, submit, xtext
+from .sent import Sent
+from .smtp import Envelope, Recipient, Transcript, submit
 from .topology import TopologySpec, default_topology
 
 if TYPE_CHECKING:
-    from .dsn import OriginalEnvelope
-    from .verdict import SentWorld, Story
+    from .verdict import Story
 
 log = logging.getLogger("mailharness")
 T = TypeVar("T")
 _live: weakref.WeakSet[MailTopology] = weakref.WeakSet()
 _swept = False
 _sweep_lock = threading.Lock()
-
-
-@dataclass
-class Sent:
-    """A message the harness submitted: its envelope, the SMTP transcript, the message itself."""
-
-    envelope: Envelope
-    transcript: Transcript
-    message: EmailMessage
-    via: str
-    world: SentWorld | None = field(default=None, repr=False, compare=False)  # where it was sent (a MailTopology)
-
-    def verdict(self, timeout: float = 10.0) -> Story:
-        """Everything that happened to this message on every node, once nothing about it is still queued
-        (waiting up to `timeout` seconds on log events). Asking again gathers again: the newer story takes the
-        older one's place among the world's stories (the report shows each message once)."""
-        from .verdict import gather
-
-        assert self.world is not None
-        story = gather(self.world, self, timeout=timeout)
-        stories = self.world.stories
-        mine = next((i for i, s in enumerate(stories) if s.sent is self), None)
-        if mine is None:
-            stories.append(story)
-        else:
-            stories[mine] = story
-        return story
-
-    def original_envelope(self) -> OriginalEnvelope:
-        """The envelope as the DSN rules need it (harness.dsn context)."""
-        from .dsn import OriginalEnvelope
-        from .dsn.context import RecipientParams
-
-        env = self.envelope
-        rcpts = tuple(RecipientParams(r.address, frozenset(r.notify) if r.notify else None, r.orcpt_value)
-                      for r in env.recipients)
-        return OriginalEnvelope(env.sender, rcpts, env.ret.upper() if env.ret else None,  # type: ignore[arg-type]
-                                xtext(env.envid) if env.envid else None, str(self.message["From"] or "") or None)
-
-    @property
-    def accepted(self) -> bool:
-        return self.transcript.accepted
-
-    @property
-    def queue_id(self) -> str | None:
-        return self.transcript.queue_id
 
 
 @dataclass(frozen=True)
@@ -108,8 +63,10 @@ class Timings:
 class MailTopology:
     """Start, reset and stop a topology; send mail into it; read its mailboxes; follow its logs."""
 
-    def __init__(self, spec: TopologySpec | None = None, *, ready_timeout: float = 30.0):
+    def __init__(self, spec: TopologySpec | None = None, *, ready_timeout: float = 30.0, access: str | None = None):
         self.spec = spec or default_topology()
+        self.access_mode = mode_from(access)  # auto, direct or gateway (harness.access); MAILHARNESS_ACCESS
+        self.access: Access = DIRECT  # the path chosen at start
         self.id = f"{self.spec.name}-{uuid.uuid4().hex[:8]}"
         self.ready_timeout = ready_timeout
         self.events = EventLog()
@@ -141,9 +98,6 @@ class MailTopology:
     def start(self) -> MailTopology:
         global _swept
         t0 = time.monotonic()
-        if not routes_to_containers():
-            raise EngineUnavailable("DOCKER_HOST points at a remote engine: the harness reaches its nodes by their "
-                                    "container addresses, which only a local Linux engine routes. Unset DOCKER_HOST.")
         tags = images.ensure()
         self._tags = tags
         with _sweep_lock:
@@ -172,17 +126,28 @@ class MailTopology:
         self._dns = DnsNode(self._tags["dns"], self._placement(dns_ip, None), records, dead_ip=self._dead_ip)
         everything: list[Node] = [self.dns, *self.nodes.values()]
         self._started = True
+        targets = [f"{self.dns.ip}:53", *(f"{n.ip}:25" for n in self.nodes.values())]
+        chooser = Chooser(self.access_mode, topology_id=self.id, network=self.network_name, gateway_ip=str(hosts[2]),
+                          image=tags["mock-smtp"])
         try:
-            # Each node starts and is awaited in its own thread: a fast node need not wait for a slow one's start.
-            done = _parallel([functools.partial(_start_node, n, self.ready_timeout) for n in everything])
-            t2 = t1 + max(d[0] for d in done)
+            # Each node starts in its own thread, the gateway too when it is known to be needed: a fast one need not
+            # wait for a slow one. Then the path is chosen (a probe of the DNS node) and every node awaited on it.
+            starts = [functools.partial(_start_node, n, self.ready_timeout) for n in everything]
+            if gateway_first(self.access_mode):
+                starts.append(functools.partial(_timed, functools.partial(chooser.start_gateway, targets)))
+            done = _parallel(starts)
+            t2 = t1 + max(d for d in done)
+            self.access = chooser.choose((self.dns.ip, 53), targets)
+            for n in everything:
+                n.access = self.access
+            _parallel([functools.partial(n.wait_ready, self.ready_timeout, 0) for n in everything])
         except BaseException:
             self.stop()
             raise
         t3 = time.monotonic()
         self.timings = Timings(t1 - t0, t2 - t1, t3 - t2, t3 - t0)
         self.mark = self.events.mark()
-        log.info("mailharness: topology %s up in %.2fs", self.id, t3 - t0)
+        log.info("mailharness: topology %s up in %.2fs, access %s", self.id, t3 - t0, self.access)
         return self
 
     @property
@@ -310,7 +275,7 @@ class MailTopology:
             msg = make_message(sender, [r.address for r in rcpts], subject=subject, body=body, headers=headers)
         node = self.node(via or (sender.rsplit("@", 1)[-1] if "@" in sender else self.spec.nodes[0].name))
         data = msg.as_bytes(policy=msg.policy.clone(linesep="\r\n"))
-        t = submit(node.ip, env, data, timeout=timeout)
+        t = submit(node.ip, env, data, timeout=timeout, connect=self.access.connect)
         self.transcripts.append(t)
         sent = Sent(env, t, msg, node.name, self)
         self.sent.append(sent)
@@ -386,13 +351,20 @@ class MailTopology:
         return self.events.wait(predicate, timeout=timeout, since=self.mark, what=what)
 
 
-def _start_node(node: Node, timeout: float) -> tuple[float, float]:
-    """Start a node and wait until it answers; returns (seconds to start, seconds to ready)."""
+def _start_node(node: Node, timeout: float) -> float:
+    """Start a node and wait until its log says it started (no network path needed); returns the seconds to start
+    its container."""
     t0 = time.monotonic()
     node.start()
     t1 = time.monotonic()
-    node.wait_ready(timeout, 0)
-    return t1 - t0, time.monotonic() - t0
+    node.wait_started(timeout, 0)
+    return t1 - t0
+
+
+def _timed(fn: Callable[[], object]) -> float:
+    t0 = time.monotonic()
+    fn()
+    return time.monotonic() - t0
 
 
 def _parallel(fns: Sequence[Callable[[], T]]) -> list[T]:

@@ -98,3 +98,31 @@ def test_the_table_is_read_again_when_its_file_is_replaced(tmp_path: Path) -> No
 def test_a_malformed_query_gets_formerr() -> None:
     wire, line = zone.respond(zone.Table("/nonexistent"), b"\x12\x34\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00\x05ab")
     assert wire[:2] == b"\x12\x34" and wire[3] & 0x0F == zone.FORMERR and "malformed" in line
+
+
+def test_the_server_answers_on_udp_and_tcp(tmp_path: Path) -> None:
+    """The same file the image runs, as a process on a free loopback port: UDP for resolvers, TCP for the test
+    process (directly or through the gateway)."""
+    import socket
+    import subprocess
+
+    import dns.query
+
+    path = tmp_path / "zone.json"
+    path.write_text(json.dumps(zone_table(RECORDS)))
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.Popen([sys.executable, "-u", str(ROOT / "containers" / "dns" / "zone.py"), "--table",
+                             str(path), "--host", "127.0.0.1", "--port", str(port)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None
+        said = [proc.stdout.readline() for _ in range(2)]  # the table read, then "started" once both are bound
+        assert "started, version" in said[-1], said
+        q = dns.message.make_query("library.example", "MX")
+        for answer in (dns.query.udp(q, "127.0.0.1", port=port, timeout=5),
+                       dns.query.tcp(q, "127.0.0.1", port=port, timeout=5)):
+            assert [r.exchange.to_text() for r in answer.answer[0]] == ["mx.library.example."]
+    finally:
+        proc.kill()
+        proc.wait()

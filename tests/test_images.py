@@ -47,3 +47,16 @@ def test_the_mirror_comes_from_the_environment_or_the_host() -> None:
 def test_mirror_override(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("MAILHARNESS_DEBIAN_MIRROR", "http://mirror.invalid/debian")
     assert host_mirror() == "http://mirror.invalid/debian"
+
+
+def test_the_base_route_is_offline_only_for_a_local_engine_and_root() -> None:
+    from harness.engine.base import plan
+
+    assert plan("auto", local=True, root=True, debootstrap=True)[0] == ("pull", "offline")
+    routes, why = plan("auto", local=False, root=True, debootstrap=True)
+    assert routes == ("pull",) and "offline route needs a local engine (DOCKER_HOST is remote)" in why
+    routes, why = plan("auto", local=True, root=False, debootstrap=False)
+    assert routes == ("pull",) and why.endswith("needs root, debootstrap")
+    assert plan("offline", local=False, root=False, debootstrap=False) == (("offline",), "the offline route, as asked")
+    with pytest.raises(BuildError, match="expected auto, pull or offline"):
+        plan("ftp", local=True, root=True, debootstrap=True)

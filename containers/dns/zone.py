@@ -2,6 +2,9 @@
 
     python3 zone.py --table /run/mailharness/zone.json [--host 0.0.0.0] [--port 53]
 
+It answers on UDP (what the Postfix nodes' resolvers use) and on TCP (what the test process uses, directly or
+through the topology's gateway, and what a resolver falls back to).
+
 The table (JSON, computed by harness.nodes.dns.zone_table) has "a" (name -> IPv4), "mx" (name -> [[preference,
 host], ...]; [[0, "."]] is a null MX), "ptr" (reverse name -> host) and "servfail" (domains whose names, and the
 names under them, get SERVFAIL). A name in none of them is NXDOMAIN, at once: nothing is ever forwarded, so a
@@ -21,6 +24,7 @@ import os
 import socket
 import struct
 import sys
+import threading
 from typing import Any
 
 TYPES = {1: "A", 2: "NS", 5: "CNAME", 6: "SOA", 12: "PTR", 15: "MX", 16: "TXT", 28: "AAAA", 33: "SRV", 255: "ANY"}
@@ -119,6 +123,52 @@ def respond(table: Table, query: bytes) -> tuple[bytes, str]:
     return head + body, f"query[{kind}] {name} -> {said}"
 
 
+def _answer(table: Table, lock: threading.Lock, query: bytes, peer: str) -> bytes:
+    with lock:  # the table and the log are shared by the UDP loop and the TCP connections
+        try:
+            table.refresh()
+        except (OSError, ValueError, KeyError) as exc:  # keep the last good table, and say so
+            _log(f"table {table.path} unreadable, answering from the previous one: {exc}")
+        response, line = respond(table, query)
+        _log(f"{line} from {peer}")
+    return response
+
+
+def _recv_exact(conn: socket.socket, n: int) -> bytes:
+    data = b""
+    while len(data) < n:
+        chunk = conn.recv(n - len(data))
+        if not chunk:
+            return b""
+        data += chunk
+    return data
+
+
+def _tcp_client(conn: socket.socket, peer: str, table: Table, lock: threading.Lock) -> None:
+    """RFC 1035 s4.2.2: each message preceded by its length in two bytes; several questions per connection."""
+    with conn:
+        conn.settimeout(30)
+        try:
+            while True:
+                head = _recv_exact(conn, 2)
+                if not head:
+                    return
+                query = _recv_exact(conn, struct.unpack("!H", head)[0])
+                if not query:
+                    return
+                response = _answer(table, lock, query, f"{peer}/tcp")
+                if response:
+                    conn.sendall(struct.pack("!H", len(response)) + response)
+        except OSError as exc:
+            _log(f"tcp connection from {peer} ended: {exc}")
+
+
+def _tcp_server(sock: socket.socket, table: Table, lock: threading.Lock) -> None:
+    while True:
+        conn, peer = sock.accept()
+        threading.Thread(target=_tcp_client, args=(conn, peer[0], table, lock), daemon=True).start()
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--table", required=True)
@@ -127,19 +177,20 @@ def main(argv: list[str] | None = None) -> int:
     a = ap.parse_args(argv)
     table = Table(a.table)
     table.refresh()
-    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    sock.bind((a.host, a.port))
-    _log(f"started, version 1, answering on {a.host}:{sock.getsockname()[1]}/udp")
+    lock = threading.Lock()
+    udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    udp.bind((a.host, a.port))
+    tcp = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    tcp.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    tcp.bind((a.host, udp.getsockname()[1]))
+    tcp.listen(16)
+    threading.Thread(target=_tcp_server, args=(tcp, table, lock), daemon=True, name="tcp").start()
+    _log(f"started, version 1, answering on {a.host}:{udp.getsockname()[1]} (udp and tcp)")
     while True:
-        query, peer = sock.recvfrom(4096)
-        try:
-            table.refresh()
-        except (OSError, ValueError, KeyError) as exc:  # keep the last good table, and say so
-            _log(f"table {a.table} unreadable, answering from the previous one: {exc}")
-        response, line = respond(table, query)
+        query, peer = udp.recvfrom(4096)
+        response = _answer(table, lock, query, peer[0])
         if response:
-            sock.sendto(response, peer)
-        _log(f"{line} from {peer[0]}")
+            udp.sendto(response, peer)
 
 
 if __name__ == "__main__":

@@ -2,8 +2,10 @@
 
 Route "pull": `debian:bookworm-slim` (local or pulled) plus `apt-get install` of containers/base/packages.txt.
 Route "offline": `debootstrap --variant=minbase --include=<packages>` into a temporary folder, from the Debian
-mirror the host's apt sources name, then `docker import`. Chosen automatically ("auto"): pull when the slim image
-is present or can be pulled, offline otherwise.
+mirror the host's apt sources name, then `docker import`. Chosen automatically ("auto", see `plan`): pull when the
+slim image is present or can be pulled; offline otherwise, but only where the engine is local and this process is
+root with debootstrap at hand (a remote engine, or a user without root, gets the pull route alone, and an error
+that says so when the engine cannot pull).
 """
 
 from __future__ import annotations
@@ -36,6 +38,20 @@ class BuildError(MailharnessError, RuntimeError):
 def packages(base_dir: Path) -> list[str]:
     lines = (base_dir / "packages.txt").read_text().splitlines()
     return [ln.strip() for ln in lines if ln.strip() and not ln.lstrip().startswith("#")]
+
+
+def plan(route: str, *, local: bool, root: bool, debootstrap: bool) -> tuple[tuple[str, ...], str]:
+    """The routes to try for the base image, in order, and why (said to the user before the build)."""
+    if route in ("pull", "offline"):
+        return (route,), f"the {route} route, as asked"
+    if route != "auto":
+        raise BuildError(f"base image route {route!r}: expected auto, pull or offline")
+    missing = [w for w, ok in (("a local engine (DOCKER_HOST is remote)", local), ("root", root),
+                               ("debootstrap", debootstrap)) if not ok]
+    if missing:
+        return ("pull",), (f"the pull route (the engine pulls {SLIM}); the offline route needs "
+                           f"{', '.join(missing)}")
+    return ("pull", "offline"), f"the pull route if {SLIM} can be had, else offline (debootstrap, then import)"
 
 
 def host_mirror() -> str:
@@ -106,7 +122,13 @@ def build_offline(tag: str, pkgs: list[str], progress: Progress) -> None:
         tarball = Path(tmp) / "rootfs.tar"
         subprocess.run(["tar", "--numeric-owner", "-C", str(rootfs), "-cf", str(tarball), "."], check=True)
         repo, _, version = tag.partition(":")
-        client().api.import_image_from_file(str(tarball), repository=repo, tag=version)
+        out = client().api.import_image_from_file(str(tarball), repository=repo, tag=version)
+        # Podman's Docker-compatible service ignores the tag of an import (the image is "repo:latest"): tag the
+        # imported image by its id, which both engines report, as what was asked.
+        ids = re.findall(r"sha256:[0-9a-f]{64}", str(out))
+        if not ids:
+            raise BuildError(f"docker import of {tag}: no image id in the engine's answer: {str(out)[-500:]}")
+        client().api.tag(ids[-1], repo, version)
 
 
 def _run_streaming(cmd: list[str], progress: Progress, prefix: str, every: int) -> None:

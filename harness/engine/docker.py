@@ -79,11 +79,8 @@ def info() -> EngineInfo:
     )
 
 
-def routes_to_containers() -> bool:
-    """Whether this process can open connections to container IPs (a local Linux engine can).
-
-    A remote engine (tcp:// or ssh:// DOCKER_HOST) or Docker Desktop cannot route to container addresses;
-    the harness then cannot reach the nodes from the host.
-    """
+def is_local() -> bool:
+    """Whether the engine is reached on a local socket (this machine's engine, or one whose socket is mounted here),
+    not over the network (tcp://, ssh://)."""
     host = os.environ.get("DOCKER_HOST", "")
-    return host == "" or host.startswith("unix://")
+    return host == "" or host.startswith(("unix://", "npipe://"))

@@ -11,6 +11,7 @@ import hashlib
 import io
 import logging
 import os
+import shutil
 import sys
 import tarfile
 import tempfile
@@ -25,7 +26,7 @@ import docker.errors
 from .. import bundled
 from . import base
 from .base import BuildError, Progress
-from .docker import client
+from .docker import client, is_local
 
 log = logging.getLogger("mailharness")
 
@@ -139,16 +140,20 @@ def ensure(
 
 def _build_base(btag: str, route: str, progress: Progress) -> None:
     t0 = time.monotonic()
-    d = containers_dir() / "base"
-    pkgs = base.packages(d)
-    if route == "pull" or (route == "auto" and base.slim_available(progress)):
+    d = containers_dir()
+    pkgs = base.packages(d / "base")
+    routes, why = base.plan(route, local=is_local(), root=os.geteuid() == 0,
+                            debootstrap=shutil.which("debootstrap") is not None)
+    progress(f"base image {btag}: {why}")
+    if routes == ("pull",) or (routes[0] == "pull" and base.slim_available(progress)):
         progress(f"building {btag} from {base.SLIM} (apt-get install {' '.join(pkgs)})")
-        files = [("Dockerfile", (d / "Dockerfile.pull").read_bytes())]
-        _docker_build(files, btag, {"PACKAGES": " ".join(pkgs)}, progress)
-    elif route in ("auto", "offline"):
-        base.build_offline(btag, pkgs, progress)
+        files = [("Dockerfile", (d / "base" / "Dockerfile.pull").read_bytes())]
+        try:
+            _docker_build(files, btag, {"PACKAGES": " ".join(pkgs)}, progress)
+        except BuildError as exc:
+            raise BuildError(f"{exc}\nbase image route: {why}") from None
     else:
-        raise BuildError(f"MAILHARNESS_BASE_ROUTE={route!r}: expected auto, pull or offline")
+        base.build_offline(btag, pkgs, progress)
     progress(f"base image {btag} ready in {time.monotonic() - t0:.1f}s")
 
 

@@ -11,8 +11,12 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from ..smtp import submit
+
+if TYPE_CHECKING:
+    from ..access import Opener
 from .accounting import Submitted
 from .mix import PlannedMessage
 
@@ -58,24 +62,26 @@ class ClientRun:
         return self.accepted / self.seconds if self.seconds > 0 else 0.0
 
 
-def _one(host: str, port: int, message: PlannedMessage, data: bytes, timeout: float) -> Submitted:
+def _one(host: str, port: int, message: PlannedMessage, data: bytes, timeout: float,
+         connect: Opener | None) -> Submitted:
     started = time.time()
-    t = submit(host, message.envelope(), data, port=port, timeout=timeout)
+    t = submit(host, message.envelope(), data, port=port, timeout=timeout, connect=connect)
     eod = next((e for e in t.exchanges if e.stage == "END-OF-MESSAGE"), None)
     return Submitted(message, t, started, time.time(), eod.at if eod is not None and t.accepted else None)
 
 
 def run_clients(hosts: Mapping[str, str], messages: Sequence[PlannedMessage], data: Sequence[bytes], clients: int,
                 *, on_tick: Callable[[Progress], None] = lambda p: None, interval: float = 1.0,
-                timeout: float = 30.0, port: int = 25) -> ClientRun:
-    """Submit every message to the address of its node (`hosts`: node name -> address) from `clients` threads."""
+                timeout: float = 30.0, port: int = 25, connect: Opener | None = None) -> ClientRun:
+    """Submit every message to the address of its node (`hosts`: node name -> address) from `clients` threads,
+    each connection opened by `connect` (the topology's access path; None: directly)."""
     if len(messages) != len(data):
         raise ValueError("one rendered message per planned message")
     start = time.monotonic()
     cpu = time.process_time()
     submitted = accepted = 0
     with ThreadPoolExecutor(max_workers=max(1, clients), thread_name_prefix="mailharness-load") as pool:
-        futures: list[Future[Submitted]] = [pool.submit(_one, hosts[m.via], port, m, d, timeout)
+        futures: list[Future[Submitted]] = [pool.submit(_one, hosts[m.via], port, m, d, timeout, connect)
                                              for m, d in zip(messages, data, strict=True)]
         pending: set[Future[Submitted]] = set(futures)
         next_tick = start + interval

@@ -3,21 +3,25 @@
 from __future__ import annotations
 
 import logging
-import socket
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import docker.errors
 from docker.types import EndpointConfig
 from docker.utils import version_lt
 from testcontainers.core.container import DockerContainer
 
+from ..access import DIRECT, Access
 from ..engine import labels as lbl
 from ..engine.docker import client
 from ..errors import MailharnessError
 from ..events import EventLog, FollowerDied, LogEvent, LogFollower, MailTimeout
 from .shell import Shell, ShellLost
+
+if TYPE_CHECKING:
+    import socket
 
 log = logging.getLogger("mailharness")
 
@@ -86,6 +90,7 @@ class Node:
         self.frozen = False
         self.connected = True
         self._shell: Shell | None = None  # a shell kept open in the container (harness.nodes.shell)
+        self.access: Access = DIRECT  # how the test process reaches it (harness.access; the topology decides)
 
     # -- lifecycle ---------------------------------------------------------------------------------
     def start(self) -> None:
@@ -229,13 +234,17 @@ class Node:
             raise NodeError(f"{self.name} ({self.kind}, {self.image}) did not become ready: container "
                             f"{state.status}.\n{exc}") from None
 
+    def connect(self, port: int = 25, timeout: float = 5.0) -> socket.socket:
+        """A TCP connection from the test process to this node's port, on the topology's access path."""
+        return self.access.connect(self.ip, port, timeout)
+
     def wait_banner(self, timeout: float, port: int = 25) -> str:
         """Read the SMTP banner: the node answers. Polls connect with a deadline (refused is instant)."""
         deadline = time.monotonic() + timeout
         last = ""
         while time.monotonic() < deadline:
             try:
-                with socket.create_connection((self.ip, port), timeout=2) as s:
+                with self.connect(port, timeout=2) as s:
                     banner = s.recv(512).decode("ascii", "replace").strip()
                     s.sendall(b"QUIT\r\n")
                     if banner.startswith("220"):
@@ -244,7 +253,8 @@ class Node:
             except OSError as exc:
                 last = str(exc)
             time.sleep(0.02)
-        raise NodeError(f"{self.name}: no 220 banner from {self.ip}:{port} within {timeout:g}s (last: {last})")
+        raise NodeError(f"{self.name}: no 220 banner from {self.ip}:{port} within {timeout:g}s, access "
+                        f"{self.access} (last: {last})")
 
     def describe(self) -> dict[str, str]:
         return {"name": self.name, "kind": self.kind, "hostname": self.hostname, "ip": self.ip}

@@ -12,6 +12,11 @@ import json
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+import dns.message
+import dns.query
+import dns.rdatatype
+import dns.reversename
+
 from .base import Node, Placement
 
 TABLE = "/run/mailharness/zone.json"
@@ -85,3 +90,12 @@ class DnsNode(Node):
         table = zone_table(self.records, faults, self.dead_ip)
         self.put_file(TABLE, json.dumps(table).encode())
         self.faults = dict(faults)
+
+    def query(self, name: str, rdtype: str = "A", *, timeout: float = 3.0) -> dns.message.Message:
+        """Ask this server one question from the test process (over TCP, on the topology's access path: directly
+        or through its gateway) and return the whole answer: `.rcode()`, `.answer`. A PTR question takes an
+        address ("10.1.2.10") as its name."""
+        qname = dns.reversename.from_address(name) if rdtype.upper() == "PTR" and name[:1].isdigit() else name
+        q = dns.message.make_query(qname, dns.rdatatype.from_text(rdtype))
+        with self.connect(53, timeout) as sock:
+            return dns.query.tcp(q, self.ip, timeout=timeout, sock=sock)

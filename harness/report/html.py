@@ -115,6 +115,7 @@ def render_html(records: Sequence[Record], *, title: str, generated: str | None 
     """The whole report as one HTML document. `generated` (default: now, UTC) is shown under the title."""
     when = generated if generated is not None else datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
     ids = [scenario_id(i, r) for i, r in enumerate(records, 1)]
+    access = sorted({str(a) for r in records for a in (r.get("access") or [])})  # harness.access: direct or gateway
     counts = {k: sum(1 for r in records if r.get("outcome") == k) for k in ("passed", "failed", "skipped")}
     other = len(records) - sum(counts.values())
     total = sum(float(r.get("duration") or 0) for r in records)
@@ -128,6 +129,7 @@ def render_html(records: Sequence[Record], *, title: str, generated: str | None 
         '<body class="mailharness-report">',
         f"<h1>{escape(title)}</h1>",
         f'<p class="counts">{escape(line)}' + (f" \u00b7 generated {escape(when)}" if when else "") + "</p>",
+        *(f'<p class="access">servers reached: {escape(a)}</p>' for a in access),
         '<div class="toolbar"><button type="button" id="expand-all">expand all</button>'
         '<button type="button" id="collapse-all">collapse all</button>'
         '<label><input type="checkbox" id="failed-only"> failed only</label></div>',

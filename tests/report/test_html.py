@@ -76,6 +76,16 @@ def test_everything_is_escaped() -> None:
     assert "forwards to &lt;jill@example.edu&gt;, which refuses: library bounces &amp; tells" in text
 
 
+def test_the_header_says_how_the_servers_were_reached() -> None:
+    records = sample_records()
+    assert '<p class="access">' not in render_html(records, title="t", generated="")  # records of before: none
+    records[0]["access"] = ["gateway (forced; reached at <x>)"]
+    records[1]["access"] = ["gateway (forced; reached at <x>)", "direct (this process routes ...)"]
+    text = render_html(records, title="t", generated="")
+    assert text.count('<p class="access">') == 2 and "servers reached: gateway (forced; reached at &lt;x&gt;)" in text
+    assert "servers reached: direct (this process routes ...)" in text
+
+
 def test_one_diagram_per_scenario_with_messages() -> None:
     records = sample_records()
     text = render_html(records, title="t", generated="")
