@@ -7,7 +7,7 @@ hypothesis, run on real topologies, judged against the guarantees, shrunk, and w
 
 from .guarantees import GUARANTEES, Violation, assert_guarantees
 from .scenario import MockStep, Rcpt, Scenario, Targets
-from .search import Config, Finding, Stats, search
+from .search import Config, Discovery, Stats, search
 
-__all__ = ["GUARANTEES", "Config", "Finding", "MockStep", "Rcpt", "Scenario", "Stats", "Targets", "Violation",
+__all__ = ["GUARANTEES", "Config", "Discovery", "MockStep", "Rcpt", "Scenario", "Stats", "Targets", "Violation",
            "assert_guarantees", "search"]

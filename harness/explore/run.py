@@ -21,7 +21,7 @@ from ..world import MailTopology, Sent
 from .guarantees import Violation, judge, judged
 from .scenario import MockStep, Scenario, Targets
 
-VERDICT_TIMEOUT = 8.0  # seconds a story may take to settle (queue times are compressed; a tempfail with no
+VERDICT_TIMEOUT = 5.0  # seconds a story may take to settle (queue times are compressed; a tempfail with no
 # lifetime of its own stays queued, and counts as "still being retried")
 
 

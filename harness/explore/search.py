@@ -41,7 +41,7 @@ class Config:
 
 
 @dataclass
-class Finding:
+class Discovery:
     violation: Violation
     scenario: Scenario
     story: str
@@ -101,11 +101,12 @@ def _found_class(signature: tuple[str, str], classes: dict[tuple[str, str], type
 class Worlds:
     """The topologies of one search, one per variant, started when first needed, stopped at the end."""
 
-    def __init__(self, config: Config, stack: ExitStack) -> None:
+    def __init__(self, config: Config, stack: ExitStack, given: dict[str, MailTopology] | None = None,
+                 targets: Targets | None = None) -> None:
         self.config, self.stack = config, stack
-        self.worlds: dict[str, MailTopology] = {}
-        self.targets = Targets()
-        if config.mta_config:
+        self.worlds: dict[str, MailTopology] = dict(given or {})
+        self.targets = targets or Targets()
+        if config.mta_config and targets is None:
             from ..byoc import inspect_config
 
             node, _, directory = config.mta_config.rpartition("=")
@@ -128,22 +129,23 @@ class Worlds:
 
 
 def search(config: Config, on_progress: Callable[[Stats], None] = lambda s: None,
-           on_finding: Callable[[Finding], None] = lambda f: None) -> tuple[list[Finding], Stats]:
-    """Search until the budget is spent; return the findings (one per kind of violation, smallest first found)."""
+           on_finding: Callable[[Discovery], None] = lambda f: None, *, worlds: dict[str, MailTopology] | None = None,
+           targets: Targets | None = None) -> tuple[list[Discovery], Stats]:
+    """Search until the budget is spent; return the findings (one per kind of violation, smallest first found).
+    `worlds`: topologies already running, by variant (the others are started and stopped here)."""
     with ExitStack() as stack:
-        worlds = Worlds(config, stack)
-        return _Search(config, worlds, on_progress, on_finding).run()
+        return _Search(config, Worlds(config, stack, worlds, targets), on_progress, on_finding).run()
 
 
 class _Search:
     def __init__(self, config: Config, worlds: Worlds, on_progress: Callable[[Stats], None],
-                 on_finding: Callable[[Finding], None]) -> None:
+                 on_finding: Callable[[Discovery], None]) -> None:
         self.config, self.worlds = config, worlds
         self.on_progress, self.on_finding = on_progress, on_finding
         self.stats = Stats()
         self.cache: dict[Scenario, Outcome] = {}
         self.known: set[tuple[str, str]] = set()
-        self.findings: list[Finding] = []
+        self.findings: list[Discovery] = []
         self.t0 = time.monotonic()
         self.end = self.t0 + config.budget
         self.shrink = config.shrink_time or min(120.0, max(10.0, config.budget / 2))
@@ -166,7 +168,7 @@ class _Search:
     def new_violation(self, o: Outcome) -> Violation | None:
         return next((v for v in o.violations if v.signature not in self.known), None)
 
-    def run(self) -> tuple[list[Finding], Stats]:
+    def run(self) -> tuple[list[Discovery], Stats]:
         self.replay_database()
         rounds = 0
         while time.monotonic() < self.end:
@@ -192,10 +194,10 @@ class _Search:
             o = self.evaluate(s)
             v = self.new_violation(o) if o else None
             if o is not None and v is not None:
-                self.confirm(Finding(v, s, o.story, o.held, self.worlds.targets, time.monotonic() - self.t0,
+                self.confirm(Discovery(v, s, o.story, o.held, self.worlds.targets, time.monotonic() - self.t0,
                                      tried=self.stats.tried))
 
-    def round(self, seed: int) -> Finding | None:
+    def round(self, seed: int) -> Discovery | None:
         classes: dict[tuple[str, str], type[_Found]] = {}
         first: list[float] = []
 
@@ -223,12 +225,12 @@ class _Search:
         except _Stop:
             return None
         except _Found as exc:
-            return Finding(exc.violation, exc.outcome.scenario, exc.outcome.story, exc.outcome.held,
+            return Discovery(exc.violation, exc.outcome.scenario, exc.outcome.story, exc.outcome.held,
                            self.worlds.targets, (first[0] if first else time.monotonic()) - self.t0,
                            tried=self.stats.tried)
         return None
 
-    def confirm(self, f: Finding) -> None:
+    def confirm(self, f: Discovery) -> None:
         """Run the smallest scenario twice more, afresh: a finding only if both show the same violation."""
         self.known.add(f.violation.signature)
         for _ in range(2):
@@ -244,7 +246,7 @@ class _Search:
         self.on_finding(f)
 
 
-def guarantees_table(findings: list[Finding], stats: Stats) -> Iterator[str]:
+def guarantees_table(findings: list[Discovery], stats: Stats) -> Iterator[str]:
     """The summary: per guarantee, the scenarios tried, the violations seen, the smallest example."""
     yield f"{'guarantee':18} {'tried':>6} {'violations':>10}  smallest example"
     for g, ref in GUARANTEES.items():
