@@ -5,9 +5,9 @@ hypothesis, run on real topologies, judged against the guarantees, shrunk, and w
     findings, stats = search(Config(budget=60))
 """
 
+from .explorer import Config, Discovery, Stats, search
 from .guarantees import GUARANTEES, Violation, assert_guarantees
 from .scenario import MockStep, Rcpt, Scenario, Targets
-from .search import Config, Discovery, Stats, search
 
 __all__ = ["GUARANTEES", "Config", "Discovery", "MockStep", "Rcpt", "Scenario", "Stats", "Targets", "Violation",
            "assert_guarantees", "search"]

@@ -14,8 +14,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from .explorer import Config, Discovery, Stats, guarantees_table, search
 from .scenario import Variant
-from .search import Config, Discovery, Stats, guarantees_table, search
 from .writer import write
 
 DEFAULT_DATABASE = ".mailharness/explore-db"

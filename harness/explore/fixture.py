@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..world import MailTopology
+from .explorer import Config, Discovery, Stats, guarantees_table, search
 from .scenario import Targets, Variant
-from .search import Config, Discovery, Stats, guarantees_table, search
 from .writer import write
 
 

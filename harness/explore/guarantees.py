@@ -23,6 +23,9 @@ BACKSCATTER = "no backscatter"
 RESPONSIBILITY = "responsibility"
 COMPLIANCE = "DSN compliance"
 NOTIFY = "NOTIFY semantics"
+# A copy still queued past a lifetime this short (the verdict waits longer: harness.explore.run) was neither
+# delivered nor returned: kept beyond its lifetime. Longer lifetimes count as "still being retried".
+LIFETIME_JUDGED = 2.0
 GUARANTEES: dict[str, str] = {
     CONSERVATION: "RFC 5321 s6.1, s4.5.5; RFC 3461 s4.1, s5.2",
     BACKSCATTER: "RFC 5321 s6.2; RFC 3834 s2",
@@ -65,6 +68,10 @@ class Judged:
     story: Story
     forwards: dict[str, list[str]]  # address -> where the applied Forward faults send it
     dsn_messages: dict[str, EmailMessage]  # Message-ID -> the DSN as delivered
+    lifetimes: dict[str, float] = field(default_factory=dict)  # node -> queue lifetime (s) the faults set
+    # copies of a notification about the message a node sent for its postmaster (notify_classes) that went to an
+    # address outside that node: (node, kind, recipient)
+    copies_out: list[tuple[str, str, str]] = field(default_factory=list)
     fates: dict[str, Fate] = field(default_factory=dict)  # envelope recipient -> its fate
 
     @property
@@ -113,19 +120,51 @@ def fate_of(j: Judged, address: str, refused: bool) -> Fate:
 
 def judged(world: MailTopology, story: Story) -> Judged:
     """What the guarantees read: the story, the forwards the world's applied faults make, the DSNs delivered."""
-    from ..faults import Forward
+    from ..faults import DiskFull, Forward, QueueLifetime
 
     forwards: dict[str, list[str]] = {}
-    for f in world.faults:
+    lifetimes: dict[str, float] = {}
+    for f in world.faults:  # in the order applied: the last lifetime set on a node wins, as in the ledger
         if isinstance(f, Forward):
             forwards.setdefault(f"{f.user}@{world.node(f.node).domain}".lower(), []).append(f.to.lower())
+        elif isinstance(f, (QueueLifetime, DiskFull)):
+            value = f.lifetime if isinstance(f, QueueLifetime) else f.retry_for
+            if value.rstrip("s").isdigit():
+                lifetimes[world.node(f.node).name] = float(value.rstrip("s"))
     messages: dict[str, EmailMessage] = {}
     for d in story.dsns:
         if d.delivered_at and d.to and d.message_id:
             for m in world.mailbox(d.to).messages():
                 if str(m["Message-ID"]).strip() == d.message_id:
                     messages[d.message_id] = m
-    return Judged(story, forwards, messages)
+    return Judged(story, forwards, messages, lifetimes, _copies_out(world, story))
+
+
+def _copies_out(world: MailTopology, story: Story) -> list[tuple[str, str, str]]:
+    """Postmaster copies (notify_classes) of a notification about this message, delivered outside their node."""
+    from .. import evidence
+    from ..events import MailTimeout
+
+    mine = {(h.node, h.queue_id) for h in story.hops if h.queue_id and not h.dsn}
+    out = []
+    for n in evidence.postmaster_notices(world.log()):
+        if (n.node, n.queue_id) not in mine:
+            continue
+        try:
+            world.wait_log(lambda e, n=n: e.node == n.node and e.queue_id == n.dsn_queue_id  # type: ignore[misc]
+                           and e.get("status") in ("sent", "bounced", "deferred"), timeout=3.0,
+                           what=f"{n.node}'s postmaster copy {n.dsn_queue_id} handed on")
+        except MailTimeout:
+            continue  # not handed on yet: nothing to judge
+        for d in evidence.deliveries(world.log(n.node)):
+            if d.queue_id == n.dsn_queue_id and d.recipient:
+                try:
+                    owner = world.node(d.recipient).name
+                except KeyError:
+                    owner = ""
+                if owner != n.node:
+                    out.append((n.node, n.kind, d.recipient))
+    return out
 
 
 def assert_guarantees(world: MailTopology, story: Story, *guarantees: str) -> None:
@@ -185,6 +224,17 @@ def conservation(j: Judged) -> list[Violation]:
         if got > n:
             out.append(Violation(CONSERVATION, f"{address} was delivered {got} times (expected {n})",
                                  "delivered twice"))
+    for node, qid in j.story.pending:
+        life = j.lifetimes.get(node)
+        returned = any(d.node == node and d.kind == "failed" for d in j.story.dsns)
+        if life is not None and life <= LIFETIME_JUDGED and not returned:
+            out.append(Violation(CONSERVATION, f"{node} still holds the message ({qid}) after its queue lifetime "
+                                               f"of {life:g}s: neither delivered nor returned to the sender",
+                                 "kept beyond its lifetime"))
+    for node, kind, rcpt in j.copies_out:
+        out.append(Violation(CONSERVATION, f"{node} sent a copy of its {kind} notification about the message to "
+                                           f"<{rcpt}>, outside {node} (notify_classes, *_notice_recipient): a third "
+                                           "party reads the bounce", "notification copy to a third party"))
     for d in j.story.dsns:
         if d.to and d.to.lower() != j.sender:
             out.append(Violation(CONSERVATION, f"a {d.kind} DSN from {d.node} went to <{d.to}>, not to the "

@@ -21,8 +21,11 @@ from ..world import MailTopology, Sent
 from .guarantees import Violation, judge, judged
 from .scenario import MockStep, Scenario, Targets
 
-VERDICT_TIMEOUT = 5.0  # seconds a story may take to settle (queue times are compressed; a tempfail with no
+VERDICT_TIMEOUT = 6.0  # seconds a story may take to settle (queue times are compressed; a tempfail with no
 # lifetime of its own stays queued, and counts as "still being retried")
+
+
+SUBMIT_TIMEOUT = 5.0  # our client's patience with a server that does not answer (a tarpit, a cut network)
 
 
 class NotApplicable(Exception):
@@ -112,4 +115,5 @@ def run_scenario(world: MailTopology, scenario: Scenario, t: Targets | None = No
 def _send(world: MailTopology, s: Scenario, t: Targets) -> Sent:
     rcpts = [Recipient(r.address(t), r.notify, r.address(t) if r.orcpt else None) for r in s.unique_recipients(t)]
     body = ("x" * 76 + "\n") * (s.size // 77) if s.size else None
-    return world.send(s.sender_address(), rcpts, ret=s.ret, envid=s.envid, via=s.via(t), body=body)
+    return world.send(s.sender_address(), rcpts, ret=s.ret, envid=s.envid, via=s.via(t), body=body,
+                      timeout=SUBMIT_TIMEOUT)

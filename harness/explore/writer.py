@@ -11,10 +11,10 @@ import re
 import textwrap
 from pathlib import Path
 
-from ..faults import Down, Fault
+from ..faults import Down, Fault, Tarpit, Unreachable
+from .explorer import Discovery
 from .guarantees import BACKSCATTER, COMPLIANCE, GUARANTEES
 from .scenario import MockStep, Scenario, Targets
-from .search import Discovery
 
 STATEMENTS = {
     "conservation": "every recipient is delivered once, refused in the dialogue, bounced with one failed DSN to the "
@@ -69,7 +69,7 @@ def _slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "_", text.lower()).strip("_")[:60] or "violation"
 
 
-def test_source(f: Discovery, seed: int | None = None) -> str:
+def regression_source(f: Discovery, seed: int | None = None) -> str:
     """The regression test for one finding."""
     s, t, v = f.scenario, f.targets, f.violation
     faults = s.all_faults(t)
@@ -132,7 +132,7 @@ def test_source(f: Discovery, seed: int | None = None) -> str:
             body.append("    hold()")
             body += [f"    hold_{i}()" for i in range(2, len(f.held) + 1)]
         body += apply_all()
-    body += ["", "    story = sent.verdict(timeout=5)"]
+    body += ["", "    story = sent.verdict(timeout=6)"]
     if v.guarantee == BACKSCATTER:
         body.append("    assert story.no_backscatter()")
     if v.guarantee == COMPLIANCE:
@@ -164,6 +164,8 @@ def _send_args(s: Scenario, t: Targets) -> str:
         args.append(f"body={_s('x' * 76 + chr(10))} * {s.size // 77}")
     if s.via(t) != "store":
         args.append(f"via={_s(s.via(t))}")
+    if any(isinstance(f, (Tarpit, Unreachable, Down)) and f.node == s.via(t) for f in s.all_faults(t)):
+        args.append("timeout=5")  # the server we submit to does not answer: do not wait the default 30 s
     return ", ".join(args)
 
 
@@ -176,6 +178,6 @@ def write(findings: list[Discovery], out: str | Path, seed: int | None = None) -
         if f.reproduced != 2:
             continue
         p = d / f"test_explore_{_slug(f.violation.guarantee)}_{_slug(f.violation.key or f.violation.what)[:40]}.py"
-        p.write_text(test_source(f, seed))
+        p.write_text(regression_source(f, seed))
         paths.append(p)
     return paths

@@ -169,6 +169,10 @@ class _Search:
         return next((v for v in o.violations if v.signature not in self.known), None)
 
     def run(self) -> tuple[list[Discovery], Stats]:
+        for v in self.config.variants:  # the budget is for the search: topologies start first
+            self.worlds(v)
+        self.t0 = time.monotonic()
+        self.end = self.t0 + self.config.budget
         self.replay_database()
         rounds = 0
         while time.monotonic() < self.end:
