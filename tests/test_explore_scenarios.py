@@ -4,6 +4,9 @@ test's source, and the command's bad usage (exit 2)."""
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -17,6 +20,7 @@ from harness.explore.scenario import from_json, to_json
 from harness.explore.strategies import scenarios
 from harness.explore.writer import regression_source
 
+ROOT = Path(__file__).resolve().parents[1]
 MINE = Targets("corp.example", "alice@corp.example", "library")
 
 
@@ -69,10 +73,21 @@ def test_a_written_test_reads_like_the_bundled_scenarios_and_imports_only_the_pu
     assert fn.name == "test_no_backscatter_accepted_then_bounced"
     assert [a.arg for a in fn.args.args] == ["mail_topology", "mail_fault"]
     assert 'mail_fault(DiskFull("library", retry_for="2s"))' in src
-    assert ('mail_topology.send("jill@example.edu", [Recipient("nosuchuser@library.example", notify=("FAILURE",), '
-            'orcpt="nosuchuser@library.example")], via="library")') in src
+    assert 'Recipient("nosuchuser@library.example", notify=("FAILURE",), orcpt="nosuchuser@library.example"),' in src
+    assert 'sent = mail_topology.send("jill@example.edu", rcpts, via="library")' in src
     assert "assert story.no_backscatter()" in src
     assert 'assert_guarantees(mail_topology, story, "no backscatter")' in src
+
+
+@settings(max_examples=15, deadline=None)
+@given(scenarios(("default", "mock")))
+def test_every_written_test_passes_the_projects_linter(s: Scenario) -> None:
+    found = Discovery(Violation("DSN compliance", "the failed DSN from library: R-7 error", "R-7"), s, "",
+                      ["library"] if s.start == "after" else [], Targets(), 1.0, reproduced=2)
+    src = regression_source(found, seed=1)
+    done = subprocess.run([sys.executable, "-m", "ruff", "check", "--stdin-filename", "tests/test_generated.py",
+                           "-"], input=src, capture_output=True, text=True, cwd=ROOT)
+    assert done.returncode == 0, done.stdout + "\n" + src
 
 
 def test_a_test_for_faults_after_acceptance_holds_the_message_first() -> None:

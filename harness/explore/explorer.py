@@ -23,7 +23,7 @@ from ..world import MailTopology
 from .guarantees import GUARANTEES, Violation
 from .run import NotApplicable, Outcome, run_scenario
 from .scenario import Scenario, Targets, Variant, from_json, to_json
-from .strategies import scenarios
+from .strategies import canonical, scenarios
 
 FINDINGS_KEY = b"mailharness-explore:findings"  # our own entries in the example database: scenarios as JSON
 
@@ -38,6 +38,7 @@ class Config:
     database: str = ""  # a folder; "" keeps nothing between runs
     mta_config: str = ""  # [NODE=]DIR: your configuration in place of a node (variant "config")
     shrink_time: float = 0.0  # extra seconds for shrinking and confirming; 0: half the budget, at most 120 s
+    stop_after: int = 0  # stop once this many findings are confirmed (0: search the whole budget)
 
 
 @dataclass
@@ -174,8 +175,9 @@ class _Search:
         self.t0 = time.monotonic()
         self.end = self.t0 + self.config.budget
         self.replay_database()
+        self.try_first(canonical(self.config.variants, self.worlds.targets))
         rounds = 0
-        while time.monotonic() < self.end:
+        while time.monotonic() < self.end and not self.enough():
             found = self.round(self.config.seed + rounds)
             rounds += 1
             if found is None:
@@ -185,19 +187,26 @@ class _Search:
         return self.findings, self.stats
 
     def replay_database(self) -> None:
-        """What earlier runs found is tried first."""
+        """What earlier runs found is tried first (then the canonical cases, then hypothesis)."""
         if self.db is None:
             return
+        kept = []
         for raw in sorted(self.db.fetch(FINDINGS_KEY)):
             try:
-                s = from_json(raw.decode())
+                kept.append(from_json(raw.decode()))
             except (ValueError, KeyError, TypeError):
                 continue  # an entry of an older format: skipped
-            if s.variant not in self.config.variants:
+        self.try_first(kept)
+
+    def enough(self) -> bool:
+        return 0 < self.config.stop_after <= sum(f.reproduced == 2 for f in self.findings)
+
+    def try_first(self, cases: list[Scenario]) -> None:
+        for s in cases:
+            if s.variant not in self.config.variants or time.monotonic() > self.end or self.enough():
                 continue
             o = self.evaluate(s)
-            v = self.new_violation(o) if o else None
-            if o is not None and v is not None:
+            while o is not None and (v := self.new_violation(o)) is not None:
                 self.confirm(Discovery(v, s, o.story, o.held, self.worlds.targets, time.monotonic() - self.t0,
                                      tried=self.stats.tried))
 

@@ -26,8 +26,11 @@ NOTIFY = "NOTIFY semantics"
 # A copy still queued past a lifetime this short (the verdict waits longer: harness.explore.run) was neither
 # delivered nor returned: kept beyond its lifetime. Longer lifetimes count as "still being retried".
 LIFETIME_JUDGED = 2.0
+# RFC 3463 s3.2: these subjects are "only useful for permanent failures" (bad mailbox, bad system, mailbox moved,
+# null MX): a 4xx reply with one of them says "try again" about something that will not change.
+ONLY_PERMANENT = ("1.1", "1.2", "1.6", "1.10")
 GUARANTEES: dict[str, str] = {
-    CONSERVATION: "RFC 5321 s6.1, s4.5.5; RFC 3461 s4.1, s5.2",
+    CONSERVATION: "RFC 5321 s6.1, s4.5.5, s4.2.1; RFC 3461 s4.1, s5.2; RFC 3463 s3.2",
     BACKSCATTER: "RFC 5321 s6.2; RFC 3834 s2",
     RESPONSIBILITY: "RFC 5321 s6.1; RFC 3464 s2.3.5",
     COMPLIANCE: "RFC 3464 (profile postfix: docs/dsn-rules.md)",
@@ -231,6 +234,14 @@ def conservation(j: Judged) -> list[Violation]:
             out.append(Violation(CONSERVATION, f"{node} still holds the message ({qid}) after its queue lifetime "
                                                f"of {life:g}s: neither delivered nor returned to the sender",
                                  "kept beyond its lifetime"))
+    for h in j.story.hops:
+        code = h.reply.enhanced if h.reply is not None else ""
+        if not h.dsn and code and code.startswith("4.") and code[2:] in ONLY_PERMANENT:
+            out.append(Violation(CONSERVATION, f"{h.peer if h.kind != 'rejected' else h.node} answered "
+                                               f"<{h.recipient}> with {h.reply} : X.{code[2:]} is only useful for "
+                                               "permanent failures (RFC 3463 s3.2), so the message waits out its "
+                                               "lifetime instead of being returned", "permanent failure deferred"))
+            break
     for node, kind, rcpt in j.copies_out:
         out.append(Violation(CONSERVATION, f"{node} sent a copy of its {kind} notification about the message to "
                                            f"<{rcpt}>, outside {node} (notify_classes, *_notice_recipient): a third "

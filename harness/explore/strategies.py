@@ -47,6 +47,10 @@ def faults(variant: Variant, t: Targets) -> st.SearchStrategy[Fault]:
     options: list[st.SearchStrategy[Fault]] = [
         life,
         st.builds(DiskFull, st.sampled_from(["store", lib]), retry_for=st.sampled_from(["0s", "2s"])),
+        # Twice more: a failure at the server under test after it accepted is where a configuration's handling
+        # of bounces shows (who is told, and how).
+        st.builds(DiskFull, st.just(lib), retry_for=st.sampled_from(["0s", "2s"])),
+        st.builds(DiskFull, st.just(lib), retry_for=st.just("0s")),
         st.builds(QueueFull, st.sampled_from([lib])),
         st.builds(SizeLimit, st.sampled_from([lib]), limit=st.sampled_from([2000, 5000])),
         st.builds(Down, st.sampled_from([lib])),
@@ -76,6 +80,20 @@ def faults(variant: Variant, t: Targets) -> st.SearchStrategy[Fault]:
 def mock_steps() -> st.SearchStrategy[MockStep]:
     return st.builds(MockStep, kind=st.sampled_from(["refuse", "tempfail", "tempfail_then_accept", "no_dsn"]),
                      times=st.integers(1, 2))
+
+
+def canonical(variants: Sequence[Variant], t: Targets | None = None) -> list[Scenario]:
+    """The cases every search begins with, before hypothesis generates: one per recipient kind and sender, and a
+    failure after acceptance at the server under test (where a configuration's handling of bounces shows)."""
+    t = t or Targets()
+    out = []
+    for v in variants:
+        out += [Scenario(v), Scenario(v, recipients=(Rcpt("unknown"),)), Scenario(v, "forged", (Rcpt("unknown"),)),
+                Scenario(v, "null", (Rcpt("unknown"),)), Scenario(v, recipients=(Rcpt("known", ("SUCCESS",)),)),
+                Scenario(v, recipients=(Rcpt("known"),), faults=(DiskFull(t.node),))]
+        if v == "mock":
+            out.append(Scenario(v, recipients=(Rcpt("remote"),), mock=(MockStep("refuse"),)))
+    return out
 
 
 @st.composite

@@ -65,6 +65,10 @@ def mock_code(steps: tuple[MockStep, ...]) -> str:
     return script
 
 
+def _title(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
 def _slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "_", text.lower()).strip("_")[:60] or "violation"
 
@@ -76,24 +80,28 @@ def regression_source(f: Discovery, seed: int | None = None) -> str:
     names = sorted({type(x).__name__ for x in faults} | ({"Down"} if f.held else set()))
     rcpts = s.unique_recipients(t)
     plain = all(not r.notify and not r.orcpt for r in rcpts)
-    imports = ["MailTopology", *names, "assert_guarantees"]
+    imports = [*names, "assert_guarantees"] + (["MailTopology"] if s.variant != "config" else [])
     if not plain:
         imports.append("Recipient")
     if s.variant == "default" and faults and not f.held:
         imports.append("FaultApplier")
     if v.guarantee == COMPLIANCE:
         imports.append("assert_dsn")
-    lines = ['"""' + f"{v.guarantee.capitalize()}: {STATEMENTS[v.guarantee]} ({GUARANTEES[v.guarantee]})."]
+    head = textwrap.wrap(f"{_title(v.guarantee)}: {STATEMENTS[v.guarantee]} ({GUARANTEES[v.guarantee]}).", 113)
+    lines = ['"""' + head[0], *head[1:]]
     lines += ["", *textwrap.wrap(f"What happened instead: {v.what}.", 116)]
-    lines += ["", *textwrap.wrap(f"Found by `mailharness explore`{f' (seed {seed})' if seed is not None else ''}, "
-                                 f"shrunk to: {s.describe(t)}. The smallest case ran twice more and showed the same "
+    lines += ["", *textwrap.wrap(f"Found by `mailharness explore`{f' (seed {seed})' if seed is not None else ''}; "
+                                 f"the smallest case: {s.describe(t)}. It ran twice more and showed the same "
                                  f"violation {f.reproduced} times of 2.", 116), '"""', ""]
+    # isort's order, as ruff checks it: classes, then functions
+    names_sorted = sorted(set(imports), key=lambda n: (not n[:1].isupper(), n.lower()))
+    lines.append(_wrap_import("harness", names_sorted))
     if s.variant == "config":
         lines.append("from harness.conformance import Target")
-    lines.append(f"from harness import {', '.join(sorted(set(imports), key=str.lower))}")
     if s.variant == "mock":
-        lines.append("from harness.mock import Script, rule" + (", step" if any(
-            m.kind == "tempfail_then_accept" for m in s.mock) else ""))
+        mock_names = ["Script"] + (["rule"] if any(m.kind != "no_dsn" for m in s.mock) else []) + (
+            ["step"] if any(m.kind == "tempfail_then_accept" for m in s.mock) else [])
+        lines.append(f"from harness.mock import {', '.join(mock_names)}")
     lines += ["", ""]
     name = f"test_{_slug(v.guarantee)}_{_slug(v.key or v.what)}"
     if s.variant == "default":
@@ -103,11 +111,15 @@ def regression_source(f: Discovery, seed: int | None = None) -> str:
         fixture, world = "mail_topology_with_mock: MailTopology", "world"
     else:
         fixture, world = "mta: Target", "world"
-    doc = f"{v.what}"[:100]
+    doc = f"{_title(v.guarantee)} broken: {v.key or v.what}."[:110]
     body = [f"def {name}({fixture}) -> None:", f'    """{doc}"""']
     if s.variant == "mock":
         body.append("    world = mail_topology_with_mock")
-        body.append(f'    world.mock("edu").script = {mock_code(s.mock)}')
+        code = mock_code(s.mock)
+        if len(code) > 90:  # one call per line
+            code = "(\n        " + code.replace(").add(", ")\n        .add(").replace(").hide(", ")\n        .hide(") \
+                + "\n    )"
+        body.append(f'    world.mock("edu").script = {code}')
     elif s.variant == "config":
         body.append("    world = mta.world")
 
@@ -124,11 +136,14 @@ def regression_source(f: Discovery, seed: int | None = None) -> str:
         body += [f"    hold = {world}.apply({fault_code(Down(n))})  # the message waits at store for the faults"
                  for n in f.held][:1]
         body += [f"    hold_{i} = {world}.apply({fault_code(Down(n))})" for i, n in enumerate(f.held[1:], 2)]
-    body.append(f"    sent = {world}.send({_send_args(s, t)})")
+    listed = _recipient_objects(s, t)
+    if listed:
+        body += ["    rcpts = [", *[f"        {r}," for r in listed], "    ]"]
+    body += _call(f"    sent = {world}.send(", _send_args(s, t))
     if s.start == "after":
         if f.held:
-            body.append(f'    {world}.wait_log(lambda e: e.node == "store" and e.get("status") == "deferred", '
-                        'what="store holding the message")')
+            body += _call(f"    {world}.wait_log(", ['lambda e: e.node == "store" and e.get("status") == "deferred"',
+                                                     'what="store holding the message"'])
             body.append("    hold()")
             body += [f"    hold_{i}()" for i in range(2, len(f.held) + 1)]
         body += apply_all()
@@ -144,29 +159,56 @@ def regression_source(f: Discovery, seed: int | None = None) -> str:
     return "\n".join(lines + body) + "\n"
 
 
-def _send_args(s: Scenario, t: Targets) -> str:
+def _wrap_import(module: str, names: list[str]) -> str:
+    line = f"from {module} import {', '.join(names)}"
+    if len(line) <= 120:
+        return line
+    return f"from {module} import (\n" + "".join(f"    {n},\n" for n in names) + ")"
+
+
+def _call(start: str, args: list[str]) -> list[str]:
+    """A call's lines within 120 columns, continuation lines aligned with the first argument."""
+    lines, current = [], start
+    for i, a in enumerate(args):
+        piece = a + (", " if i < len(args) - 1 else ")")
+        if len(current) + len(piece.rstrip()) > 120 and current.strip() != start.strip():
+            lines.append(current.rstrip())
+            current = " " * len(start)
+        current += piece
+    return [*lines, current]
+
+
+def _send_args(s: Scenario, t: Targets) -> list[str]:
     rcpts = s.unique_recipients(t)
     if all(not r.notify and not r.orcpt for r in rcpts):
         addrs = [r.address(t) for r in rcpts]
         args = [_s(s.sender_address()), _s(addrs[0]) if len(addrs) == 1 else "[" + ", ".join(map(_s, addrs)) + "]"]
     else:
-        items = []
-        for r in rcpts:
-            extra = ([f"notify={_s(r.notify)}"] if r.notify else []) + (
-                [f"orcpt={_s(r.address(t))}"] if r.orcpt else [])
-            items.append(f"Recipient({', '.join([_s(r.address(t)), *extra])})")
-        args = [_s(s.sender_address()), "[" + ", ".join(items) + "]"]
+        args = [_s(s.sender_address()), "rcpts"]
     if s.ret:
         args.append(f"ret={_s(s.ret)}")
     if s.envid:
         args.append(f"envid={_s(s.envid)}")
     if s.size:
-        args.append(f"body={_s('x' * 76 + chr(10))} * {s.size // 77}")
+        args.append(f'body=("x" * 76 + "\\n") * {s.size // 77}')
     if s.via(t) != "store":
         args.append(f"via={_s(s.via(t))}")
     if any(isinstance(f, (Tarpit, Unreachable, Down)) and f.node == s.via(t) for f in s.all_faults(t)):
         args.append("timeout=5")  # the server we submit to does not answer: do not wait the default 30 s
-    return ", ".join(args)
+    return args
+
+
+def _recipient_objects(s: Scenario, t: Targets) -> list[str]:
+    """Recipient(...) for each recipient, when one has NOTIFY or ORCPT (otherwise plain addresses do)."""
+    rcpts = s.unique_recipients(t)
+    if all(not r.notify and not r.orcpt for r in rcpts):
+        return []
+    items = []
+    for r in rcpts:
+        extra = ([f"notify={_s(r.notify)}"] if r.notify else []) + ([f"orcpt={_s(r.address(t))}"] if r.orcpt else [])
+        items.append(f"Recipient({', '.join([_s(r.address(t)), *extra])})")
+    # one per line in the list (8 columns in): a long one goes on with its ORCPT under its first argument
+    return [i.replace(", orcpt=", ",\n" + " " * 18 + "orcpt=") if len(i) > 110 else i for i in items]
 
 
 def write(findings: list[Discovery], out: str | Path, seed: int | None = None) -> list[Path]:

@@ -1,0 +1,69 @@
+"""The explorer end to end: it finds the mistake a configuration carries, writes a test that reproduces it (the
+test fails on that configuration and passes on the correct one), and finds nothing on the correct configurations
+within its budget. Budgets are small (CI); `benchmarks/explore.py` measures longer runs."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from harness.cli import main
+from harness.explore import Config, search
+from harness.explore.explorer import guarantees_table
+from harness.explore.fixture import Explore
+from harness.explore.writer import write
+
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLES = ROOT / "examples"
+MISTAKES = Path(__file__).resolve().parent / "mistakes"
+BUDGET = 20.0  # seconds of search at most; the canonical cases come first, so a mistake they show is found at once
+QUIET = 10.0  # seconds of search on a correct configuration
+
+
+def run_pytest(file: Path, config: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:randomly",
+                           f"--mta-config=library={config}", str(file)], capture_output=True, text=True,
+                          cwd=file.parent, timeout=300)
+
+
+@pytest.mark.parametrize(("config", "guarantee", "key"), [
+    (EXAMPLES / "postfix-backscatter", "no backscatter", "accepted then bounced"),
+    (MISTAKES / "soft-bounce", "conservation", "permanent failure deferred"),
+    (MISTAKES / "notice-copy", "conservation", "notification copy to a third party"),
+], ids=["empty_recipient_table_backscatter", "soft_bounce", "bounce_notice_recipient_outside"])
+def test_the_explorer_finds_the_mistake_and_writes_a_test_that_reproduces_it(
+        config: Path, guarantee: str, key: str, tmp_path: Path) -> None:
+    found, stats = search(Config(("config",), budget=BUDGET, seed=1, mta_config=f"library={config}",
+                                 shrink_time=10, stop_after=1))
+    table = "\n".join(guarantees_table(found, stats))
+    mine = [f for f in found if f.violation.signature == (guarantee, key)]
+    assert mine, f"expected a violation of {guarantee} ({key}); found:\n{table}\n" + "\n".join(
+        f"{f.violation}" for f in found)
+    assert mine[0].reproduced == 2, mine[0]
+    [path] = write(mine[:1], tmp_path)
+
+    broken = run_pytest(path, config)
+    assert broken.returncode == 1, broken.stdout[-3000:]
+    assert guarantee in broken.stdout, broken.stdout[-3000:]
+    if config.name == "postfix-backscatter":  # the same test passes on the corrected configuration
+        good = run_pytest(path, EXAMPLES / "postfix-good")
+        assert good.returncode == 0, good.stdout[-3000:]
+
+
+def test_the_explorer_finds_nothing_on_the_good_example(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["explore", "--mta-config", f"library={EXAMPLES / 'postfix-good'}", "--budget", str(QUIET),
+                 "--seed", "2", "--out", str(tmp_path / "out"), "--database", str(tmp_path / "db")])
+    out, err = capsys.readouterr()
+    assert code == 0, out + err
+    assert "explore: " in err and "scenarios (" in err  # progress lines
+    assert not (tmp_path / "out").exists() or not list((tmp_path / "out").iterdir())
+
+
+def test_the_explorer_finds_nothing_on_the_default_topology(mail_explore: Explore) -> None:
+    report = mail_explore(budget=QUIET, seed=3)
+    assert report.stats.tried >= 6, report.render()  # the canonical cases at least
+    assert not report.findings, report.render()
+    assert not report.not_reproduced, report.render()
