@@ -6,8 +6,9 @@ hypothesis, run on real topologies, judged against the guarantees, shrunk, and w
 """
 
 from .explorer import Config, Discovery, Stats, search
+from .fixture import Explore, Report
 from .guarantees import GUARANTEES, Violation, assert_guarantees
 from .scenario import MockStep, Rcpt, Scenario, Targets
 
-__all__ = ["GUARANTEES", "Config", "Discovery", "MockStep", "Rcpt", "Scenario", "Stats", "Targets", "Violation",
-           "assert_guarantees", "search"]
+__all__ = ["GUARANTEES", "Config", "Discovery", "Explore", "MockStep", "Rcpt", "Report", "Scenario", "Stats",
+           "Targets", "Violation", "assert_guarantees", "search"]

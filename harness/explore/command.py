@@ -57,19 +57,20 @@ def _line(stats: Stats) -> str:
             f"violations: {sum(stats.violations.values())}")
 
 
-def _worker(config: Config, out: Any) -> None:
-    """One search in a process of its own; reports progress, findings and the end through the queue."""
+def _worker(config: Config, out: Any, index: int) -> None:
+    """One search in a process of its own; reports progress (its running totals), findings and the end through
+    the queue, each with the worker's index."""
     def progress(s: Stats) -> None:
-        out.put(("progress", s))
+        out.put(("progress", index, s))
 
     def found(f: Discovery) -> None:
-        out.put(("finding", f))
+        out.put(("finding", index, f))
 
     try:
         _, stats = search(config, progress, found)
-        out.put(("done", stats))
+        out.put(("done", index, stats))
     except BaseException as exc:  # noqa: BLE001 - any failure of a worker is reported to the parent, with its kind
-        out.put(("error", f"{type(exc).__name__}: {exc}"))
+        out.put(("error", index, f"{type(exc).__name__}: {exc}"))
 
 
 def explore(config: Config, workers: int = 1, every: float = 5.0) -> tuple[list[Discovery], Stats, list[str]]:
@@ -104,29 +105,28 @@ def explore(config: Config, workers: int = 1, every: float = 5.0) -> tuple[list[
     else:
         ctx = multiprocessing.get_context("spawn")
         q = ctx.Queue()
-        procs = [ctx.Process(target=_worker, args=(Config(**{**config.__dict__, "seed": config.seed + i}), q),
+        procs = [ctx.Process(target=_worker, args=(Config(**{**config.__dict__, "seed": config.seed + i}), q, i),
                              daemon=False) for i in range(workers)]
         for p in procs:
             p.start()
         running = len(procs)
-        owner: dict[int, int] = {}
         while running:
             try:
-                kind, payload = q.get(timeout=every)
+                kind, index, payload = q.get(timeout=every)
             except queue.Empty:
                 show(force=True)
                 continue
             if kind == "progress":
-                per[owner.setdefault(id(payload), len(owner))] = payload
+                per[index] = payload  # each worker's running totals
                 show()
             elif kind == "finding":
                 finding(payload)
             else:
                 running -= 1
                 if kind == "error":
-                    errors.append(str(payload))
+                    errors.append(f"worker {index}: {payload}")
                 else:
-                    per[len(per) + 1000] = payload
+                    per[index] = payload
         for p in procs:
             p.join()
     show(force=True)

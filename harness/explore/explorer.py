@@ -39,6 +39,7 @@ class Config:
     mta_config: str = ""  # [NODE=]DIR: your configuration in place of a node (variant "config")
     shrink_time: float = 0.0  # extra seconds for shrinking and confirming; 0: half the budget, at most 120 s
     stop_after: int = 0  # stop once this many findings are confirmed (0: search the whole budget)
+    canonical: bool = True  # begin with the canonical cases (False: hypothesis alone, for measuring it)
 
 
 @dataclass
@@ -175,7 +176,8 @@ class _Search:
         self.t0 = time.monotonic()
         self.end = self.t0 + self.config.budget
         self.replay_database()
-        self.try_first(canonical(self.config.variants, self.worlds.targets))
+        if self.config.canonical:
+            self.try_first(canonical(self.config.variants, self.worlds.targets))
         rounds = 0
         while time.monotonic() < self.end and not self.enough():
             found = self.round(self.config.seed + rounds)

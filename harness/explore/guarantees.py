@@ -62,6 +62,7 @@ class Fate:
     bounced_at: list[str] = field(default_factory=list)  # nodes that gave up on it (bounced, or expired)
     deferred_at: list[str] = field(default_factory=list)
     finals: list[str] = field(default_factory=list)  # the addresses it finally went to (forwards followed)
+    visited: set[str] = field(default_factory=set)  # every address on its way (itself, forward targets)
 
 
 @dataclass
@@ -76,6 +77,11 @@ class Judged:
     # address outside that node: (node, kind, recipient)
     copies_out: list[tuple[str, str, str]] = field(default_factory=list)
     fates: dict[str, Fate] = field(default_factory=dict)  # envelope recipient -> its fate
+
+    def shared(self, f: Fate) -> bool:
+        """Whether another recipient's way crosses this one's (a forward to an address also in the envelope): the
+        logs name addresses, so a DSN "about" such an address cannot be told apart."""
+        return any(f.visited & g.visited for g in self.fates.values() if g is not f)
 
     @property
     def sender(self) -> str:
@@ -118,6 +124,7 @@ def fate_of(j: Judged, address: str, refused: bool) -> Fate:
             elif h.kind == "forwarded":
                 todo += forwards.get(addr, [])
     fate.bounced_at = list(dict.fromkeys(fate.bounced_at))
+    fate.visited = seen
     return fate
 
 
@@ -320,7 +327,7 @@ def notify_semantics(j: Judged) -> list[Violation]:
     out = []
     for address, f in j.fates.items():
         notify = j.notify(address)
-        if f.refused or not j.sender or not notify:
+        if f.refused or not j.sender or not notify or j.shared(f):
             continue
         about = [d for d in j.story.dsns if address in [a.lower() for a in d.about]]
         if "DELAY" not in notify and any(d.kind == "delayed" for d in about):
