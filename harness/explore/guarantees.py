@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 from email.message import EmailMessage
 from typing import TYPE_CHECKING
 
-from ..dsn import assert_dsn
-from ..verdict import Hop, Story, VerdictError
+from ..dsn import NotADSN, assert_dsn, parse_dsn
+from ..verdict import EmittedDsn, Hop, Story, VerdictError
 
 if TYPE_CHECKING:
     from ..world import MailTopology
@@ -121,8 +121,9 @@ def fate_of(j: Judged, address: str, refused: bool) -> Fate:
                 fate.deferred_at.append(h.node)
                 if h.node in expired:
                     fate.bounced_at.append(h.node)
-            elif h.kind == "forwarded":
-                todo += forwards.get(addr, [])
+        # Where the applied faults forward it: by an alias or .forward (a "forwarded" hop), or by a virtual alias,
+        # which rewrites the address as the message arrives (no hop of its own: the next lines name the target).
+        todo += forwards.get(addr, [])
     fate.bounced_at = list(dict.fromkeys(fate.bounced_at))
     fate.visited = seen
     return fate
@@ -187,6 +188,17 @@ def assert_guarantees(world: MailTopology, story: Story, *guarantees: str) -> No
     if found:
         lines = [f"{v.guarantee} ({v.rfc}): {v.what}" for v in found]
         raise VerdictError("guarantees broken:\n  " + "\n  ".join(lines) + "\nwhat happened:\n" + story.render())
+
+
+def about(j: Judged, d: EmittedDsn) -> list[str]:
+    """The recipients a DSN reports on: from the DSN itself when it was delivered (Final- and Original-Recipient),
+    otherwise the verdict's estimate (the recipients its node handled)."""
+    msg = j.dsn_messages.get(d.message_id)
+    if msg is not None:
+        parsed = parse_dsn(msg)
+        if not isinstance(parsed, NotADSN):
+            return [a.lower() for r in parsed.recipients for a in (r.address, r.original_address) if a]
+    return [a.lower() for a in d.about]
 
 
 def judge(j: Judged) -> list[Violation]:
@@ -329,11 +341,11 @@ def notify_semantics(j: Judged) -> list[Violation]:
         notify = j.notify(address)
         if f.refused or not j.sender or not notify or j.shared(f):
             continue
-        about = [d for d in j.story.dsns if address in [a.lower() for a in d.about]]
-        if "DELAY" not in notify and any(d.kind == "delayed" for d in about):
+        about_me = [d for d in j.story.dsns if address in about(j, d)]
+        if "DELAY" not in notify and any(d.kind == "delayed" for d in about_me):
             out.append(Violation(NOTIFY, f"a delayed DSN about {address}, who asked NOTIFY={','.join(notify)}",
                                  "delayed DSN not asked for"))
-        if "DELAY" in notify and not f.deferred_at and any(d.kind == "delayed" for d in about):
+        if "DELAY" in notify and not f.deferred_at and any(d.kind == "delayed" for d in about_me):
             out.append(Violation(NOTIFY, f"a delayed DSN about {address} with no delay", "delayed without delay"))
         postfix_final = any(h.kind == "delivered" for a in f.finals for h in _hops(j.story, a))
         if "SUCCESS" in notify and postfix_final and f.delivered and not f.bounced_at and not j.story.pending:
@@ -341,7 +353,7 @@ def notify_semantics(j: Judged) -> list[Violation]:
                 out.append(Violation(NOTIFY, f"{address} (NOTIFY={','.join(notify)}) was delivered and no success "
                                              "DSN was sent", "no success DSN"))
         if "SUCCESS" not in notify and f.delivered and not f.bounced_at \
-                and any(d.kind == "delivered" for d in about):
+                and any(d.kind == "delivered" for d in about_me):
             out.append(Violation(NOTIFY, f"a success DSN about {address}, who asked NOTIFY={','.join(notify)}",
                                  "success DSN not asked for"))
     return out
