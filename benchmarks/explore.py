@@ -37,11 +37,14 @@ def main() -> int:
     print(f"load: {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f} {os.getloadavg()[2]:.2f} "
           f"(cores {os.cpu_count()})", flush=True)
 
-    _, stats = search(Config(("default",), budget=args.budget, seed=args.seed))
+    found, stats = search(Config(("default",), budget=args.budget, seed=args.seed))
     print(f"scenarios_per_second_warm_1_worker: {stats.tried / stats.seconds:.2f} ({stats.tried} in "
-          f"{stats.seconds:.1f}s)", flush=True)
+          f"{stats.seconds:.1f}s, {len(found)} violation(s) seen)", flush=True)
+    for f in found:
+        print(f"  seen: {f.violation.guarantee}: {f.violation.what} [{f.reproduced}/2]\n"
+              f"    smallest: {f.scenario.describe(f.targets)}", flush=True)
     _, stats, errors = explore(Config(("default",), budget=args.budget, seed=args.seed), workers=args.workers,
-                               every=1e9)
+                               every=3600.0)
     print(f"scenarios_per_second_warm_{args.workers}_workers: {stats.tried / args.budget:.2f} ({stats.tried} in "
           f"{args.budget:.0f}s{', errors: ' + '; '.join(errors) if errors else ''})", flush=True)
 
@@ -65,7 +68,7 @@ def main() -> int:
                   flush=True)
 
     found, stats, errors = explore(Config(("default", "mock"), budget=args.default_budget, seed=args.seed),
-                                   workers=args.workers, every=1e9)
+                                   workers=args.workers, every=3600.0)
     real = [f for f in found if f.reproduced == 2]
     print(f"violations_default_topology: {len(real)} ({stats.tried} scenarios in {args.default_budget:.0f}s, "
           f"{len(found) - len(real)} not reproduced{', errors: ' + '; '.join(errors) if errors else ''})")

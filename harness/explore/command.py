@@ -16,7 +16,7 @@ from typing import Any
 
 from .explorer import Config, Discovery, Stats, guarantees_table, search
 from .scenario import Variant
-from .writer import write
+from .writer import write, write_report
 
 DEFAULT_DATABASE = ".mailharness/explore-db"
 
@@ -169,6 +169,9 @@ def command(args: argparse.Namespace) -> int:
     real = [f for f in findings if f.reproduced == 2]
     for p in write(real, args.out, args.seed):
         print(f"wrote {p}")
+    report = write_report(real, args.out)
+    if report is not None:
+        print(f"wrote {report} (the path of each smallest case)")
     for f in findings:
         if f.reproduced != 2:
             print(f"not reproduced (not a finding): {f.violation.guarantee}: {f.scenario.describe(f.targets)}")

@@ -14,6 +14,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass, field
+from typing import Any
 
 from hypothesis import HealthCheck, Phase, Verbosity, given, settings
 from hypothesis import seed as hseed
@@ -52,6 +53,7 @@ class Discovery:
     found_after: float  # seconds since the search began
     reproduced: int = 0  # of 2 re-runs of the smallest scenario
     tried: int = 0  # scenarios run before it was found
+    record: dict[str, Any] = field(default_factory=dict)  # the HTML report's record of its last confirming run
 
 
 @dataclass
@@ -255,6 +257,12 @@ class _Search:
                 break
             if any(v.signature == f.violation.signature for v in o.violations):
                 f.reproduced += 1
+                if o.verdict is not None:
+                    from ..report import scenario_record
+
+                    f.record = scenario_record(f"explore::{f.violation.guarantee}: {f.violation.key}", "failed",
+                                               o.seconds, f"{f.violation.what} ({f.violation.rfc}); "
+                                               f"{f.scenario.describe(f.targets)}", [o.verdict])
         if self.db is not None and f.reproduced == 2:
             self.db.save(FINDINGS_KEY, to_json(f.scenario).encode())
         self.findings.append(f)

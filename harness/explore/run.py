@@ -17,6 +17,7 @@ from ..faults import Down
 from ..inject import FaultError
 from ..mock import Script, rule, step
 from ..smtp import Recipient
+from ..verdict import Story
 from ..world import MailTopology, Sent
 from .guarantees import Violation, judge, judged
 from .scenario import MockStep, Scenario, Targets
@@ -41,6 +42,7 @@ class Outcome:
     held: list[str] = field(default_factory=list)  # next hops held down until the faults started (start=after)
     seconds: float = 0.0
     not_judged: str = ""  # why the harness could not judge (a server error, a lost log)
+    verdict: Story | None = field(default=None, repr=False, compare=False)  # while its topology still runs
 
 
 def mock_script(steps: tuple[MockStep, ...]) -> Script:
@@ -105,7 +107,7 @@ def run_scenario(world: MailTopology, scenario: Scenario, t: Targets | None = No
     for fate in j.fates.values():
         outcomes.append("refused" if fate.refused else "delivered" if fate.delivered else "bounced" if fate.bounced_at
                         else "retrying" if story.pending else "dropped")
-    out = Outcome(scenario, violations, outcomes, story.render(), held, time.monotonic() - t0)
+    out = Outcome(scenario, violations, outcomes, story.render(), held, time.monotonic() - t0, verdict=story)
     fatal = [e for e in story.errors if " fatal: " in e or " panic: " in e]  # warnings do not stop a judgement
     if fatal:
         out.not_judged = "a server logged errors: " + "; ".join(fatal[:2])

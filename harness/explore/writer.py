@@ -223,3 +223,12 @@ def write(findings: list[Discovery], out: str | Path, seed: int | None = None) -
         p.write_text(regression_source(f, seed))
         paths.append(p)
     return paths
+
+
+def write_report(findings: list[Discovery], out: str | Path) -> Path | None:
+    """The HTML report of the findings (each with the path picture of its last confirming run), as
+    `out`/explore.html; None when there is nothing to show."""
+    from ..report import write_html
+
+    records = [f.record for f in findings if f.reproduced == 2 and f.record]
+    return write_html(records, Path(out) / "explore.html", "mailharness explore") if records else None

@@ -16,7 +16,7 @@ from harness.explore import Config, Rcpt, Scenario, search
 from harness.explore.explorer import guarantees_table
 from harness.explore.fixture import Explore
 from harness.explore.run import run_scenario
-from harness.explore.writer import write
+from harness.explore.writer import write, write_report
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples"
@@ -46,6 +46,8 @@ def test_the_explorer_finds_the_mistake_and_writes_a_test_that_reproduces_it(
         f"{f.violation}" for f in found)
     assert mine[0].reproduced == 2, mine[0]
     [path] = write(mine[:1], tmp_path)
+    report = write_report(mine[:1], tmp_path)
+    assert report is not None and "<svg" in report.read_text(), "the HTML report shows the path picture"
 
     broken = run_pytest(path, config)
     assert broken.returncode == 1, broken.stdout[-3000:]
