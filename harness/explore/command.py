@@ -34,6 +34,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--database", default=DEFAULT_DATABASE, metavar="DIR",
                    help=f"example database kept between runs; commit it to try found cases first "
                         f"(default {DEFAULT_DATABASE}; '' for none)")
+    p.add_argument("--stop-after", type=int, default=0, metavar="N",
+                   help="stop once N violations are confirmed (per worker; default 0: search the whole budget)")
     p.add_argument("--variants", default="", metavar="LIST",
                    help="topology variants, comma-separated: default, mock (example.edu a scripted mock); "
                         "with --mta-config: config")
@@ -110,11 +112,20 @@ def explore(config: Config, workers: int = 1, every: float = 5.0) -> tuple[list[
         for p in procs:
             p.start()
         running = len(procs)
+        ended: set[int] = set()
+        last_shown = time.monotonic()
         while running:
             try:
-                kind, index, payload = q.get(timeout=every)
+                kind, index, payload = q.get(timeout=2.0)
             except queue.Empty:
-                show(force=True)
+                for i, p in enumerate(procs):  # a worker killed (or crashed hard) says nothing: do not wait for it
+                    if i not in ended and not p.is_alive() and p.exitcode not in (None, 0):
+                        ended.add(i)
+                        running -= 1
+                        errors.append(f"worker {i}: ended without a report (exit code {p.exitcode})")
+                if time.monotonic() - last_shown >= every:
+                    show(force=True)
+                    last_shown = time.monotonic()
                 continue
             if kind == "progress":
                 per[index] = payload  # each worker's running totals
@@ -123,6 +134,7 @@ def explore(config: Config, workers: int = 1, every: float = 5.0) -> tuple[list[
                 finding(payload)
             else:
                 running -= 1
+                ended.add(index)
                 if kind == "error":
                     errors.append(f"worker {index}: {payload}")
                 else:
@@ -153,15 +165,16 @@ def command(args: argparse.Namespace) -> int:
     except ValueError as exc:
         print(f"mailharness explore: {exc}", file=sys.stderr)
         return 2
-    if args.budget <= 0 or args.workers < 1:
-        print("mailharness explore: --budget must be positive and --workers at least 1", file=sys.stderr)
+    if args.budget <= 0 or args.workers < 1 or args.stop_after < 0:
+        print("mailharness explore: --budget must be positive, --workers at least 1, --stop-after at least 0",
+              file=sys.stderr)
         return 2
     if args.mta_config:
         directory = args.mta_config.rpartition("=")[2]
         if not (Path(directory) / "main.cf").is_file():
             print(f"mailharness explore: --mta-config {args.mta_config}: no main.cf in {directory}", file=sys.stderr)
             return 2
-    config = Config(variants, args.budget, args.seed, args.database, args.mta_config)
+    config = Config(variants, args.budget, args.seed, args.database, args.mta_config, stop_after=args.stop_after)
     findings, stats, errors = explore(config, args.workers)
     print("\n".join(guarantees_table(findings, stats)))
     for e in errors:

@@ -163,6 +163,7 @@ class _Search:
         except NotApplicable:
             self.stats.not_applicable += 1
             return None
+        o.verdict = None  # the story object holds the world: a long search keeps only what it judged
         self.cache[s] = o
         self.stats.add(o)
         self.stats.seconds = time.monotonic() - self.t0

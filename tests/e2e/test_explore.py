@@ -12,11 +12,9 @@ import pytest
 
 from harness import MailTopology
 from harness.cli import main
-from harness.explore import Config, Rcpt, Scenario, search
-from harness.explore.explorer import guarantees_table
+from harness.explore import Rcpt, Scenario
 from harness.explore.fixture import Explore
 from harness.explore.run import run_scenario
-from harness.explore.writer import write, write_report
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples"
@@ -37,17 +35,16 @@ def run_pytest(file: Path, config: Path) -> subprocess.CompletedProcess[str]:
     (MISTAKES / "notice-copy", "conservation", "notification copy to a third party"),
 ], ids=["empty_recipient_table_backscatter", "soft_bounce", "bounce_notice_recipient_outside"])
 def test_the_explorer_finds_the_mistake_and_writes_a_test_that_reproduces_it(
-        config: Path, guarantee: str, key: str, tmp_path: Path) -> None:
-    found, stats = search(Config(("config",), budget=BUDGET, seed=1, mta_config=f"library={config}",
-                                 shrink_time=10, stop_after=1))
-    table = "\n".join(guarantees_table(found, stats))
-    mine = [f for f in found if f.violation.signature == (guarantee, key)]
-    assert mine, f"expected a violation of {guarantee} ({key}); found:\n{table}\n" + "\n".join(
-        f"{f.violation}" for f in found)
-    assert mine[0].reproduced == 2, mine[0]
-    [path] = write(mine[:1], tmp_path)
-    report = write_report(mine[:1], tmp_path)
-    assert report is not None and "<svg" in report.read_text(), "the HTML report shows the path picture"
+        config: Path, guarantee: str, key: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "out"
+    code = main(["explore", "--mta-config", f"library={config}", "--budget", str(BUDGET), "--seed", "1",
+                 "--out", str(out), "--database", str(tmp_path / "db"), "--stop-after", "1"])
+    printed, err = capsys.readouterr()
+    assert code == 1, printed + err
+    assert f"{guarantee}: " in err and "reproduced 2/2" in err, err
+    [path] = sorted(out.glob("test_explore_*.py"))
+    assert path.name.startswith(f"test_explore_{guarantee.replace(' ', '_').lower()}_"), path.name
+    assert "<svg" in (out / "explore.html").read_text(), "the HTML report shows the path picture"
 
     broken = run_pytest(path, config)
     assert broken.returncode == 1, broken.stdout[-3000:]
