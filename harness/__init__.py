@@ -27,6 +27,7 @@ _WHERE = {
     "Forward": "faults", "MailboxFull": "faults", "QueueFull": "faults", "QueueLifetime": "faults",
     "Refuse": "faults", "SizeLimit": "faults", "Tarpit": "faults", "UnknownUser": "faults",
     "Unreachable": "faults", "Story": "verdict", "VerdictError": "verdict",
+    "assert_guarantees": "explore.guarantees",  # the guarantees `mailharness explore` checks
 }
 
 __all__ = sorted(_WHERE)
@@ -50,6 +51,7 @@ if TYPE_CHECKING:  # what type checkers and IDEs see
     from .engine.docker import EngineUnavailable
     from .errors import MailharnessError
     from .events import LogEvent, MailTimeout
+    from .explore.guarantees import assert_guarantees
     from .faults import (
         AcceptUnknownUsers,
         DiskFull,

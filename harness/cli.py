@@ -1,4 +1,4 @@
-"""mailharness: doctor | images build | up | down | run | check | examples | report merge | dsn-lint | load"""
+"""mailharness: doctor | images build | up | down | run | check | examples | report merge | dsn-lint | load | explore"""
 
 from __future__ import annotations
 
@@ -235,6 +235,10 @@ def main(argv: list[str] | None = None) -> int:
     from .load import add_arguments as load_arguments
 
     load_arguments(sub.add_parser("load", help="N messages from C clients; every recipient accounted for, or exit 1"))
+    from .explore.command import add_arguments as explore_arguments
+
+    explore_arguments(sub.add_parser("explore", help="search the fault space for broken mail guarantees; write a "
+                                                     "regression test per violation (exit 1 when one is found)"))
     args, rest = p.parse_known_args(argv)
     if rest and args.cmd not in ("run", "check"):
         p.error(f"unrecognized arguments: {' '.join(rest)}")
@@ -259,6 +263,10 @@ def main(argv: list[str] | None = None) -> int:
             from .load import command as load_command
 
             return load_command(args)
+        if args.cmd == "explore":
+            from .explore.command import command as explore_command
+
+            return explore_command(args)
     except EngineUnavailable as exc:
         print(f"mailharness: {exc}", file=sys.stderr)
         return 3

@@ -19,7 +19,7 @@ from .smtp import Reply, Stage, stage_of
 __all__ = [
     "Delivery", "Expiry", "Notice", "Outcome", "Rejection", "SessionFailure", "Stage", "deliveries", "expirations",
     "is_local_delivery", "is_removal", "message_ids", "notices", "parse_session_failure", "problems", "queued",
-    "queued_as", "rejections", "removed", "session_failures", "split_host",
+    "postmaster_notices", "queued_as", "rejections", "removed", "session_failures", "split_host",
 ]
 
 _REJECT = re.compile(r"^reject: (?P<stage>[A-Z-]+) from (?P<client>\S+): (?P<code>\d{3}) (?P<text>.*?); "
@@ -29,6 +29,10 @@ _SAID = re.compile(r"said: (?P<code>\d{3})[ -](?P<text>.*?)(?: \(in reply to (?P
 _REFUSED_TO_TALK = re.compile(r"^host (?P<host>\S+) refused to talk to me: (?P<code>\d{3})[ -](?P<text>.*)$")
 _QUEUED_AS = re.compile(r"queued as (\w+)")
 _NOTICE = re.compile(r"^sender (?P<kind>non-delivery|delay|delivery status) notification: (?P<qid>\w+)")
+# notify_classes: a copy for the postmaster (bounce_notice_recipient, delay_notice_recipient...), bounce(8)'s
+# "QID: postmaster non-delivery notification: NEWQID"
+_POSTMASTER_NOTICE = re.compile(r"^postmaster (?P<kind>non-delivery|delay|delivery status) notification: "
+                                r"(?P<qid>\w+)")
 _PROCESS = re.compile(r"(?:^|\s)(?P<prog>[\w/.-]+)\[(?P<pid>\d+)\]: ")
 # Postfix's SMTP client, when a session with a server fails without a reply to go by (smtp_connect.c and
 # smtp_trouble.c): "connect to HOST[ADDR]:PORT: WHY", "lost connection with HOST[ADDR] while WHERE",
@@ -251,6 +255,17 @@ def notices(events: Sequence[LogEvent], node: str | None = None) -> list[Notice]
     for e in events:
         if (node is None or e.node == node) and e.program == "postfix/bounce" and e.queue_id:
             m = _NOTICE.match(e.text)
+            if m:
+                out.append(Notice(e.node, e.queue_id, m.group("qid"), m.group("kind"), e.line))
+    return out
+
+
+def postmaster_notices(events: Sequence[LogEvent], node: str | None = None) -> list[Notice]:
+    """Copies of a notification the node sent to its postmaster (notify_classes), not to the sender."""
+    out = []
+    for e in events:
+        if (node is None or e.node == node) and e.program == "postfix/bounce" and e.queue_id:
+            m = _POSTMASTER_NOTICE.match(e.text)
             if m:
                 out.append(Notice(e.node, e.queue_id, m.group("qid"), m.group("kind"), e.line))
     return out

@@ -7,6 +7,7 @@ Fixtures:
     mail_topology_with_mock  the default topology with example.edu a programmable mock SMTP server
     mta                    the server under test of the conformance suite (yours with --mta-config)
     mock_smtp              the mock SMTP server in-process, without Docker
+    mail_explore           search the fault space for broken guarantees within a budget (harness.explore)
 
 Reporting is done by plugin objects registered in pytest_configure, as pytest's own junitxml does: `_Summary`
 (--mailharness-summary) and `_Report` (--mailharness-html/--mailharness-records). What is known about one test
@@ -238,6 +239,19 @@ def mta(_mailharness_target: Target, request: pytest.FixtureRequest) -> Target:
     """The server under test (conformance suite): reset, with what is known about its configuration."""
     _for_test(_mailharness_target.world, request)
     return _mailharness_target
+
+
+@pytest.fixture
+def mail_explore(request: pytest.FixtureRequest) -> Any:
+    """Search the fault space for broken guarantees from your suite: `report = mail_explore(budget=30)`, on the
+    default topology, or on your configuration with --mta-config (harness.explore.fixture.Explore)."""
+    from .explore.fixture import Explore
+    from .explore.scenario import Targets
+
+    if request.config.getoption("mta_config"):
+        target: Target = request.getfixturevalue("mta")
+        return Explore(target.world, "config", Targets(target.domain, target.recipient, target.node))
+    return Explore(request.getfixturevalue("mail_topology"))
 
 
 @pytest.fixture

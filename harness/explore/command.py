@@ -1,0 +1,193 @@
+"""`mailharness explore`: search for broken guarantees within a budget, write a regression test per violation.
+
+Exit status: 0 when no violation was found within the budget, 1 when one was, 2 on bad usage. Progress lines on
+stderr while it runs; the summary table on stdout at the end.
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing
+import queue
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from .explorer import Config, Discovery, Stats, guarantees_table, search
+from .scenario import Variant
+from .writer import write, write_report
+
+DEFAULT_DATABASE = ".mailharness/explore-db"
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--mta-config", default="", metavar="[NODE=]DIR",
+                   help="explore YOUR Postfix configuration in DIR, in place of NODE (default: library)")
+    p.add_argument("--budget", type=float, default=60.0, metavar="SECONDS",
+                   help="seconds of search (shrinking and confirming a finding may take up to half as long again)")
+    p.add_argument("--seed", type=int, default=0, help="hypothesis's seed (worker i uses seed+i)")
+    p.add_argument("--out", default="explore-tests", metavar="DIR",
+                   help="where each violation's regression test is written (default: explore-tests)")
+    p.add_argument("--workers", type=int, default=1, metavar="N",
+                   help="searches in parallel, each on its own topologies (default 1)")
+    p.add_argument("--database", default=DEFAULT_DATABASE, metavar="DIR",
+                   help=f"example database kept between runs; commit it to try found cases first "
+                        f"(default {DEFAULT_DATABASE}; '' for none)")
+    p.add_argument("--stop-after", type=int, default=0, metavar="N",
+                   help="stop once N violations are confirmed (per worker; default 0: search the whole budget)")
+    p.add_argument("--variants", default="", metavar="LIST",
+                   help="topology variants, comma-separated: default, mock (example.edu a scripted mock); "
+                        "with --mta-config: config")
+
+
+def _variants(args: argparse.Namespace) -> tuple[Variant, ...]:
+    if args.mta_config:
+        return ("config",)
+    chosen = [v.strip() for v in (args.variants or "default,mock").split(",") if v.strip()]
+    bad = [v for v in chosen if v not in ("default", "mock")]
+    if bad or not chosen:
+        raise ValueError(f"--variants: unknown {bad or chosen} (choose from default, mock)")
+    return tuple(chosen)  # type: ignore[arg-type]
+
+
+def _line(stats: Stats) -> str:
+    rate = stats.tried / stats.seconds if stats.seconds else 0.0
+    seen = ", ".join(f"{k} {n}" for k, n in sorted(stats.outcomes.items())) or "-"
+    return (f"explore: {stats.tried} scenarios ({rate:.2f}/s), outcomes: {seen}; fault kinds covered "
+            f"{len(stats.fault_kinds)}: {', '.join(sorted(stats.fault_kinds)) or '-'}; "
+            f"violations: {sum(stats.violations.values())}")
+
+
+def _worker(config: Config, out: Any, index: int) -> None:
+    """One search in a process of its own; reports progress (its running totals), findings and the end through
+    the queue, each with the worker's index."""
+    def progress(s: Stats) -> None:
+        out.put(("progress", index, s))
+
+    def found(f: Discovery) -> None:
+        out.put(("finding", index, f))
+
+    try:
+        _, stats = search(config, progress, found)
+        out.put(("done", index, stats))
+    except BaseException as exc:  # noqa: BLE001 - any failure of a worker is reported to the parent, with its kind
+        out.put(("error", index, f"{type(exc).__name__}: {exc}"))
+
+
+def explore(config: Config, workers: int = 1, every: float = 5.0) -> tuple[list[Discovery], Stats, list[str]]:
+    """Run `workers` searches (seeds seed, seed+1, ...) and merge them: one finding per kind of violation, the
+    smallest; progress printed to stderr every `every` seconds."""
+    findings: list[Discovery] = []
+    errors: list[str] = []
+    last = [0.0]
+    per: dict[int, Stats] = {}
+
+    def show(force: bool = False) -> None:
+        if force or time.monotonic() - last[0] >= every:
+            total = Stats()
+            for s in per.values():
+                total.merge(s)
+            print(_line(total), file=sys.stderr, flush=True)
+            last[0] = time.monotonic()
+
+    def finding(f: Discovery) -> None:
+        state = "reproduced 2/2" if f.reproduced == 2 else f"did not reproduce ({f.reproduced}/2): not a finding"
+        print(f"explore: {f.violation.guarantee}: {f.violation.what} [{state}; after {f.found_after:.1f}s]",
+              file=sys.stderr, flush=True)
+        findings.append(f)
+
+    if workers <= 1:
+        def progress(s: Stats) -> None:
+            per[0] = s
+            show()
+
+        _, stats = search(config, progress, finding)
+        per[0] = stats
+    else:
+        ctx = multiprocessing.get_context("spawn")
+        q = ctx.Queue()
+        procs = [ctx.Process(target=_worker, args=(Config(**{**config.__dict__, "seed": config.seed + i}), q, i),
+                             daemon=False) for i in range(workers)]
+        for p in procs:
+            p.start()
+        running = len(procs)
+        ended: set[int] = set()
+        last_shown = time.monotonic()
+        while running:
+            try:
+                kind, index, payload = q.get(timeout=2.0)
+            except queue.Empty:
+                for i, p in enumerate(procs):  # a worker killed (or crashed hard) says nothing: do not wait for it
+                    if i not in ended and not p.is_alive() and p.exitcode not in (None, 0):
+                        ended.add(i)
+                        running -= 1
+                        errors.append(f"worker {i}: ended without a report (exit code {p.exitcode})")
+                if time.monotonic() - last_shown >= every:
+                    show(force=True)
+                    last_shown = time.monotonic()
+                continue
+            if kind == "progress":
+                per[index] = payload  # each worker's running totals
+                show()
+            elif kind == "finding":
+                finding(payload)
+            else:
+                running -= 1
+                ended.add(index)
+                if kind == "error":
+                    errors.append(f"worker {index}: {payload}")
+                else:
+                    per[index] = payload
+        for p in procs:
+            p.join()
+    show(force=True)
+    total = Stats()
+    for s in per.values():
+        total.merge(s)
+    return _distinct(findings), total, errors
+
+
+def _distinct(findings: list[Discovery]) -> list[Discovery]:
+    """One per kind of violation: reproduced before not, then the smallest scenario."""
+    best: dict[tuple[str, str], Discovery] = {}
+    for f in findings:
+        k = f.violation.signature
+        old = best.get(k)
+        if old is None or (-f.reproduced, f.scenario.size_key()) < (-old.reproduced, old.scenario.size_key()):
+            best[k] = f
+    return list(best.values())
+
+
+def command(args: argparse.Namespace) -> int:
+    try:
+        variants = _variants(args)
+    except ValueError as exc:
+        print(f"mailharness explore: {exc}", file=sys.stderr)
+        return 2
+    if args.budget <= 0 or args.workers < 1 or args.stop_after < 0:
+        print("mailharness explore: --budget must be positive, --workers at least 1, --stop-after at least 0",
+              file=sys.stderr)
+        return 2
+    if args.mta_config:
+        directory = args.mta_config.rpartition("=")[2]
+        if not (Path(directory) / "main.cf").is_file():
+            print(f"mailharness explore: --mta-config {args.mta_config}: no main.cf in {directory}", file=sys.stderr)
+            return 2
+    config = Config(variants, args.budget, args.seed, args.database, args.mta_config, stop_after=args.stop_after)
+    findings, stats, errors = explore(config, args.workers)
+    print("\n".join(guarantees_table(findings, stats)))
+    for e in errors:
+        print(f"mailharness explore: a worker failed: {e}", file=sys.stderr)
+    real = [f for f in findings if f.reproduced == 2]
+    for p in write(real, args.out, args.seed):
+        print(f"wrote {p}")
+    report = write_report(real, args.out)
+    if report is not None:
+        print(f"wrote {report} (the path of each smallest case)")
+    for f in findings:
+        if f.reproduced != 2:
+            print(f"not reproduced (not a finding): {f.violation.guarantee}: {f.scenario.describe(f.targets)}")
+    if errors and not real:
+        return 3
+    return 1 if real else 0
