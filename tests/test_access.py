@@ -98,3 +98,16 @@ def test_the_own_container_is_found_in_mountinfo() -> None:
     m = _CONTAINER_ID.search(line)
     assert m is not None and m.group(1) == ident
     assert _CONTAINER_ID.search("612 590 0:45 /etc/hostname /etc/hostname rw - ext4 /dev/sda1 rw") is None
+
+
+def test_a_forced_direct_path_that_fails_says_what_was_tried_and_the_fix() -> None:
+    from harness.access import Chooser
+
+    port = _free_port()
+    chooser = Chooser("direct", topology_id="t", network="n", gateway_ip="10.0.0.3", image="i")
+    with pytest.raises(NoAccessPath) as info:
+        chooser.choose(("127.0.0.1", port), [f"127.0.0.1:{port}"])
+    text = str(info.value)
+    assert f"- direct: no connection to 127.0.0.1:{port}: Connection refused after " in text
+    assert "access=direct" in text and "fix: " in text and "--mailharness-access=auto|gateway" in text
+    assert chooser.gateway is None  # forced direct never starts a gateway
