@@ -35,9 +35,18 @@ def forwarder(mock_smtp: MockSMTP) -> Iterator[tuple[Tunnel, int]]:
     thread = threading.Thread(target=loop.run_forever, daemon=True)
     thread.start()
     yield Tunnel("127.0.0.1", int(server.sockets[0].getsockname()[1])), closed
-    loop.call_soon_threadsafe(server.close)
+
+    async def shutdown() -> None:  # the tunnels still open end with the server
+        server.close()
+        tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+        for t in tasks:
+            t.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+    asyncio.run_coroutine_threadsafe(shutdown(), loop).result(5)
     loop.call_soon_threadsafe(loop.stop)
     thread.join(5)
+    loop.close()
 
 
 def test_mode_comes_from_the_value_then_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
