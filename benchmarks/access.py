@@ -11,7 +11,8 @@ container, the package pip-installed outside the repository, run by the image's 
 
 Prints `<path>_cold_start_median_s`, `<path>_cold_start_first_s` (the process's first start: with auto access
 where the direct path fails, it pays the direct probe's time-out; later starts start the gateway with the nodes),
-`<path>_warm_unknown_user_median_s` and `<path>_access` (what was chosen).
+`<path>_warm_unknown_user_median_s` and `<path>_access` (what was chosen); then, in a job container where no path
+works, how long the topology's start takes to fail (`job_no_path_start_fails_after_s`) and the error's first line.
 """
 
 from __future__ import annotations
@@ -61,6 +62,19 @@ def measure(runs: int, warm: int) -> dict[str, object]:
             "access": t.access.summary}
 
 
+def no_path() -> dict[str, object]:
+    """How long a topology's start takes to fail when no path works (what the error says is the e2e test's)."""
+    from harness import MailTopology
+    from harness.access import NoAccessPath
+
+    t0 = time.monotonic()
+    try:
+        MailTopology().start()
+    except NoAccessPath as exc:
+        return {"no_path": time.monotonic() - t0, "error": str(exc).splitlines()[0]}
+    raise RuntimeError("the topology started: there was a path after all")
+
+
 def _parse(out: str, what: str) -> dict[str, object]:
     for line in reversed(out.splitlines()):
         if line.startswith("{"):
@@ -74,9 +88,13 @@ def main() -> int:
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--warm", type=int, default=10)
     ap.add_argument("--one", action="store_true", help=argparse.SUPPRESS)  # a child: measure and print JSON
+    ap.add_argument("--no-path", action="store_true", help=argparse.SUPPRESS)  # a child: time the failed start
     a = ap.parse_args()
     if a.one:
         print(json.dumps(measure(a.runs, a.warm)), flush=True)
+        return 0
+    if a.no_path:
+        print(json.dumps(no_path()), flush=True)
         return 0
 
     sys.path.insert(0, str(ROOT))
@@ -103,6 +121,10 @@ def main() -> int:
         shutil.copy(__file__, tmp / "access.py")
         code, out = run_in_job_container(["python3", "/job/access.py", *me[2:]], site=site, workdir=tmp, env={})
         results["job_gateway"] = _parse(out, "job container")
+        # No path: the gateway looked for at the job container's own loopback, where it is not.
+        code, out = run_in_job_container(["python3", "/job/access.py", "--no-path"], site=site, workdir=tmp,
+                                         env={"MAILHARNESS_ACCESS_HOST": "127.0.0.1"})
+        failed = _parse(out, "job container, no path")
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     for name, r in results.items():
@@ -110,6 +132,8 @@ def main() -> int:
         print(f"{name}_cold_start_first_s: {float(str(r['first'])):.3f}")
         print(f"{name}_warm_unknown_user_median_s: {float(str(r['warm'])):.3f}")
         print(f"{name}_access: {r['access']}")
+    print(f"job_no_path_start_fails_after_s: {float(str(failed['no_path'])):.3f}")
+    print(f"job_no_path_error: {failed['error']}")
     return 0
 
 

@@ -35,9 +35,18 @@ def forwarder(mock_smtp: MockSMTP) -> Iterator[tuple[Tunnel, int]]:
     thread = threading.Thread(target=loop.run_forever, daemon=True)
     thread.start()
     yield Tunnel("127.0.0.1", int(server.sockets[0].getsockname()[1])), closed
-    loop.call_soon_threadsafe(server.close)
+
+    async def shutdown() -> None:  # the tunnels still open end with the server
+        server.close()
+        tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+        for t in tasks:
+            t.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+    asyncio.run_coroutine_threadsafe(shutdown(), loop).result(5)
     loop.call_soon_threadsafe(loop.stop)
     thread.join(5)
+    loop.close()
 
 
 def test_mode_comes_from_the_value_then_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -98,3 +107,16 @@ def test_the_own_container_is_found_in_mountinfo() -> None:
     m = _CONTAINER_ID.search(line)
     assert m is not None and m.group(1) == ident
     assert _CONTAINER_ID.search("612 590 0:45 /etc/hostname /etc/hostname rw - ext4 /dev/sda1 rw") is None
+
+
+def test_a_forced_direct_path_that_fails_says_what_was_tried_and_the_fix() -> None:
+    from harness.access import Chooser
+
+    port = _free_port()
+    chooser = Chooser("direct", topology_id="t", network="n", gateway_ip="10.0.0.3", image="i")
+    with pytest.raises(NoAccessPath) as info:
+        chooser.choose(("127.0.0.1", port), [f"127.0.0.1:{port}"])
+    text = str(info.value)
+    assert f"- direct: no connection to 127.0.0.1:{port}: Connection refused after " in text
+    assert "access=direct" in text and "fix: " in text and "--mailharness-access=auto|gateway" in text
+    assert chooser.gateway is None  # forced direct never starts a gateway

@@ -24,6 +24,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
+import docker.errors
+
 from ..engine.docker import engine_host
 from ..errors import MailharnessError
 from .gateway import Gateway, GatewayError, Tunnel
@@ -106,12 +108,18 @@ class Chooser:
         self.gateway: Gateway | None = None
         self.where: Standpoint | None = None
         self.tried: list[str] = []
+        self.failed: BaseException | None = None  # why the gateway could not be started, if it could not
 
     def start_gateway(self, targets: list[str]) -> None:
+        """Start the gateway (in parallel with the nodes, or once the direct probe failed). A failure is kept for
+        `choose`, which says it among what was tried."""
         self.where = standpoint()
         self.gateway = Gateway(topology_id=self.topology_id, network=self.network, ip=self.gateway_ip,
                                image=self.image, targets=targets, where=self.where)
-        self.gateway.start()
+        try:
+            self.gateway.start()
+        except (GatewayError, docker.errors.APIError, OSError) as exc:  # said by choose(), with the fix
+            self.failed = exc
 
     def choose(self, probe: tuple[str, int], targets: list[str]) -> Access:
         """The path to use, given a node address that answers once reachable (`probe`) and every node address the
@@ -130,6 +138,8 @@ class Chooser:
         try:
             if self.gateway is None:
                 self.start_gateway(targets)
+            if self.failed is not None:
+                raise GatewayError(f"could not start it: {self.failed}")
             assert self.gateway is not None and self.gateway.tunnel is not None and self.where is not None
             tunnel = self.gateway.tunnel
             tunnel.connect(ip, port, 3.0).close()
@@ -150,7 +160,8 @@ class Chooser:
             "a local engine) or use --mailharness-access=auto|gateway; for the gateway, the test process must reach "
             "the engine's host at a published port: set MAILHARNESS_ACCESS_HOST to the address the engine's host "
             "has from here (and open the port range the engine publishes on), or run in a container of that engine "
-            "(the gateway then joins your container's network). `mailharness doctor` checks it.")
+            "(the gateway then joins your container's network). `mailharness doctor` says where the gateway is looked "
+            "for from here.")
 
 
 __all__ = ["Access", "Chooser", "DIRECT", "MODES", "Mode", "NoAccessPath", "Opener", "gateway_first", "mode_from",

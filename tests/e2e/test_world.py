@@ -5,7 +5,7 @@ from __future__ import annotations
 import dns.rcode
 import pytest
 
-from harness import MailTimeout, MailTopology, NodeSpec, TopologySpec, is_dsn
+from harness import Dns, MailTimeout, MailTopology, NodeSpec, TopologySpec, is_dsn
 from harness.engine import labels
 from harness.engine.docker import client
 
@@ -30,6 +30,14 @@ def test_dns_serves_mx_a_and_ptr(mail_topology: MailTopology) -> None:
     assert answers("mx.library.example", "A") == [mail_topology.node("library").ip]
     assert answers(mail_topology.node("store").ip, "PTR") == ["mx.store.example"]
     assert dns_node.query("nosuchhost.library.example", "A").rcode() == dns.rcode.NXDOMAIN
+
+
+def test_a_servfail_fault_answers_servfail_over_tcp_too(mail_topology: MailTopology) -> None:
+    """The harness asks over TCP (the gateway carries TCP): the DNS server's TCP side reads the same table as its
+    UDP side, faults included."""
+    with mail_topology.fault(Dns("edu", "servfail")):
+        assert mail_topology.dns.query("example.edu", "MX").rcode() == dns.rcode.SERVFAIL
+    assert mail_topology.dns.query("example.edu", "MX").rcode() == dns.rcode.NOERROR
 
 
 def test_the_network_is_internal_and_labelled(mail_topology: MailTopology) -> None:
