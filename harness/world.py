@@ -211,6 +211,9 @@ class MailTopology:
         of the previous test set aside. Faults still applied are removed first."""
         self._ledger.clear()
         _parallel([n.reset for n in self.nodes.values()])
+        # The previous test's last lines (and the reset's own, postsuper's "Deleted") may still be on their way
+        # through the container's log stream: the new test's evidence begins after them, not among them.
+        self.sync_logs()
         self.transcripts = []
         self.stories = []
         self.sent = []
