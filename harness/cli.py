@@ -132,14 +132,16 @@ def _check(args: argparse.Namespace, rest: list[str]) -> int:
     import pytest
 
     from .byoc import ConfigError, inspect_config
+    from .probe import ProbeError
 
     try:
-        info = inspect_config(args.directory)
-    except ConfigError as exc:
+        info = inspect_config(args.directory, args.recipient)
+    except (ConfigError, ProbeError) as exc:
         print(f"mailharness check: {exc}", file=sys.stderr)
         return 4
     print(f"mailharness check: {args.directory}: {info.hostname}, domains {', '.join(info.domains)}; "
-          f"recipients known: {', '.join(info.recipients) or 'none (pass --mta-recipient)'}")
+          f"recipients known to Postfix: {', '.join(info.recipients[:5]) or 'none (pass --mta-recipient)'}; "
+          f"unknown: {info.unknown or 'none confirmed'}")
     for note in info.notes:
         print(f"  note: {note}")
     opts = [f"--mta-config={args.node}={args.directory}"]
@@ -177,8 +179,8 @@ def main(argv: list[str] | None = None) -> int:
     c = sub.add_parser("check", help="run the conformance suite against YOUR Postfix configuration directory")
     c.add_argument("directory", help="a directory with main.cf (and master.cf and the tables it names)")
     c.add_argument("--node", default="library", help="the node of the default topology it replaces (library)")
-    c.add_argument("--recipient", default="", help="an address the configuration accepts, if its tables "
-                                                   "cannot be listed")
+    c.add_argument("--recipient", "--mta-recipient", dest="recipient", default="",
+                   help="an address the configuration accepts, if Postfix's lookups cannot confirm one")
     sub.add_parser("dsn-lint", help="check DSN messages against the RFC checklist (see `mailharness dsn-lint -h`)")
     from .load import add_arguments as load_arguments
 

@@ -8,11 +8,19 @@ and the Postfix parameters that usually cause it.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NoReturn
 
 import pytest
 
 from .byoc import OVERRIDES, ConfigInfo
 from .world import MailTopology
+
+NOT_JUDGED = "not judged: "
+
+
+def not_judged(reason: str) -> NoReturn:
+    """The harness cannot judge this requirement here: a skip whose reason starts with "not judged: "."""
+    pytest.skip(NOT_JUDGED + reason)
 
 
 def requirement(ref: str, hint: str) -> pytest.MarkDecorator:
@@ -38,7 +46,22 @@ class Target:
 
     @property
     def unknown_recipient(self) -> str:
-        return f"no-such-user-4711@{self.domain}"
+        """An address Postfix's own lookups confirm unknown (skips as NOT JUDGED, with the reason, if none)."""
+        if self.info is None:
+            return f"no-such-user-4711@{self.domain}"
+        if not self.info.unknown:
+            not_judged(self.info.unknown_reason)
+        return self.info.unknown
+
+    def known_recipient(self, delivered_here: bool = False) -> str:
+        """A recipient Postfix's own lookups know (with `delivered_here`, one whose mail this server delivers
+        itself); NOT JUDGED, with the reason, if there is none."""
+        if not self.recipient:
+            not_judged(self.info.known_reason if self.info else "no recipient known")
+        if delivered_here and self.info is not None and not self.info.delivered_here:
+            not_judged(f"{self.recipient}'s mail is passed on, not delivered by this server (no recipient of a "
+                       "local or virtual mailbox domain known); pass one with --mta-recipient")
+        return self.recipient
 
     @property
     def description(self) -> str:

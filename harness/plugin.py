@@ -31,6 +31,7 @@ from .engine.docker import EngineUnavailable
 from .faults import Fault
 from .mock import MockSMTP
 from .nodes.postfix import ConfigRefused
+from .probe import ProbeError
 from .topology import TopologySpec, default_topology, topology_with_mock_next_hop
 from .world import MailTopology
 
@@ -190,8 +191,8 @@ def _mailharness_target(request: pytest.FixtureRequest) -> Iterator[Target]:
     node, _, directory = opt.rpartition("=")
     node = node or "library"
     try:
-        spec, info = topology_for_config(directory, node)
-    except (ConfigError, OSError) as exc:
+        spec, info = topology_for_config(directory, node, recipient=rcpt or "")
+    except (ConfigError, ProbeError, OSError) as exc:
         pytest.exit(f"mailharness: --mta-config {opt}: {exc}", returncode=4)
     try:
         topo = MailTopology(spec, ready_timeout=_settings(request.config).ready_timeout).start()
@@ -199,7 +200,7 @@ def _mailharness_target(request: pytest.FixtureRequest) -> Iterator[Target]:
         pytest.exit(f"mailharness: {exc}", returncode=4)
     except EngineUnavailable as exc:
         pytest.fail(f"mailharness: {exc}", pytrace=False)
-    recipient = rcpt or (info.recipients[0] if info.recipients else "")
+    recipient = info.recipients[0] if info.recipients else ""
     yield Target(topo, node, info.domain, recipient, info=info)
     _finish(topo, request, request.session.testsfailed > 0)
 

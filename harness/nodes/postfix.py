@@ -72,6 +72,8 @@ class PostfixNode(Node):
         if spec.config_dir:
             env["MH_USER_CONFIG"] = "1"
             self.container.with_copy_into_container(Path(spec.config_dir).resolve(), "/etc/mailharness-user")
+            for path, content in spec.files:  # put in place by user-config.sh
+                self.container.with_copy_into_container(content, "/etc/mailharness-files" + path)
         for k, v in env.items():
             self.container.with_env(k, v)
         # A small file system under the mailboxes, so that DiskFull can fill it.

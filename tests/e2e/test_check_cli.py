@@ -23,6 +23,15 @@ def test_a_correct_configuration_passes(tmp_path: Path) -> None:
     assert (tmp_path / "report.html").is_file()
 
 
+def test_debian_defaults_run_and_pass(tmp_path: Path) -> None:
+    """myorigin = /etc/mailname, recipients from /etc/aliases and the Unix accounts, mbox in /var/mail, relaying
+    deferred (4.7.1): Debian's own default is a correct configuration."""
+    r = check(EXAMPLES / "postfix-debian", tmp_path)
+    assert r.returncode == 0, r.stdout[-3000:]
+    assert "7 passed, 0 failed, 1 skipped" in r.stdout
+    assert "recipients known to Postfix: postmaster@library.example" in r.stdout
+
+
 def test_the_backscatter_mistake_fails_with_the_reason_and_the_fix(tmp_path: Path) -> None:
     r = check(EXAMPLES / "postfix-backscatter", tmp_path)
     assert r.returncode == 1
