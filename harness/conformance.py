@@ -23,6 +23,16 @@ def not_judged(reason: str) -> NoReturn:
     pytest.skip(NOT_JUDGED + reason)
 
 
+def judged(outcome: str, longrepr: object) -> tuple[str, str]:
+    """A test report's outcome as a verdict: ("not-judged", reason) for a skip that says "not judged: ...",
+    otherwise (outcome, "")."""
+    if outcome == "skipped" and isinstance(longrepr, tuple) and len(longrepr) == 3:
+        msg = str(longrepr[2]).removeprefix("Skipped: ")
+        if msg.startswith(NOT_JUDGED):
+            return "not-judged", msg.removeprefix(NOT_JUDGED)
+    return outcome, ""
+
+
 def requirement(ref: str, hint: str) -> pytest.MarkDecorator:
     """Mark a test as a conformance requirement: `ref` the RFC and section, `hint` what to change when it fails."""
     return pytest.mark.requirement(ref=ref, hint=hint)

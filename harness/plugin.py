@@ -25,7 +25,7 @@ import pytest
 
 from .byoc import ConfigError, topology_for_config
 from .config import KEEP_CHOICES, Settings
-from .conformance import Target
+from .conformance import Target, judged
 from .engine import labels
 from .engine.docker import EngineUnavailable
 from .faults import Fault
@@ -260,6 +260,11 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
                                      ("fix_hint", str(req.kwargs.get("hint", "")))]
     rep: pytest.TestReport = yield
     item.stash.setdefault(_OUTCOMES, {})[rep.when] = rep.outcome
+    if req is not None and _counts(rep):  # JUnit: PASS, FAIL or NOT JUDGED, and why not judged
+        outcome, why = judged(rep.outcome, rep.longrepr)
+        props = [("verdict", _VERDICT.get(outcome, outcome.upper()))] + ([("not_judged", why)] if why else [])
+        item.user_properties += props  # junitxml writes the teardown report's (a copy of the item's)
+        rep.user_properties = [*rep.user_properties, *props]
     if rep.failed:
         if req is not None:
             rep.sections.append(("mailharness requirement", f"{req.kwargs.get('ref', '')}\nfix hint: "
@@ -270,6 +275,9 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
                                      "\n\n".join(t.render() for t in topo.transcripts)))
             rep.sections.append((f"mailharness {topo.id}: mail logs", topo.report()))
     return rep
+
+
+_VERDICT = {"passed": "PASS", "failed": "FAIL", "not-judged": "NOT JUDGED", "skipped": "SKIP"}
 
 
 class _Order:
@@ -304,7 +312,8 @@ class _Summary:
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         if _counts(report):
             doc = dict(report.user_properties).get("doc", "")
-            self.results.append((report.nodeid, report.outcome, report.duration, str(doc)))
+            outcome, why = judged(report.outcome, report.longrepr)
+            self.results.append((report.nodeid, outcome, report.duration, f"not judged: {why}" if why else str(doc)))
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         from .summary import render_summary
@@ -360,7 +369,10 @@ class _Report:
                 # Messages the test sent without asking for a verdict: gather theirs now, without waiting.
                 stories += [gather(topo, s, timeout=0) for s in topo.sent if id(s) not in told]
             doc = dict(item.user_properties).get("doc", "")
-            record = scenario_record(item.nodeid, rep.outcome, rep.duration, str(doc), stories)
+            outcome, why = judged(rep.outcome, rep.longrepr)
+            record = scenario_record(item.nodeid, outcome, rep.duration, str(doc), stories)
+            if why:
+                record["failure"] = f"not judged: {why}"
             if rep.failed:  # what the terminal report shows, in the page too
                 crash = getattr(rep.longrepr, "reprcrash", None)
                 record["failure"] = (str(crash.message) if crash is not None else str(rep.longreprtext))[-6000:]
