@@ -41,6 +41,7 @@ def test_normal_dns_records() -> None:
     assert "--mx-host=library.example,mx.library.example,10" in opts
     assert "--host-record=mx.library.example,10.9.9.11" in opts and "--local=/library.example/" in opts
     assert "--no-resolv" in opts, "nothing is ever forwarded outside the topology"
+    assert "--address=/#/" in opts, "every other name is NXDOMAIN at once (DNSBL, SPF, DMARC never wait)"
 
 
 @pytest.mark.parametrize(("kind", "present", "absent"), [
