@@ -144,6 +144,8 @@ def _check(args: argparse.Namespace, rest: list[str]) -> int:
           f"unknown: {info.unknown or 'none confirmed'}")
     for note in info.notes:
         print(f"  note: {note}")
+    for stand_in in info.stand_ins:
+        print(f"  stood in for: {stand_in}")
     opts = [f"--mta-config={args.node}={args.directory}"]
     if args.recipient:
         opts.append(f"--mta-recipient={args.recipient}")

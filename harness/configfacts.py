@@ -7,6 +7,7 @@ taken from the same path on this host when readable, otherwise made with the obv
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -67,6 +68,7 @@ class ConfigInfo:
     files: tuple[tuple[str, bytes], ...] = ()  # files it names outside its folder, as the node gets them
     relay_unknown: str = ""  # an address of a relay domain Postfix's lookups confirm unknown, or ""
     relay_unknown_reason: str = ""
+    stand_ins: tuple[str, ...] = ()  # the services it names that the node stands in for (standins.py)
 
     @property
     def domains(self) -> tuple[str, ...]:
@@ -148,6 +150,27 @@ def _outside_files(probe: Probe, named: dict[str, str], hostname: str, notes: li
                 out[p] = (key if kind == "tls-key" else key + cert if kind == "tls-chain" else cert).encode()
             notes.append(f"TLS files made (self-signed for {hostname}): {', '.join(tls_missing)}")
     return out
+
+
+_NO_STAND_IN = ("mysql", "pgsql", "ldap", "sqlite", "memcache", "tcp", "socketmap", "nis", "nisplus")
+
+
+def _stand_ins(probe: Probe, tables: dict[str, None], notes: list[str]) -> tuple[str, ...]:
+    """What the node stands in for (standins.py plan, run in the probe), and what nothing can stand in for."""
+    a = probe.sh("python3 /usr/local/bin/standins.py plan")
+    try:
+        plan = json.loads(a.out)
+    except json.JSONDecodeError:
+        notes.append(f"the stand-ins could not be planned: {(a.out + a.err).strip()[-300:]}")
+        return ()
+    notes += [str(c) for c in plan.get("cannot", [])]
+    for t in tables:
+        kind = query_table(t).split(":", 1)[0]
+        if kind in _NO_STAND_IN and not t.startswith("nis:mail.aliases"):
+            notes.append(f"{t}: a {kind} table cannot be stood in for; what depends on its recipients is not "
+                         "judged (pass --mta-recipient, or give a texthash: copy of the table)")
+    return tuple(f"{e['kind']}: {e['spec']}" + (f" (hands mail back to {e['to']})" if e.get("to") else "")
+                 for e in plan.get("standins", []))
 
 
 def resolve_config(d: Path, recipient: str = "") -> ConfigInfo:
@@ -306,6 +329,7 @@ def _resolve(d: Path, probe: Probe, recipient: str) -> ConfigInfo:
                      "what the backend refuses is bounced to whoever the sender claimed to be")
     if "local" in served.values() and not items(values.get("local_recipient_maps", "")):
         notes.append("local_recipient_maps is empty: mail for unknown local users is accepted and bounced later")
+    stand_ins = _stand_ins(probe, named_tables, notes)
     local_d = tuple(x for x, k in served.items() if k == "local" and x != hostname)
     virtual_d = tuple(x for x, k in served.items() if k in ("virtual alias", "virtual mailbox"))
     relay_d = tuple(x for x, k in served.items() if k == "relay")
@@ -313,6 +337,6 @@ def _resolve(d: Path, probe: Probe, recipient: str) -> ConfigInfo:
                       tuple(r.address for r in dict.fromkeys(known)), tuple(accounts), tuple(dict.fromkeys(notes)),
                       unknown=unknown, unknown_reason=unknown_reason, known_reason=known_reason,
                       delivered_here=bool(known) and known[0].delivered_here,
-                      files=tuple(sorted(files.items())), relay_unknown=relay_unknown,
+                      files=tuple(sorted(files.items())), relay_unknown=relay_unknown, stand_ins=stand_ins,
                       relay_unknown_reason="no address of a relay domain could be confirmed unknown with Postfix's "
                                            "lookups: " + "; ".join(relay_why))

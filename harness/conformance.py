@@ -55,6 +55,16 @@ class Target:
         return self.info.relay_domains[0] if self.info is not None and self.info.relay_domains else ""
 
     @property
+    def delivers_over_lmtp(self) -> bool:
+        """The known recipient's mail is delivered over LMTP (virtual_transport, mailbox_transport or
+        local_transport = lmtp:...): the LMTP server is then a Remote-MTA of its DSNs."""
+        if self.info is None:
+            return False
+        p = self.info.params
+        names = ("virtual_transport",) if self.info.virtual_domains else ("mailbox_transport", "local_transport")
+        return any(p.get(n, "").startswith("lmtp:") for n in names)
+
+    @property
     def unknown_recipient(self) -> str:
         """An address Postfix's own lookups confirm unknown (skips as NOT JUDGED, with the reason, if none)."""
         if self.info is None:

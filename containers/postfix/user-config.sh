@@ -28,7 +28,16 @@ mail_fs() {
     [ -n "$h" ] && mkdir -p "$h" && chown "$u:" "$h"
   done
 }
-if [ "${1:-}" = "--mail-fs" ]; then mail_fs; exit 0; fi
+start_standins() {
+  rm -f /run/mh-standins.ready
+  python3 /usr/local/bin/standins.py run >/dev/null 2>/run/mh-standins.err &
+}
+wait_standins() {  # bounded: 5 s, then whatever did not start is in /run/mh-standins.err
+  i=0
+  while [ ! -f /run/mh-standins.ready ] && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
+  [ -f /run/mh-standins.ready ] || { echo "mailharness: stand-ins did not start:"; tail -n 5 /run/mh-standins.err; }
+}
+if [ "${1:-}" = "--mail-fs" ]; then mail_fs; start_standins; wait_standins; exit 0; fi
 src=$(ls -d /etc/mailharness-user/*/ | head -n 1)
 cp -a "$src". $cf/
 [ -d /etc/mailharness-files ] && cp -a /etc/mailharness-files/. /
@@ -51,7 +60,7 @@ theirs=$(postconf -h transport_maps 2>/dev/null)
 postconf -e "maillog_file = /dev/stdout" "inet_interfaces = all" "inet_protocols = ipv4" \
   "queue_run_delay = 1s" "minimal_backoff_time = 1s" "maximal_backoff_time = 2s" "smtpd_error_sleep_time = 0" \
   "transport_maps = texthash:$cf/mh_transport${theirs:+, $theirs}" "default_transport = $outside" \
-  "relay_transport = $outside"
+  "relay_transport = $outside" "postscreen_greet_wait = 1s"
 postconf -F '*/*/chroot = n'
 if [ -z "$(postconf -M postlog/unix-dgram 2>/dev/null)" ]; then
   postconf -M postlog/unix-dgram="postlog unix-dgram n - n - 1 postlogd"
@@ -70,6 +79,10 @@ if [ -n "$errors" ]; then
   printf '%s' "$errors"
   exit 1
 fi
+# Stand-ins for the services the configuration names on this host (milters, policy services, a content
+# filter, Dovecot's LMTP): standins.py says which.
+python3 /usr/local/bin/standins.py prepare
+start_standins
 touch -d '-1 min' $cf/* 2>/dev/null || true
 mkdir -p $cf/baseline && cp -p $cf/main.cf $cf/master.cf $cf/baseline/ 2>/dev/null
 if ! out=$(postfix check 2>&1); then
@@ -78,4 +91,5 @@ if ! out=$(postfix check 2>&1); then
   exit 1
 fi
 [ -n "$out" ] && echo "$out"
+wait_standins
 exec /usr/lib/postfix/sbin/master -i

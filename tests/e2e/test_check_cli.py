@@ -32,6 +32,20 @@ def test_debian_defaults_run_and_pass(tmp_path: Path) -> None:
     assert "recipients known to Postfix: postmaster@library.example" in r.stdout
 
 
+def test_a_distribution_style_configuration_runs_with_its_services_stood_in_for(tmp_path: Path) -> None:
+    """Virtual domains from a file delivered over LMTP to Dovecot, an amavis-style content filter, milters, an
+    SPF policy service, postscreen with DNSBL sites, TLS files elsewhere: each service stood in for and listed,
+    no look-up waits, and the correct configuration passes."""
+    r = check(EXAMPLES / "postfix-distribution", tmp_path)
+    assert r.returncode == 0, r.stdout[-3000:]
+    assert "7 passed, 0 failed, 1 skipped" in r.stdout
+    for service in ("milter: inet:localhost:8891", "policy: unix:private/policyd-spf",
+                    "content filter: smtp-amavis:[127.0.0.1]:10024 (hands mail back to 127.0.0.1:10025)",
+                    "lmtp: virtual_transport = lmtp:unix:/var/run/dovecot/lmtp"):
+        assert f"stood in for: {service}" in r.stdout
+    assert "TLS files made (self-signed for mx.library.example)" in r.stdout
+
+
 def test_the_backscatter_mistake_fails_with_the_reason_and_the_fix(tmp_path: Path) -> None:
     r = check(EXAMPLES / "postfix-backscatter", tmp_path)
     assert r.returncode == 1
