@@ -237,7 +237,7 @@ def _resolve(d: Path, probe: Probe, recipient: str) -> ConfigInfo:
         for t in (t for t in items(values.get(param, "")) if is_table(t)):
             keys, why = tables.keys(t)
             listed[t] = keys
-            if why and param != "transport_maps" and not why.startswith(f"{t} (Unix"):
+            if why and param != "transport_maps" and not why.startswith(f"{t} (Unix") and t != "nis:mail.aliases":
                 notes.append(f"{param}: {why}")
             candidates += [k.rsplit("@", 1)[-1].lower() for k in keys]
     if recipient:

@@ -37,7 +37,18 @@ wait_standins() {  # bounded: 5 s, then whatever did not start is in /run/mh-sta
   while [ ! -f /run/mh-standins.ready ] && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
   [ -f /run/mh-standins.ready ] || { echo "mailharness: stand-ins did not start:"; tail -n 5 /run/mh-standins.err; }
 }
-if [ "${1:-}" = "--mail-fs" ]; then mail_fs; start_standins; wait_standins; exit 0; fi
+# virtual(8) makes a Maildir's directories, not an mbox file's: those exist on a real server (its admin made
+# them), so the parent directories of the mbox files virtual_mailbox_maps names are made (after the tables).
+virtual_mbox_dirs() {
+  base=$(postconf -xh virtual_mailbox_base 2>/dev/null)
+  [ -n "$base" ] || return 0
+  for t in $(postconf -xh virtual_mailbox_maps 2>/dev/null | tr ', ' '\n\n' | grep ':'); do
+    postmap -s "$t" 2>/dev/null | awk '$2 !~ /\/$/ {print $2}' | while read -r v; do
+      d=$(dirname "$base/$v") && mkdir -p "$d" && chmod 1777 "$d"
+    done
+  done
+}
+if [ "${1:-}" = "--mail-fs" ]; then mail_fs; virtual_mbox_dirs; start_standins; wait_standins; exit 0; fi
 src=$(ls -d /etc/mailharness-user/*/ | head -n 1)
 cp -a "$src". $cf/
 [ -d /etc/mailharness-files ] && cp -a /etc/mailharness-files/. /
@@ -79,6 +90,7 @@ if [ -n "$errors" ]; then
   printf '%s' "$errors"
   exit 1
 fi
+virtual_mbox_dirs
 # Stand-ins for the services the configuration names on this host (milters, policy services, a content
 # filter, Dovecot's LMTP): standins.py says which.
 python3 /usr/local/bin/standins.py prepare
