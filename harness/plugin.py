@@ -41,6 +41,7 @@ _USED = pytest.StashKey[list[MailTopology]]()  # per test: the topologies it use
 _OUTCOMES = pytest.StashKey[dict[str, str]]()  # per test: "passed", "failed" or "skipped", by phase
 _SETTINGS = pytest.StashKey[Settings]()
 _KEPT = pytest.StashKey[list[str]]()
+_STOOD_IN = pytest.StashKey[tuple[str, ...]]()  # --mta-config: the services the node stands in for
 _SUMMARY = pytest.StashKey["_Summary"]()
 _REPORT = pytest.StashKey["_Report"]()
 
@@ -201,6 +202,7 @@ def _mailharness_target(request: pytest.FixtureRequest) -> Iterator[Target]:
     except EngineUnavailable as exc:
         pytest.fail(f"mailharness: {exc}", pytrace=False)
     recipient = info.recipients[0] if info.recipients else ""
+    request.config.stash[_STOOD_IN] = info.stand_ins
     yield Target(topo, node, info.domain, recipient, info=info)
     _finish(topo, request, request.session.testsfailed > 0)
 
@@ -429,3 +431,5 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
         terminalreporter.write_sep("-", f"mailharness: what the harness changed in {config.getoption('mta_config')}")
         for what, why in OVERRIDES:
             terminalreporter.write_line(f"  {what}  ({why})")
+        for stand_in in config.stash.get(_STOOD_IN, ()):
+            terminalreporter.write_line(f"  stood in for: {stand_in}")

@@ -32,6 +32,15 @@ def test_debian_defaults_run_and_pass(tmp_path: Path) -> None:
     assert "recipients known to Postfix: postmaster@library.example" in r.stdout
 
 
+def test_an_inbound_gateway_is_tested_with_its_own_recipients(tmp_path: Path) -> None:
+    """relay_domains = $mydomain, aliases for its own host name only: the aliases are not offered as recipients
+    of the relay domain (alias_maps are the local class's), and the gateway passes, backend included."""
+    r = check(EXAMPLES / "postfix-inbound-gateway", tmp_path)
+    assert r.returncode == 0, r.stdout[-3000:]
+    assert "8 passed, 0 failed" in r.stdout
+    assert "recipients known to Postfix: info@mx.library.example" in r.stdout
+
+
 def test_a_distribution_style_configuration_runs_with_its_services_stood_in_for(tmp_path: Path) -> None:
     """Virtual domains from a file delivered over LMTP to Dovecot, an amavis-style content filter, milters, an
     SPF policy service, postscreen with DNSBL sites, TLS files elsewhere: each service stood in for and listed,
