@@ -115,25 +115,39 @@ def named_files(values: dict[str, str]) -> dict[str, str]:
 
 def _outside_files(probe: Probe, named: dict[str, str], hostname: str, notes: list[str]) -> dict[str, bytes]:
     """The files named outside the configuration's folder that the image lacks: from this host, or made."""
-    paths = [p for p in named if not p.startswith("/etc/postfix/")]
-    exists = probe.run([["test", "-e", p] for p in paths])
-    missing = [p for p, a in zip(paths, exists, strict=True) if not a.ok]
+    # Outside the folder; TLS files anywhere (nobody ships a private key with a configuration).
+    paths = [p for p in named if not p.startswith("/etc/postfix/") or named[p].startswith("tls")]
+    in_image = {p for p, a in zip(paths, probe.run([["test", "-e", p] for p in paths]), strict=True) if a.ok}
     out: dict[str, bytes] = {}
-    tls_missing = [p for p in missing if named[p].startswith("tls")]
-    for p in missing:
-        if named[p].startswith("tls"):
-            continue
-        host = Path(p)
+    host: dict[str, bytes] = {}
+    for p in paths:
         try:
-            out[p] = host.read_bytes()
-            notes.append(f"{p}: taken from this host")
-            continue
+            host[p] = Path(p).read_bytes()
         except OSError:
             pass
-        kind = named[p]
-        content = {"mailname": f"{hostname}\n", "aliases": "postmaster: root\n"}.get(kind, "")
-        out[p] = content.encode()
-        notes.append(f"{p}: not on this host; made with " + (repr(content.strip()) if content else "nothing in it"))
+    tls = [p for p in paths if named[p].startswith("tls")]
+    tls_missing: list[str] = []
+    if tls and all(p in host for p in tls):  # the host's own pair (a cert and its key must match)
+        out.update({p: host[p] for p in tls})
+        notes.append(f"TLS files taken from this host: {', '.join(tls)}")
+    elif tls and all(p in in_image for p in tls):
+        notes.append(f"TLS files: not all readable on this host; the image's own: {', '.join(tls)}")
+    elif tls:
+        tls_missing = tls
+    for p in paths:
+        if named[p].startswith("tls"):
+            continue
+        if p in host:
+            out[p] = host[p]
+            notes.append(f"{p}: taken from this host")
+        elif p in in_image:
+            notes.append(f"{p}: not on this host; the image's own (Debian's default)")
+        else:
+            kind = named[p]
+            content = {"mailname": f"{hostname}\n", "aliases": "postmaster: root\n"}.get(kind, "")
+            out[p] = content.encode()
+            notes.append(f"{p}: not on this host; made with " + (repr(content.strip()) if content else
+                                                                 "nothing in it"))
     if tls_missing:
         # One self-signed certificate for every TLS file that is missing (a cert and a key must match).
         a = probe.sh(f"openssl req -x509 -newkey rsa:2048 -nodes -days 30 -subj /CN={hostname} "

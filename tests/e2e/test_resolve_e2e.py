@@ -65,3 +65,21 @@ def test_a_catch_all_leaves_no_unknown_recipient(tmp_path: Path) -> None:
                                "@library2.example carol@library2.example\n")
     info = inspect_config(d)
     assert info.unknown == "" and "a catch-all" in info.unknown_reason
+
+
+def test_files_outside_the_folder_come_from_this_host_when_readable(tmp_path: Path) -> None:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "mailname").write_text("mail.library.example\n")
+    (outside / "cert.pem").write_text("host cert\n")
+    (outside / "key.pem").write_text("host key\n")
+    d = tmp_path / "cfg"
+    shutil.copytree(EXAMPLES / "postfix-debian", d)
+    main_cf = (d / "main.cf").read_text().replace("/etc/mailname", f"{outside}/mailname")
+    main_cf = main_cf.replace("/etc/ssl/certs/ssl-cert-snakeoil.pem", f"{outside}/cert.pem")
+    (d / "main.cf").write_text(main_cf.replace("/etc/ssl/private/ssl-cert-snakeoil.key", f"{outside}/key.pem"))
+    info = inspect_config(d)
+    files = dict(info.files)
+    assert files[f"{outside}/mailname"] == b"mail.library.example\n"
+    assert files[f"{outside}/cert.pem"] == b"host cert\n" and files[f"{outside}/key.pem"] == b"host key\n"
+    assert f"{outside}/mailname: taken from this host" in info.notes
