@@ -312,10 +312,15 @@ def _resolve(d: Path, probe: Probe, recipient: str) -> ConfigInfo:
             raise ConfigError(f"--mta-recipient {recipient}: Postfix says this configuration does not serve its domain"
                               f" (it serves {', '.join(served)})")
         ok, why = verdict_for(recipient, klass, values, tables)
-        if ok is False:
-            notes.append(f"--mta-recipient {recipient}: Postfix's lookups do not know it{': ' + why if why else ''}; "
-                         "used as you said")
-        known.insert(0, Candidate(recipient, klass))
+        if ok is None:  # the node's Postfix cannot read the table either: its smtpd would answer 4xx
+            known = []
+            known_reason = (f"--mta-recipient {recipient}: the harness's Postfix cannot read the tables that decide "
+                            f"it ({why}); give a texthash: copy of the table")
+        else:
+            if ok is False:
+                notes.append(f"--mta-recipient {recipient}: Postfix's lookups do not know it"
+                             f"{': ' + why if why else ''}; used as you said")
+            known.insert(0, Candidate(recipient, klass))
     elif not known:
         known_reason = ("no recipient of this configuration could be confirmed with Postfix's lookups "
                         f"(tried {len(cands)}); pass one with --mta-recipient ADDRESS")

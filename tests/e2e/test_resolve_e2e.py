@@ -56,6 +56,9 @@ def test_tables_postfix_cannot_read_leave_recipients_unconfirmed(tmp_path: Path)
     info = inspect_config(d)
     assert info.recipients == () and "--mta-recipient" in info.known_reason
     assert info.unknown == "" and "unsupported dictionary type: mysql" in info.unknown_reason
+    vouched = inspect_config(d, "bob@corp.example")
+    assert vouched.recipients == () and "give a texthash: copy of the table" in vouched.known_reason, \
+        "the node's smtpd could not read the table either: a 4xx there is not the configuration's fault"
 
 
 def test_a_catch_all_leaves_no_unknown_recipient(tmp_path: Path) -> None:
