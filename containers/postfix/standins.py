@@ -4,9 +4,11 @@
   policy          check_policy_service on a local address (or a master.cf spawn service): answers DUNNO
   content filter  content_filter to a local address: hands the SMTP session over, byte for byte, to the
                   configuration's own re-injection listener (master.cf)
-  lmtp            lmtp: delivery (virtual_transport, mailbox_transport, local_transport) to a local socket or
-                  port, as Dovecot's LMTP would: one Maildir per recipient under /var/mail/.mh-lmtp (the file
-                  system DiskFull fills: a full disk is "452 4.3.1" for that recipient)
+  dovecot         lmtp: delivery (virtual_transport, mailbox_transport, local_transport) to a local socket or
+                  port: a real Dovecot (dovecot-lmtpd, quota plugin) with a Maildir per recipient under
+                  /var/mail/.mh-dovecot (the file system DiskFull fills)
+  lmtp            the same without Dovecot in the image: one Maildir per recipient under /var/mail/.mh-lmtp (a
+                  full disk is "452 4.3.1" for that recipient)
 
     standins.py plan          what would be stood in for, and what cannot be (JSON, for the harness's output)
     standins.py prepare       point master.cf spawn policy services at the DUNNO answerer (before master starts)
@@ -31,6 +33,10 @@ import time
 
 QUEUE = "/var/spool/postfix"
 LMTP_STORE = "/var/mail/.mh-lmtp"
+DOVECOT = "/usr/sbin/dovecot"
+DOVECOT_HOMES = "/var/mail/.mh-dovecot"  # on the file system DiskFull fills
+DOVECOT_CONF = "/etc/dovecot/mailharness.conf"
+VMAIL_UID = 5000
 LOCAL = ("localhost", "127.0.0.1", "::1", "")
 
 
@@ -109,10 +115,12 @@ def plan() -> dict[str, list[dict[str, str]] | list[str]]:
             continue
         host, _, port = reinject[0].rpartition(":")
         add("content filter", f, endpoint(nexthop or f), to=f"{host.strip('[]') or '127.0.0.1'}:{port}")
+    # LMTP delivery to this host: a real Dovecot (the image's dovecot-lmtpd) where the image has one.
+    kind = "dovecot" if os.path.exists(DOVECOT) else "lmtp"
     for name in ("virtual_transport", "mailbox_transport", "local_transport"):
         t = v.get(name, "")
         if t.startswith("lmtp:"):
-            add("lmtp", f"{name} = {t}", endpoint(t.removeprefix("lmtp:")))
+            add(kind, f"{name} = {t}", endpoint(t.removeprefix("lmtp:")))
     return {"standins": stand, "cannot": cannot}
 
 
@@ -235,10 +243,60 @@ def store(rcpt: str, message: bytes) -> str:
         return f"451 4.3.0 <{rcpt}> Temporary internal error: {exc.strerror}"
 
 
+def dovecot_conf(entries: list[dict[str, str]]) -> str:
+    """Dovecot for LMTP delivery only: every recipient Postfix hands it exists (Postfix decided that), with a
+    Maildir under /var/mail/.mh-dovecot/<domain>/<user>, the quota plugin loaded (no limit unless a fault sets
+    one), logging to stderr (not the Postfix log the harness parses)."""
+    listeners = []
+    for i, e in enumerate(entries):
+        if e["type"] == "unix":
+            listeners.append(f"  unix_listener {e['address']} {{\n    mode = 0666\n  }}")
+        else:
+            host, _, port = e["address"].rpartition(":")
+            listeners.append(f"  inet_listener lmtp{i} {{\n    address = {host}\n    port = {port}\n  }}")
+    return "\n".join([
+        "protocols = lmtp", "listen = 127.0.0.1", "base_dir = /run/dovecot-mh", "log_path = /dev/stderr",
+        "ssl = no", "first_valid_uid = 1000", f"mail_location = maildir:{DOVECOT_HOMES}/%d/%n/Maildir",
+        "mail_plugins = quota", "lmtp_rcpt_check_quota = yes",
+        "passdb {\n  driver = static\n  args = nopassword=y\n}",
+        f"userdb {{\n  driver = static\n  args = uid={VMAIL_UID} gid={VMAIL_UID} home={DOVECOT_HOMES}/%d/%n "
+        "allow_all_users=yes\n}",
+        "plugin {\n  quota = maildir:User quota\n  quota_rule = *:storage=0\n}",
+        "service lmtp {\n" + "\n".join(listeners) + "\n}",
+        "service auth {\n  unix_listener auth-userdb {\n    mode = 0666\n  }\n}", ""])
+
+
+async def dovecot(entries: list[dict[str, str]]) -> asyncio.subprocess.Process:
+    os.makedirs(DOVECOT_HOMES, exist_ok=True)
+    os.chmod(DOVECOT_HOMES, 0o1777)
+    for e in entries:
+        if e["type"] == "unix":
+            os.makedirs(os.path.dirname(e["address"]), exist_ok=True)
+    with open(DOVECOT_CONF, "w") as fh:
+        fh.write(dovecot_conf(entries))
+    proc = await asyncio.create_subprocess_exec(DOVECOT, "-F", "-c", DOVECOT_CONF)
+    for _ in range(100):  # its listeners exist: bounded, 5 s
+        if all(os.path.exists(e["address"]) if e["type"] == "unix" else _connects(e["address"]) for e in entries):
+            break
+        await asyncio.sleep(0.05)
+    return proc
+
+
+def _connects(address: str) -> bool:
+    host, _, port = address.rpartition(":")
+    try:
+        socket.create_connection((host, int(port)), timeout=0.2).close()
+        return True
+    except OSError:
+        return False
+
+
 async def serve(entries: list[dict[str, str]]) -> None:
     servers = []
+    doves = [e for e in entries if e["kind"] == "dovecot"]
+    proc = await dovecot(doves) if doves else None
     for e in entries:
-        handler = {"milter": milter, "policy": policy, "lmtp": lmtp}.get(e["kind"])
+        handler = {"milter": milter, "policy": policy, "lmtp": lmtp}.get(e["kind"])  # dovecot: started above
         if e["kind"] == "content filter":
             handler = pass_through(e["to"])
         if handler is None or e["type"] == "spawn":
@@ -257,7 +315,7 @@ async def serve(entries: list[dict[str, str]]) -> None:
             print(f"mailharness: stand-in {e['kind']} {e['address']}: {exc}", file=sys.stderr)
     with open("/run/mh-standins.ready", "w") as fh:
         fh.write("\n".join(f"{e['kind']} {e['address']}" for e in entries) + "\n")
-    await asyncio.gather(*(s.serve_forever() for s in servers))
+    await asyncio.gather(*(s.serve_forever() for s in servers), *([proc.wait()] if proc else []))
 
 
 def main() -> int:

@@ -50,7 +50,7 @@ def test_a_distribution_style_configuration_runs_with_its_services_stood_in_for(
     assert "7 passed, 0 failed, 1 skipped" in r.stdout
     for service in ("milter: inet:localhost:8891", "policy: unix:private/policyd-spf",
                     "content filter: smtp-amavis:[127.0.0.1]:10024 (hands mail back to 127.0.0.1:10025)",
-                    "lmtp: virtual_transport = lmtp:unix:/var/run/dovecot/lmtp"):
+                    "dovecot: virtual_transport = lmtp:unix:/var/run/dovecot/lmtp"):
         assert f"stood in for: {service}" in r.stdout
     assert "TLS files made (self-signed for mx.library.example)" in r.stdout
 
