@@ -52,7 +52,7 @@ def node_for_config(directory: str | Path, name: str = "library", recipient: str
     others = tuple(d for d in info.domains if d != info.domain)
     spec = NodeSpec(name, info.domain, users=tuple(u for u in info.local_users if _USER.match(u)),
                     hostname=info.hostname, config_dir=str(Path(directory).resolve()), other_domains=others,
-                    files=info.files)
+                    files=info.files, dovecot=any(s.startswith("dovecot:") for s in info.stand_ins))
     return spec, info
 
 

@@ -37,6 +37,7 @@ DOVECOT = "/usr/sbin/dovecot"
 DOVECOT_HOMES = "/var/mail/.mh-dovecot"  # on the file system DiskFull fills
 DOVECOT_CONF = "/etc/dovecot/mailharness.conf"
 VMAIL_UID = 5000
+DOVECOT_QUOTAS = "/etc/dovecot/mh-quota"  # one passwd-file per recipient with a quota (harness.inject)
 LOCAL = ("localhost", "127.0.0.1", "::1", "")
 
 
@@ -259,6 +260,8 @@ def dovecot_conf(entries: list[dict[str, str]]) -> str:
         "ssl = no", "first_valid_uid = 1000", f"mail_location = maildir:{DOVECOT_HOMES}/%d/%n/Maildir",
         "mail_plugins = quota", "lmtp_rcpt_check_quota = yes",
         "passdb {\n  driver = static\n  args = nopassword=y\n}",
+        # a quota for one recipient (the MailboxFull fault writes the file), else everyone without a limit
+        f"userdb {{\n  driver = passwd-file\n  args = {DOVECOT_QUOTAS}/%u\n}}",
         f"userdb {{\n  driver = static\n  args = uid={VMAIL_UID} gid={VMAIL_UID} home={DOVECOT_HOMES}/%d/%n "
         "allow_all_users=yes\n}",
         "plugin {\n  quota = maildir:User quota\n  quota_rule = *:storage=0\n}",
@@ -267,6 +270,7 @@ def dovecot_conf(entries: list[dict[str, str]]) -> str:
 
 
 async def dovecot(entries: list[dict[str, str]]) -> asyncio.subprocess.Process:
+    os.makedirs(DOVECOT_QUOTAS, exist_ok=True)
     os.makedirs(DOVECOT_HOMES, exist_ok=True)
     os.chmod(DOVECOT_HOMES, 0o1777)
     for e in entries:

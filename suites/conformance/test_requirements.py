@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from harness import DiskFull, assert_dsn
+from harness import DiskFull, MailboxFull, assert_dsn
 from harness.conformance import Target, not_judged, requirement
 from harness.dsn.assertions import ANY
 
@@ -126,3 +126,32 @@ def test_no_backscatter_through_relaying_to_a_backend(mta: Target) -> None:
     story = sent.verdict()
     assert story.no_backscatter()
     assert story.no_dsn(mta.node)
+
+
+@requirement("RFC 3463 s3.3 (5.2.2 mailbox full), RFC 5321 s6.1, RFC 3464 s2; DSN checklist ENV-2",
+             "an over-quota recipient is refused at RCPT when the server can know it (Dovecot's quota-status "
+             "policy service, or lmtp_rcpt_check_quota), otherwise bounced by the server that accepted; a DSN "
+             "that goes elsewhere comes from a rewritten sender")
+def test_a_recipient_over_quota_is_refused_or_bounced_with_5_2_2(mta: Target) -> None:
+    """A recipient whose mailbox is full: refused at RCPT with 5.2.2 when the server can know it, otherwise
+    bounced with 5.2.2 to the envelope sender by the server that accepted the message."""
+    rcpt = mta.known_recipient(delivered_here=True)
+    node_spec = mta.world.spec.node(mta.node)
+    if node_spec.config_dir and not node_spec.dovecot:
+        not_judged("the harness can fill a mailbox to its quota where Dovecot delivers (lmtp:) and in its own "
+                   "baseline; this configuration delivers with local(8) or virtual(8)")
+    if node_spec.dovecot:  # a 2000-byte quota, and a message over it
+        mta.world.apply(MailboxFull(mta.node, rcpt, limit=2000))
+        sent = mta.world.send(mta.sender, rcpt, via=mta.node, body="over quota " * 500)
+    else:  # the baseline's mbox, already filled up to its limit
+        mta.world.apply(MailboxFull(mta.node, rcpt.split("@", 1)[0]))
+        sent = mta.world.send(mta.sender, rcpt, via=mta.node)
+
+    story = sent.verdict()
+    [reply] = sent.transcript.rcpt_replies
+    if reply.code >= 500:
+        assert story.rejected_by(mta.node, stage="RCPT", status="5.2.2")
+        return
+    dsn = story.bounced_by(mta.node, to=mta.sender)
+    assert_dsn(dsn, action="failed", status="5.2.2", recipient=rcpt, envelope=sent.original_envelope(),
+               profile="postfix")
