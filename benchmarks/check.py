@@ -1,7 +1,7 @@
 """Wall time of `mailharness check` (the conformance suite against a configuration), cold and warm, and whether
 any node's log mentions a time-out.
 
-    python benchmarks/check.py [--cold] [--runs N]
+    python benchmarks/check.py [--cold] [--runs N] [EXAMPLE...]
 
 warm: the images exist; each run still starts its own topology (a new process). Each example is run N times
 (median printed) with its topology kept, so that every node's log can be searched for time-outs, then removed.
@@ -50,12 +50,13 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--cold", action="store_true")
     ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("examples", nargs="*", default=list(EXAMPLES), help="which examples (default: all)")
     a = ap.parse_args()
     if a.cold:
         images.remove(current=True)
         took, verdict, _, _ = check("examples/postfix-good")
         print(f"check_cold_with_image_build_s: {took:.1f}  ({verdict})")
-    for name in EXAMPLES:
+    for name in a.examples:
         runs = [check(f"examples/{name}") for _ in range(a.runs)]
         key = name.replace("-", "_")
         print(f"check_warm_{key}_median_s: {sorted(r[0] for r in runs)[len(runs) // 2]:.1f}  ({runs[-1][1]})")
