@@ -145,20 +145,24 @@ def _check(args: argparse.Namespace, rest: list[str]) -> int:
 
     from .bundled import NotBundled, example
     from .byoc import ConfigError, inspect_config
+    from .probe import ProbeError
 
     if bool(args.directory) == bool(args.example):
         print("mailharness check: give a configuration directory or --example NAME (one of them)", file=sys.stderr)
         return 2
     try:
         directory = str(example(args.example)) if args.example else args.directory
-        info = inspect_config(directory)
-    except (ConfigError, NotBundled) as exc:
+        info = inspect_config(directory, args.recipient)
+    except (ConfigError, NotBundled, ProbeError) as exc:
         print(f"mailharness check: {exc}", file=sys.stderr)
         return 4
     print(f"mailharness check: {directory}: {info.hostname}, domains {', '.join(info.domains)}; "
-          f"recipients known: {', '.join(info.recipients) or 'none (pass --mta-recipient)'}")
+          f"recipients known to Postfix: {', '.join(info.recipients[:5]) or 'none (pass --mta-recipient)'}; "
+          f"unknown: {info.unknown or 'none confirmed'}")
     for note in info.notes:
         print(f"  note: {note}")
+    for stand_in in info.stand_ins:
+        print(f"  stood in for: {stand_in}")
     opts = [f"--mta-config={args.node}={directory}"]
     if args.recipient:
         opts.append(f"--mta-recipient={args.recipient}")
@@ -222,8 +226,8 @@ def main(argv: list[str] | None = None) -> int:
                    help="a bundled example instead of a directory (`mailharness examples` lists them)")
     sub.add_parser("examples", help="list the bundled example configurations for `mailharness check`")
     c.add_argument("--node", default="library", help="the node of the default topology it replaces (library)")
-    c.add_argument("--recipient", default="", help="an address the configuration accepts, if its tables "
-                                                   "cannot be listed")
+    c.add_argument("--recipient", "--mta-recipient", dest="recipient", default="",
+                   help="an address the configuration accepts, if Postfix's lookups cannot confirm one")
     rep = sub.add_parser("report", help="reports: merge the shards of a CI matrix (--mailharness-shard=K/N)")
     rsub = rep.add_subparsers(dest="report_cmd", required=True)
     m = rsub.add_parser("merge", help="one report from the shards' records (.jsonl) and JUnit files (.xml)")

@@ -8,11 +8,29 @@ and the Postfix parameters that usually cause it.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NoReturn
 
 import pytest
 
 from .byoc import OVERRIDES, ConfigInfo
 from .world import MailTopology
+
+NOT_JUDGED = "not judged: "
+
+
+def not_judged(reason: str) -> NoReturn:
+    """The harness cannot judge this requirement here: a skip whose reason starts with "not judged: "."""
+    pytest.skip(NOT_JUDGED + reason)
+
+
+def judged(outcome: str, longrepr: object) -> tuple[str, str]:
+    """A test report's outcome as a verdict: ("not-judged", reason) for a skip that says "not judged: ...",
+    otherwise (outcome, "")."""
+    if outcome == "skipped" and isinstance(longrepr, tuple) and len(longrepr) == 3:
+        msg = str(longrepr[2]).removeprefix("Skipped: ")
+        if msg.startswith(NOT_JUDGED):
+            return "not-judged", msg.removeprefix(NOT_JUDGED)
+    return outcome, ""
 
 
 def requirement(ref: str, hint: str) -> pytest.MarkDecorator:
@@ -37,8 +55,33 @@ class Target:
         return self.info.relay_domains[0] if self.info is not None and self.info.relay_domains else ""
 
     @property
+    def delivers_over_lmtp(self) -> bool:
+        """The known recipient's mail is delivered over LMTP (virtual_transport, mailbox_transport or
+        local_transport = lmtp:...): the LMTP server is then a Remote-MTA of its DSNs."""
+        if self.info is None:
+            return False
+        p = self.info.params
+        names = ("virtual_transport",) if self.info.virtual_domains else ("mailbox_transport", "local_transport")
+        return any(p.get(n, "").startswith("lmtp:") for n in names)
+
+    @property
     def unknown_recipient(self) -> str:
-        return f"no-such-user-4711@{self.domain}"
+        """An address Postfix's own lookups confirm unknown (skips as NOT JUDGED, with the reason, if none)."""
+        if self.info is None:
+            return f"no-such-user-4711@{self.domain}"
+        if not self.info.unknown:
+            not_judged(self.info.unknown_reason)
+        return self.info.unknown
+
+    def known_recipient(self, delivered_here: bool = False) -> str:
+        """A recipient Postfix's own lookups know (with `delivered_here`, one whose mail this server delivers
+        itself); NOT JUDGED, with the reason, if there is none."""
+        if not self.recipient:
+            not_judged(self.info.known_reason if self.info else "no recipient known")
+        if delivered_here and self.info is not None and not self.info.delivered_here:
+            not_judged(f"{self.recipient}'s mail is passed on, not delivered by this server (no recipient of a "
+                       "local or virtual mailbox domain known); pass one with --mta-recipient")
+        return self.recipient
 
     @property
     def description(self) -> str:

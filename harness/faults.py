@@ -52,7 +52,8 @@ class QueueFull(Fault):
 @dataclass(frozen=True)
 class MailboxFull(Fault):
     """`user`'s mailbox is at its size limit (`limit` bytes, mailbox_size_limit): the next message is accepted,
-    then bounces with 5.2.2 at delivery."""
+    then bounces with 5.2.2 at delivery. Where your configuration delivers to Dovecot (lmtp:), Dovecot's quota
+    for `user` (a local part of the node's domain, or a full address) is `limit` bytes instead."""
 
     user: str = "jill"
     limit: int = 1_000_000

@@ -38,6 +38,9 @@ Changes = tuple[Change, ...]
 
 # The spool MailboxFull switches delivery to (mbox files, which mailbox_size_limit limits as a whole).
 MBOX_SPOOL = "/var/spool/mh-mbox"
+# Where Dovecot (containers/postfix/standins.py) keeps per-recipient quotas and the mailboxes.
+DOVECOT_QUOTAS = "/etc/dovecot/mh-quota"
+DOVECOT_HOMES = "/var/mail/.mh-dovecot"
 
 
 @functools.singledispatch
@@ -94,9 +97,16 @@ def _(fault: F.QueueFull, topology: Nodes) -> Changes:
 @changes_for.register(F.MailboxFull)
 def _(fault: F.MailboxFull, topology: Nodes) -> Changes:
     node = _postfix(topology, fault)
-    _user(node, fault, fault.user)
     if fault.limit <= 64:
         raise FaultError(f"{fault.describe()}: the limit must be more than 64 bytes")
+    if node.spec.dovecot:
+        # Dovecot delivers (a configuration's lmtp: transport): its quota plugin, for this recipient only (a
+        # passwd-file userdb of one line, read at each delivery): over it, LMTP answers 552 5.2.2.
+        address = fault.user if "@" in fault.user else f"{fault.user}@{node.domain}"
+        local, _, domain = address.partition("@")
+        return (File(node.name, f"{DOVECOT_QUOTAS}/{address}", text=f"{address}::5000:5000::{DOVECOT_HOMES}/"
+                     f"{domain}/{local}::userdb_quota_rule=*:bytes={fault.limit}\n"),)
+    _user(node, fault, fault.user)
     # Postfix limits a mailbox FILE (mailbox_size_limit), so for the fault the node delivers to mbox files in a
     # spool of their own, where the user's mbox is already filled up to the limit: the next message fails
     # with EFBIG, 5.2.2. (Maildir files are limited one by one, and local(8) refuses a message larger than

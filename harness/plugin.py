@@ -27,12 +27,13 @@ import pytest
 from .access import MODES, NoAccessPath
 from .byoc import ConfigError, topology_for_config
 from .config import KEEP_CHOICES, Settings
-from .conformance import Target
+from .conformance import Target, judged
 from .engine import labels
 from .engine.docker import EngineUnavailable, engine_host
 from .faults import Fault
 from .mock import MockSMTP
 from .nodes.postfix import ConfigRefused
+from .probe import ProbeError
 from .topology import TopologySpec, default_topology, topology_with_mock_next_hop
 from .world import MailTopology
 
@@ -44,6 +45,7 @@ _USED = pytest.StashKey[list[MailTopology]]()  # per test: the topologies it use
 _OUTCOMES = pytest.StashKey[dict[str, str]]()  # per test: "passed", "failed" or "skipped", by phase
 _SETTINGS = pytest.StashKey[Settings]()
 _KEPT = pytest.StashKey[list[str]]()
+_STOOD_IN = pytest.StashKey[tuple[str, ...]]()  # --mta-config: the services the node stands in for
 _SUMMARY = pytest.StashKey["_Summary"]()
 _REPORT = pytest.StashKey["_Report"]()
 
@@ -219,8 +221,8 @@ def _mailharness_target(request: pytest.FixtureRequest) -> Iterator[Target]:
     node, _, directory = opt.rpartition("=")
     node = node or "library"
     try:
-        spec, info = topology_for_config(directory, node)
-    except (ConfigError, OSError) as exc:
+        spec, info = topology_for_config(directory, node, recipient=rcpt or "")
+    except (ConfigError, ProbeError, OSError) as exc:
         pytest.exit(f"mailharness: --mta-config {opt}: {exc}", returncode=4)
     try:
         topo = MailTopology(spec, ready_timeout=_settings(request.config).ready_timeout,
@@ -229,7 +231,8 @@ def _mailharness_target(request: pytest.FixtureRequest) -> Iterator[Target]:
         pytest.exit(f"mailharness: {exc}", returncode=4)
     except (EngineUnavailable, NoAccessPath) as exc:
         pytest.fail(f"mailharness: {exc}", pytrace=False)
-    recipient = rcpt or (info.recipients[0] if info.recipients else "")
+    recipient = info.recipients[0] if info.recipients else ""
+    request.config.stash[_STOOD_IN] = info.stand_ins
     yield Target(topo, node, info.domain, recipient, info=info)
     _finish(topo, request, request.session.testsfailed > 0)
 
@@ -305,6 +308,11 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     if call.when == "call":  # the path each topology of the test was reached on (JUnit XML; the terminal summary)
         for topo in item.stash.get(_USED, []):
             rep.user_properties.append(("mailharness_access", topo.access.summary))
+    if req is not None and _counts(rep):  # JUnit: PASS, FAIL or NOT JUDGED, and why not judged
+        outcome, why = judged(rep.outcome, rep.longrepr)
+        props = [("verdict", _VERDICT.get(outcome, outcome.upper()))] + ([("not_judged", why)] if why else [])
+        item.user_properties += props  # junitxml writes the teardown report's (a copy of the item's)
+        rep.user_properties = [*rep.user_properties, *props]
     if rep.failed:
         if req is not None:
             rep.sections.append(("mailharness requirement", f"{req.kwargs.get('ref', '')}\nfix hint: "
@@ -315,6 +323,9 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
                                      "\n\n".join(t.render() for t in topo.transcripts)))
             rep.sections.append((f"mailharness {topo.id}: mail logs", topo.report()))
     return rep
+
+
+_VERDICT = {"passed": "PASS", "failed": "FAIL", "not-judged": "NOT JUDGED", "skipped": "SKIP"}
 
 
 class _Order:
@@ -366,7 +377,8 @@ class _Summary:
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         if _counts(report):
             doc = dict(report.user_properties).get("doc", "")
-            self.results.append((report.nodeid, report.outcome, report.duration, str(doc)))
+            outcome, why = judged(report.outcome, report.longrepr)
+            self.results.append((report.nodeid, outcome, report.duration, f"not judged: {why}" if why else str(doc)))
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         from .summary import render_summary
@@ -422,8 +434,11 @@ class _Report:
                 # Messages the test sent without asking for a verdict: gather theirs now, without waiting.
                 stories += [gather(topo, s, timeout=0) for s in topo.sent if id(s) not in told]
             doc = dict(item.user_properties).get("doc", "")
-            record = scenario_record(item.nodeid, rep.outcome, rep.duration, str(doc), stories)
+            outcome, why = judged(rep.outcome, rep.longrepr)
+            record = scenario_record(item.nodeid, outcome, rep.duration, str(doc), stories)
             record["access"] = sorted({topo.access.summary for topo in used})  # how the servers were reached
+            if why:
+                record["failure"] = f"not judged: {why}"
             if rep.failed:  # what the terminal report shows, in the page too
                 crash = getattr(rep.longrepr, "reprcrash", None)
                 record["failure"] = (str(crash.message) if crash is not None else str(rep.longreprtext))[-6000:]
@@ -480,3 +495,5 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
         terminalreporter.write_sep("-", f"mailharness: what the harness changed in {config.getoption('mta_config')}")
         for what, why in OVERRIDES:
             terminalreporter.write_line(f"  {what}  ({why})")
+        for stand_in in config.stash.get(_STOOD_IN, ()):
+            terminalreporter.write_line(f"  stood in for: {stand_in}")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-_MARK = {"passed": "PASS", "failed": "FAIL", "skipped": "SKIP"}
+_MARK = {"passed": "PASS", "failed": "FAIL", "skipped": "SKIP", "not-judged": "NOT JUDGED"}
 
 
 def render_summary(results: list[tuple[str, str, float, str]]) -> list[str]:
@@ -14,10 +14,12 @@ def render_summary(results: list[tuple[str, str, float, str]]) -> list[str]:
         name = nodeid.split("::")[-1].removeprefix("test_")
         rows.append((_MARK.get(outcome, outcome.upper()), f"{float(secs):6.2f}s", name, doc))
     width = max(len(r[2]) for r in rows)
-    out = [f"{'verdict':7}  {'time':>7}  {'scenario':{width}}  what it checks"]
+    vw = max(7, *(len(r[0]) for r in rows))
+    out = [f"{'verdict':{vw}}  {'time':>7}  {'scenario':{width}}  what it checks"]
     for verdict, took, name, doc in rows:
-        out.append(f"{verdict:7}  {took:>7}  {name:{width}}  {doc}")
-    counts = {k: sum(1 for r in rows if r[0] == k) for k in ("PASS", "FAIL", "SKIP")}
+        out.append(f"{verdict:{vw}}  {took:>7}  {name:{width}}  {doc}")
+    counts = {k: sum(1 for r in rows if r[0] == k) for k in ("PASS", "FAIL", "SKIP", "NOT JUDGED")}
     out.append(f"{counts['PASS']} passed, {counts['FAIL']} failed" + (f", {counts['SKIP']} skipped"
-                                                                     if counts["SKIP"] else ""))
+                                                                     if counts["SKIP"] else "")
+               + (f", {counts['NOT JUDGED']} not judged" if counts["NOT JUDGED"] else ""))
     return out

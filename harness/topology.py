@@ -38,6 +38,10 @@ class NodeSpec:
     other_domains: more domains this node is the MX of (virtual domains of a configuration).
     routes: explicit next hops, domain -> host name (a gateway relaying a domain to its backend).
     mx: whether DNS names this node as its domain's MX (a backend behind a gateway is not).
+    files: (absolute path, content) placed in the node before Postfix starts: the files YOUR configuration names
+        outside its folder (/etc/mailname, /etc/aliases, TLS files), see harness.configfacts.
+    dovecot: YOUR configuration delivers over LMTP to Dovecot, which runs in the node (MailboxFull sets a
+        Dovecot quota there).
     """
 
     name: str
@@ -50,6 +54,8 @@ class NodeSpec:
     other_domains: tuple[str, ...] = ()
     routes: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     mx: bool = True
+    files: tuple[tuple[str, bytes], ...] = ()
+    dovecot: bool = False
 
     def __post_init__(self) -> None:
         if not _DOMAIN.match(self.domain):

@@ -100,3 +100,27 @@ def test_mailharness_run_is_parallel_with_the_mock_group_on_one_worker(monkeypat
     assert cli._workers(["-n", "0"]) == [], "the caller's choice stands"
     monkeypatch.setattr(cli.os, "sched_getaffinity", lambda pid: {0}, raising=False)
     assert cli._workers([]) == []
+def test_a_requirement_the_harness_cannot_judge_says_not_judged_and_why(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile("""
+        import pytest
+        from harness.conformance import not_judged, requirement
+
+        @requirement("RFC 1", "hint")
+        def test_judged():
+            assert True
+
+        @requirement("RFC 2", "hint")
+        def test_cannot_tell():
+            not_judged("mysql: tables cannot be read here; pass --mta-recipient")
+
+        def test_ordinary_skip():
+            pytest.skip("not applicable")
+    """)
+    r = pytester.runpytest_subprocess("--mailharness-summary", "--junitxml=j.xml", "-p", "no:cacheprovider")
+    out = r.stdout.str()
+    assert "NOT JUDGED" in out and "not judged: mysql: tables cannot be read here" in out
+    assert "1 passed, 0 failed, 1 skipped, 1 not judged" in out
+    junit = (pytester.path / "j.xml").read_text()
+    assert '<property name="verdict" value="NOT JUDGED" />' in junit
+    assert '<property name="not_judged" value="mysql: tables cannot be read here; pass --mta-recipient" />' in junit
+    assert '<property name="verdict" value="PASS" />' in junit

@@ -15,9 +15,13 @@ if [ -n "${MH_DNS:-}" ]; then echo "nameserver ${MH_DNS}" > /etc/resolv.conf; fi
 if [ -f $cf/baseline/main.cf ]; then
   # A restart (e.g. a next-hop-down fault healed): the first start already configured this node, but the
   # mailboxes' tmpfs starts empty again.
-  for u in ${MH_USERS}; do
-    mkdir -p /var/mail/$u/new /var/mail/$u/cur /var/mail/$u/tmp && chown -R "$u:$u" /var/mail/$u
-  done
+  if [ -n "${MH_USER_CONFIG:-}" ]; then
+    /usr/local/bin/user-config.sh --mail-fs
+  else
+    for u in ${MH_USERS}; do
+      mkdir -p /var/mail/$u/new /var/mail/$u/cur /var/mail/$u/tmp && chown -R "$u:$u" /var/mail/$u
+    done
+  fi
   cp -p $cf/baseline/* $cf/
   touch -d '-1 min' $cf/* 2>/dev/null || true
   exec /usr/lib/postfix/sbin/master -i

@@ -5,6 +5,8 @@ postsuper -d ALL >/dev/null 2>&1
 rm -f /var/mail/.mh-fill /var/mail/.mh-fill2 /var/mail/*/.forward
 rm -rf /var/spool/mh-mbox
 find /var/mail -path '*/new/*' -type f -delete -o -path '*/cur/*' -type f -delete -o -path '*/tmp/*' -type f -delete
+# A configuration of the user's delivers wherever it says (mbox files, Maildirs, virtual mailboxes), all on /var/mail.
+[ -d /etc/mailharness-user ] && find /var/mail -type f -delete
 if [ "${1:-}" = "--config" ]; then
   # Faults may have changed the configuration: restore it, and wait for nothing (reload is asynchronous;
   # the harness waits for master's "reload" log line).

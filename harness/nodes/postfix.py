@@ -15,9 +15,10 @@ from ..topology import NodeSpec, TopologySpec
 from .base import Node, NodeError, Placement
 
 log = logging.getLogger("mailharness")
-# master's children (master runs as PID 1 in the node; commands the harness runs have other parents)
+# master's children (master runs as PID 1 in the node; commands the harness runs have other parents; the stand-ins
+# of a user's configuration, containers/postfix/standins.py, are not Postfix's)
 _CHILDREN = ("for p in /proc/[0-9]*; do [ \"$(awk '/^PPid/{print $2}' $p/status 2>/dev/null)\" = 1 ] && "
-             "echo ${p#/proc/}; done")
+             "[ \"$(cat $p/comm 2>/dev/null)\" != mh-standins ] && echo ${p#/proc/}; done")
 
 # qmgr found a queue file still locked by the delivery agent that had just tried it (the agent reports its status,
 # then closes the file; with retries every second, the next deferred-queue scan can come in between). qmgr then
@@ -72,6 +73,8 @@ class PostfixNode(Node):
         if spec.config_dir:
             env["MH_USER_CONFIG"] = "1"
             self.container.with_copy_into_container(Path(spec.config_dir).resolve(), "/etc/mailharness-user")
+            for path, content in spec.files:  # put in place by user-config.sh
+                self.container.with_copy_into_container(content, "/etc/mailharness-files" + path)
         for k, v in env.items():
             self.container.with_env(k, v)
         # A small file system under the mailboxes, so that DiskFull can fill it.

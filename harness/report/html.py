@@ -23,7 +23,7 @@ from .svg import legend, render_svg, steps
 log = logging.getLogger("mailharness")
 
 Record = dict[str, Any]
-VERDICTS = {"passed": "PASS", "failed": "FAIL", "skipped": "SKIP", "error": "ERROR"}
+VERDICTS = {"passed": "PASS", "failed": "FAIL", "skipped": "SKIP", "error": "ERROR", "not-judged": "NOT JUDGED"}
 
 CSS = """
 details.evidence { margin: 8px 0; } details.evidence > summary { cursor: pointer; font-weight: 600; }
@@ -47,6 +47,7 @@ table.summary td.gist { color: #374151; font-size: 13px; }
          padding: 1px 6px; border-radius: 3px; color: #fff; background: var(--muted); }
 .badge.passed { background: var(--ok); } .badge.failed, .badge.error { background: var(--fail); }
 .badge.skipped { background: #8a939e; }
+.badge.not-judged { background: #b07d12; }
 .legend { display: flex; flex-wrap: wrap; gap: 6px 18px; margin: 14px 0; color: #374151; font-size: 13px; }
 .legend .key { display: inline-flex; align-items: center; gap: 6px; }
 details.scenario { border: 1px solid var(--line); border-left: 5px solid var(--muted); border-radius: 4px;
@@ -116,11 +117,13 @@ def render_html(records: Sequence[Record], *, title: str, generated: str | None 
     when = generated if generated is not None else datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
     ids = [scenario_id(i, r) for i, r in enumerate(records, 1)]
     access = sorted({str(a) for r in records for a in (r.get("access") or [])})  # harness.access: direct or gateway
-    counts = {k: sum(1 for r in records if r.get("outcome") == k) for k in ("passed", "failed", "skipped")}
+    counts = {k: sum(1 for r in records if r.get("outcome") == k)
+              for k in ("passed", "failed", "skipped", "not-judged")}
     other = len(records) - sum(counts.values())
     total = sum(float(r.get("duration") or 0) for r in records)
     line = (f"{len(records)} scenario(s): {counts['passed']} passed, {counts['failed']} failed, "
-            f"{counts['skipped']} skipped" + (f", {other} other" if other else "") + f"; {total:.2f} s in all")
+            f"{counts['skipped']} skipped" + (f", {counts['not-judged']} not judged" if counts["not-judged"] else "")
+            + (f", {other} other" if other else "") + f"; {total:.2f} s in all")
     parts = [
         "<!DOCTYPE html>",
         '<html lang="en"><head><meta charset="utf-8">',
@@ -237,7 +240,8 @@ def scenario_section(record: Record, ident: str) -> str:
                     f'<div class="dsns">{dsns or "<p class=none>No DSN was emitted.</p>"}</div></div>')
         body += [hop_table(m, mi) for mi, m in enumerate(messages, 1)]
     if record.get("failure"):
-        body.append(f'<details class="evidence" open><summary>why it failed</summary>'
+        why = "why it was not judged" if outcome == "not-judged" else "why it failed"
+        body.append(f'<details class="evidence" open><summary>{why}</summary>'
                     f'<pre>{escape(str(record["failure"]))}</pre></details>')
     for title, key in (("SMTP transcripts", "transcripts"), ("mail logs of every node", "logs")):
         if record.get(key):

@@ -1,0 +1,361 @@
+"""One probe session per configuration (harness.probe): put the configuration and the files it names in place,
+ask Postfix for the values, domains and recipients (harness.resolve), and return a ConfigInfo.
+
+Files the configuration names outside its folder (/etc/mailname, /etc/aliases, TLS certificates and keys) are
+taken from the same path on this host when readable, otherwise made with the obvious content; each gets a note.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .errors import MailharnessError
+from .probe import USER_DIR, Probe
+from .resolve import (
+    CLASSES,
+    DELIVERED_HERE,
+    ROLE,
+    UNKNOWN_LOCAL_PART,
+    Candidate,
+    Tables,
+    domain_class,
+    domain_lookups,
+    is_domain,
+    is_table,
+    items,
+    lookups,
+    query_table,
+    verdict_for,
+)
+
+VALUE_PARAMS = ("myhostname", "mydomain", "myorigin", "mydestination", "virtual_alias_domains", "virtual_alias_maps",
+                "virtual_mailbox_domains", "virtual_mailbox_maps", "relay_domains", "relay_recipient_maps",
+                "local_recipient_maps", "alias_maps", "recipient_delimiter", "transport_maps", "mail_spool_directory",
+                "home_mailbox", "mailbox_command", "mailbox_transport", "local_transport", "virtual_transport",
+                "virtual_mailbox_base", "virtual_uid_maps", "virtual_gid_maps", "content_filter", "smtpd_milters",
+                "non_smtpd_milters", "smtpd_recipient_restrictions", "smtpd_relay_restrictions",
+                "smtpd_client_restrictions", "smtpd_sender_restrictions", "smtpd_helo_restrictions",
+                "smtpd_data_restrictions", "smtpd_end_of_data_restrictions", "postscreen_dnsbl_sites",
+                "smtpd_tls_security_level", "smtpd_sasl_auth_enable", "smtpd_sasl_type")
+_INDEXED = ("hash", "btree", "lmdb", "cdb", "dbm", "sdbm")
+_TABLE_FILE = re.compile(r"^(?:proxy:)?([a-z0-9]+):(/[^\s,{}]+)$")
+_TLS = ("cert", "key", "ca", "chain", "other")
+
+
+class ConfigError(MailharnessError, ValueError):
+    """The directory is not a Postfix configuration the harness can use (before Postfix even looks at it)."""
+
+
+@dataclass(frozen=True)
+class ConfigInfo:
+    directory: Path
+    params: dict[str, str]  # the values Postfix gives the parameters the harness reads (postconf -x)
+    hostname: str
+    domain: str
+    local_domains: tuple[str, ...]
+    virtual_domains: tuple[str, ...]
+    relay_domains: tuple[str, ...]
+    recipients: tuple[str, ...]  # addresses Postfix's lookups know, best first (delivered by this server first)
+    local_users: tuple[str, ...]  # Unix accounts the node gets (the local class's recipients)
+    notes: tuple[str, ...] = field(default=())
+    unknown: str = ""  # an address Postfix's lookups confirm unknown, or "" (unknown_reason says why)
+    unknown_reason: str = ""
+    known_reason: str = ""  # why no known recipient was found, when none was
+    delivered_here: bool = True  # the first recipient's mail is delivered by this server (not relayed on)
+    files: tuple[tuple[str, bytes], ...] = ()  # files it names outside its folder, as the node gets them
+    relay_unknown: str = ""  # an address of a relay domain Postfix's lookups confirm unknown, or ""
+    relay_unknown_reason: str = ""
+    stand_ins: tuple[str, ...] = ()  # the services it names that the node stands in for (standins.py)
+
+    @property
+    def domains(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(self.local_domains + self.virtual_domains + self.relay_domains))
+
+
+def settings(answer_out: str) -> dict[str, str]:
+    """postconf's own output (`name = value` a line) as a dict."""
+    out: dict[str, str] = {}
+    for line in answer_out.splitlines():
+        name, sep, value = line.partition(" = ")
+        if sep:
+            out[name.strip()] = value.strip()
+        elif line.strip().endswith(" ="):
+            out[line.strip()[:-2].strip()] = ""
+    return out
+
+
+def named_files(values: dict[str, str]) -> dict[str, str]:
+    """Files the settings name, by kind: mailname, aliases, table, list, tls-cert, tls-key, tls-ca, tls-chain."""
+    files: dict[str, str] = {}
+    for name, value in values.items():
+        base = name.rsplit("/", 1)[-1]  # master.cf -o overrides come as service/type/name
+        if base.endswith(("_file", "_files", "_CAfile", "_path")) and "tls" in base:
+            kind = ("tls-chain" if base.endswith("_files") else "tls-key" if "key" in base else
+                    "tls-ca" if "CA" in base else "tls-cert" if "cert" in base else "tls-other")
+            for it in items(value):
+                if it.startswith("/"):
+                    files.setdefault(it, kind)
+            continue
+        if base.endswith("_cache_database"):  # Postfix's own caches, made by its daemons
+            continue
+        if base == "myorigin" and value.startswith("/"):
+            files.setdefault(value, "mailname")
+            continue
+        for it in items(value):
+            m = _TABLE_FILE.match(it)
+            if m:
+                files.setdefault(m.group(2), "aliases" if base in ("alias_maps", "alias_database") else "table")
+            elif it.startswith("/") and (base.endswith(("_domains", "_networks")) or base == "mydestination"):
+                files.setdefault(it, "list")
+    return files
+
+
+def _outside_files(probe: Probe, named: dict[str, str], hostname: str, notes: list[str]) -> dict[str, bytes]:
+    """The files named outside the configuration's folder that the image lacks: from this host, or made."""
+    # Outside the folder; TLS files anywhere (nobody ships a private key with a configuration).
+    paths = [p for p in named if not p.startswith("/etc/postfix/") or named[p].startswith("tls")]
+    in_image = {p for p, a in zip(paths, probe.run([["test", "-e", p] for p in paths]), strict=True) if a.ok}
+    out: dict[str, bytes] = {}
+    host: dict[str, bytes] = {}
+    for p in paths:
+        try:
+            host[p] = Path(p).read_bytes()
+        except OSError:
+            pass
+    tls = [p for p in paths if named[p].startswith("tls")]
+    tls_missing: list[str] = []
+    if tls and all(p in host for p in tls):  # the host's own pair (a cert and its key must match)
+        out.update({p: host[p] for p in tls})
+        notes.append(f"TLS files taken from this host: {', '.join(tls)}")
+    elif tls and all(p in in_image for p in tls):
+        notes.append(f"TLS files: not all readable on this host; the image's own: {', '.join(tls)}")
+    elif tls:
+        tls_missing = tls
+    for p in paths:
+        if named[p].startswith("tls"):
+            continue
+        if p in host:
+            out[p] = host[p]
+            notes.append(f"{p}: taken from this host")
+        elif p in in_image:
+            notes.append(f"{p}: not on this host; the image's own (Debian's default)")
+        else:
+            kind = named[p]
+            content = {"mailname": f"{hostname}\n", "aliases": "postmaster: root\n"}.get(kind, "")
+            out[p] = content.encode()
+            notes.append(f"{p}: not on this host; made with " + (repr(content.strip()) if content else
+                                                                 "nothing in it"))
+    if tls_missing:
+        # One self-signed certificate for every TLS file that is missing (a cert and a key must match).
+        a = probe.sh(f"openssl req -x509 -newkey rsa:2048 -nodes -days 30 -subj /CN={hostname} "
+                     "-keyout /tmp/mh.key -out /tmp/mh.crt >/dev/null 2>&1 && cat /tmp/mh.key && cat /tmp/mh.crt")
+        pem = a.out
+        key = pem[:pem.index("-----BEGIN CERTIFICATE")] if "-----BEGIN CERTIFICATE" in pem else ""
+        cert = pem[len(key):]
+        if not a.ok or not key:
+            notes.append(f"could not make a self-signed certificate ({a.out.strip()[-200:]}); TLS files missing: "
+                         + ", ".join(tls_missing))
+        else:
+            for p in tls_missing:
+                kind = named[p]
+                out[p] = (key if kind == "tls-key" else key + cert if kind == "tls-chain" else cert).encode()
+            notes.append(f"TLS files made (self-signed for {hostname}): {', '.join(tls_missing)}")
+    return out
+
+
+_NO_STAND_IN = ("mysql", "pgsql", "ldap", "sqlite", "memcache", "tcp", "socketmap", "nis", "nisplus")
+
+
+def _stand_ins(probe: Probe, tables: dict[str, None], notes: list[str]) -> tuple[str, ...]:
+    """What the node stands in for (standins.py plan, run in the probe), and what nothing can stand in for."""
+    a = probe.sh("python3 /usr/local/bin/standins.py plan")
+    try:
+        plan = json.loads(a.out)
+    except json.JSONDecodeError:
+        notes.append(f"the stand-ins could not be planned: {(a.out + a.err).strip()[-300:]}")
+        return ()
+    notes += [str(c) for c in plan.get("cannot", [])]
+    for t in tables:
+        kind = query_table(t).split(":", 1)[0]
+        if kind in _NO_STAND_IN and not t.startswith("nis:mail.aliases"):
+            notes.append(f"{t}: a {kind} table cannot be stood in for; what depends on its recipients is not "
+                         "judged (pass --mta-recipient, or give a texthash: copy of the table)")
+    return tuple(f"{e['kind']}: {e['spec']}" + (f" (hands mail back to {e['to']})" if e.get("to") else "")
+                 for e in plan.get("standins", []))
+
+
+def resolve_config(d: Path, recipient: str = "") -> ConfigInfo:
+    with Probe(d) as probe:
+        return _resolve(d, probe, recipient.strip().lower())
+
+
+def _resolve(d: Path, probe: Probe, recipient: str) -> ConfigInfo:
+    notes: list[str] = []
+    _, nx, px, dflt = probe.run([["cp", "-a", f"{USER_DIR}/.", "/etc/postfix/"], ["postconf", "-nx"],
+                                 ["postconf", "-Px"], ["postconf", "-x", "alias_maps", "local_recipient_maps"]])
+    explicit = settings(nx.out)
+    hostname = explicit.get("myhostname", "").lower()
+    domain = explicit.get("mydomain", "").lower()
+    if not domain and hostname.count(".") >= 2:
+        domain = hostname.split(".", 1)[1]
+    if not hostname and domain:
+        hostname = f"mx.{domain}"
+    if not domain or not is_domain(domain):
+        raise ConfigError(f"{d}/main.cf: set mydomain or a fully qualified myhostname (the harness serves that "
+                          "domain in its DNS)")
+    if "myhostname" not in explicit:  # the node's host name, as the node will have it
+        probe.run([["postconf", "-e", f"myhostname={hostname}"]])
+    named = named_files({**settings(dflt.out), **explicit, **settings(px.out)})
+    files = _outside_files(probe, named, hostname, notes)
+    probe.put(files)
+    # The indexed tables, built as the node builds them (user-config.sh; errors are Postfix's to report when the
+    # node starts), then the values Postfix gives the parameters the harness reads.
+    named_tables = dict.fromkeys(it for n, v in {**explicit, **settings(dflt.out)}.items() for it in items(v)
+                                 if is_table(it) and not n.endswith("_cache_database"))
+    alias_tables = {t for t in items(settings(dflt.out).get("alias_maps", "")) if is_table(t)}
+    build = [["postalias" if t in alias_tables else "postmap", query_table(t)] for t in named_tables
+             if query_table(t).split(":", 1)[0] in _INDEXED and ":/" in t]
+    values = settings(probe.run([*build, ["postconf", "-x", *VALUE_PARAMS]])[-1].out)
+    alias_tables = {t for t in items(values.get("alias_maps", "")) if is_table(t)}
+    tables = Tables(probe, aliases=alias_tables)
+
+    # Domain lists: names, /file/name entries (read), tables (listed where Postfix can list them); every address
+    # the recipient tables list, and the domains of those addresses.
+    rcpt_params = ("virtual_alias_maps", "virtual_mailbox_maps", "relay_recipient_maps", "local_recipient_maps",
+                   "transport_maps")
+    list_files = [it for _, param, _ in CLASSES for it in items(values.get(param, "")) if it.startswith("/")]
+    tables.list_keys([it for param in [c[1] for c in CLASSES] + list(rcpt_params) + ["alias_maps"]
+                      for it in items(values.get(param, "")) if is_table(it)])
+    contents = dict(zip(list_files, probe.run([["cat", f] for f in list_files]), strict=True))
+    lists: dict[str, list[str]] = {}
+    candidates = [hostname, domain]
+    for _, param, _ in CLASSES:
+        names: list[str] = []
+        for it in items(values.get(param, "")):
+            if it.startswith("/"):
+                names += [x.lower() for line in contents[it].out.splitlines() for x in items(line.split("#", 1)[0])]
+            elif is_table(it):
+                keys, why = tables.keys(it)
+                candidates += [k.lower() for k in keys]
+                if why:
+                    notes.append(f"{param}: {why}; its domains are found through the addresses of the tables")
+            else:
+                names.append(it.lower())
+        lists[param] = names
+        candidates += names
+    listed: dict[str, list[str]] = {}
+    for param in rcpt_params:
+        for t in (t for t in items(values.get(param, "")) if is_table(t)):
+            keys, why = tables.keys(t)
+            listed[t] = keys
+            if why and param != "transport_maps" and not why.startswith(f"{t} (Unix") and t != "nis:mail.aliases":
+                notes.append(f"{param}: {why}")
+            candidates += [k.rsplit("@", 1)[-1].lower() for k in keys]
+    if recipient:
+        candidates.append(recipient.rsplit("@", 1)[-1])
+    doms = list(dict.fromkeys(c for c in candidates if is_domain(c)))
+    tables.ask([p for x in doms for p in domain_lookups(x, values)])
+    served = {x: k for x in doms if (k := domain_class(x, values, lists, tables))}
+    if not served:
+        raise ConfigError(f"{d}: Postfix says this configuration serves no domain (mydestination, "
+                          "virtual_*_domains, relay_domains)")
+    primary = domain if domain in served else next(iter(served))
+
+    # Unix accounts the node gets: the local parts the local class's own tables list, alias targets, and the
+    # recipient the user vouches for.
+    local_domains = [x for x, k in served.items() if k == "local"]
+    wanted: list[str] = []
+    for t in (t for t in items(values.get("local_recipient_maps", "")) if is_table(t) and t not in alias_tables):
+        for k in listed.get(t, []):
+            local, _, dom = k.partition("@")
+            if not dom or dom in local_domains:
+                wanted.append(local)
+    for t in alias_tables:
+        wanted += [v for x in tables.values.get(t, {}).values() for v in items(x)
+                   if re.match(r"^[a-z_][a-z0-9_-]*$", v)]
+    if recipient and served.get(recipient.rsplit("@", 1)[-1]) == "local":
+        wanted.append(recipient.split("@", 1)[0])
+    wanted = [u for u in dict.fromkeys(wanted) if re.match(r"^[a-z_][a-z0-9_.-]{0,31}$", u)]
+    have = probe.run([["getent", "passwd", u] for u in wanted])
+    accounts = [u for u, a in zip(wanted, have, strict=True) if not a.ok]
+    tables.accounts = set(accounts)
+
+    # Known recipients: candidates of each class, confirmed by Postfix's lookups; the server's own first.
+    cands: list[Candidate] = []
+    for x, klass in served.items():
+        if klass == "local":
+            parts = [k.partition("@")[0] for t in [*items(values.get("local_recipient_maps", "")), *alias_tables]
+                     if is_table(t) for k in tables.keys(t)[0] if k.partition("@")[2] in ("", x)] + wanted
+            cands += [Candidate(f"{p}@{x}", klass) for p in parts if p and "@" not in p]
+    for keys in listed.values():
+        for k in keys:
+            local, _, dom = k.rpartition("@")
+            if local and dom.lower() in served:
+                cands.append(Candidate(k.lower(), served[dom.lower()]))
+    cands = list(dict.fromkeys(cands))
+    cands.sort(key=lambda r: (not r.delivered_here, r.address.split("@")[0] in ROLE,
+                              r.address.rsplit("@", 1)[-1] != primary))
+    known: list[Candidate] = []
+    tables.ask([p for r in cands[:24] for p in lookups(r.address, r.klass, values)]  # one round trip
+               + [p for x, k in served.items() for p in lookups(f"{UNKNOWN_LOCAL_PART}@{x}", k, values)])
+    for r in cands[:24]:
+        ok, _ = verdict_for(r.address, r.klass, values, tables)
+        if ok:
+            known.append(r)
+    known_reason = ""
+    if recipient:
+        klass = served.get(recipient.rsplit("@", 1)[-1], "")
+        if not klass:
+            raise ConfigError(f"--mta-recipient {recipient}: Postfix says this configuration does not serve its domain"
+                              f" (it serves {', '.join(served)})")
+        ok, why = verdict_for(recipient, klass, values, tables)
+        if ok is None:  # the node's Postfix cannot read the table either: its smtpd would answer 4xx
+            known = []
+            known_reason = (f"--mta-recipient {recipient}: the harness's Postfix cannot read the tables that decide "
+                            f"it ({why}); give a texthash: copy of the table")
+        else:
+            if ok is False:
+                notes.append(f"--mta-recipient {recipient}: Postfix's lookups do not know it"
+                             f"{': ' + why if why else ''}; used as you said")
+            known.insert(0, Candidate(recipient, klass))
+    elif not known:
+        known_reason = ("no recipient of this configuration could be confirmed with Postfix's lookups "
+                        f"(tried {len(cands)}); pass one with --mta-recipient ADDRESS")
+
+    unknown, unknown_reason = "", ""
+    why_not: list[str] = []
+    for x in sorted(served, key=lambda x: (x != primary, served[x] not in DELIVERED_HERE)):
+        address = f"{UNKNOWN_LOCAL_PART}@{x}"
+        ok, why = verdict_for(address, served[x], values, tables)
+        if ok is False:
+            unknown = address
+            break
+        why_not.append(f"{address}: " + (why if ok is None else "Postfix's lookups know it (a catch-all)"))
+    if not unknown:
+        unknown_reason = "no address could be confirmed unknown with Postfix's lookups: " + "; ".join(why_not)
+    relay_unknown, relay_why = "", []
+    for x in [x for x, k in served.items() if k == "relay"]:
+        ok, why = verdict_for(f"{UNKNOWN_LOCAL_PART}@{x}", "relay", values, tables)
+        if ok is False:
+            relay_unknown = f"{UNKNOWN_LOCAL_PART}@{x}"
+            break
+        relay_why.append(f"{UNKNOWN_LOCAL_PART}@{x}: " + (why if ok is None else "Postfix's lookups know it"))
+    if "relay" in served.values() and not items(values.get("relay_recipient_maps", "")):
+        notes.append("relay_domains without relay_recipient_maps: mail for any address there is accepted, and "
+                     "what the backend refuses is bounced to whoever the sender claimed to be")
+    if "local" in served.values() and not items(values.get("local_recipient_maps", "")):
+        notes.append("local_recipient_maps is empty: mail for unknown local users is accepted and bounced later")
+    stand_ins = _stand_ins(probe, named_tables, notes)
+    local_d = tuple(x for x, k in served.items() if k == "local" and x != hostname)
+    virtual_d = tuple(x for x, k in served.items() if k in ("virtual alias", "virtual mailbox"))
+    relay_d = tuple(x for x, k in served.items() if k == "relay")
+    return ConfigInfo(d, values, hostname, primary, local_d, virtual_d, relay_d,
+                      tuple(r.address for r in dict.fromkeys(known)), tuple(accounts), tuple(dict.fromkeys(notes)),
+                      unknown=unknown, unknown_reason=unknown_reason, known_reason=known_reason,
+                      delivered_here=bool(known) and known[0].delivered_here,
+                      files=tuple(sorted(files.items())), relay_unknown=relay_unknown, stand_ins=stand_ins,
+                      relay_unknown_reason="no address of a relay domain could be confirmed unknown with Postfix's "
+                                           "lookups: " + "; ".join(relay_why))
