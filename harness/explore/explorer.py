@@ -235,7 +235,7 @@ class _Search:
             v = self.new_violation(o) if o is not None else None
             if o is not None and v is not None:
                 if not first:
-                    first.append(now)
+                    first.append(time.monotonic())  # found once this scenario has run
                 raise _found_class(v.signature, classes)(o, v)
 
         try:

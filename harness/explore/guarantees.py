@@ -237,8 +237,11 @@ def conservation(j: Judged) -> list[Violation]:
         if f.bounced_at and j.sender and "NEVER" not in notify and (not notify or "FAILURE" in notify):
             failed = [d for d in j.story.dsns if d.kind == "failed" and d.node in f.bounced_at]
             if not failed:
+                held = [n for n, _ in j.story.pending if n in f.bounced_at]
+                why = (f"; {held[0]} still holds the message: its DSN could not be made (Postfix's \"bounce "
+                       "failed\", e.g. a DSN larger than message_size_limit)") if held else ""
                 out.append(Violation(CONSERVATION, f"{address} was bounced at {', '.join(f.bounced_at)} and no "
-                                                   f"failed DSN went to <{j.sender}>", "bounced without a DSN"))
+                                                   f"failed DSN went to <{j.sender}>{why}", "bounced without a DSN"))
     for address, n in finals.items():
         got = sum(1 for h in j.story.hops if not h.dsn and h.recipient.lower() == address
                   and (h.kind == "delivered" or (h.kind == "relayed" and h.peer in j.story.directory.nodes
