@@ -16,7 +16,7 @@ import pytest
 
 from harness.engine import images
 
-from .wheelenv import REPO, Dists, Venv, install
+from .wheelenv import REPO, Dists, Venv, install, wheelhouse
 
 USER_TEST = '''
 from harness import MailTopology, assert_dsn
@@ -97,3 +97,13 @@ def test_mailharness_check_on_a_bundled_example(venv: Venv, workdir: Path) -> No
     r = venv.run("mailharness", "check", "--example", "postfix-good", cwd=workdir)
     assert r.returncode == 0, _tail(r)
     assert "7 passed, 0 failed, 1 skipped" in r.stdout, _tail(r)
+
+
+def test_a_wheelhouse_installs_with_no_index(dists: Dists, tmp_path: Path) -> None:
+    """Where there is no index (a job container on an internal network), the wheel and its dependencies as a
+    folder of wheels install with `pip install --no-index --find-links`."""
+    house = wheelhouse(dists.wheel, tmp_path / "house")
+    assert dists.wheel.name in {p.name for p in house.iterdir()}
+    offline = install(dists.wheel, tmp_path / "venv", find_links=house, offline=True)
+    r = offline.run("mailharness", "examples", cwd=tmp_path)
+    assert r.returncode == 0 and str(offline.root) in r.stdout, _tail(r)
