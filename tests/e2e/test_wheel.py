@@ -1,7 +1,8 @@
 """A user's install: the wheel (built from the sdist) in a fresh virtual environment in a temporary folder outside
 the repository, no environment variable set, and every command a user runs from there.
 
-The environment is built once for this module (about 15 s: two builds and a pip install from pip's cache).
+The environment is built once for this module (about 15 s: two builds and a pip install from pip's cache); the
+build (`dists`) is tests/e2e/conftest.py's, shared with the CI templates' test.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import pytest
 
 from harness.engine import images
 
-from .wheelenv import REPO, Dists, Venv, build, install
+from .wheelenv import REPO, Dists, Venv, install, wheelhouse
 
 USER_TEST = '''
 from harness import MailTopology, assert_dsn
@@ -27,11 +28,6 @@ def test_unknown_user_bounces_to_jack(mail_topology: MailTopology) -> None:
     dsn = mail_topology.mailbox("jack@store.example").wait_for_dsn()
     assert_dsn(dsn, action="failed", status="5.1.1", reporting_mta="mx.store.example")
 '''
-
-
-@pytest.fixture(scope="module")
-def dists(tmp_path_factory: pytest.TempPathFactory) -> Dists:
-    return build(tmp_path_factory.mktemp("build"))
 
 
 @pytest.fixture(scope="module")
@@ -101,3 +97,13 @@ def test_mailharness_check_on_a_bundled_example(venv: Venv, workdir: Path) -> No
     r = venv.run("mailharness", "check", "--example", "postfix-good", cwd=workdir)
     assert r.returncode == 0, _tail(r)
     assert "7 passed, 0 failed, 1 skipped" in r.stdout, _tail(r)
+
+
+def test_a_wheelhouse_installs_with_no_index(dists: Dists, tmp_path: Path) -> None:
+    """Where there is no index (a job container on an internal network), the wheel and its dependencies as a
+    folder of wheels install with `pip install --no-index --find-links`."""
+    house = wheelhouse(dists.wheel, tmp_path / "house")
+    assert dists.wheel.name in {p.name for p in house.iterdir()}
+    offline = install(dists.wheel, tmp_path / "venv", find_links=house, offline=True)
+    r = offline.run("mailharness", "examples", cwd=tmp_path)
+    assert r.returncode == 0 and str(offline.root) in r.stdout, _tail(r)

@@ -85,6 +85,16 @@ def wheelhouse(wheel: Path, out: Path) -> Path:
     return out
 
 
+def clean_env(first_on_path: Sequence[Path] = ()) -> dict[str, str]:
+    """The caller's environment without anything that points at the repository or another Python environment:
+    no MAILHARNESS_* variable, no PYTHONPATH, no VIRTUAL_ENV, no PATH entry inside the repository."""
+    drop = ("PYTHONPATH", "VIRTUAL_ENV", "PYTHONHOME", "PYTEST_ADDOPTS", "PYTEST_PLUGINS")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MAILHARNESS_") and k not in drop}
+    path = [p for p in env.get("PATH", "").split(os.pathsep) if p and not Path(p).resolve().is_relative_to(REPO)]
+    env["PATH"] = os.pathsep.join([*map(str, first_on_path), *path])
+    return env
+
+
 @dataclass(frozen=True)
 class Venv:
     root: Path
@@ -98,11 +108,8 @@ class Venv:
         return self.bin / "python"
 
     def env(self, extra: Mapping[str, str] | None = None) -> dict[str, str]:
-        """The caller's environment without anything that points at the repository or another environment."""
-        drop = ("PYTHONPATH", "VIRTUAL_ENV", "PYTHONHOME", "PYTEST_ADDOPTS", "PYTEST_PLUGINS")
-        env = {k: v for k, v in os.environ.items() if not k.startswith("MAILHARNESS_") and k not in drop}
-        env["PATH"] = os.pathsep.join([str(self.bin), *(p for p in env.get("PATH", "").split(os.pathsep)
-                                                         if not p.startswith(str(REPO)))])
+        """A clean environment (`clean_env`) with this one's bin first on PATH."""
+        env = clean_env(first_on_path=[self.bin])
         env["VIRTUAL_ENV"] = str(self.root)
         env.update(extra or {})
         return env
@@ -119,12 +126,17 @@ class Venv:
         return subprocess.run(cmd, cwd=cwd, env=self.env(env), capture_output=True, text=True, timeout=timeout)
 
 
-def install(wheel: Path, where: Path, *, find_links: Path | None = None, offline: bool = False) -> Venv:
-    """A fresh virtual environment at `where` with `wheel` installed and its dependencies resolved by pip."""
+def make_venv(where: Path) -> Venv:
+    """An empty virtual environment at `where` (outside the repository), as actions/setup-python gives a job."""
     if where.resolve().is_relative_to(REPO):
         raise WheelEnvError(f"{where} is inside the repository; a user's environment is not")
     _run([sys.executable, "-m", "venv", where])
-    venv = Venv(where)
+    return Venv(where)
+
+
+def install(wheel: Path, where: Path, *, find_links: Path | None = None, offline: bool = False) -> Venv:
+    """A fresh virtual environment at `where` with `wheel` installed and its dependencies resolved by pip."""
+    venv = make_venv(where)
     opts: list[str | Path] = ["--find-links", find_links] if find_links else []
     if offline:
         opts.append("--no-index")
