@@ -144,6 +144,9 @@ class FaultLedger:
     def _container(self, node: Node, states: Collection[str]) -> None:
         if "disconnected" in states and node.connected:
             node.disconnect()
+        reconnect = "disconnected" not in states and not node.connected
+        if reconnect and node.halted:  # connected while stopped: it starts (now or later) on the network
+            node.reconnect()
         if "halted" not in states and node.halted:
             node.resume()
             self._restarted(node)
@@ -153,8 +156,8 @@ class FaultLedger:
             node.freeze() if "frozen" in states else node.thaw()
         if "disconnected" not in states and not node.connected:
             node.reconnect()
-            if node.alive:
-                self._await_reachable(node)
+        if reconnect and node.alive:
+            self._await_reachable(node)
 
     def _await_reachable(self, node: Node) -> None:
         """The other nodes may remember the old address as unreachable (neighbour cache): poll, with a deadline,

@@ -83,6 +83,8 @@ class Node:
             **({"dns": [placement.dns_ip]} if placement.dns_ip else {}),
             **({"sysctls": sysctls} if sysctls else {}),
         )
+        # The container's own sysctls name eth0 (engines before API 1.46): it cannot start without that interface.
+        self._sysctls_need_eth0 = bool(sysctls)
         self.follower: LogFollower | None = None
         self.started_at = 0.0
         # The container's state as the availability faults left it (harness.ledger reads and drives these).
@@ -135,7 +137,14 @@ class Node:
             return
         since = time.time()
         mark = self.events.mark()
-        self.container.get_wrapped_container().start()
+        if not self.connected and self._sysctls_need_eth0:
+            # Started on the network (its services are not up yet: nothing can reach them) and cut again at once:
+            # without eth0 the engine refuses to start a container whose sysctls name it.
+            self.reconnect()
+            self.container.get_wrapped_container().start()
+            self.disconnect()
+        else:
+            self.container.get_wrapped_container().start()
         self._follow(since)
         self.halted = False
         if self.connected:

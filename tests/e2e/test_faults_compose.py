@@ -243,3 +243,20 @@ def test_faults_that_cannot_hold_together_are_refused_and_change_nothing(mail_to
         mail_topology.apply(SizeLimit("library", 200_000))
     assert mail_topology.faults == (MailboxFull("library", "jill", 100_000),)
     assert mail_topology.postfix("library").exec(["postconf", "-h", "message_size_limit"]).strip() == b"100000"
+
+
+@pytest.mark.parametrize("heal_first", ["unreachable", "down"])
+def test_a_host_cut_and_stopped_comes_back_whichever_heals_first(mail_topology: MailTopology, heal_first: str) -> None:
+    """A stopped container that is also cut from the network starts again: on engines before API 1.46 its own
+    sysctls name eth0, and it could not start without it (found by the property test above)."""
+    cut = mail_topology.apply(Unreachable("edu", client_timeout="1s"))
+    stop = mail_topology.apply(Down("edu", whole_host=True, client_timeout="1s"))
+    first, second = (cut, stop) if heal_first == "unreachable" else (stop, cut)
+    first()
+    edu = mail_topology.node("edu")
+    assert edu.halted is (heal_first == "unreachable") and edu.connected is (heal_first == "unreachable")
+    second()
+    assert mail_topology.faults == () and edu.alive and edu.connected
+    sent = mail_topology.send("jack@store.example", "jill@example.edu")
+    assert sent.accepted
+    mail_topology.mailbox("jill@example.edu").wait_for()
