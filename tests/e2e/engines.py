@@ -23,12 +23,13 @@ ROOT = Path(__file__).resolve().parents[2]
 LOOPBACK_TCP = os.environ.get("MAILHARNESS_DOCKERD_TCP", "127.0.0.1:2375")  # ci/ensure-docker.sh's listener
 
 
-def install(target: Path) -> Path:
-    """The package from this checkout with its dependencies, installed by pip into `target` (outside the
-    repository, not editable): a user's installation, importable with only PYTHONPATH=target."""
+def install(target: Path, wheel: Path | None = None) -> Path:
+    """The package as a user installs it, with its dependencies, by pip into `target` (outside the repository,
+    not editable), importable with only PYTHONPATH=target: the built wheel when given (what the tests use: the
+    image definitions and scenarios must come from the wheel itself), else built from this checkout."""
     subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--disable-pip-version-check",
-                    "--no-warn-script-location", "--target", str(target), str(ROOT)], check=True, capture_output=True,
-                   timeout=600)
+                    "--no-warn-script-location", "--target", str(target), str(wheel or ROOT)], check=True,
+                   capture_output=True, timeout=600)
     return target
 
 
@@ -115,14 +116,12 @@ def run_in_job_container(command: list[str], *, site: Path, workdir: Path, env: 
         host_config = api.create_host_config(
             network_mode=net, binds={local_socket(): {"bind": "/var/run/docker.sock", "mode": "rw"},
                                      str(site): {"bind": "/opt/site", "mode": "ro"},
-                                     str(workdir): {"bind": "/job", "mode": "rw"},
-                                     # the image definitions, until the installed package carries them itself
-                                     str(ROOT / "containers"): {"bind": "/opt/containers", "mode": "ro"}})
+                                     str(workdir): {"bind": "/job", "mode": "rw"}})
         ctr = api.create_container(images.ensure(("mock-smtp",))["mock-smtp"], entrypoint=command[:1],
                                    command=command[1:], working_dir="/job", labels=tags,
                                    host_config=host_config, hostname=job,
                                    environment={"PYTHONPATH": "/opt/site", "PYTHONDONTWRITEBYTECODE": "1",
-                                                "MAILHARNESS_CONTAINERS": "/opt/containers", **env})
+                                                **env})
         api.start(ctr["Id"])
         status = api.wait(ctr["Id"], timeout=timeout)
         out = api.logs(ctr["Id"]).decode("utf-8", "replace")

@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from .engines import ROOT, clean_python, install, run_in_job_container, tcp_engine
+from .engines import clean_python, install, run_in_job_container, tcp_engine
+from .wheelenv import Dists
 
 USER_TEST = '''
 from harness import MailTopology, assert_dsn
@@ -35,8 +36,9 @@ RUN = ["-m", "harness.cli", "run", "-n", "0", "-k", "test_classic"]  # delivered
 
 
 @pytest.fixture(scope="module")
-def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return install(tmp_path_factory.mktemp("installed") / "site")
+def site(tmp_path_factory: pytest.TempPathFactory, dists: Dists) -> Path:
+    """The wheel built from this checkout (tests/e2e/conftest.py), installed outside the repository."""
+    return install(tmp_path_factory.mktemp("installed") / "site", dists.wheel)
 
 
 @pytest.fixture
@@ -49,7 +51,7 @@ def _run_on_host(site: Path, job: Path, *args: str, **env: str) -> str:
     """pytest on the user's file, then `mailharness run` on two scenarios, with a clean interpreter that sees only
     `site`; both must pass. Returns both outputs."""
     environ = {k: v for k, v in os.environ.items() if not k.startswith(("MAILHARNESS_", "PYTEST_"))}
-    environ.update(PYTHONPATH=str(site), MAILHARNESS_CONTAINERS=str(ROOT / "containers"), **env)
+    environ.update(PYTHONPATH=str(site), **env)
     out = ""
     for cmd, passed in ((USER, "1 passed"), (RUN, "2 passed")):
         proc = subprocess.run([*clean_python(), *cmd, *args], cwd=job, env=environ, capture_output=True, text=True,
