@@ -84,6 +84,8 @@ class EmittedDsn:
     delivered_at: str = ""  # node whose mailbox got it
     message_id: str = ""
     about: tuple[str, ...] = ()  # the recipients it reports on (bounced/deferred ones at that node)
+    # the same, as the message first had them (`orig_to`, where an alias, .forward or virtual alias rewrote one)
+    about_original: tuple[str, ...] = ()
 
 
 @dataclass
@@ -226,9 +228,10 @@ class Story:
         if env.sender == "" and self.dsns:
             problems.append("a DSN about a message with a null sender")
         never = {r.address.lower() for r in env.recipients if [n.upper() for n in r.notify] == ["NEVER"]}
-        for d in self.dsns:
-            if never and all(a.lower() in never for a in d.about):
-                problems.append(f"a DSN from {d.node} about NOTIFY=NEVER recipient(s) {', '.join(d.about)}")
+        for d in self.dsns:  # NOTIFY belongs to the recipient as sent: judged on the addresses before rewriting
+            if never and all(a.lower() in never for a in d.about_original or d.about):
+                problems.append(f"a DSN from {d.node} about NOTIFY=NEVER recipient(s) "
+                                f"{', '.join(d.about_original or d.about)}")
         for h in self.hops:
             if h.kind == "bounced" and not h.dsn and h.status.startswith("5.1.") and h.node in self.accepted \
                     and "@" in h.recipient and self._serves(h.node, h.recipient) and self.dsns_from(h.node):
@@ -284,9 +287,12 @@ def _collect(world: StoryWorld, sent: Submission) -> Story:
     _attempts(story, events, tracked, deliveries)
     reported = {"failed": ("bounced", "deferred"), "delayed": ("deferred",),
                 "delivered": ("delivered", "relayed", "forwarded")}
+    original = {(d.node, d.queue_id, d.recipient): evidence.original_recipient(d) for d in deliveries}
     for dsn in story.dsns:
-        dsn.about = tuple(dict.fromkeys(h.recipient for h in story.hops if not h.dsn and h.node == dsn.node
-                                        and h.kind in reported.get(dsn.kind, ())))
+        hops = [h for h in story.hops if not h.dsn and h.node == dsn.node and h.kind in reported.get(dsn.kind, ())]
+        dsn.about = tuple(dict.fromkeys(h.recipient for h in hops))
+        dsn.about_original = tuple(dict.fromkeys(original.get((h.node, h.queue_id, h.recipient), h.recipient)
+                                                 for h in hops))
     _refusals(story, events)
     story.hops = _one_record_per_refusal(sorted(story.hops, key=lambda h: h.seq))
     story.errors = evidence.problems(events)

@@ -258,3 +258,46 @@ def test_verdict_error_is_a_mailharness_error_and_an_assertion() -> None:
     story = gather(FakeWorld(UNKNOWN_USER), sent_to("nosuchuser@library.example"), timeout=0)
     with pytest.raises(MailharnessError, match="expected: no DSN from any node"):
         story.no_dsn()
+
+
+def test_notify_never_is_judged_on_the_recipient_as_sent_not_as_rewritten() -> None:
+    """jill@example.edu (NOTIFY=NEVER) and jill@library.example, whom library's virtual alias rewrites to
+    jill@example.edu: library's DSN is about jill@library.example (orig_to), not backscatter for the NEVER one
+    (the explorer's finding on the default topology)."""
+    from harness.smtp import Recipient
+
+    lines = [
+        ("store", f"Nov 29 13:05:05 mx postfix/cleanup[117]: 0384E176400: message-id={MID}"),
+        ("store", "Nov 29 13:05:05 mx postfix/smtp[118]: 0384E176400: to=<jill@example.edu>, relay=mx.example.edu[10."
+                  "1.1.12]:25, delay=0.01, delays=0/0/0/0.01, dsn=2.0.0, status=sent (250 2.0.0 Ok: queued as 11111111"
+                  "11A)"),
+        ("store", "Nov 29 13:05:05 mx postfix/smtp[118]: 0384E176400: to=<jill@library.example>, relay=mx.library.exa"
+                  "mple[10.1.1.11]:25, delay=0.01, delays=0/0/0/0.01, dsn=2.0.0, status=sent (250 2.0.0 Ok: queued as "
+                  "2222222222B)"),
+        ("store", "Nov 29 13:05:05 mx postfix/qmgr[113]: 0384E176400: removed"),
+        ("library", f"Nov 29 13:05:05 mx postfix/cleanup[217]: 2222222222B: message-id={MID}"),
+        ("library", "Nov 29 13:05:05 mx postfix/smtp[218]: 2222222222B: to=<jill@example.edu>, orig_to=<jill@library"
+                    ".example>, relay=mx.example.edu[10.1.1.12]:25, delay=0.01, delays=0/0/0/0.01, dsn=5.7.1, status="
+                    "bounced (host mx.example.edu[10.1.1.12] said: 550 5.7.1 Refused (in reply to RCPT TO command))"),
+        ("library", "Nov 29 13:05:05 mx postfix/cleanup[217]: 3333333333C: message-id=<dsn@mx.library.example>"),
+        ("library", "Nov 29 13:05:05 mx postfix/bounce[219]: 2222222222B: sender non-delivery notification: "
+                    "3333333333C"),
+        ("library", "Nov 29 13:05:05 mx postfix/qmgr[213]: 2222222222B: removed"),
+        ("library", "Nov 29 13:05:05 mx postfix/qmgr[213]: 3333333333C: removed"),
+        ("edu", f"Nov 29 13:05:05 mx postfix/cleanup[317]: 1111111111A: message-id={MID}"),
+        ("edu", "Nov 29 13:05:05 mx postfix/local[318]: 1111111111A: to=<jill@example.edu>, relay=local, delay=0.01, "
+                "delays=0/0/0/0, dsn=2.0.0, status=sent (delivered to maildir)"),
+        ("edu", "Nov 29 13:05:05 mx postfix/qmgr[313]: 1111111111A: removed"),
+    ]
+    sent = sent_to("jill@library.example")
+    env = Envelope.of("jack@store.example", [Recipient("jill@example.edu", ("NEVER",)), "jill@library.example"])
+    sent = Sent(env, sent.transcript, sent.message, "store")
+    story = gather(FakeWorld(lines), sent, timeout=0)
+    [dsn] = story.dsns
+    assert (dsn.node, dsn.kind, dsn.about, dsn.about_original) == (
+        "library", "failed", ("jill@example.edu",), ("jill@library.example",))
+    assert story.no_backscatter()
+    never_only = Envelope.of("jack@store.example", [Recipient("jill@library.example", ("NEVER",))])
+    story = gather(FakeWorld(lines), Sent(never_only, sent.transcript, sent.message, "store"), timeout=0)
+    with pytest.raises(VerdictError, match="a DSN from library about NOTIFY=NEVER recipient"):
+        story.no_backscatter()
