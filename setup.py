@@ -23,6 +23,9 @@ DATA = ("containers", "examples")  # repository folder -> harness/<same name> in
 
 class build_py_with_data(build_py):  # noqa: N801  (setuptools' command naming)
     def run(self) -> None:
+        # An older build of this checkout (before harness.suites) left a top-level suites/ in build/lib, and
+        # bdist_wheel packs all of build/lib: never ship it.
+        shutil.rmtree(Path(self.build_lib) / "suites", ignore_errors=True)
         super().run()
         if getattr(self, "editable_mode", False):
             return
