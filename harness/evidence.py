@@ -250,25 +250,23 @@ class Notice:
     line: str
 
 
-def notices(events: Sequence[LogEvent], node: str | None = None) -> list[Notice]:
+def _bounce_notices(events: Sequence[LogEvent], node: str | None, pattern: re.Pattern[str]) -> list[Notice]:
     out = []
     for e in events:
         if (node is None or e.node == node) and e.program == "postfix/bounce" and e.queue_id:
-            m = _NOTICE.match(e.text)
+            m = pattern.match(e.text)
             if m:
                 out.append(Notice(e.node, e.queue_id, m.group("qid"), m.group("kind"), e.line))
     return out
+
+
+def notices(events: Sequence[LogEvent], node: str | None = None) -> list[Notice]:
+    return _bounce_notices(events, node, _NOTICE)
 
 
 def postmaster_notices(events: Sequence[LogEvent], node: str | None = None) -> list[Notice]:
     """Copies of a notification the node sent to its postmaster (notify_classes), not to the sender."""
-    out = []
-    for e in events:
-        if (node is None or e.node == node) and e.program == "postfix/bounce" and e.queue_id:
-            m = _POSTMASTER_NOTICE.match(e.text)
-            if m:
-                out.append(Notice(e.node, e.queue_id, m.group("qid"), m.group("kind"), e.line))
-    return out
+    return _bounce_notices(events, node, _POSTMASTER_NOTICE)
 
 
 @dataclass(frozen=True)
