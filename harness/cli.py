@@ -239,7 +239,7 @@ def main(argv: list[str] | None = None) -> int:
     from .load import add_arguments as load_arguments
 
     load_arguments(sub.add_parser("load", help="N messages from C clients; every recipient accounted for, or exit 1"))
-    from .explore.command import add_arguments as explore_arguments
+    from .explore.options import add_arguments as explore_arguments
 
     explore_arguments(sub.add_parser("explore", help="search the fault space for broken mail guarantees; write a "
                                                      "regression test per violation (exit 1 when one is found)"))

@@ -5,10 +5,34 @@ hypothesis, run on real topologies, judged against the guarantees, shrunk, and w
     findings, stats = search(Config(budget=60))
 """
 
-from .explorer import Config, Discovery, Stats, search
-from .fixture import Explore, Report
-from .guarantees import GUARANTEES, Violation, assert_guarantees
-from .scenario import MockStep, Rcpt, Scenario, Targets
+# ruff: noqa: F401  (the TYPE_CHECKING imports exist for type checkers; __getattr__ serves them at run time)
+from __future__ import annotations
 
-__all__ = ["GUARANTEES", "Config", "Discovery", "Explore", "MockStep", "Rcpt", "Report", "Scenario", "Stats",
-           "Targets", "Violation", "assert_guarantees", "search"]
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .explorer import Config, Discovery, Stats, search
+    from .fixture import Explore, Report
+    from .guarantees import GUARANTEES, Violation, assert_guarantees
+    from .scenario import MockStep, Rcpt, Scenario, Targets
+
+# Names are imported on first use: `harness.explore.options` (the command line's parser) must not pay for
+# hypothesis.
+_WHERE = {
+    "Config": "explorer", "Discovery": "explorer", "Stats": "explorer", "search": "explorer",
+    "Explore": "fixture", "Report": "fixture",
+    "GUARANTEES": "guarantees", "Violation": "guarantees", "assert_guarantees": "guarantees",
+    "MockStep": "scenario", "Rcpt": "scenario", "Scenario": "scenario", "Targets": "scenario",
+}
+
+__all__ = sorted(_WHERE)
+
+
+def __getattr__(name: str) -> Any:
+    module = _WHERE.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value
