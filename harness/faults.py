@@ -105,8 +105,9 @@ class Down(Fault):
     """The node's SMTP service is stopped while the host stays up: connections are refused. With `whole_host`
     (and always for a mock node) the container itself is stopped: connections time out after
     `client_timeout` (the other Postfix nodes' smtp_connect_timeout; 1 s, Postfix's shortest), as for a host that
-    is gone. A time-out longer than 1.5 s may end as "No route to host" instead: a node that has no neighbour
-    entry for the address yet gives up on it after its ARP probes (harness.nodes.postfix)."""
+    is gone. The other nodes know the host's address when it goes (harness.ledger makes sure); a time-out longer
+    than 5 s may still end as "No route to host": the kernel checks a silent neighbour again after 5 s
+    (docs/time-outs.md)."""
 
     whole_host: bool = False
     client_timeout: str = "1s"
@@ -137,6 +138,6 @@ class Dns(Fault):
     """The node's domain in DNS: nxdomain (it does not exist), servfail (its server fails), no_mx (no MX record;
     an A record for the domain itself), null_mx (RFC 7505 "MX 0 ."), dead_mx (the MX points at an address of the
     topology's network where no host is: the sending node's ARP probes go unanswered, and its connection fails
-    with "No route to host" after 1.5 s, harness.nodes.postfix)."""
+    with "No route to host" after 0.8 s, harness.nodes.postfix)."""
 
     kind: DnsKind = "nxdomain"

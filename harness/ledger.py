@@ -1,7 +1,7 @@
 """The applied faults, in order, and the one place that changes nodes to match them.
 
     ledger = FaultLedger(topology)
-    quota = ledger.apply(MailboxFull("library"))
+    quota, = ledger.apply(MailboxFull("library"))
     ledger.apply(UnknownUser("library", "jill"))
     ledger.remove(quota)      # Jill is still unknown: only what MailboxFull changed is undone
 
@@ -16,9 +16,10 @@ halted or frozen gets its configuration when it runs again. `clear()` brings eve
 from __future__ import annotations
 
 import base64
+import functools
 import logging
 import shlex
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -26,7 +27,7 @@ from .changes import File, NodeWant, size_conflict, want
 from .errors import MailharnessError
 from .faults import Fault
 from .inject import Changes, FaultError, changes_for
-from .nodes.base import Node
+from .nodes.base import Node, in_parallel
 from .nodes.postfix import PostfixNode
 
 log = logging.getLogger("mailharness")
@@ -91,27 +92,33 @@ class FaultLedger:
         """The faults still applied, in the order they were applied."""
         return tuple(a.fault for a in self._applied)
 
-    def apply(self, fault: Fault) -> Applied:
-        """Apply `fault` on top of the others; on failure nothing of it stays applied."""
-        entry = Applied(fault, changes_for(fault, self._topology), self._seq)
-        self._seq += 1
-        self._applied.append(entry)
+    def apply(self, *faults: Fault) -> tuple[Applied, ...]:
+        """Apply `faults` on top of the others, together: each node they touch is changed once (one reload), the
+        nodes in parallel. On failure nothing of them stays applied."""
+        entries = tuple(Applied(f, changes_for(f, self._topology), self._seq + i) for i, f in enumerate(faults))
+        self._seq += len(entries)
+        self._applied.extend(entries)
+        touched = frozenset().union(*(e.nodes for e in entries))
         try:
-            self._converge(entry.nodes)
+            self._converge(touched)
         except BaseException:
-            self._applied.remove(entry)
+            for e in entries:
+                self._applied.remove(e)
             try:
-                self._converge(entry.nodes)  # back to what the other faults imply
+                self._converge(touched)  # back to what the other faults imply
             except MailharnessError as again:  # the first error is the one to report; say this one too
-                log.warning("mailharness: could not take back the half-applied %s: %s", fault.describe(), again)
+                log.warning("mailharness: could not take back the half-applied %s: %s",
+                            ", ".join(f.describe() for f in faults), again)
             raise
-        return entry
+        return entries
 
-    def remove(self, entry: Applied) -> None:
-        """Undo one applied fault (again: nothing); the others stay exactly as they are."""
-        if entry in self._applied:
-            self._applied.remove(entry)
-            self._converge(entry.nodes)
+    def remove(self, *entries: Applied) -> None:
+        """Undo applied faults (those already undone: nothing), together; the others stay exactly as they are."""
+        gone = [e for e in entries if e in self._applied]
+        for e in gone:
+            self._applied.remove(e)
+        if gone:
+            self._converge(frozenset().union(*(e.nodes for e in gone)))
 
     def clear(self) -> None:
         """Undo every fault: every node back to its baseline."""
@@ -132,16 +139,24 @@ class FaultLedger:
                 if problem:
                     raise FaultError(f"{', '.join(a.fault.describe() for a in self._applied)}: these faults "
                                      f"cannot hold together on {name}: {problem}")
-        for name in sorted(n for n in names if n in nodes):
-            node, w = nodes[name], wants.get(name, NodeWant())
-            self._container(node, w.container)
-            if isinstance(node, PostfixNode) and node.alive:
-                self._config(node, w)
+        steps: list[Callable[[], None]] = [functools.partial(self._node, nodes[name], wants.get(name, NodeWant()))
+                                           for name in sorted(n for n in names if n in nodes)]
         if dns != self._dns:
-            self._topology.set_dns(dict(dns))
-            self._dns = dict(dns)
+            steps.append(functools.partial(self._set_dns, dict(dns)))
+        in_parallel(steps)
+
+    def _node(self, node: Node, w: NodeWant) -> None:
+        self._container(node, w.container)
+        if isinstance(node, PostfixNode) and node.alive:
+            self._config(node, w)
+
+    def _set_dns(self, dns: dict[str, str]) -> None:
+        self._topology.set_dns(dns)
+        self._dns = dns
 
     def _container(self, node: Node, states: Collection[str]) -> None:
+        if ("disconnected" in states and node.connected) or ("halted" in states and not node.halted):
+            self._introduce(node)
         if "disconnected" in states and node.connected:
             node.disconnect()
         reconnect = "disconnected" not in states and not node.connected
@@ -158,6 +173,17 @@ class FaultLedger:
             node.reconnect()
         if reconnect and node.alive:
             self._await_reachable(node)
+
+    def _introduce(self, node: Node) -> None:
+        """Before a node is cut off or stopped, every other Postfix node exchanges a packet with it (a connection
+        to a closed port, refused at once), as a server that talked to its next hop recently has: its neighbour
+        table then knows the address, and a connection to the host once it is gone times out (the client's
+        connect time-out) instead of failing on ARP ("No route to host", harness.nodes.postfix.NEIGHBOUR_SYSCTLS),
+        whatever the order of the tests before."""
+        probe = f"timeout 1 bash -c 'exec 3<>/dev/tcp/{node.ip}/9' 2>/dev/null; true"
+        in_parallel([functools.partial(other.exec, ["sh", "-c", probe], False)
+                     for other in self._topology.nodes.values()
+                     if isinstance(other, PostfixNode) and other is not node and other.alive and other.connected])
 
     def _await_reachable(self, node: Node) -> None:
         """The other nodes may remember the old address as unreachable (neighbour cache): poll, with a deadline,

@@ -19,10 +19,9 @@ import time
 import uuid
 import weakref
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from email.message import EmailMessage
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
 import docker.errors
 from docker.types import IPAMConfig, IPAMPool
@@ -37,7 +36,7 @@ from .faults import Fault
 from .ledger import FaultLedger
 from .mail import Mailbox, make_message
 from .nodes import DnsNode, MockNode, Node, PostfixNode
-from .nodes.base import Placement
+from .nodes.base import Placement, in_parallel
 from .sent import Sent
 from .smtp import Envelope, Recipient, Transcript, submit
 from .topology import TopologySpec, default_topology
@@ -46,7 +45,6 @@ if TYPE_CHECKING:
     from .verdict import Story
 
 log = logging.getLogger("mailharness")
-T = TypeVar("T")
 _live: weakref.WeakSet[MailTopology] = weakref.WeakSet()
 _swept = False
 _sweep_lock = threading.Lock()
@@ -135,12 +133,12 @@ class MailTopology:
             starts = [functools.partial(_start_node, n, self.ready_timeout) for n in everything]
             if gateway_first(self.access_mode):
                 starts.append(functools.partial(_timed, functools.partial(chooser.start_gateway, targets)))
-            done = _parallel(starts)
+            done = in_parallel(starts)
             t2 = t1 + max(d for d in done)
             self.access = chooser.choose((self.dns.ip, 53), targets)
             for n in everything:
                 n.access = self.access
-            _parallel([functools.partial(n.wait_ready, self.ready_timeout, 0) for n in everything])
+            in_parallel([functools.partial(n.wait_ready, self.ready_timeout, 0) for n in everything])
         except BaseException:
             self.stop()
             raise
@@ -178,11 +176,11 @@ class MailTopology:
         raise RuntimeError(f"could not create an internal network for {self.id}: {last}")
 
     # -- faults ----------------------------------------------------------------------------------------
-    def apply(self, fault: Fault) -> Callable[[], None]:
-        """Apply a fault now, on top of the others; returns its removal, which undoes exactly what this fault
-        changed (the others stay). Every fault still applied is removed by `reset()`."""
-        entry = self._ledger.apply(fault)
-        return functools.partial(self._ledger.remove, entry)
+    def apply(self, *faults: Fault) -> Callable[[], None]:
+        """Apply faults now, together and on top of the others; returns their removal, which undoes exactly what
+        these faults changed (the others stay). Every fault still applied is removed by `reset()`."""
+        entries = self._ledger.apply(*faults)
+        return functools.partial(self._ledger.remove, *entries)
 
     @property
     def faults(self) -> tuple[Fault, ...]:
@@ -192,14 +190,11 @@ class MailTopology:
     @contextlib.contextmanager
     def fault(self, *faults: Fault) -> Iterator[MailTopology]:
         """Apply faults for the duration of a `with` block."""
-        removes = []
+        remove = self.apply(*faults)
         try:
-            for f in faults:
-                removes.append(self.apply(f))
             yield self
         finally:
-            for remove in reversed(removes):
-                remove()
+            remove()
 
     def set_dns(self, faults: dict[str, str]) -> None:
         """The DNS answers with `faults` (domain -> kind, see harness.faults.Dns) from the next query on; {} heals.
@@ -210,7 +205,7 @@ class MailTopology:
         """Queues emptied, mailboxes cleared, configuration back to its baseline; events and transcripts
         of the previous test set aside. Faults still applied are removed first."""
         self._ledger.clear()
-        _parallel([n.reset for n in self.nodes.values()])
+        in_parallel([n.reset for n in self.nodes.values()])
         # The previous test's last lines (and the reset's own, postsuper's "Deleted") may still be on their way
         # through the container's log stream: the new test's evidence begins after them, not among them.
         self.sync_logs()
@@ -313,7 +308,7 @@ class MailTopology:
         token = uuid.uuid4().hex[:12]
         nodes = [n for n in self.nodes.values() if isinstance(n, PostfixNode) and n.alive]
         mark = self.events.mark()
-        _parallel([functools.partial(n.exec, ["postlog", "-t", "mailharness-sync", token], False) for n in nodes])
+        in_parallel([functools.partial(n.exec, ["postlog", "-t", "mailharness-sync", token], False) for n in nodes])
         for n in nodes:
             self.events.wait(lambda e, n=n: e.node == n.name and e.program == "mailharness-sync"  # type: ignore[misc]
                              and e.text == token, timeout=timeout, since=mark, what=f"{n.name}'s log to catch up")
@@ -368,13 +363,6 @@ def _timed(fn: Callable[[], object]) -> float:
     t0 = time.monotonic()
     fn()
     return time.monotonic() - t0
-
-
-def _parallel(fns: Sequence[Callable[[], T]]) -> list[T]:
-    if len(fns) <= 1:
-        return [f() for f in fns]
-    with ThreadPoolExecutor(max_workers=len(fns)) as pool:
-        return [f.result() for f in [pool.submit(fn) for fn in fns]]
 
 
 @atexit.register

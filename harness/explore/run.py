@@ -82,8 +82,7 @@ def run_scenario(world: MailTopology, scenario: Scenario, t: Targets | None = No
     heals: list[Callable[[], None]] = []
     try:
         if scenario.start == "before":
-            for f in faults:
-                world.apply(f)
+            world.apply(*faults)
             sent = _send(world, scenario, t)
         else:
             held = next_hops(scenario, world, t)
@@ -96,8 +95,7 @@ def run_scenario(world: MailTopology, scenario: Scenario, t: Targets | None = No
                 held = []
             for heal in heals:
                 heal()
-            for f in faults:
-                world.apply(f)
+            world.apply(*faults)
     except FaultError as exc:
         raise NotApplicable(str(exc)) from exc
     story = sent.verdict(timeout=VERDICT_TIMEOUT)

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import logging
+import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 import docker.errors
 from docker.types import EndpointConfig
@@ -24,6 +26,17 @@ if TYPE_CHECKING:
     import socket
 
 log = logging.getLogger("mailharness")
+T = TypeVar("T")
+
+
+def in_parallel(fns: Sequence[Callable[[], T]]) -> list[T]:
+    """Call each function in its own thread (the nodes' commands mostly wait on the engine); their results in
+    order. Every call runs to its end; the first exception, in order, is raised."""
+    if len(fns) <= 1:
+        return [f() for f in fns]
+    with ThreadPoolExecutor(max_workers=len(fns)) as pool:
+        futures = [pool.submit(fn) for fn in fns]
+    return [f.result() for f in futures]
 
 
 class NodeError(MailharnessError, RuntimeError):
@@ -85,6 +98,7 @@ class Node:
         )
         # The container's own sysctls name eth0 (engines before API 1.46): it cannot start without that interface.
         self._sysctls_need_eth0 = bool(sysctls)
+        self._endpoint_opts = endpoint_opts  # from API 1.46: given again when the node is connected again
         self.follower: LogFollower | None = None
         self.started_at = 0.0
         # The container's state as the availability faults left it (harness.ledger reads and drives these).
@@ -92,6 +106,7 @@ class Node:
         self.frozen = False
         self.connected = True
         self._shell: Shell | None = None  # a shell kept open in the container (harness.nodes.shell)
+        self._shell_lock = threading.Lock()  # the threads that run commands in parallel open one shell
         self.access: Access = DIRECT  # how the test process reaches it (harness.access; the topology decides)
 
     # -- lifecycle ---------------------------------------------------------------------------------
@@ -172,7 +187,8 @@ class Node:
         self.connected = False
 
     def reconnect(self) -> None:
-        client().networks.get(self.network).connect(self.id, ipv4_address=self.ip, aliases=[self.hostname])
+        client().networks.get(self.network).connect(self.id, ipv4_address=self.ip, aliases=[self.hostname],
+                                                    driver_opt=self._endpoint_opts or None)
         self.connected = True
 
     def reset(self) -> None:
@@ -209,10 +225,12 @@ class Node:
 
     def _run(self, cmd: list[str] | str) -> tuple[int, bytes, bytes]:
         if self.alive:
-            if self._shell is None:
-                self._shell = Shell(client().api, self.id)
+            with self._shell_lock:
+                if self._shell is None:
+                    self._shell = Shell(client().api, self.id)
+                shell = self._shell
             try:
-                return self._shell.run(cmd)
+                return shell.run(cmd)
             except ShellLost as exc:
                 log.debug("mailharness: %s: %s; using docker exec", self.name, exc)
         res = client().api.exec_create(self.id, cmd, stdout=True, stderr=True)

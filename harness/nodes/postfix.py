@@ -17,8 +17,19 @@ from .base import Node, NodeError, Placement
 log = logging.getLogger("mailharness")
 # master's children (master runs as PID 1 in the node; commands the harness runs have other parents; the stand-ins
 # of a user's configuration, containers/postfix/standins.py, are not Postfix's)
-_CHILDREN = ("for p in /proc/[0-9]*; do [ \"$(awk '/^PPid/{print $2}' $p/status 2>/dev/null)\" = 1 ] && "
-             "[ \"$(cat $p/comm 2>/dev/null)\" != mh-standins ] && echo ${p#/proc/}; done")
+_CHILDREN = ("for p in /proc/[0-9]*; do { read -r pid comm state ppid rest < $p/stat; } 2>/dev/null || continue; "
+             "[ \"$ppid\" = 1 ] && [ \"$comm\" != '(mh-standins)' ] && echo $pid; done")
+# One round trip for a reload: the edit (its own shell, `set -e` as the caller wrote it), master's children listed,
+# `postfix reload`, then (a deadline: 5 s) until every daemon of before the reload is gone: an idle smtpd of before
+# the reload can still take the next connection, with the old configuration, in the few milliseconds before it
+# notices the reload and exits. Exit 2: the edit failed; 3: Postfix refused (its words); "left: PIDS": daemons
+# still running at the deadline.
+_RELOAD = (f'edit=$1; shift; sh -c "$edit" edit "$@" || exit 2; before=$({_CHILDREN}); '
+           'touch -d "-1 min" /etc/postfix/*; out=$(postfix reload 2>&1); '
+           'case "$out" in *fatal*) echo "$out"; exit 3;; esac; '
+           'for i in $(seq 250); do n=0; for p in $before; do [ -d /proc/$p ] && n=$((n + 1)); done; '
+           '[ $n = 0 ] && exit 0; sleep 0.02; done; left=""; for p in $before; do [ -d /proc/$p ] && '
+           'left="$left $p"; done; echo "left:$left"')
 
 # qmgr found a queue file still locked by the delivery agent that had just tried it (the agent reports its status,
 # then closes the file; with retries every second, the next deferred-queue scan can come in between). qmgr then
@@ -38,12 +49,11 @@ EXPEDITE_LIMIT = 5  # per queue file: past that, something really holds it (a hu
 
 
 # The neighbour (ARP) settings of a Postfix node's network interface. A connection to an address of the topology's
-# network where no host answers (DNS dead_mx) fails after 3 ARP probes half a second apart: "No route to host"
-# after 1.5 s instead of the kernel's 3 s (3 probes a second apart). That stays longer than the client connect
-# time-out the faults for a host that is gone set (Down(whole_host), Unreachable: 1 s), so that such a next hop
-# still times out ("Connection timed out") when this node has no entry for it in its neighbour table yet. An
-# address that answers, answers the first probe (the network is one local bridge).
-NEIGHBOUR_SYSCTLS = {"net.ipv4.neigh.IFNAME.mcast_solicit": "3", "net.ipv4.neigh.IFNAME.retrans_time_ms": "500"}
+# network where no host answers (DNS dead_mx) fails after 2 ARP probes 0.4 s apart: "No route to host" after
+# 0.8 s instead of the kernel's 3 s (3 probes a second apart). An address that answers, answers the first probe
+# (the network is one local bridge). A host that is gone (Down(whole_host), Unreachable) still times out after the
+# client's 1 s: harness.ledger puts it in every node's neighbour table before it goes (docs/time-outs.md).
+NEIGHBOUR_SYSCTLS = {"net.ipv4.neigh.IFNAME.mcast_solicit": "2", "net.ipv4.neigh.IFNAME.retrans_time_ms": "400"}
 
 
 class ConfigRefused(NodeError):
@@ -142,40 +152,35 @@ class PostfixNode(Node):
         (Faults do not come this way: harness.ledger records and undoes their changes one by one.)"""
         args = [f"{k}={v}" for k, v in settings.items()]
         self.config_dirty = True
-        self._reload_after(["sh", "-c", 'postconf -e "$@"', "postconf", *args])
+        self._reload_after('postconf -e "$@"', *args)
 
     def edit_config(self, script: str) -> None:
         """Run a shell edit of the files in /etc/postfix by hand, then reload (waiting for it)."""
         self.config_dirty = True
-        self._reload_after(["sh", "-c", script])
+        self._reload_after(script)
 
     def reconfigure(self, script: str) -> None:
         """Run a shell edit of the configuration that its caller (harness.ledger) records and undoes itself,
         then reload, waiting for master's "reload" line."""
-        self._reload_after(["sh", "-c", script])
+        self._reload_after(script)
 
     def restore_config(self) -> None:
         """Back to the configuration the node started with."""
         if self.config_dirty:
-            self._reload_after(["sh", "-c", "cp -p /etc/postfix/baseline/* /etc/postfix/"])
+            self._reload_after("cp -p /etc/postfix/baseline/* /etc/postfix/")
             self.config_dirty = False
 
-    def _reload_after(self, cmd: list[str]) -> None:
+    def _reload_after(self, script: str, *args: str) -> None:
+        """Run `script` (sh, with `args`), then reload Postfix, in one command in the node (_RELOAD), and wait for
+        master's "reload" line. The configuration files are backdated, or Postfix waits for them to "settle"."""
         mark = self.events.mark()
-        self.exec(cmd)
-        # Backdated, or Postfix waits for the files to "settle"; checked, so a broken edit says why. The daemons
-        # running before the reload are listed first: they keep the old configuration until they exit.
-        out = self.exec(["sh", "-c", f"{_CHILDREN} > /tmp/mh-before-reload; touch -d '-1 min' /etc/postfix/*; "
-                                     "postfix reload 2>&1"], check=False)
-        if b"fatal" in out:
-            raise NodeError(f"{self.name}: Postfix refused the changed configuration: {out.decode().strip()}")
+        code, out, err = self._run(["sh", "-c", _RELOAD, "reload", script, *args])
+        text = (out + err).decode("utf-8", "replace").strip()
+        if code == 2:
+            raise NodeError(f"{self.name}: the configuration edit failed: {text or '(no output)'}")
+        if code == 3:
+            raise NodeError(f"{self.name}: Postfix refused the changed configuration: {text}")
         self.wait_log("reload -- version", 10, mark, "configuration reloaded")
-        # An idle smtpd of before the reload can still take the next connection, with the old configuration, in
-        # the few milliseconds before it notices the reload and exits: wait (a deadline) until they are all gone.
-        left = self.exec(["sh", "-c", "for i in $(seq 250); do n=0; for p in $(cat /tmp/mh-before-reload); do "
-                                      "[ -d /proc/$p ] && n=$((n + 1)); done; [ $n = 0 ] && exit 0; sleep 0.02; "
-                                      f"done; {_CHILDREN} | grep -xFf /tmp/mh-before-reload | tr '\\n' ' '"],
-                         check=False).decode().strip()
-        if left:
-            log.warning("mailharness: %s: daemons of before the reload still running after 5 s (pids %s): their "
-                        "sessions keep the old configuration", self.name, left)
+        if text.startswith("left:"):
+            log.warning("mailharness: %s: daemons of before the reload still running after 5 s (pids%s): their "
+                        "sessions keep the old configuration", self.name, text[5:])

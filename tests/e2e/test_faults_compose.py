@@ -260,3 +260,36 @@ def test_a_host_cut_and_stopped_comes_back_whichever_heals_first(mail_topology: 
     sent = mail_topology.send("jack@store.example", "jill@example.edu")
     assert sent.accepted
     mail_topology.mailbox("jill@example.edu").wait_for()
+
+
+def test_faults_applied_together_change_a_node_once_and_undo_together(mail_topology: MailTopology) -> None:
+    """`apply(f1, f2)`: one reload of the node both change (not one per fault); the removal undoes both, once."""
+    library = mail_topology.postfix("library")
+    mark = mail_topology.events.mark()
+    remove = mail_topology.apply(SizeLimit("library", 2000), UnknownUser("library", "jill"))
+    reloads = [e for e in mail_topology.events.since(mark) if e.node == "library" and "reload -- version" in e.line]
+    assert len(reloads) == 1, [e.line for e in reloads]
+    assert mail_topology.faults == (SizeLimit("library", 2000), UnknownUser("library", "jill"))
+    remove()
+    assert mail_topology.faults == ()
+    assert library.exec(["postconf", "-h", "message_size_limit"]).strip() != b"2000"
+
+
+def test_a_host_cut_off_is_known_to_its_neighbours_first() -> None:
+    """Before a node is cut off, the other Postfix nodes have it in their neighbour (ARP) tables, so that a
+    connection to it times out (the client's connect time-out) rather than failing on ARP first. A fresh topology:
+    no node has talked to library yet."""
+    with MailTopology() as world:
+        library = world.node("library")
+
+        def entries() -> dict[str, list[str]]:
+            tables = {n: world.postfix(n).exec(["cat", "/proc/net/arp"]).decode() for n in ("store", "edu")}
+            return {n: [ln for ln in t.splitlines()[1:] if ln.split()[0] == library.ip and ln.split()[2] != "0x0"]
+                    for n, t in tables.items()}
+
+        before = entries()
+        remove = world.apply(Unreachable("library"))
+        after = entries()
+        remove()
+    assert not any(before.values()), f"a neighbour knew library before the fault: {before}"
+    assert all(after.values()), f"a neighbour did not know library when it was cut off: {after}"
