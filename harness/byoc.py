@@ -22,7 +22,7 @@ OVERRIDES: tuple[tuple[str, str], ...] = (
     ("maillog_file = /dev/stdout", "the mail log is the container's log, followed as events"),
     ("inet_interfaces = all, inet_protocols = ipv4", "listen on the topology's network"),
     ("chroot = n for every service (master.cf)", "no copies of resolv.conf in a chroot"),
-    ("queue_run_delay = 1s, minimal_backoff_time = 1s, maximal_backoff_time = 2s", "retries in seconds, not minutes"),
+    ("queue_run_delay = 1s, minimal_backoff_time = 1s, maximal_backoff_time = 1s", "retries in seconds, not minutes"),
     ("smtpd_error_sleep_time = 0", "no pause before error replies"),
     ("postscreen_greet_wait = 1s", "postscreen's pregreet test holds each new client 1 s, not 6"),
     ("transport_maps = the topology's domains only; default_transport = relay_transport = error:5.7.1",

@@ -69,7 +69,7 @@ outside="error:5.7.1 mailharness: domain outside the test topology, never delive
 # The topology's routes first, then the configuration's own transport_maps (its lmtp:, local or pipe entries).
 theirs=$(postconf -h transport_maps 2>/dev/null)
 postconf -e "maillog_file = /dev/stdout" "inet_interfaces = all" "inet_protocols = ipv4" \
-  "queue_run_delay = 1s" "minimal_backoff_time = 1s" "maximal_backoff_time = 2s" "smtpd_error_sleep_time = 0" \
+  "queue_run_delay = 1s" "minimal_backoff_time = 1s" "maximal_backoff_time = 1s" "smtpd_error_sleep_time = 0" \
   "transport_maps = texthash:$cf/mh_transport${theirs:+, $theirs}" "default_transport = $outside" \
   "relay_transport = $outside" "postscreen_greet_wait = 1s"
 postconf -F '*/*/chroot = n'
