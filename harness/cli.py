@@ -107,6 +107,9 @@ def _down(args: argparse.Namespace) -> int:
 
 # The CLI imported the harness (and faker) before pytest starts: nothing to rewrite there, nothing to warn about.
 _QUIET = ["-p", "no:cacheprovider", "-W", "ignore::pytest.PytestAssertRewriteWarning"]
+# Installed pytest plugins the bundled suites do not use: each costs every pytest process (the main one and each
+# xdist worker) its import before the first test (hypothesis's 0.8 s, faker's 0.7 s on the 2-core reference).
+_UNUSED_PLUGINS = ["-p", "no:hypothesispytest", "-p", "no:faker", "-p", "no:smtpd"]
 
 
 def _suites() -> Path:
@@ -135,7 +138,7 @@ def _workers(rest: list[str]) -> list[str]:
 def _run(args: argparse.Namespace, rest: list[str]) -> int:
     import pytest
 
-    return int(pytest.main([str(_suites()), *_QUIET, "--mailharness-summary", "-q", *_workers(rest),
+    return int(pytest.main([str(_suites()), *_QUIET, *_UNUSED_PLUGINS, "--mailharness-summary", "-q", *_workers(rest),
                             *_report_opts(rest), *rest]))
 
 
@@ -166,7 +169,7 @@ def _check(args: argparse.Namespace, rest: list[str]) -> int:
     opts = [f"--mta-config={args.node}={directory}"]
     if args.recipient:
         opts.append(f"--mta-recipient={args.recipient}")
-    return int(pytest.main([str(_suites() / "conformance"), *_QUIET, "--mailharness-summary",
+    return int(pytest.main([str(_suites() / "conformance"), *_QUIET, *_UNUSED_PLUGINS, "--mailharness-summary",
                             "-q", "--tb=short", *opts, *_report_opts(rest), *rest]))
 
 

@@ -7,29 +7,48 @@ import email.policy
 import email.utils
 import io
 import tarfile
+import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from email.message import EmailMessage
 from typing import TYPE_CHECKING
 
-from faker import Faker
-
 from . import evidence
 from .events import LogEvent
 
 if TYPE_CHECKING:
+    from faker import Faker
+
     from .nodes.postfix import PostfixNode
     from .ports import MailStore
 
-_faker = Faker()
+# faker is imported on first use (0.7 s: it loads every locale's providers), or by `warm_up()` in a thread while a
+# topology's containers start, so that neither a process that sends no message nor the first test waits for it.
+_faker: list[Faker] = []
+_faker_lock = threading.Lock()
+
+
+def _shared_faker() -> Faker:
+    with _faker_lock:
+        if not _faker:
+            from faker import Faker
+
+            _faker.append(Faker())
+        return _faker[0]
+
+
+def warm_up() -> None:
+    """Load faker in the background (harness.world calls it as a topology starts: that mostly waits on the
+    engine). A failure there is not lost: the first message made imports it again and raises."""
+    threading.Thread(target=_shared_faker, name="mailharness-faker", daemon=True).start()
 
 
 def make_message(sender: str, recipients: Sequence[str], *, subject: str | None = None, body: str | None = None,
                  headers: Mapping[str, str] | None = None, seed: int | None = None) -> EmailMessage:
     """A realistic message: From/To/Subject/Date/Message-ID, and a body of plausible text (faker)."""
-    fk = _faker
+    fk = _shared_faker()
     if seed is not None:  # a generator of its own, so the shared one's sequence is left alone
-        fk = Faker()
+        fk = type(fk)()
         fk.seed_instance(seed)
     msg = EmailMessage()
     msg["From"] = sender or "MAILER-DAEMON"  # a null reverse-path: a bounce's usual From

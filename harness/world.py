@@ -34,7 +34,7 @@ from .engine.docker import client
 from .events import EventLog, LogEvent
 from .faults import Fault
 from .ledger import FaultLedger
-from .mail import Mailbox, make_message
+from .mail import Mailbox, make_message, warm_up
 from .nodes import DnsNode, MockNode, Node, PostfixNode
 from .nodes.base import Placement, in_parallel
 from .sent import Sent
@@ -96,6 +96,7 @@ class MailTopology:
     def start(self) -> MailTopology:
         global _swept
         t0 = time.monotonic()
+        warm_up()  # faker, for the first message, while the containers start
         tags = images.ensure()
         self._tags = tags
         with _sweep_lock:
