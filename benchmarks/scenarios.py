@@ -5,8 +5,10 @@
 Runs the suites `rounds` times, each in a fresh pytest process, and prints `name: value` lines. Per-scenario
 times are setup + call + teardown: the reset before the scenario and the undo of its faults are included; so is,
 for the first scenario of a run, the topology's start (the median over rounds is still a warm figure for all
-others). The removal of the topologies at the end of the session is not: an item this script adds after the last
-scenario takes it (`suite_session_end_median_s`), instead of the last scenario's teardown.
+others). Neither the start of the topologies nor their removal at the end of the session is: an item this script
+adds before the first scenario starts every topology the selected scenarios use (`suite_topology_start_median_s`),
+instead of the first scenario of each topology; another after the last scenario takes the removal
+(`suite_session_end_median_s`), instead of the last scenario's teardown.
 
 A scenario that failed in a round is left out of that round's figures (its time says nothing) and named on
 stderr; the figures are still printed, `scenario_failures` counts the failures, and the exit status is 1.
@@ -29,6 +31,15 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 SESSION_END = "mailharness_session_end"
+SESSION_START = "mailharness_session_start"
+# the session-scoped fixtures of harness.plugin that start a topology
+TOPOLOGIES = ("_mailharness_world", "_mailharness_mock_world", "_mailharness_target")
+_NEEDED = pytest.StashKey[list[str]]()
+
+
+def _start_topologies(request: pytest.FixtureRequest) -> None:
+    for name in request.config.stash[_NEEDED]:
+        request.getfixturevalue(name)
 
 
 class SessionEnd(pytest.Item):
@@ -45,6 +56,10 @@ class SessionEnd(pytest.Item):
 def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
     """This module is also the pytest plugin of the runs it starts (`-p benchmarks.scenarios`)."""
     if items:
+        closures = [set(getattr(item, "fixturenames", ())) for item in items]
+        config.stash[_NEEDED] = [t for t in TOPOLOGIES if any(t in c for c in closures)]
+        start = pytest.Function.from_parent(items[0].parent, name=SESSION_START, callobj=_start_topologies)
+        items.insert(0, start)
         items.append(SessionEnd.from_parent(session, name=SESSION_END))
 
 
@@ -56,6 +71,7 @@ def main() -> None:
     a = ap.parse_args()
     times: dict[str, list[float]] = defaultdict(list)
     session_ends: list[float] = []
+    session_starts: list[float] = []
     walls: list[float] = []
     failures: list[str] = []
     for i in range(a.rounds):
@@ -76,6 +92,9 @@ def main() -> None:
                 if name == SESSION_END:
                     session_ends.append(float(case.get("time", "0")))
                     continue
+                if name == SESSION_START:
+                    session_starts.append(float(case.get("time", "0")))
+                    continue
                 if case.find("failure") is not None or case.find("error") is not None:
                     failures.append(f"round {i + 1}: {name}")
                     continue
@@ -88,6 +107,8 @@ def main() -> None:
         print(f"scenario_overall_median_s: {statistics.median(medians.values()):.3f}")
     print(f"suite_wall_median_s: {statistics.median(walls):.1f}")
     print(f"suite_wall_first_s: {walls[0]:.1f}")
+    if session_starts:
+        print(f"suite_topology_start_median_s: {statistics.median(session_starts):.3f}")
     if session_ends:
         print(f"suite_session_end_median_s: {statistics.median(session_ends):.3f}")
     print(f"scenario_failures: {len(failures)}")
