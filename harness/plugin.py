@@ -9,17 +9,15 @@ Fixtures:
     mock_smtp              the mock SMTP server in-process, without Docker
     mail_explore           search the fault space for broken guarantees within a budget (harness.explore)
 
-Reporting is done by plugin objects registered in pytest_configure, as pytest's own junitxml does: `_Summary`
-(--mailharness-summary) and `_Report` (--mailharness-html/--mailharness-records). What is known about one test
-(its outcome by phase, the topologies it used) is kept in `item.stash`.
+Reporting is done by plugin objects (harness.reporting) registered in pytest_configure, as pytest's own junitxml
+does: `_Summary` (--mailharness-summary) and `_Report` (--mailharness-html/--mailharness-records). What is known
+about one test (its outcome by phase, the topologies it used) is kept in `item.stash`.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Callable, Generator, Iterator
-from pathlib import Path
 from typing import Any, Protocol
 
 import pytest
@@ -34,6 +32,7 @@ from .faults import Fault
 from .mock import MockSMTP
 from .nodes.postfix import ConfigRefused
 from .probe import ProbeError
+from .reporting import _USED, _VERDICT, _Access, _counts, _Order, _Report, _Summary
 from .topology import TopologySpec, default_topology, topology_with_mock_next_hop
 from .world import MailTopology
 
@@ -41,13 +40,12 @@ log = logging.getLogger("mailharness")
 
 pytest_plugins = ["harness.shard"]  # --mailharness-shard=K/N: its own options and collection hook
 
-_USED = pytest.StashKey[list[MailTopology]]()  # per test: the topologies it used
 _OUTCOMES = pytest.StashKey[dict[str, str]]()  # per test: "passed", "failed" or "skipped", by phase
 _SETTINGS = pytest.StashKey[Settings]()
 _KEPT = pytest.StashKey[list[str]]()
 _STOOD_IN = pytest.StashKey[tuple[str, ...]]()  # --mta-config: the services the node stands in for
-_SUMMARY = pytest.StashKey["_Summary"]()
-_REPORT = pytest.StashKey["_Report"]()
+_SUMMARY = pytest.StashKey[_Summary]()
+_REPORT = pytest.StashKey[_Report]()
 
 
 class FaultApplier(Protocol):
@@ -286,12 +284,6 @@ def _failed(item: pytest.Item) -> bool:
     return "failed" in item.stash.get(_OUTCOMES, {}).values()
 
 
-def _counts(report: pytest.TestReport) -> bool:
-    """The one report that stands for a test in the summary and the records: its call, or a setup that did not
-    pass (an error, or a skip)."""
-    return report.when == "call" or (report.when == "setup" and report.outcome != "passed")
-
-
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None, Any, Any]:
     req = item.get_closest_marker("requirement")
@@ -322,156 +314,6 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
                                      "\n\n".join(t.render() for t in topo.transcripts)))
             rep.sections.append((f"mailharness {topo.id}: mail logs", topo.report()))
     return rep
-
-
-_VERDICT = {"passed": "PASS", "failed": "FAIL", "not-judged": "NOT JUDGED", "skipped": "SKIP"}
-
-
-class _Order:
-    """The tests in the order they were collected, so that the summary and the report list them the same way in
-    one process and under pytest-xdist (where they finish in any order): from the session's items, or on the
-    controller of an xdist run from the first worker's collection."""
-
-    def __init__(self) -> None:
-        self.index: dict[str, int] = {}
-
-    def pytest_collection_finish(self, session: pytest.Session) -> None:
-        if session.items and not self.index:
-            self.index = {item.nodeid: i for i, item in enumerate(session.items)}
-
-    @pytest.hookimpl(optionalhook=True)
-    def pytest_xdist_node_collection_finished(self, node: object, ids: list[str]) -> None:
-        if ids and not self.index:
-            self.index = {nodeid: i for i, nodeid in enumerate(ids)}
-
-    def key(self, nodeid: str) -> int:
-        return self.index.get(nodeid, len(self.index))
-
-
-class _Access:
-    """The access paths the tests' topologies were reached on (from the reports, so that the controller of an
-    xdist run sees every worker's), said once in the terminal summary."""
-
-    def __init__(self) -> None:
-        self.paths: dict[str, int] = {}
-
-    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
-        for key, value in report.user_properties:
-            if key == "mailharness_access":
-                self.paths[str(value)] = self.paths.get(str(value), 0) + 1
-
-    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
-        for path, n in self.paths.items():
-            terminalreporter.write_line(f"mailharness: access {path}: {n} test(s)")
-
-
-class _Summary:
-    """--mailharness-summary: the table of scenarios, verdicts and times. Collects from the reports (not in
-    makereport), so that the controller of an xdist run sees every worker's tests."""
-
-    def __init__(self, order: _Order) -> None:
-        self.results: list[tuple[str, str, float, str]] = []
-        self.order = order
-
-    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
-        if _counts(report):
-            doc = dict(report.user_properties).get("doc", "")
-            outcome, why = judged(report.outcome, report.longrepr)
-            self.results.append((report.nodeid, outcome, report.duration, f"not judged: {why}" if why else str(doc)))
-
-    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
-        from .summary import render_summary
-
-        terminalreporter.write_sep("=", "mailharness summary")
-        for line in render_summary(sorted(self.results, key=lambda r: self.order.key(r[0]))):
-            terminalreporter.write_line(line)
-
-
-class _Report:
-    """--mailharness-html / --mailharness-records: one record per scenario that used a topology. Each process
-    writes its records to a part file of its own (xdist workers: one each), as each test's call is reported,
-    while its topology still runs; the controller merges the parts at the end, in the order the tests were
-    collected, and writes the report."""
-
-    def __init__(self, config: pytest.Config, records: str | None, html: str | None, order: _Order) -> None:
-        self.records, self.html = records, html
-        self.base = Path(str(records or html)).resolve()
-        workerinput: dict[str, Any] | None = getattr(config, "workerinput", None)
-        self.controller = workerinput is None
-        worker = workerinput["workerid"] if workerinput else "main"
-        self.part = self.base.with_name(f"{self.base.name}.{worker}.part.jsonl")
-        self.order = order
-        self.errors: list[str] = []
-        self.written: list[str] = []
-
-    def _parts(self) -> list[Path]:
-        return sorted(self.base.parent.glob(self.base.name + ".*.part.jsonl"))
-
-    def pytest_sessionstart(self, session: pytest.Session) -> None:
-        if self.controller:
-            for old in self._parts():
-                old.unlink()
-
-    @pytest.hookimpl(wrapper=True)
-    def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo[None]
-                                  ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
-        rep = yield
-        if _counts(rep) and item.stash.get(_USED, []):
-            self._write_record(item, rep)
-        return rep
-
-    def _write_record(self, item: pytest.Item, rep: pytest.TestReport) -> None:
-        from .report import scenario_record
-        from .verdict import gather
-
-        try:
-            used = item.stash.get(_USED, [])
-            stories = []
-            for topo in used:
-                stories += topo.stories
-                told = {id(s.sent) for s in topo.stories}
-                # Messages the test sent without asking for a verdict: gather theirs now, without waiting.
-                stories += [gather(topo, s, timeout=0) for s in topo.sent if id(s) not in told]
-            doc = dict(item.user_properties).get("doc", "")
-            outcome, why = judged(rep.outcome, rep.longrepr)
-            record = scenario_record(item.nodeid, outcome, rep.duration, str(doc), stories)
-            record["access"] = sorted({topo.access.summary for topo in used})  # how the servers were reached
-            if why:
-                record["failure"] = f"not judged: {why}"
-            if rep.failed:  # what the terminal report shows, in the page too
-                crash = getattr(rep.longrepr, "reprcrash", None)
-                record["failure"] = (str(crash.message) if crash is not None else str(rep.longreprtext))[-6000:]
-                record["transcripts"] = "\n\n".join(t.render() for topo in used for t in topo.transcripts)
-                record["logs"] = "\n\n".join(topo.report() for topo in used)
-            self.part.parent.mkdir(parents=True, exist_ok=True)
-            with open(self.part, "a", encoding="utf-8") as fh:
-                fh.write(json.dumps(record) + "\n")
-        except Exception as exc:  # a record that cannot be built or written (OSError, a verdict or DSN bug...):
-            # a report must never break a test run; the error is shown in the terminal summary, and logged
-            log.debug("report record of %s", item.nodeid, exc_info=True)
-            self.errors.append(f"{item.nodeid}: {exc.__class__.__name__}: {exc}")
-
-    def pytest_sessionfinish(self, session: pytest.Session) -> None:
-        if not self.controller:
-            return
-        from .report import write_html, write_records_jsonl
-
-        records = []
-        for part in self._parts():
-            records += [json.loads(line) for line in part.read_text(encoding="utf-8").splitlines() if line.strip()]
-            part.unlink()
-        records.sort(key=lambda r: self.order.key(r.get("nodeid", "")))
-        if self.records:
-            self.written.append(str(write_records_jsonl(records, self.records)))
-        if self.html:
-            self.written.append(str(write_html(records, self.html, "mailharness report")))
-
-    @pytest.hookimpl(trylast=True)
-    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
-        for err in self.errors:
-            terminalreporter.write_line(f"mailharness: report record failed: {err}")
-        for path in self.written:
-            terminalreporter.write_line(f"mailharness: report written to {path}")
 
 
 def pytest_assertrepr_compare(config: pytest.Config, op: str, left: object, right: object) -> list[str] | None:
