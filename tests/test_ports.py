@@ -44,7 +44,7 @@ def test_readers_never_import_the_world(name: str) -> None:
 
 @pytest.mark.parametrize("name", ["verdict.py", "mail.py", "report/records.py", "report/svg.py"])
 def test_only_evidence_reads_postfix_log_lines(name: str) -> None:
-    assert "re" not in imported(ROOT / name), f"{name} parses text itself: Postfix's words belong in evidence.py"
+    assert "re" not in imported(ROOT / name), f"{name} parses text itself: Postfix's words belong in harness.evidence"
 
 
 def test_the_readers_are_typed_against_the_ports() -> None:
