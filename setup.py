@@ -26,6 +26,9 @@ class build_py_with_data(build_py):  # noqa: N801  (setuptools' command naming)
         # An older build of this checkout (before harness.suites) left a top-level suites/ in build/lib, and
         # bdist_wheel packs all of build/lib: never ship it.
         shutil.rmtree(Path(self.build_lib) / "suites", ignore_errors=True)
+        # Nor a module that is gone from the source, or became a package (harness/evidence.py ->
+        # harness/evidence/): an older build's copy would ship next to it. The package is built afresh.
+        shutil.rmtree(Path(self.build_lib) / "harness", ignore_errors=True)
         super().run()
         if getattr(self, "editable_mode", False):
             return

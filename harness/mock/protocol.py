@@ -8,6 +8,10 @@ reports every client line and server reply line to a
 :class:`~harness.mock.recorder.Recorder`.  Everything else (the command
 loop, reading message data, NOOP, RSET, QUIT, VRFY, HELP, STARTTLS -> 454)
 is aiosmtpd's.  Works with aiosmtpd 1.4.3 (Debian bookworm) and 1.4.6.
+This module is the dialogue (what each command may do, and its default
+reply); the connection under it (its life cycle, the transcript, sending the
+replies, running the script for one command) is
+:class:`~harness.mock.connection.ScriptedConnection`.
 
 Protocol details that the script does not change:
 
@@ -21,24 +25,14 @@ Protocol details that the script does not change:
 
 from __future__ import annotations
 
-import asyncio
-import collections
 import time
-from collections.abc import Callable, Coroutine, Iterable
-from typing import Any, AnyStr
 
-from aiosmtpd.smtp import SMTP, Envelope
+from aiosmtpd.smtp import Envelope
 
-from .aio import Hooks, RecordingReader
+from .connection import ScriptedConnection, _Disconnected
 from .params import MAIL_RE, RCPT_RE, Refusal, address_of, check_mail_params, check_rcpt_params, parse_params
-from .recorder import Recorder
 from .records import MessageRecord, Params, RcptRecord
-from .script import KNOWN_EXTENSIONS, Script, ScriptedReply, Stage, Step
-from .state import ScriptState
-
-
-class _Disconnected(Exception):
-    """The script closed (or hung up on) the connection: stop handling the command."""
+from .script import KNOWN_EXTENSIONS, ScriptedReply, Stage
 
 
 class _Transaction:
@@ -53,191 +47,11 @@ class _Transaction:
         return [r.address for r in self.rcpts if r.accepted]
 
 
-class MockSMTPProtocol(SMTP):
+class MockSMTPProtocol(ScriptedConnection):
     """One scripted SMTP connection (see the module docstring)."""
 
-    def __init__(
-        self,
-        state: ScriptState,
-        recorder: Recorder,
-        *,
-        hostname: str,
-        idle_timeout: float = 3600.0,
-        loop: asyncio.AbstractEventLoop | None = None,
-        refresh: Callable[[], object] | None = None,
-        connections: set[MockSMTPProtocol] | None = None,
-    ) -> None:
-        hooks = Hooks()
-        super().__init__(
-            hooks,
-            data_size_limit=None,
-            enable_SMTPUTF8=True,  # decode UTF-8 commands; SMTPUTF8 itself is scripted
-            decode_data=False,
-            hostname=hostname,
-            ident="ESMTP mock",
-            timeout=idle_timeout,
-            loop=loop,
-        )
-        hooks.protocol = self
-        # MAIL/RCPT with DSN parameters exceed aiosmtpd's 512-byte command limit.
-        self.command_size_limits = collections.defaultdict(lambda: 1000)
-        self.state = state
-        self.recorder = recorder
-        self.default_hostname = hostname
-        self._refresh = refresh
-        self._connections = connections
-        self.sid = 0
-        self.quit_seen = False
-        self._peer_ip = ""
-        self._banner_pending = True
-        self._refused = False
-        self._dropped = False
-        self._end_reason: str | None = None
-        self._in_data = False
-        self._data_bytes = 0
-        self._data_lines = 0
-        self._data_reply: list[str] | None = None
-        self._txn: _Transaction | None = None
-
-    # -- connection life cycle ------------------------------------------------
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        super().connection_made(transport)
-        # The command loop task exists but has not run yet: wrap its reader now.
-        self._reader = RecordingReader(self._reader, self._saw_line)  # type: ignore[assignment]
-        peer = transport.get_extra_info("peername") or ("", 0)
-        self._peer_ip = str(peer[0])
-        if self._connections is not None:
-            self._connections.add(self)
-        if self._refresh is not None:
-            self._refresh()
-        self.sid = self.recorder.open_session(self._peer_ip, int(peer[1]))
-
-    def connection_lost(self, error: Exception | None) -> None:
-        reason = self._end_reason or ("quit" if self.quit_seen else "client closed")
-        self.recorder.close_session(self.sid, reason)
-        if self._connections is not None:
-            self._connections.discard(self)
-        super().connection_lost(error)
-
-    def _timeout_cb(self) -> None:
-        self._end_reason = self._end_reason or "idle timeout"
-        super()._timeout_cb()
-
-    def shutdown(self) -> None:
-        """Close the connection because the server is stopping."""
-        self._end_reason = self._end_reason or "server stopped"
-        self._drop()
-
-    def _drop(self) -> None:
-        self._dropped = True
-        self._end_reason = self._end_reason or "mock disconnected"
-        if self.transport is not None:
-            self.transport.close()
-
-    # -- recording ----------------------------------------------------------------
-    def note(self, text: str) -> None:
-        self.recorder.note(self.sid, text)
-
-    def _saw_line(self, line: bytes) -> None:
-        if self._in_data:
-            if line == b".\r\n":
-                self._in_data = False
-                self.note(f"message data: {self._data_bytes} bytes in {self._data_lines} lines")
-                self.recorder.client_line(self.sid, ".")
-            else:
-                self._data_bytes += len(line)
-                self._data_lines += 1
-            return
-        self.recorder.client_line(self.sid, line.rstrip(b"\r\n").decode("utf-8", "replace"))
-        if self._refresh is not None:
-            self._refresh()
-
-    async def push(self, status: AnyStr) -> None:
-        if self._banner_pending:  # aiosmtpd's first push is its banner: script it instead
-            self._banner_pending = False
-            try:
-                await self._banner()
-            except Exception as e:  # any bug in the scripted banner (a script action, the state, the recorder):
-                # aiosmtpd would not catch it and the client would wait for ever. Not silent: the note goes to the
-                # session's transcript and the mock's log, and the client gets a 421.
-                self.note(f"internal error: {type(e).__name__}: {e}")
-                await self.push(f"421 4.3.0 Error: mock internal error ({type(e).__name__})")
-            return
-        if self._dropped:
-            return
-        text = status if isinstance(status, str) else status.decode("utf-8", "replace")
-        self._in_data = starts_data = False
-        if self._data_reply is not None and text.startswith("354"):  # aiosmtpd's 354: send the script's
-            lines, self._data_reply = self._data_reply, None
-            for line in lines[:-1]:
-                await self.push(line)
-            text, starts_data = lines[-1], True
-        self.recorder.server_line(self.sid, text)
-        if starts_data:
-            self._in_data, self._data_bytes, self._data_lines = True, 0, 0
-        await super().push(text)
-        if text[:3] == "421" and text[3:4] in ("", " "):
-            self._drop()
-
-    # -- scripting helpers ---------------------------------------------------------
-    @property
-    def script(self) -> Script:
-        return self.state.script
-
-    def hostname_now(self) -> str:
-        return self.script.hostname or self.default_hostname
-
-    def default(self, code: int, enhanced: str | None, text: str) -> str:
-        return str(self.default_reply(code, enhanced, text))
-
-    def default_reply(self, code: int, enhanced: str | None, text: str) -> ScriptedReply:
-        """A built-in reply; its enhanced code only if ENHANCEDSTATUSCODES is advertised."""
-        return ScriptedReply(code, enhanced if self.script.advertises("ENHANCEDSTATUSCODES") else None, text)
-
-    async def _answer(
-        self,
-        stage: Stage,
-        addresses: Iterable[str],
-        default: ScriptedReply,
-        before_silence: Callable[[], None] | None = None,
-    ) -> ScriptedReply:
-        """Run the script for one command: the reply to send, or raise _Disconnected."""
-        decision = self.state.decide(stage, addresses)
-        if decision is None:
-            return default
-        self.note(decision.describe())
-        step: Step = decision.step
-        if step.delay:
-            await asyncio.sleep(step.delay)
-        if step.action != "reply":
-            if before_silence is not None:
-                before_silence()
-            if step.action == "disconnect":
-                self.note("disconnecting (script)")
-                self._drop()
-            else:
-                self.note("hanging (script): no reply until the client closes")
-                await asyncio.get_running_loop().create_future()  # cancelled at close
-            raise _Disconnected
-        return default if step.reply is None else step.reply
-
-    async def _send(self, reply: ScriptedReply) -> None:
-        for line in reply.lines():
-            await self.push(line)
-
-    async def _attempt(self, command: Coroutine[Any, Any, ScriptedReply]) -> ScriptedReply | None:
-        """Run one command handler: its reply, its refusal, or None if the script hung up."""
-        try:
-            return await command
-        except Refusal as e:
-            return self.default_reply(e.reply.code, e.reply.enhanced, e.reply.text)
-        except _Disconnected:
-            return None
-
-    async def _run(self, command: Coroutine[Any, Any, ScriptedReply]) -> None:
-        reply = await self._attempt(command)
-        if reply is not None:
-            await self._send(reply)
+    _refused = False  # the banner was not 2xx: only QUIT works (set per connection by the banner)
+    _txn: _Transaction | None = None  # the mail transaction under way, from MAIL to the end of data
 
     def _refuse(self, code: int, enhanced: str, text: str) -> Refusal:
         return Refusal(ScriptedReply(code, enhanced, text))
