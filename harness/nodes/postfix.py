@@ -22,10 +22,11 @@ _CHILDREN = ("for p in /proc/[0-9]*; do { read -r pid comm state ppid rest < $p/
 # One round trip for a reload: the edit (its own shell, `set -e` as the caller wrote it), master's children listed,
 # `postfix reload`, then (a deadline: 5 s) until every daemon of before the reload is gone: an idle smtpd of before
 # the reload can still take the next connection, with the old configuration, in the few milliseconds before it
-# notices the reload and exits. Exit 2: the edit failed; 3: Postfix refused (its words); "left: PIDS": daemons
-# still running at the deadline.
+# notices the reload and exits. Exit 2: the edit failed; 3: Postfix refused (its words: `postfix` itself says
+# nothing on a pipe, postconf does); "left: PIDS": daemons still running at the deadline.
 _RELOAD = (f'edit=$1; shift; sh -c "$edit" edit "$@" || exit 2; before=$({_CHILDREN}); '
-           'touch -d "-1 min" /etc/postfix/*; out=$(postfix reload 2>&1); '
+           'touch -d "-1 min" /etc/postfix/*; out=$(postfix reload 2>&1) || '
+           '{ postconf -n 2>&1 >/dev/null | tail -n 5; echo "$out"; exit 3; }; '
            'case "$out" in *fatal*) echo "$out"; exit 3;; esac; '
            'for i in $(seq 250); do n=0; for p in $before; do [ -d /proc/$p ] && n=$((n + 1)); done; '
            '[ $n = 0 ] && exit 0; sleep 0.02; done; left=""; for p in $before; do [ -d /proc/$p ] && '

@@ -142,3 +142,18 @@ def test_a_refused_second_recipient_is_in_the_story(mail_topology: MailTopology)
     story = sent.verdict()
     assert story.rejected_by("library", stage="RCPT", code=550, recipient="nosuchuser@library.example"), story.render()
     assert story.delivered_to("jill@library.example")
+
+
+def test_a_configuration_postfix_refuses_says_so_and_a_failed_edit_says_why(mail_topology: MailTopology) -> None:
+    """A reload is one command in the node (edit, reload, wait): its two failures keep their own messages, and the
+    node still runs its configuration of before."""
+    from harness.nodes.base import NodeError
+
+    library = mail_topology.postfix("library")
+    with pytest.raises(NodeError, match="configuration edit failed: .*no-such-file"):
+        library.edit_config("cat /etc/postfix/no-such-file")
+    with pytest.raises(NodeError, match="Postfix refused the changed configuration: .*fatal"):
+        library.edit_config("echo 'a line without an equals sign' >> /etc/postfix/main.cf")
+    library.restore_config()
+    sent = mail_topology.send("jack@store.example", "jill@library.example", via="library")
+    assert sent.accepted, sent.transcript
