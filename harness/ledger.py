@@ -155,8 +155,8 @@ class FaultLedger:
         self._dns = dns
 
     def _container(self, node: Node, states: Collection[str]) -> None:
-        if ("disconnected" in states and node.connected) or ("halted" in states and not node.halted):
-            self._introduce(node)
+        if node.connected and not node.halted and ("disconnected" in states or "halted" in states):
+            self._introduce(node)  # about to be cut off or stopped (a node already cut off cannot be met)
         if "disconnected" in states and node.connected:
             node.disconnect()
         reconnect = "disconnected" not in states and not node.connected
