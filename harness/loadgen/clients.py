@@ -7,9 +7,10 @@ through `on_tick`, which may also act on the world meanwhile (the load run heals
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -79,20 +80,32 @@ def run_clients(hosts: Mapping[str, str], messages: Sequence[PlannedMessage], da
         raise ValueError("one rendered message per planned message")
     start = time.monotonic()
     cpu = time.process_time()
-    submitted = accepted = 0
+    counts = [0, 0]  # sessions finished, accepted
+    finished = threading.Condition()
+
+    def count(f: Future[Submitted]) -> None:  # on the client's thread, as each session ends
+        with finished:
+            counts[0] += 1
+            counts[1] += 1 if not f.exception() and f.result().accepted else 0
+            if counts[0] == len(messages):
+                finished.notify()
+
+    # The watcher sleeps between ticks: the sessions count themselves as they end (waiting on all the pending
+    # futures at once instead cost it time in proportion to those still pending, at every session's end).
     with ThreadPoolExecutor(max_workers=max(1, clients), thread_name_prefix="mailharness-load") as pool:
-        futures: list[Future[Submitted]] = [pool.submit(_one, hosts[m.via], port, m, d, timeout, connect)
-                                             for m, d in zip(messages, data, strict=True)]
-        pending: set[Future[Submitted]] = set(futures)
+        futures: list[Future[Submitted]] = []
+        for m, d in zip(messages, data, strict=True):
+            futures.append(pool.submit(_one, hosts[m.via], port, m, d, timeout, connect))
+            futures[-1].add_done_callback(count)
         next_tick = start + interval
-        while pending:
-            done, pending = wait(pending, timeout=max(0.0, next_tick - time.monotonic()),
-                                 return_when=FIRST_COMPLETED)
-            for f in done:
-                submitted += 1
-                accepted += f.result().accepted
+        while True:
+            with finished:
+                finished.wait_for(lambda: counts[0] == len(messages), max(0.0, next_tick - time.monotonic()))
+                submitted, accepted = counts
             now = time.monotonic()
-            if now >= next_tick or not pending:
+            if now >= next_tick or submitted == len(messages):
                 on_tick(Progress(len(messages), submitted, accepted, now - start))
                 next_tick = now + interval
+            if submitted == len(messages):
+                break
     return ClientRun([f.result() for f in futures], time.process_time() - cpu)
