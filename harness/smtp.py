@@ -214,11 +214,13 @@ class Transcript:
 
 
 class _SMTP(smtplib.SMTP):
-    """smtplib's client, with the TCP connection opened by `opener` (the topology's access path)."""
+    """smtplib's client, with the TCP connection opened by `opener` (the topology's access path). It is given the
+    name it says in EHLO: without one, smtplib looks up this host's FQDN (a resolver call) for every session."""
 
-    def __init__(self, timeout: float, opener: Callable[[str, int, float], socket.socket] | None) -> None:
+    def __init__(self, timeout: float, opener: Callable[[str, int, float], socket.socket] | None,
+                 helo: str) -> None:
         self._opener = opener
-        super().__init__(timeout=timeout)
+        super().__init__(local_hostname=helo, timeout=timeout)
 
     def _get_socket(self, host: str, port: int, timeout: float) -> socket.socket:
         if self._opener is None:
@@ -242,7 +244,7 @@ def submit(host: str, envelope: Envelope, data: bytes, *, port: int = 25, helo: 
         t.exchanges.append(Exchange(where, command, r, time.time()))
         return r
 
-    s = _SMTP(timeout, connect)
+    s = _SMTP(timeout, connect, helo)
     try:
         try:
             code, msg = s.connect(host, port)
