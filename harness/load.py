@@ -78,8 +78,9 @@ def _reference(world: MailTopology, mix: Mix, options: LoadOptions, size: int, r
     sender = f"{mix.sender_user}+reference@{mix.sender_domain}"
     world.reset()
     out(f"reference: smtp-source, {n} messages of {size} bytes from {options.clients} sessions, to store")
-    ref = smtp_source(world, messages=n, sessions=options.clients, size=size, sender=sender,
-                      recipient=mix.library_recipient)
+    with world.events.paced(options.log_pace):  # as for the harness's client below: the same log following
+        ref = smtp_source(world, messages=n, sessions=options.clients, size=size, sender=sender,
+                          recipient=mix.library_recipient)
     wait_drained(postfix_nodes(world), options.drain_timeout)
     world.sync_logs()
     ref = count_accepted(world, ref, sender)
@@ -88,9 +89,9 @@ def _reference(world: MailTopology, mix: Mix, options: LoadOptions, size: int, r
     plan = same_workload(mix, n, run_id)
     data = [render(m) for m in plan]
     world.reset()
-    same = run_clients({nd.name: nd.ip for nd in world.nodes.values()}, plan, data, options.clients,
-                       connect=world.access.connect,
-                       timeout=options.submit_timeout)
+    with world.events.paced(options.log_pace):
+        same = run_clients({nd.name: nd.ip for nd in world.nodes.values()}, plan, data, options.clients,
+                           connect=world.access.connect, timeout=options.submit_timeout)
     wait_drained(postfix_nodes(world), options.drain_timeout)
     out(f"  our client, same workload: {same.accepted} of {n} accepted in {same.seconds:.2f}s "
         f"({same.accepted_per_s:.1f}/s, harness CPU {same.cpu_ms_per_message:.2f} ms per message); "
@@ -192,9 +193,9 @@ def _run(world: MailTopology, mix: Mix, options: LoadOptions, plan: list[Planned
             do_heal()
 
     out(f"submitting ({mix.tempfail_address} tempfails until half the messages are in and it was deferred):")
-    run = run_clients({n.name: n.ip for n in world.nodes.values()}, plan, data, options.clients, on_tick=tick,
-                      connect=world.access.connect,
-                      interval=options.interval, timeout=options.submit_timeout)
+    with world.events.paced(options.log_pace):  # the tick reads the log once a second: batches of lines will do
+        run = run_clients({n.name: n.ip for n in world.nodes.values()}, plan, data, options.clients, on_tick=tick,
+                          connect=world.access.connect, interval=options.interval, timeout=options.submit_timeout)
     if not healed:
         if any(s.accepted and any(r.kind == "tempfail" for r in s.message.recipients) for s in run.submissions):
             try:
