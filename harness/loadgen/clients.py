@@ -45,6 +45,13 @@ class Progress:
 class ClientRun:
     submissions: list[Submitted]
     cpu_seconds: float = 0.0  # the harness process's CPU meanwhile: client threads and log followers
+    spans: tuple[float, ...] = ()  # joined runs (`joined`): the seconds of each
+
+    @classmethod
+    def joined(cls, runs: Sequence[ClientRun]) -> ClientRun:
+        """Several runs as one: their sessions, CPU and seconds added up (not the time between them)."""
+        return cls([s for r in runs for s in r.submissions], sum(r.cpu_seconds for r in runs),
+                   tuple(r.seconds for r in runs))
 
     @property
     def cpu_ms_per_message(self) -> float:
@@ -52,7 +59,9 @@ class ClientRun:
 
     @property
     def seconds(self) -> float:
-        """From the first session's start to the last one's end."""
+        """From the first session's start to the last one's end (for joined runs: the sum of each one's)."""
+        if self.spans:
+            return sum(self.spans)
         if not self.submissions:
             return 0.0
         return max(s.ended for s in self.submissions) - min(s.started for s in self.submissions)
