@@ -259,6 +259,7 @@ class LogFollower(threading.Thread):
     def run(self) -> None:
         buf = b""
         clock = time.monotonic
+        resumed = 0.0  # when the last pause ended
         try:
             chunks = iter(self.stream)
             while True:
@@ -274,9 +275,13 @@ class LogFollower(threading.Thread):
                     if line:
                         self._add(line)
                 # Paced (EventLog.paced): a chunk that kept us waiting means the stream had nothing left, and this
-                # is a fresh line: let the next ones pile up in the engine, then read them in one go.
-                if self.log.pace and waited > _WOKEN:
-                    self._stopping.wait(self.log.pace)
+                # is a fresh line: let the next ones pile up in the engine, then read them in one go. A wait for the
+                # GIL looks the same, so a follower never pauses again before it has read for as long as it paused:
+                # it cannot fall behind a busy log.
+                pace = self.log.pace
+                if pace and waited > _WOKEN and clock() - resumed >= pace:
+                    self._stopping.wait(pace)
+                    resumed = clock()
             if buf.strip():
                 self._add(buf.decode("utf-8", "replace").rstrip())
         except Exception as exc:  # anything: a parser bug or a broken stream must not end the follow silently
