@@ -260,6 +260,7 @@ class LogFollower(threading.Thread):
         buf = b""
         clock = time.monotonic
         resumed = 0.0  # when the last pause ended
+        waits = 0  # reads since then that waited for their chunk
         try:
             chunks = iter(self.stream)
             while True:
@@ -274,14 +275,15 @@ class LogFollower(threading.Thread):
                     line = raw.decode("utf-8", "replace").rstrip("\r")
                     if line:
                         self._add(line)
-                # Paced (EventLog.paced): a chunk that kept us waiting means the stream had nothing left, and this
-                # is a fresh line: let the next ones pile up in the engine, then read them in one go. A wait for the
-                # GIL looks the same, so a follower never pauses again before it has read for as long as it paused:
-                # it cannot fall behind a busy log.
+                # Paced (EventLog.paced): a read that kept us waiting means the stream had nothing left and the
+                # lines come as they are logged: let the next ones pile up in the engine, then read them in one go.
+                # A wait for the GIL looks the same, so it takes two such reads since the last pause, and a
+                # follower reads for at least a quarter of the pace between two pauses: it cannot fall behind.
+                waits += waited > _WOKEN
                 pace = self.log.pace
-                if pace and waited > _WOKEN and clock() - resumed >= pace:
+                if pace and waits >= 2 and clock() - resumed >= pace / 4:
                     self._stopping.wait(pace)
-                    resumed = clock()
+                    resumed, waits = clock(), 0
             if buf.strip():
                 self._add(buf.decode("utf-8", "replace").rstrip())
         except Exception as exc:  # anything: a parser bug or a broken stream must not end the follow silently

@@ -206,8 +206,8 @@ def test_a_paced_follower_reads_what_piled_up_after_its_pause_and_loses_nothing(
     assert not follower.is_alive() and follower.error is None
     first, second, third = log.since(0)
     assert [first.line, second.line, third.line] == ["first", "second", "third"]  # nothing lost, nothing split
-    assert second.at - first.at >= 0.2 * 0.95  # woken for "first", it paused before reading on
-    # then it reads for as long as it paused before it pauses again (a busy log is never fallen behind)
+    assert second.at - first.at >= 0.2 * 0.95  # two reads that waited ("first", "sec"): it paused
+    # then it reads for a while before it pauses again (a busy log is never fallen behind)
     assert third.at - second.at < 0.2 * 0.95
 
 
