@@ -129,11 +129,11 @@ class EventLog:
 
     @contextmanager
     def paced(self, seconds: float) -> Iterator[None]:
-        """While inside, the followers of this log read their streams in batches: once a follower has read all its
-        stream held, it waits `seconds` before reading again, so a line reaches the log up to that much later. No
-        line is lost: the engine keeps them meanwhile. For bulk runs in which nothing waits on a line at once (the
-        load run's submissions): a follower woken for every line costs about ten times the CPU per line of one
-        that reads what piled up."""
+        """While inside, the followers of this log read their streams in batches: once a follower finds its stream
+        empty (LogFollower.run says how it tells), it waits `seconds` before reading again, so a line reaches the
+        log up to about that much later. No line is lost: the engine keeps them meanwhile. For bulk runs in which
+        nothing waits on a line at once (the load run's submissions): a follower woken for every line costs
+        several times the CPU per line of one that reads what piled up."""
         before, self.pace = self.pace, max(0.0, seconds)
         try:
             yield
