@@ -2,10 +2,13 @@
 configuration in library's place), every recipient accounted for, and smtp-source's throughput for reference.
 
     python benchmarks/load.py [--messages 2000] [--clients 20] [--mta-config DIR] [--no-reference]
+                              [--reference-rounds 1]
 
 The run's progress, summary and accounting table go to stderr (as `mailharness load` prints them); stdout gets one
 `name: value` line per figure: messages, clients, accepted, accepted_per_s, smtp_source_per_s, ratio (ours /
-smtp-source's accepted messages per second), latency_p50_s and latency_p99_s (acceptance to the recipient's final
+smtp-source's accepted messages per second), same_workload_per_s and same_workload_ratio (our client on
+smtp-source's own workload: the goal's figure), reference_rounds and same_workload_ratio_min (the worst round's),
+harness_cpu_ms_per_msg, latency_p50_s and latency_p99_s (acceptance to the recipient's final
 log event), recipients, unaccounted, duplicates, misdirected, unexpected, still_queued, log_lines_lost,
 mailbox_mismatches, stranded_after_reload, drain_s, wall_s. Exit status 1 when the run is not clean.
 """
@@ -26,6 +29,7 @@ def main() -> int:
     ap.add_argument("--clients", type=int, default=20)
     ap.add_argument("--mta-config", default=None, metavar="DIR")
     ap.add_argument("--no-reference", dest="reference", action="store_false")
+    ap.add_argument("--reference-rounds", type=int, default=1)
     ap.add_argument("--drain-timeout", type=float, default=180.0)
     a = ap.parse_args()
 
@@ -36,6 +40,7 @@ def main() -> int:
     spec, mix = load_world(a.mta_config)
     with MailTopology(spec) as world:
         result = run_load(world, mix, LoadOptions(messages=a.messages, clients=a.clients, reference=a.reference,
+                                                  reference_rounds=a.reference_rounds,
                                                   drain_timeout=a.drain_timeout), out=err)
     for name, value in result.figures().items():
         print(f"{name}: {'-' if value is None else value}")

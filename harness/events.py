@@ -17,7 +17,8 @@ import re
 import threading
 import time
 import traceback
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
@@ -120,8 +121,24 @@ class EventLog:
     """All nodes' events in arrival order; `mark()` and `since=` scope waits to one test."""
 
     events: list[LogEvent] = field(default_factory=list)
+    # Seconds a follower of this log waits, once it has read all its stream had, before it reads again (0: it reads
+    # each line as it comes). See `paced`.
+    pace: float = 0.0
     _cond: threading.Condition = field(default_factory=threading.Condition)
     _failures: list[FollowerFailure] = field(default_factory=list)
+
+    @contextmanager
+    def paced(self, seconds: float) -> Iterator[None]:
+        """While inside, the followers of this log read their streams in batches: once a follower finds its stream
+        empty (LogFollower.run says how it tells), it waits `seconds` before reading again, so a line reaches the
+        log up to about that much later. No line is lost: the engine keeps them meanwhile. For bulk runs in which
+        nothing waits on a line at once (the load run's submissions): a follower woken for every line costs
+        several times the CPU per line of one that reads what piled up."""
+        before, self.pace = self.pace, max(0.0, seconds)
+        try:
+            yield
+        finally:
+            self.pace = before
 
     def add(self, node: str, line: str) -> LogEvent:
         with self._cond:
@@ -208,6 +225,9 @@ class EventLog:
         return lines
 
 
+_WOKEN = 0.002  # seconds: a read that took longer waited for its line (the stream had nothing buffered)
+
+
 class LogFollower(threading.Thread):
     """Streams one container's log into the EventLog until the container goes away.
 
@@ -238,14 +258,32 @@ class LogFollower(threading.Thread):
 
     def run(self) -> None:
         buf = b""
+        clock = time.monotonic
+        resumed = 0.0  # when the last pause ended
+        waits = 0  # reads since then that waited for their chunk
         try:
-            for chunk in self.stream:
+            chunks = iter(self.stream)
+            while True:
+                t = clock()
+                chunk = next(chunks, None)
+                waited = clock() - t
+                if chunk is None:
+                    break
                 buf += chunk
                 *lines, buf = buf.split(b"\n")
                 for raw in lines:
                     line = raw.decode("utf-8", "replace").rstrip("\r")
                     if line:
                         self._add(line)
+                # Paced (EventLog.paced): a read that kept us waiting means the stream had nothing left and the
+                # lines come as they are logged: let the next ones pile up in the engine, then read them in one go.
+                # A wait for the GIL looks the same, so it takes two such reads since the last pause, and a
+                # follower reads for at least a quarter of the pace between two pauses: it cannot fall behind.
+                waits += waited > _WOKEN
+                pace = self.log.pace
+                if pace and waits >= 2 and clock() - resumed >= pace / 4:
+                    self._stopping.wait(pace)
+                    resumed, waits = clock(), 0
             if buf.strip():
                 self._add(buf.decode("utf-8", "replace").rstrip())
         except Exception as exc:  # anything: a parser bug or a broken stream must not end the follow silently

@@ -66,36 +66,64 @@ def _inside(world: MailTopology, plan: list[PlannedMessage]) -> None:
 
 
 def _reference(world: MailTopology, mix: Mix, options: LoadOptions, size: int, run_id: str,
-               out: Out) -> tuple[Reference, ClientRun]:
-    """smtp-source's run, then the harness's client on the same workload (each after a reset, each drained)."""
-    from .loadgen.clients import run_clients
-    from .loadgen.mix import render, same_workload
+               out: Out) -> tuple[Reference, ClientRun, list[tuple[float, float]]]:
+    """smtp-source's run, then the harness's client on the same workload (each after a reset, each drained), as
+    many rounds as asked, the order turned each round; both totals, and each round's messages/s."""
+    from .loadgen.clients import ClientRun
+    from .loadgen.reference import Reference
+
+    rounds = max(1, options.reference_rounds)
+    refs: list[Reference] = []
+    sames: list[ClientRun] = []
+    for i in range(rounds):
+        if rounds > 1:
+            out(f"reference round {i + 1} of {rounds}")
+        for step in ("smtp-source", "ours") if i % 2 == 0 else ("ours", "smtp-source"):
+            if step == "smtp-source":
+                refs.append(_smtp_source(world, mix, options, size, out))
+            else:
+                sames.append(_same_workload(world, mix, options, f"{run_id}r{i}", out))
+    return (Reference.joined(refs), ClientRun.joined(sames),
+            [(r.accepted_per_s, s.accepted_per_s) for r, s in zip(refs, sames, strict=True)])
+
+
+def _smtp_source(world: MailTopology, mix: Mix, options: LoadOptions, size: int, out: Out) -> Reference:
     from .loadgen.reference import count_accepted, smtp_source
-    from .loadgen.report import stage_times
     from .loadgen.settle import postfix_nodes, wait_drained
 
     n = options.reference_messages or options.messages
     sender = f"{mix.sender_user}+reference@{mix.sender_domain}"
     world.reset()
     out(f"reference: smtp-source, {n} messages of {size} bytes from {options.clients} sessions, to store")
-    ref = smtp_source(world, messages=n, sessions=options.clients, size=size, sender=sender,
-                      recipient=mix.library_recipient)
+    with world.events.paced(options.log_pace):  # as for the harness's client: the same log following
+        ref = smtp_source(world, messages=n, sessions=options.clients, size=size, sender=sender,
+                          recipient=mix.library_recipient)
     wait_drained(postfix_nodes(world), options.drain_timeout)
     world.sync_logs()
     ref = count_accepted(world, ref, sender)
     out(f"  smtp-source: {ref.accepted} of {n} accepted in {ref.seconds:.2f}s ({ref.accepted_per_s:.1f}/s), "
         f"exit {ref.exit_code}" + (f": {ref.output[-300:]}" if ref.output else ""))
+    return ref
+
+
+def _same_workload(world: MailTopology, mix: Mix, options: LoadOptions, run_id: str, out: Out) -> ClientRun:
+    from .loadgen.clients import run_clients
+    from .loadgen.mix import render, same_workload
+    from .loadgen.report import stage_times
+    from .loadgen.settle import postfix_nodes, wait_drained
+
+    n = options.reference_messages or options.messages
     plan = same_workload(mix, n, run_id)
     data = [render(m) for m in plan]
     world.reset()
-    same = run_clients({nd.name: nd.ip for nd in world.nodes.values()}, plan, data, options.clients,
-                       connect=world.access.connect,
-                       timeout=options.submit_timeout)
+    with world.events.paced(options.log_pace):
+        same = run_clients({nd.name: nd.ip for nd in world.nodes.values()}, plan, data, options.clients,
+                           connect=world.access.connect, timeout=options.submit_timeout)
     wait_drained(postfix_nodes(world), options.drain_timeout)
     out(f"  our client, same workload: {same.accepted} of {n} accepted in {same.seconds:.2f}s "
         f"({same.accepted_per_s:.1f}/s, harness CPU {same.cpu_ms_per_message:.2f} ms per message); "
         f"{stage_times(same.submissions)}")
-    return ref, same
+    return same
 
 
 def run_load(world: MailTopology, mix: Mix | None = None, options: LoadOptions | None = None,
@@ -115,7 +143,7 @@ def run_load(world: MailTopology, mix: Mix | None = None, options: LoadOptions |
     out(f"mailharness load: {options.messages} messages ({sum(len(m.recipients) for m in plan)} recipients, "
         f"about {size} bytes each) from {options.clients} clients; run {run_id}, topology {world.id}; "
         f"messages written in {time.monotonic() - t0:.1f}s")
-    ref, same = _reference(world, mix, options, size, run_id, out) if options.reference else (None, None)
+    ref, same, rounds = _reference(world, mix, options, size, run_id, out) if options.reference else (None, None, [])
     world.reset()
     undo = [world.apply(f) for f in mix.standing_faults(options.messages)]
     heal = world.apply(mix.tempfail_fault())
@@ -125,7 +153,7 @@ def run_load(world: MailTopology, mix: Mix | None = None, options: LoadOptions |
     except BaseException:
         _remove(undo, out)
         raise
-    result.same_workload = same
+    result.same_workload, result.rounds = same, rounds
     result.cleanup_errors = _remove(undo, out)
     for line in result.summary():
         out(line)
@@ -192,9 +220,9 @@ def _run(world: MailTopology, mix: Mix, options: LoadOptions, plan: list[Planned
             do_heal()
 
     out(f"submitting ({mix.tempfail_address} tempfails until half the messages are in and it was deferred):")
-    run = run_clients({n.name: n.ip for n in world.nodes.values()}, plan, data, options.clients, on_tick=tick,
-                      connect=world.access.connect,
-                      interval=options.interval, timeout=options.submit_timeout)
+    with world.events.paced(options.log_pace):  # the tick reads the log once a second: batches of lines will do
+        run = run_clients({n.name: n.ip for n in world.nodes.values()}, plan, data, options.clients, on_tick=tick,
+                          connect=world.access.connect, interval=options.interval, timeout=options.submit_timeout)
     if not healed:
         if any(s.accepted and any(r.kind == "tempfail" for r in s.message.recipients) for s in run.submissions):
             try:
@@ -238,6 +266,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                                                    "be listed")
     p.add_argument("--no-reference", dest="reference", action="store_false", help="do not run smtp-source first")
     p.add_argument("--reference-messages", type=int, default=0, help="messages for smtp-source (as many as ours)")
+    p.add_argument("--reference-rounds", type=int, default=LoadOptions.reference_rounds,
+                   help="smtp-source and our client on its workload take turns this many times (1); the ratio is "
+                        "of the totals")
     p.add_argument("--drain-timeout", type=float, default=LoadOptions.drain_timeout,
                    help="seconds the queues may take to empty after the last submission (180)")
     p.add_argument("--keep", action="store_true", help="leave the topology running (`mailharness down` removes it)")
@@ -262,7 +293,8 @@ def command(args: argparse.Namespace, out: Out | None = None) -> int:
         print("mailharness load: --messages and --clients must be at least 1", file=sys.stderr)
         return 2
     options = LoadOptions(messages=args.messages, clients=args.clients, reference=args.reference,
-                          reference_messages=args.reference_messages, drain_timeout=args.drain_timeout)
+                          reference_messages=args.reference_messages, reference_rounds=args.reference_rounds,
+                          drain_timeout=args.drain_timeout)
     world = MailTopology(spec)
     try:
         try:

@@ -214,11 +214,13 @@ class Transcript:
 
 
 class _SMTP(smtplib.SMTP):
-    """smtplib's client, with the TCP connection opened by `opener` (the topology's access path)."""
+    """smtplib's client, with the TCP connection opened by `opener` (the topology's access path). It is given the
+    name it says in EHLO: without one, smtplib looks up this host's FQDN (a resolver call) for every session."""
 
-    def __init__(self, timeout: float, opener: Callable[[str, int, float], socket.socket] | None) -> None:
+    def __init__(self, timeout: float, opener: Callable[[str, int, float], socket.socket] | None,
+                 helo: str) -> None:
         self._opener = opener
-        super().__init__(timeout=timeout)
+        super().__init__(local_hostname=helo, timeout=timeout)
 
     def _get_socket(self, host: str, port: int, timeout: float) -> socket.socket:
         if self._opener is None:
@@ -227,12 +229,16 @@ class _SMTP(smtplib.SMTP):
 
 
 def submit(host: str, envelope: Envelope, data: bytes, *, port: int = 25, helo: str = "client.mailharness.test",
-           timeout: float = 30.0, connect: Callable[[str, int, float], socket.socket] | None = None) -> Transcript:
+           timeout: float = 30.0, connect: Callable[[str, int, float], socket.socket] | None = None,
+           pipelining: bool = False) -> Transcript:
     """Run one SMTP transaction. Never raises for 4xx/5xx, refusals, disconnects or timeouts: a session that ends
     without a reply ends its transcript with an exchange of code 0 at the stage where it ended (CONNECT: the
     connection was refused or timed out; BANNER: connected, but no greeting came; else the command in flight).
     `connect(host, port, timeout)` opens the TCP connection (the topology's access path: harness.access); the
-    transcript names `host:port` either way."""
+    transcript names `host:port` either way. With `pipelining`, when the server offers PIPELINING (RFC 2920), MAIL,
+    the RCPTs and DATA go in one write, then the message and QUIT in another (as Postfix's own client does); the
+    transcript is the same, each reply at its command, except that the commands after a refused MAIL get replies too
+    (the server's 503s) and DATA is sent even when every RCPT was refused."""
     server = f"{host}:{port}"
     t = Transcript(server=server, envelope=envelope)
     at: Stage = "CONNECT"  # where the session is: a failure is recorded there
@@ -242,7 +248,7 @@ def submit(host: str, envelope: Envelope, data: bytes, *, port: int = 25, helo: 
         t.exchanges.append(Exchange(where, command, r, time.time()))
         return r
 
-    s = _SMTP(timeout, connect)
+    s = _SMTP(timeout, connect, helo)
     try:
         try:
             code, msg = s.connect(host, port)
@@ -258,16 +264,38 @@ def submit(host: str, envelope: Envelope, data: bytes, *, port: int = 25, helo: 
             return t
         esmtp = s.esmtp_features
         mail_params = envelope.mail_params() if "dsn" in esmtp else []
-        cmd = " ".join([f"FROM:<{envelope.sender}>", *mail_params])
+        mail = " ".join(["MAIL", f"FROM:<{envelope.sender}>", *mail_params])
+        rcpts = [" ".join(["RCPT", f"TO:<{r.address}>", *(r.params() if "dsn" in esmtp else [])])
+                 for r in envelope.recipients]
+        body = re.sub(rb"(?m)^\.", b"..", re.sub(rb"\r\n|\n|\r", b"\r\n", data))
+        if not body.endswith(b"\r\n"):
+            body += b"\r\n"
+        what = f"<message, {len(data)} bytes>"
+        if pipelining and "pipelining" in esmtp:
+            # RFC 2920: MAIL, the RCPTs and DATA in one go, then the message and QUIT; the replies come in order.
+            at = "MAIL"
+            s.send("".join(f"{c}\r\n" for c in (mail, *rcpts, "DATA")))
+            add(at, mail, *s.getreply())
+            at = "RCPT"
+            good = sum(add(at, c, *s.getreply()).ok for c in rcpts)
+            at = "DATA"
+            if add(at, "DATA", *s.getreply()).code != 354:
+                at = "QUIT"  # MAIL or every RCPT refused, and DATA with them
+                add(at, "QUIT", *s.docmd("QUIT"))
+                return t
+            at = "END-OF-MESSAGE"  # no valid recipient, yet 354: the message is left empty (RFC 2920 s3.1)
+            s.send((body if good else b"") + b".\r\nQUIT\r\n")
+            add(at, what if good else "<no message: no recipient was accepted>", *s.getreply())
+            at = "QUIT"
+            add(at, "QUIT", *s.getreply())
+            return t
         at = "MAIL"
-        if not add(at, f"MAIL {cmd}", *s.docmd("MAIL", cmd)).ok:
+        if not add(at, mail, *s.docmd(*mail.split(" ", 1))).ok:
             return t
         good = 0
         at = "RCPT"
-        for rcpt in envelope.recipients:
-            params = rcpt.params() if "dsn" in esmtp else []
-            cmd = " ".join([f"TO:<{rcpt.address}>", *params])
-            good += add(at, f"RCPT {cmd}", *s.docmd("RCPT", cmd)).ok
+        for c in rcpts:
+            good += add(at, c, *s.docmd(*c.split(" ", 1))).ok
         if not good:
             at = "QUIT"
             add(at, "QUIT", *s.docmd("QUIT"))
@@ -275,12 +303,9 @@ def submit(host: str, envelope: Envelope, data: bytes, *, port: int = 25, helo: 
         at = "DATA"
         if add(at, "DATA", *s.docmd("DATA")).code != 354:
             return t
-        body = re.sub(rb"(?m)^\.", b"..", re.sub(rb"\r\n|\n|\r", b"\r\n", data))
-        if not body.endswith(b"\r\n"):
-            body += b"\r\n"
         at = "END-OF-MESSAGE"
         s.send(body + b".\r\n")
-        add(at, f"<message, {len(data)} bytes>", *s.getreply())
+        add(at, what, *s.getreply())
         at = "QUIT"
         add(at, "QUIT", *s.docmd("QUIT"))
     except (OSError, smtplib.SMTPException) as exc:  # SMTPServerDisconnected and TimeoutError are among them

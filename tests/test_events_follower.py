@@ -190,3 +190,34 @@ def test_on_line_sees_each_event_once_it_is_in_the_log() -> None:
 
     assert [(e.program, e.queue_id, e.text, n) for e, n in seen] == [
         ("postfix/qmgr", "E5635174FD7", "skipped, still being delivered", 1), ("", None, "second", 2)]
+
+
+
+def test_a_paced_follower_reads_what_piled_up_after_its_pause_and_loses_nothing(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(harness.events, "_WOKEN", -1.0)  # every read counts as one the follower waited for
+    log = EventLog()
+    follower = LogFollower("store", iter([b"first\n", b"sec", b"ond\n", b"third\n"]), log)
+    with log.paced(0.2):
+        assert log.pace == 0.2
+        follower.start()
+        follower.join(DEADLINE)
+    assert log.pace == 0.0  # back to a line as it comes
+    assert not follower.is_alive() and follower.error is None
+    first, second, third = log.since(0)
+    assert [first.line, second.line, third.line] == ["first", "second", "third"]  # nothing lost, nothing split
+    assert second.at - first.at >= 0.2 * 0.95  # two reads that waited ("first", "sec"): it paused
+    # then it reads for a while before it pauses again (a busy log is never fallen behind)
+    assert third.at - second.at < 0.2 * 0.95
+
+
+def test_stop_ends_a_paced_follower_in_its_pause(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(harness.events, "_WOKEN", -1.0)
+    log = EventLog()
+    follower = LogFollower("edu", iter([b"up\n", b"later\n"]), log)
+    with log.paced(60):
+        follower.start()
+        log.wait(lambda e: e.line == "up", timeout=DEADLINE)
+        follower.stop()
+        follower.join(DEADLINE)
+    assert not follower.is_alive(), "a stopped follower went on pausing"

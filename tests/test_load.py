@@ -424,6 +424,28 @@ def test_the_figures_and_the_verdict() -> None:
     assert not stuck.ok and "THE RUN'S FAULTS COULD NOT ALL BE REMOVED (1): edu: no" in stuck.summary()
 
 
+
+def test_reference_rounds_are_joined_into_totals_and_each_round_is_shown() -> None:
+    from harness.loadgen.clients import ClientRun
+    from harness.loadgen.reference import Reference
+
+    subs = submissions()
+    first, second = ClientRun(subs[:3], 0.03), ClientRun(subs[3:], 0.02)
+    ours = ClientRun.joined([first, second])
+    assert ours.seconds == first.seconds + second.seconds  # not the time between the runs
+    assert ours.accepted == 5 and abs(ours.cpu_ms_per_message - 10.0) < 1e-9
+    refs = [Reference(100, 100, 2.0, 0, "", "smtp-source ..."), Reference(100, 90, 1.0, 75, "oops", "smtp-source")]
+    ref = Reference.joined(refs)
+    assert (ref.messages, ref.accepted, ref.seconds, ref.exit_code, ref.output) == (200, 190, 3.0, 75, "oops")
+
+    acct = account(subs, events(story()))
+    result = LoadResult(LoadOptions(messages=5, clients=2, reference_rounds=2), ClientRun(subs), acct,
+                        Drain(1.5, []), ref, same_workload=ours, rounds=[(50.0, 30.0), (90.0, 27.0)])
+    figures = result.figures()
+    assert figures["same_workload_ratio"] == round(ours.accepted_per_s / (190 / 3.0), 2)  # the totals
+    assert (figures["reference_rounds"], figures["same_workload_ratio_min"]) == (2, 0.3)  # the worst round
+    assert "  in 2 rounds (smtp-source, ours, ratio): 50.0, 30.0, 0.60; 90.0, 27.0, 0.30" in result.summary()
+
 # -- the evidence the accounting reads --------------------------------------------------------------------------------
 def test_the_evidence_functions_the_accounting_reads() -> None:
     evs = events(story())

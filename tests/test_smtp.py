@@ -13,6 +13,7 @@ from aiosmtpd.smtp import SMTP, Session
 from aiosmtpd.smtp import Envelope as AEnvelope
 
 from harness.errors import MailharnessError
+from harness.mock import MockSMTP, Script, rule
 from harness.smtp import STAGES, Envelope, Exchange, Recipient, Reply, UnknownStage, as_stage, stage_of, submit, xtext
 
 
@@ -195,3 +196,56 @@ def test_stage_names_are_one_vocabulary_read_in_any_spelling() -> None:
 def test_recipient_params() -> None:
     assert Recipient("a@b", ("never",)).params() == ["NOTIFY=NEVER"]
     assert Recipient("a@b", (), "a+x@b").params() == ["ORCPT=rfc822;a+2Bx@b"]
+
+
+class _CountingSocket(socket.socket):
+    """A TCP socket that counts its writes (smtplib writes every command with sendall)."""
+
+    writes = 0
+
+    def sendall(self, data: Any, *args: Any) -> None:
+        self.writes += 1
+        super().sendall(data, *args)
+
+
+def _counting(opened: list[_CountingSocket]) -> Callable[[str, int, float], socket.socket]:
+    def opener(host: str, port: int, timeout: float) -> socket.socket:
+        s = _CountingSocket(socket.AF_INET, socket.SOCK_STREAM)
+        s.settimeout(timeout)
+        s.connect((host, port))
+        opened.append(s)
+        return s
+    return opener
+
+
+def test_pipelining_sends_the_envelope_and_the_message_in_two_writes_with_the_same_transcript() -> None:
+    env = Envelope.of("jack@store.example", ["jill@x.example", "nosuchuser@x.example", "jim@x.example"])
+    script = Script(rules=(rule("rcpt", "550 5.1.1 no such user", match="nosuchuser@*"),))
+    opened: list[_CountingSocket] = []
+    with MockSMTP(script) as mock:
+        step = submit("127.0.0.1", env, b"Subject: p\r\n\r\n.dot\r\n", port=mock.port, connect=_counting(opened))
+        piped = submit("127.0.0.1", env, b"Subject: p\r\n\r\n.dot\r\n", port=mock.port, connect=_counting(opened),
+                       pipelining=True)
+        received = mock.wait_for_messages(2)
+    for t in (step, piped):
+        assert [e.stage for e in t.exchanges] == ["BANNER", "EHLO", "MAIL", "RCPT", "RCPT", "RCPT", "DATA",
+                                                  "END-OF-MESSAGE", "QUIT"]
+        assert t.accepted and t.failure is None
+    assert [(e.command, e.reply.code) for e in piped.exchanges] == [(e.command, e.reply.code) for e in step.exchanges]
+    assert [r.code for r in piped.rcpt_replies] == [250, 550, 250]
+    # EHLO, MAIL, 3 RCPT, DATA, the message, QUIT one by one; EHLO, then MAIL+RCPTs+DATA, then the message+QUIT
+    assert [s.writes for s in opened] == [8, 3]
+    assert [m.recipients for m in received] == [("jill@x.example", "jim@x.example")] * 2
+    assert all(m.data.endswith(b".dot\r\n") for m in received), "dot-stuffing is undone by the server"
+
+
+def test_pipelining_with_every_recipient_refused_records_the_refused_data_and_sends_nothing() -> None:
+    env = Envelope.of("jack@store.example", ["nosuchuser@x.example"])
+    script = Script(rules=(rule("rcpt", "550 5.1.1 no such user", match="nosuchuser@*"),))
+    with MockSMTP(script) as mock:
+        t = submit("127.0.0.1", env, b"Subject: p\r\n\r\nx\r\n", port=mock.port, pipelining=True)
+        assert not mock.messages
+    assert [e.stage for e in t.exchanges] == ["BANNER", "EHLO", "MAIL", "RCPT", "DATA", "QUIT"]
+    assert not t.accepted and t.rcpt_replies[0].code == 550 and t.failure is None
+    data = t.reply("DATA")
+    assert data is not None and data.permanent  # the server's "no valid recipients"

@@ -9,6 +9,7 @@ server accepted is read from the server's log (the queue manager's from= lines o
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -40,6 +41,13 @@ class Reference:
     @property
     def accepted_per_s(self) -> float:
         return self.accepted / self.seconds if self.seconds > 0 else 0.0
+
+    @classmethod
+    def joined(cls, refs: Sequence[Reference]) -> Reference:
+        """Several runs as one: messages, accepted and seconds added up; the first failing exit status."""
+        return cls(sum(r.messages for r in refs), sum(r.accepted for r in refs), sum(r.seconds for r in refs),
+                   next((r.exit_code for r in refs if r.exit_code), 0),
+                   "\n".join(r.output for r in refs if r.output), refs[0].command)
 
 
 def smtp_source(world: MailTopology, *, messages: int, sessions: int, size: int, sender: str, recipient: str,

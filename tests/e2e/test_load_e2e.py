@@ -21,7 +21,8 @@ def test_a_small_load_run_accounts_for_every_recipient(
     spec, mix = load_world()
     world = mail_topology_factory(spec)
     lines: list[str] = []
-    result = run_load(world, mix, LoadOptions(messages=60, clients=5, reference_messages=60), out=lines.append)
+    result = run_load(world, mix, LoadOptions(messages=60, clients=5, reference_messages=30, reference_rounds=2),
+                      out=lines.append)
     text = "\n".join(lines)
     assert result.ok, text
     acct = result.accounting
@@ -34,7 +35,9 @@ def test_a_small_load_run_accounts_for_every_recipient(
     assert result.healed_after is not None
     assert all(r.latency is not None and r.latency >= 0 for r in acct.results if r.outcome != "refused")
     ref = result.reference
-    assert ref is not None and ref.exit_code == 0 and ref.accepted == 60 and ref.seconds > 0, text
+    assert ref is not None and ref.exit_code == 0 and ref.accepted == 60 and ref.seconds > 0, text  # 2 rounds of 30
+    assert result.same_workload is not None and result.same_workload.accepted == 60 and len(result.rounds) == 2
+    assert "reference round 2 of 2" in text
     assert result.ratio is not None and result.ratio > 0
     assert world.faults == ()  # the run removes what it applied
     assert "accounting (every recipient of every message):" in text and "submitted 60/60" in text
