@@ -32,7 +32,7 @@ from .faults import Fault
 from .mock import MockSMTP
 from .nodes.postfix import ConfigRefused
 from .probe import ProbeError
-from .reporting import _USED, _VERDICT, _Access, _counts, _Order, _Report, _Summary
+from .reporting import _USED, _VERDICT, MOCK_GROUP, _Access, _counts, _Order, _Report, _Summary
 from .topology import TopologySpec, default_topology, topology_with_mock_next_hop
 from .world import MailTopology
 
@@ -98,9 +98,7 @@ def pytest_configure(config: pytest.Config) -> None:
         config.pluginmanager.register(config.stash[_REPORT], "mailharness-report")
 
 
-MOCK_GROUP = "mailharness-mock"
-
-
+@pytest.hookimpl(tryfirst=True)  # before xdist's own, which reads the groups (on each worker, once collected)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """The tests on the topology with a mock next hop form one pytest-xdist group: under `--dist loadgroup` (what
     `mailharness run` uses) one worker starts that topology, instead of every worker starting its own."""
@@ -109,6 +107,24 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if "mail_topology_with_mock" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.xdist_group(MOCK_GROUP))
+            _group_in_nodeid(config, item)
+
+
+def _group_in_nodeid(config: pytest.Config, item: pytest.Item) -> None:
+    """xdist sends a group to one worker by the "@group" end of the node id, which its own hook writes in
+    `item._nodeid`. pytest 9 keeps node ids in `item._id` and no longer reads `_nodeid` (seen with pytest 9.2 and
+    xdist 3.8: the group was lost, and both workers started the mock topology), so on a worker of a loadgroup
+    run the end is written where pytest reads it. Where pytest's internals differ, nothing is done: the tests
+    still run, only without the group."""
+    if getattr(config, "workerinput", None) is None or not getattr(config.option, "loadgroup", False):
+        return  # (xdist sets option.loadgroup on its workers, where "dist" is "no")
+    if not hasattr(item, "_id") or item.nodeid.endswith(f"@{MOCK_GROUP}"):
+        return
+    try:
+        from _pytest.nodeid import coerce_node_id
+    except ImportError:
+        return
+    item._id = coerce_node_id(f"{item.nodeid}@{MOCK_GROUP}")
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:

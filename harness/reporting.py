@@ -21,6 +21,15 @@ from .world import MailTopology
 log = logging.getLogger("mailharness")
 
 _USED = pytest.StashKey[list[MailTopology]]()  # per test: the topologies it used (harness.plugin's fixtures)
+# The pytest-xdist group of the tests on the topology with a mock next hop (harness.plugin): under --dist loadgroup
+# it ends their node ids ("...::test_x@mailharness-mock").
+MOCK_GROUP = "mailharness-mock"
+
+
+def plain_nodeid(nodeid: str) -> str:
+    """A test's node id without the xdist group's end: the summary and the report name a test the same way in one
+    process and under pytest-xdist."""
+    return nodeid.removesuffix(f"@{MOCK_GROUP}")
 
 
 def _counts(report: pytest.TestReport) -> bool:
@@ -43,15 +52,15 @@ class _Order:
 
     def pytest_collection_finish(self, session: pytest.Session) -> None:
         if session.items and not self.index:
-            self.index = {item.nodeid: i for i, item in enumerate(session.items)}
+            self.index = {plain_nodeid(item.nodeid): i for i, item in enumerate(session.items)}
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_xdist_node_collection_finished(self, node: object, ids: list[str]) -> None:
         if ids and not self.index:
-            self.index = {nodeid: i for i, nodeid in enumerate(ids)}
+            self.index = {plain_nodeid(nodeid): i for i, nodeid in enumerate(ids)}
 
     def key(self, nodeid: str) -> int:
-        return self.index.get(nodeid, len(self.index))
+        return self.index.get(plain_nodeid(nodeid), len(self.index))
 
 
 class _Access:
@@ -83,7 +92,8 @@ class _Summary:
         if _counts(report):
             doc = dict(report.user_properties).get("doc", "")
             outcome, why = judged(report.outcome, report.longrepr)
-            self.results.append((report.nodeid, outcome, report.duration, f"not judged: {why}" if why else str(doc)))
+            self.results.append((plain_nodeid(report.nodeid), outcome, report.duration,
+                                 f"not judged: {why}" if why else str(doc)))
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         from .summary import render_summary
@@ -140,7 +150,7 @@ class _Report:
                 stories += [gather(topo, s, timeout=0) for s in topo.sent if id(s) not in told]
             doc = dict(item.user_properties).get("doc", "")
             outcome, why = judged(rep.outcome, rep.longrepr)
-            record = scenario_record(item.nodeid, outcome, rep.duration, str(doc), stories)
+            record = scenario_record(plain_nodeid(item.nodeid), outcome, rep.duration, str(doc), stories)
             record["access"] = sorted({topo.access.summary for topo in used})  # how the servers were reached
             if why:
                 record["failure"] = f"not judged: {why}"

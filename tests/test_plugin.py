@@ -90,6 +90,11 @@ def test_tests_on_the_mock_topology_form_one_xdist_group(pytester: pytest.Pytest
     """)
     r = pytester.runpytest_subprocess("--collect-only", "-s", "-p", "no:cacheprovider")
     r.stdout.fnmatch_lines(["GROUPS test_on_mock ['mailharness-mock']", "GROUPS test_plain []"])
+    # and xdist sees the group: under --dist loadgroup it schedules the test as "<nodeid>@<group>" (its own
+    # collection hook reads the marker, so the plugin's must run before it)
+    r = pytester.runpytest_subprocess("-n", "2", "--dist", "loadgroup", "-v", "-p", "no:cacheprovider")
+    r.stdout.fnmatch_lines(["*PASSED*test_on_mock@mailharness-mock*"])
+    assert "test_plain@" not in r.stdout.str()
 
 
 def test_mailharness_run_is_parallel_with_the_mock_group_on_one_worker(monkeypatch: pytest.MonkeyPatch) -> None:
