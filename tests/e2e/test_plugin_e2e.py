@@ -54,6 +54,9 @@ def test_ctrl_c_removes_everything(pytester: pytest.Pytester) -> None:
         import os, signal
         def test_interrupted(mail_topology):
             open("topology-id", "w").write(mail_topology.id)
+            # Python only turns SIGINT into KeyboardInterrupt when SIGINT was not ignored at its start, and a
+            # background job of a non-interactive shell (a CI step started with `&`) starts with it ignored
+            signal.signal(signal.SIGINT, signal.default_int_handler)
             os.kill(os.getpid(), signal.SIGINT)
     """)
     r = pytester.runpytest_subprocess("-p", "no:cacheprovider")
