@@ -30,6 +30,12 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   "$PY" -m pip install -q --disable-pip-version-check -e ".[dev]"
   echo "$want" > "$stamp"
 fi
+# pip compiles a wheel's modules when it installs them; an editable install compiles nothing, and where
+# PYTHONDONTWRITEBYTECODE is set (the reference machine sets it) Python never writes the cache either: every
+# process (the main job starts one per xdist worker) would compile the harness's ~100 modules again, about 0.3 s
+# of CPU each. Compile them here as pip would. compileall skips what is up to date; a file edited later is
+# compiled at import, as always (Python checks each file's time stamp against its cache).
+"$PY" -m compileall -q harness suites tests benchmarks conftest.py
 
 bash ci/ensure-docker.sh
 "$PY" -m harness.cli images build

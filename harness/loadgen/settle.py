@@ -11,11 +11,11 @@
 
 from __future__ import annotations
 
+import functools
 import time
 import uuid
 from collections import Counter
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -23,6 +23,7 @@ from .. import evidence
 from ..events import LogEvent
 from ..evidence import QueueEntry
 from ..inject import MBOX_SPOOL
+from ..nodes.base import in_parallel
 
 if TYPE_CHECKING:
     from ..nodes.postfix import PostfixNode
@@ -54,10 +55,8 @@ class Drain:
 
 
 def _parallel(nodes: Sequence[PostfixNode], cmd: list[str]) -> list[bytes]:
-    if not nodes:
-        return []
-    with ThreadPoolExecutor(max_workers=len(nodes)) as pool:
-        return list(pool.map(lambda n: n.exec(cmd, check=False), nodes))
+    """`cmd` in each node at once; each node's output, in order."""
+    return in_parallel([functools.partial(n.exec, cmd, check=False) for n in nodes])
 
 
 def queues(nodes: Sequence[PostfixNode]) -> list[QueueEntry]:
