@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from harness import AcceptUnknownUsers, DiskFull, Forward, MailboxFull, Refuse
@@ -81,6 +81,9 @@ def test_a_written_test_reads_like_the_bundled_scenarios_and_imports_only_the_pu
 
 @settings(max_examples=15, deadline=None)
 @given(scenarios(("default", "mock")))
+# a forward and a refusal given together: 122 columns on one line (hypothesis found it in a CI-like run)
+@example(Scenario(recipients=(Rcpt("forwarded", via="alias"),),
+                  faults=(Refuse("library", "jill@library.example", "550 5.1.1 No such user here"),)))
 def test_every_written_test_passes_the_projects_linter(s: Scenario) -> None:
     found = Discovery(Violation("DSN compliance", "the failed DSN from library: R-7 error", "R-7"), s, "",
                       ["library"] if s.start == "after" else [], Targets(), 1.0, reproduced=2)
