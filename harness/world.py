@@ -87,14 +87,19 @@ class MailTopology:
 
     # -- lifecycle ---------------------------------------------------------------------------------
     def __enter__(self) -> MailTopology:
-        self.start()
+        if self._network is None:  # `with MailTopology(spec).start() as world:` starts it once
+            self.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
 
     def start(self) -> MailTopology:
+        """Create the network and start every node; a topology that was stopped can be started again."""
         global _swept
+        if self._network is not None:
+            raise RuntimeError(f"{self.id} is running already: a second start() would create its network and "
+                               "containers again (stop() it first)")
         t0 = time.monotonic()
         warm_up()  # faker, for the first message, while the containers start
         tags = images.ensure()

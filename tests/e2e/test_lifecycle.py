@@ -6,6 +6,8 @@ import subprocess
 import sys
 import textwrap
 
+import pytest
+
 from harness import MailTopology, NodeSpec, TopologySpec
 from harness.engine import labels
 from harness.engine.docker import client
@@ -23,6 +25,15 @@ def test_a_custom_topology_starts_delivers_and_is_removed() -> None:
         assert _resources(t.id) == (2, 1)  # the node and its DNS
         t.send("ann@solo.example", "ann@solo.example")
         assert t.mailbox("ann@solo.example").wait_for()["To"] == "ann@solo.example"
+    assert _resources(t.id) == (0, 0)
+
+
+def test_a_started_topology_is_not_started_twice() -> None:
+    with MailTopology(SMALL).start() as t:  # the context manager does not start it again
+        assert _resources(t.id) == (2, 1)
+        with pytest.raises(RuntimeError, match="running already"):
+            t.start()
+        assert _resources(t.id) == (2, 1)
     assert _resources(t.id) == (0, 0)
 
 
