@@ -8,7 +8,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Protocol, TypeVar
 
 import docker.errors
 from docker.types import EndpointConfig
@@ -41,6 +41,31 @@ def in_parallel(fns: Sequence[Callable[[], T]]) -> list[T]:
 
 class NodeError(MailharnessError, RuntimeError):
     """A node could not start or answer; the message carries its log's last lines."""
+
+
+class _Pausable(Protocol):
+    def pause(self) -> None: ...
+
+
+def pause(container: _Pausable, name: str, timeout: float = 5.0) -> None:
+    """Pause a container, asking again while the runtime cannot freeze it yet. runc freezes the container's
+    cgroup and gives up ("unable to freeze", thawing it again) when a process does not stop in time, which
+    happens on a loaded machine: seen once in 30 soak runs under -n 4 with two CPU hogs. Asking again after a
+    moment succeeds; after `timeout` seconds the engine's last answer is raised as a NodeError."""
+    deadline = time.monotonic() + timeout
+    tries = 0
+    while True:
+        tries += 1
+        try:
+            container.pause()
+            return
+        except docker.errors.APIError as exc:
+            if "unable to freeze" not in str(exc):
+                raise
+            if time.monotonic() >= deadline:
+                raise NodeError(f"{name}: the engine could not pause the container in {tries} tries over "
+                                f"{timeout:g} s; its last answer: {exc}") from exc
+        time.sleep(0.05)  # a moment for the process that held the freeze up (this waits for no mail)
 
 
 @dataclass(frozen=True)
@@ -169,7 +194,7 @@ class Node:
 
     def freeze(self) -> None:
         """Pause every process: the kernel still completes TCP handshakes, but nothing ever answers."""
-        self.container.get_wrapped_container().pause()
+        pause(self.container.get_wrapped_container(), self.name)
         self.frozen = True
 
     def thaw(self) -> None:
