@@ -127,8 +127,8 @@ def regression_source(f: Discovery, seed: int | None = None) -> str:
         if not faults:
             return []
         if s.variant == "default" and not f.held:
-            return _one_per_line("    mail_fault(", [fault_code(x) for x in faults])
-        return [line for x in faults for line in _one_per_line(f"    {world}.apply(", [fault_code(x)])]
+            return _call("    mail_fault(", [fault_code(x) for x in faults])
+        return [line for x in faults for line in _call(f"    {world}.apply(", [fault_code(x)])]
 
     if s.start == "before":
         body += apply_all()
@@ -176,16 +176,6 @@ def _call(start: str, args: list[str]) -> list[str]:
             current = " " * len(start)
         current += piece
     return [*lines, current]
-
-
-def _one_per_line(start: str, args: list[str]) -> list[str]:
-    """A call on one line if it fits in 120 columns, else one argument per line (a fault's literal is never
-    split: a long address or reply stays on its own line)."""
-    line = f"{start}{', '.join(args)})"
-    if len(line) <= 120:
-        return [line]
-    indent = " " * (len(start) - len(start.lstrip()) + 4)
-    return [start, *[f"{indent}{a}," for a in args], f"{indent[:-4]})"]
 
 
 def _send_args(s: Scenario, t: Targets) -> list[str]:
