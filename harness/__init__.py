@@ -18,7 +18,7 @@ _WHERE = {
     "MailTopology": "world", "Sent": "world", "NodeSpec": "topology", "TopologySpec": "topology",
     "default_topology": "topology", "topology_with_mock_next_hop": "topology",
     "Envelope": "smtp", "Recipient": "smtp", "Reply": "smtp", "Transcript": "smtp", "Stage": "smtp",
-    "UnknownStage": "smtp", "FaultApplier": "plugin", "FaultError": "inject",
+    "UnknownStage": "smtp", "FaultApplier": "plugin", "FaultError": "faults",
     "Mailbox": "mail", "is_dsn": "mail", "make_message": "mail",
     "LogEvent": "events", "MailTimeout": "events", "EngineUnavailable": "engine.docker",
     "MailharnessError": "errors",
@@ -58,6 +58,7 @@ if TYPE_CHECKING:  # what type checkers and IDEs see
         Dns,
         Down,
         Fault,
+        FaultError,
         Forward,
         MailboxFull,
         QueueFull,
@@ -68,7 +69,6 @@ if TYPE_CHECKING:  # what type checkers and IDEs see
         UnknownUser,
         Unreachable,
     )
-    from .inject import FaultError
     from .mail import Mailbox, is_dsn, make_message
     from .plugin import FaultApplier
     from .smtp import Envelope, Recipient, Reply, Stage, Transcript, UnknownStage

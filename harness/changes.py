@@ -171,16 +171,3 @@ def want(changes: Iterable[Change]) -> tuple[dict[str, NodeWant], dict[str, str]
     ) for n in nodes}
     return out, dns
 
-
-def size_conflict(params: Mapping[str, str], baseline: Mapping[str, str]) -> str | None:
-    """Postfix's local(8) refuses to run when mailbox_size_limit is below message_size_limit (both non-zero):
-    say so before writing a configuration that would kill delivery."""
-    def value(name: str, default: int) -> int:
-        raw = params.get(name, baseline.get(name, str(default)))
-        return int(raw) if raw.isdigit() else default
-
-    mailbox, message = value("mailbox_size_limit", 51_200_000), value("message_size_limit", 10_240_000)
-    if mailbox and message and mailbox < message:
-        return (f"mailbox_size_limit ({mailbox}) would be smaller than message_size_limit ({message}); "
-                "Postfix's local delivery agent refuses to run with that")
-    return None

@@ -148,7 +148,7 @@ def _check(args: argparse.Namespace, rest: list[str]) -> int:
 
     from .bundled import NotBundled, example
     from .byoc import ConfigError, inspect_config
-    from .probe import ProbeError
+    from .mta.facts import ProbeError
 
     if bool(args.directory) == bool(args.example):
         print("mailharness check: give a configuration directory or --example NAME (one of them)", file=sys.stderr)

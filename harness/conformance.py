@@ -56,13 +56,9 @@ class Target:
 
     @property
     def delivers_over_lmtp(self) -> bool:
-        """The known recipient's mail is delivered over LMTP (virtual_transport, mailbox_transport or
-        local_transport = lmtp:...): the LMTP server is then a Remote-MTA of its DSNs."""
-        if self.info is None:
-            return False
-        p = self.info.params
-        names = ("virtual_transport",) if self.info.virtual_domains else ("mailbox_transport", "local_transport")
-        return any(p.get(n, "").startswith("lmtp:") for n in names)
+        """The known recipient's mail is delivered over LMTP (its MTA's package read that from the configuration):
+        the LMTP server is then a Remote-MTA of its DSNs."""
+        return self.info is not None and self.info.lmtp_delivery
 
     @property
     def unknown_recipient(self) -> str:

@@ -28,6 +28,8 @@ from .errors import MailharnessError
 
 logger = logging.getLogger("mailharness")
 
+# The program name under which a node's log barrier token appears in its log (harness.mta.base.MtaNode.sync_command).
+SYNC_PROGRAM = "mailharness-sync"
 _LINE = re.compile(r"^(?:\w{3} [ \d]\d \d\d:\d\d:\d\d \S+ )?(?P<prog>[\w/.-]+)(?:\[(?P<pid>\d+)\])?: (?P<rest>.*)$")
 _QID = re.compile(r"^(?P<qid>[0-9A-F]{6,}|[0-9B-DF-HJ-NP-TV-Zb-z]{10,}|NOQUEUE): (?P<text>.*)$")
 _FIELD = re.compile(r"(?:^|, |\s)(?P<k>[a-z_]+)=(?P<v><[^>]*>|[^,\s]+)")
@@ -214,7 +216,7 @@ class EventLog:
         nodes = list(dict.fromkeys(e.node for e in self.events))
         if not evs:
             lines.append("No node logged anything in that time.")
-        evs = [e for e in evs if e.program != "mailharness-sync"]
+        evs = [e for e in evs if e.program != SYNC_PROGRAM]
         for n in nodes:
             mine = [e for e in evs if e.node == n]
             if mine:

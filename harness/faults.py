@@ -11,6 +11,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from .errors import MailharnessError
+
+
+class FaultError(MailharnessError, RuntimeError):
+    """A fault could not be applied to that node (wrong kind of node, unknown user, a fault its MTA cannot
+    express...)."""
+
 
 @dataclass(frozen=True)
 class Fault:

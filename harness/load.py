@@ -89,7 +89,7 @@ def _reference(world: MailTopology, mix: Mix, options: LoadOptions, size: int, r
 
 def _smtp_source(world: MailTopology, mix: Mix, options: LoadOptions, size: int, out: Out) -> Reference:
     from .loadgen.reference import count_accepted, smtp_source
-    from .loadgen.settle import postfix_nodes, wait_drained
+    from .loadgen.settle import mta_nodes, wait_drained
 
     n = options.reference_messages or options.messages
     sender = f"{mix.sender_user}+reference@{mix.sender_domain}"
@@ -98,7 +98,7 @@ def _smtp_source(world: MailTopology, mix: Mix, options: LoadOptions, size: int,
     with world.events.paced(options.log_pace):  # as for the harness's client: the same log following
         ref = smtp_source(world, messages=n, sessions=options.clients, size=size, sender=sender,
                           recipient=mix.library_recipient)
-    wait_drained(postfix_nodes(world), options.drain_timeout)
+    wait_drained(mta_nodes(world), options.drain_timeout)
     world.sync_logs()
     ref = count_accepted(world, ref, sender)
     out(f"  smtp-source: {ref.accepted} of {n} accepted in {ref.seconds:.2f}s ({ref.accepted_per_s:.1f}/s), "
@@ -110,7 +110,7 @@ def _same_workload(world: MailTopology, mix: Mix, options: LoadOptions, run_id: 
     from .loadgen.clients import run_clients
     from .loadgen.mix import render, same_workload
     from .loadgen.report import stage_times
-    from .loadgen.settle import postfix_nodes, wait_drained
+    from .loadgen.settle import mta_nodes, wait_drained
 
     n = options.reference_messages or options.messages
     plan = same_workload(mix, n, run_id)
@@ -119,7 +119,7 @@ def _same_workload(world: MailTopology, mix: Mix, options: LoadOptions, run_id: 
     with world.events.paced(options.log_pace):
         same = run_clients({nd.name: nd.ip for nd in world.nodes.values()}, plan, data, options.clients,
                            connect=world.access.connect, timeout=options.submit_timeout)
-    wait_drained(postfix_nodes(world), options.drain_timeout)
+    wait_drained(mta_nodes(world), options.drain_timeout)
     out(f"  our client, same workload: {same.accepted} of {n} accepted in {same.seconds:.2f}s "
         f"({same.accepted_per_s:.1f}/s, harness CPU {same.cpu_ms_per_message:.2f} ms per message); "
         f"{stage_times(same.submissions)}")
@@ -186,7 +186,7 @@ def _run(world: MailTopology, mix: Mix, options: LoadOptions, plan: list[Planned
         log_gaps,
         logged_mailboxes,
         mailbox_census,
-        postfix_nodes,
+        mta_nodes,
         wait_drained,
     )
 
@@ -232,10 +232,10 @@ def _run(world: MailTopology, mix: Mix, options: LoadOptions, plan: list[Planned
                 out(f"  {str(exc).splitlines()[0]}: healing anyway")
         do_heal()
     out(f"waiting for every queue to drain (up to {options.drain_timeout:g}s)")
-    drain = wait_drained(postfix_nodes(world), options.drain_timeout)
+    drain = wait_drained(mta_nodes(world), options.drain_timeout)
     world.sync_logs()
     gaps = log_gaps(world)
-    mine = [n for n in postfix_nodes(world) if not n.spec.config_dir]  # your configuration keeps its own layout
+    mine = [n for n in mta_nodes(world) if not n.spec.config_dir]  # your configuration keeps its own layout
     held = mailbox_census(mine)
     mismatches = census_mismatches(held, logged_mailboxes(world.log(), [n.name for n in mine]))
     acct = account(run.submissions, world.log(), queued=drain.left)
@@ -278,7 +278,7 @@ def command(args: argparse.Namespace, out: Out | None = None) -> int:
     import sys
 
     from .byoc import ConfigError
-    from .nodes.postfix import ConfigRefused
+    from .mta.base import ConfigRefused
     from .world import MailTopology
 
     def say(line: str) -> None:

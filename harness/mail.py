@@ -19,7 +19,7 @@ from .events import LogEvent
 if TYPE_CHECKING:
     from faker import Faker
 
-    from .nodes.postfix import PostfixNode
+    from .mta.base import MtaNode
     from .ports import MailStore
 
 # faker is imported on first use (0.7 s: it loads every locale's providers), or by `warm_up()` in a thread while a
@@ -77,7 +77,7 @@ def is_dsn(msg: EmailMessage) -> bool:
 
 
 class Mailbox:
-    """A user's Maildir on a Postfix node. Reading costs one `exec` (a tar of the folder).
+    """A user's Maildir on a node that runs an MTA. Reading costs one `exec` (a tar of the folder).
 
     It reads the world through `harness.ports.MailStore` only: the node that holds the mailbox (found by the
     address's domain) and the log events its waits follow, from the last reset on."""
@@ -87,14 +87,14 @@ class Mailbox:
         self.address = address.lower()
         self.user, _, domain = self.address.partition("@")
         node = store.node(domain)
-        from .nodes.postfix import PostfixNode
+        from .mta.base import MtaNode
 
-        if not isinstance(node, PostfixNode):
+        if not isinstance(node, MtaNode):
             raise TypeError(f"{address}: {node.name} is a {node.kind} node; read its messages from the mock")
         if self.user not in node.spec.mailboxes:
             raise KeyError(f"{address}: no mailbox {self.user!r} on {node.name}; mailboxes: "
                            f"{', '.join(node.spec.mailboxes)}")
-        self.node: PostfixNode = node
+        self.node: MtaNode = node
 
     def messages(self) -> list[EmailMessage]:
         """Every message in the mailbox, in delivery order."""

@@ -30,8 +30,8 @@ from .engine import labels
 from .engine.docker import EngineUnavailable, engine_host
 from .faults import Fault
 from .mock import MockSMTP
-from .nodes.postfix import ConfigRefused
-from .probe import ProbeError
+from .mta.base import ConfigRefused
+from .mta.facts import ProbeError
 from .reporting import _USED, _VERDICT, MOCK_GROUP, _Access, _counts, _Order, _Report, _Summary
 from .topology import TopologySpec, default_topology, topology_with_mock_next_hop
 from .world import MailTopology

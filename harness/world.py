@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 import docker.errors
 from docker.types import IPAMConfig, IPAMPool
 
-from . import evidence
+from . import evidence, mta
 from .access import DIRECT, Access, Chooser, gateway_first, mode_from
 from .engine import images
 from .engine import labels as lbl
@@ -35,13 +35,15 @@ from .events import EventLog, LogEvent
 from .faults import Fault
 from .ledger import FaultLedger
 from .mail import Mailbox, make_message, warm_up
-from .nodes import DnsNode, MockNode, Node, PostfixNode
+from .mta.base import SYNC_PROGRAM, MtaNode
+from .nodes import DnsNode, MockNode, Node
 from .nodes.base import Placement, in_parallel
 from .sent import Sent
 from .smtp import Envelope, Recipient, Transcript, submit
 from .topology import TopologySpec, default_topology
 
 if TYPE_CHECKING:
+    from .mta.postfix.node import PostfixNode
     from .verdict import Story
 
 log = logging.getLogger("mailharness")
@@ -119,7 +121,7 @@ class MailTopology:
             ip = str(hosts[9 + i])
             placement = self._placement(ip, dns_ip)
             if spec.kind == "postfix":
-                self.nodes[spec.name] = PostfixNode(spec, self.spec, tags["postfix"], placement)
+                self.nodes[spec.name] = mta.start_node(spec, self.spec, tags[spec.kind], placement)
             else:
                 self.nodes[spec.name] = MockNode(spec, tags["mock-smtp"], placement)
             # A node that is no MX (a backend behind a gateway) has its address record only.
@@ -246,8 +248,17 @@ class MailTopology:
                             f"(mock nodes here: {[n.name for n in self.nodes.values() if isinstance(n, MockNode)]})")
         return node
 
+    def mta(self, key: str) -> MtaNode:
+        """A node that runs a real MTA, by name, domain or address, typed as one."""
+        node = self.node(key)
+        if not isinstance(node, MtaNode):
+            raise TypeError(f"{key!r} is {node.name}, a {node.kind} node, not one that runs an MTA")
+        return node
+
     def postfix(self, key: str) -> PostfixNode:
-        """A Postfix node by name, domain or address, typed as one."""
+        """A Postfix node by name, domain or address, typed as one (for Postfix's own methods: `postconf`)."""
+        from .mta.postfix.node import PostfixNode
+
         node = self.node(key)
         if not isinstance(node, PostfixNode):
             raise TypeError(f"{key!r} is {node.name}, a {node.kind} node, not a Postfix node")
@@ -300,7 +311,7 @@ class MailTopology:
         start = self.mark if since is None else since
         parts = []
         for n in [*self.nodes.values(), self.dns]:
-            lines = [e.line for e in self.events.since(start, node=n.name) if e.program != "mailharness-sync"]
+            lines = [e.line for e in self.events.since(start, node=n.name) if e.program != SYNC_PROGRAM]
             parts.append(f"--- {n.name} ({n.hostname}, {n.ip}): {len(lines)} log lines")
             parts += lines
         return "\n".join(parts)
@@ -308,15 +319,15 @@ class MailTopology:
     # -- evidence since the last reset ---------------------------------------------------------------
     def sync_logs(self, timeout: float = 10.0) -> None:
         """A barrier: every node's log has arrived up to now. Each container's log streams on its own, so a line
-        one server wrote earlier can arrive after another's later one; a token written to each container's
-        line Postfix itself logs (postlog), once seen, proves that all its lines before it are in. (Mock nodes
+        one server wrote earlier can arrive after another's later one; a token written to each container's log by
+        its MTA itself (MtaNode.sync_command), once seen, proves that all its lines before it are in. (Mock nodes
         keep their record in their spool; stopped or frozen nodes log nothing.)"""
         token = uuid.uuid4().hex[:12]
-        nodes = [n for n in self.nodes.values() if isinstance(n, PostfixNode) and n.alive]
+        nodes = [n for n in self.nodes.values() if isinstance(n, MtaNode) and n.alive]
         mark = self.events.mark()
-        in_parallel([functools.partial(n.exec, ["postlog", "-t", "mailharness-sync", token], False) for n in nodes])
+        in_parallel([functools.partial(n.exec, n.sync_command(token), False) for n in nodes])
         for n in nodes:
-            self.events.wait(lambda e, n=n: e.node == n.name and e.program == "mailharness-sync"  # type: ignore[misc]
+            self.events.wait(lambda e, n=n: e.node == n.name and e.program == SYNC_PROGRAM  # type: ignore[misc]
                              and e.text == token, timeout=timeout, since=mark, what=f"{n.name}'s log to catch up")
 
     def log(self, node: str | None = None) -> list[LogEvent]:

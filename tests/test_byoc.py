@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from harness.byoc import ConfigError, inspect_config
-from harness.configfacts import named_files, settings
-from harness.probe import Answer
-from harness.resolve import Lookup, address_keys, is_domain, items
+from harness.mta.postfix.configfacts import named_files, settings
+from harness.mta.postfix.probe import Answer
+from harness.mta.postfix.resolve import Lookup, address_keys, is_domain, items
 
 
 def test_postconf_output_is_read_as_postconf_prints_it() -> None:

@@ -17,9 +17,9 @@ from harness.changes import (
     ServiceOff,
     TableKeyGone,
     TableLine,
-    size_conflict,
     want,
 )
+from harness.mta.postfix.config import size_conflict
 
 BASELINE_TABLE = "jill OK\njack OK\n"
 CHANGES: list[Change] = [

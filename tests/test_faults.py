@@ -32,7 +32,7 @@ class _World:
 
 
 def test_a_postfix_fault_on_a_mock_node_says_what_to_do_instead() -> None:
-    with pytest.raises(FaultError, match="edu is a mock node; this fault needs Postfix"):
+    with pytest.raises(FaultError, match="edu is a mock node; this fault needs a real MTA"):
         changes_for(Refuse("edu"), _World())  # type: ignore[arg-type]
 
 

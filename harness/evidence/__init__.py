@@ -1,13 +1,9 @@
 """What the nodes' logs say happened since the last reset: rejections, queued messages, deliveries, failed sessions,
-bounces.
+bounces: the raw material of the verdict, as plain records (the verdict links them, the report draws them).
 
-This is the raw material of the verdict: plain records read from Postfix's own log lines. Everything the harness
-knows about the wording of Postfix's logs is in this package, and only here (the verdict links these records, the
-report draws them); stages are `harness.smtp.Stage`, the same names the harness's SMTP client uses.
-
-- harness.evidence.lines: what one line says (the patterns of Postfix's words, the records, tests on one line);
-- harness.evidence.views: what a whole log says (those records gathered, lines linked to each other, queue lives)
-  and what `postqueue -j` lists.
+Reading them from a log is the MTA's own knowledge and lives in its package (`harness.mta.postfix.evidence`); this
+module is where the MTA-neutral core reads them, and the one place outside `harness.mta` that names the reader.
+Every MTA node runs Postfix today; the second MTA (Exim) turns these names into a dispatch on each event's node.
 
 Import the names from here (`from harness import evidence`; `evidence.deliveries(...)`).
 """
@@ -15,45 +11,43 @@ Import the names from here (`from harness import evidence`; `evidence.deliveries
 from __future__ import annotations
 
 from ..events import LogEvent as LogEvent
-from ..smtp import Reply as Reply
-from ..smtp import Stage
-from ..smtp import stage_of as stage_of
-from .lines import (
+from ..mta.postfix.evidence import (
     Delivery,
     Expiry,
     Notice,
     Outcome,
+    QueueEntry,
     Rejection,
     SessionFailure,
     connection_use,
+    deliveries,
+    expirations,
     is_final_failure,
     is_local_delivery,
     is_mailbox_delivery,
     is_removal,
     is_still_being_delivered,
     logged_at,
-    original_recipient,
-    parse_session_failure,
-    queued_as,
-    split_host,
-)
-from .views import (
-    QueueEntry,
-    deliveries,
-    expirations,
     message_ids,
     notice_events,
     notices,
+    original_recipient,
+    parse_session_failure,
     postmaster_notices,
     problems,
     queue_listing,
     queue_lives,
     queued,
+    queued_as,
     rejections,
     removed,
     senders,
     session_failures,
+    split_host,
 )
+from ..smtp import Reply as Reply
+from ..smtp import Stage
+from ..smtp import stage_of as stage_of
 
 __all__ = [
     "Delivery", "Expiry", "Notice", "Outcome", "Rejection", "SessionFailure", "Stage", "deliveries", "expirations",

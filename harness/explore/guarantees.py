@@ -238,8 +238,8 @@ def conservation(j: Judged) -> list[Violation]:
             failed = [d for d in j.story.dsns if d.kind == "failed" and d.node in f.bounced_at]
             if not failed:
                 held = [n for n, _ in j.story.pending if n in f.bounced_at]
-                why = (f"; {held[0]} still holds the message: its DSN could not be made (Postfix's \"bounce "
-                       "failed\", e.g. a DSN larger than message_size_limit)") if held else ""
+                why = (f"; {held[0]} still holds the message: its DSN could not be made (e.g. a DSN larger "
+                       "than the server's own message size limit)") if held else ""
                 out.append(Violation(CONSERVATION, f"{address} was bounced at {', '.join(f.bounced_at)} and no "
                                                    f"failed DSN went to <{j.sender}>{why}", "bounced without a DSN"))
     for address, n in finals.items():

@@ -140,8 +140,8 @@ class LoadResult:
         if self.drain.woken:
             lines.append(f"STRANDED: {len(self.drain.woken)} message(s) sat in the incoming queue for 5s+: the "
                          "queue manager found them still locked by a delivery agent (after a reload: an agent of the "
-                         "old one), parked them with their time stamp 60s ahead, and nothing woke it; woken with "
-                         "`postqueue -f`:")
+                         "old one), parked them with their time stamp 60s ahead, and nothing woke it; woken (the "
+                         "node's queue flushed):")
             lines += [f"  {x}" for x in self.stranded[:5]]
         lag50, lag99 = self.pipeline_lag
         if lag50 is not None:

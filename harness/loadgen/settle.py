@@ -1,7 +1,7 @@
 """After the clients: wait until every queue is empty, then check the evidence itself.
 
-- `wait_drained`: `postqueue -j` on every Postfix node, polled with a deadline, until all are empty twice in a row
-  (a DSN can be on its way from one node to another between two listings).
+- `wait_drained`: the queue of every MTA node (MtaNode.queue), polled with a deadline, until all are empty twice
+  in a row (a DSN can be on its way from one node to another between two listings).
 - `log_gaps`: the event pipeline lost nothing: every line Docker holds for a node, up to a token written to its
   log now, was followed into the EventLog (the accounting reads only the EventLog).
 - `mailbox_census`: what the mailboxes hold (the first Message-ID of each Maildir file and of each message of an
@@ -20,13 +20,12 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from .. import evidence
-from ..events import LogEvent
+from ..events import SYNC_PROGRAM, LogEvent
 from ..evidence import QueueEntry
-from ..inject import MBOX_SPOOL
+from ..mta.base import MtaNode
 from ..nodes.base import in_parallel
 
 if TYPE_CHECKING:
-    from ..nodes.postfix import PostfixNode
     from ..world import MailTopology
 
 MailboxKey = tuple[str, str, str]  # (node, user, Message-ID)
@@ -43,8 +42,7 @@ h == 1 && tolower(substr($0, 1, 11)) == "message-id:" {
 }
 /^\r?$/ { h = 0 }
 """
-_CENSUS = (f"find /var/mail {MBOX_SPOOL} -type f ! -name '.mh-fill*' -print0 2>/dev/null "
-           "| xargs -0 -r awk \"$0\"")
+_CENSUS = "p=$1; shift; find \"$@\" -type f ! -name '.mh-fill*' -print0 2>/dev/null | xargs -0 -r awk \"$p\""
 
 
 @dataclass(frozen=True)
@@ -54,19 +52,12 @@ class Drain:
     woken: list[QueueEntry] = field(default_factory=list)  # stranded in incoming: the queue manager was woken
 
 
-def _parallel(nodes: Sequence[PostfixNode], cmd: list[str]) -> list[bytes]:
-    """`cmd` in each node at once; each node's output, in order."""
-    return in_parallel([functools.partial(n.exec, cmd, check=False) for n in nodes])
+def queues(nodes: Sequence[MtaNode]) -> list[QueueEntry]:
+    """Every message still queued on these nodes (each at once)."""
+    return [q for listing in in_parallel([n.queue for n in nodes]) for q in listing]
 
 
-def queues(nodes: Sequence[PostfixNode]) -> list[QueueEntry]:
-    """Every message still queued on these nodes (`postqueue -j`)."""
-    outs = _parallel(nodes, ["postqueue", "-j"])
-    return [q for n, out in zip(nodes, outs, strict=True)
-            for q in evidence.queue_listing(out.decode("utf-8", "replace"), n.name)]
-
-
-def wait_drained(nodes: Sequence[PostfixNode], timeout: float, interval: float = 0.5,
+def wait_drained(nodes: Sequence[MtaNode], timeout: float, interval: float = 0.5,
                  wake_after: float = 5.0) -> Drain:
     """Poll until every queue is empty (twice in a row), or the deadline. A message that stays in the incoming
     queue for `wake_after` seconds is stranded: the queue manager found it still locked by a delivery agent (after
@@ -87,7 +78,7 @@ def wait_drained(nodes: Sequence[PostfixNode], timeout: float, interval: float =
         done = {(q.node, q.queue_id) for q in woken}
         stuck = [q for k, q in incoming.items() if now - first_seen[k] >= wake_after and k not in done]
         for name in sorted({q.node for q in stuck}):
-            by_name[name].exec(["postqueue", "-f"], check=False)
+            by_name[name].flush_queue()
         woken += stuck
         empty_rounds = 0 if left else empty_rounds + 1
         if empty_rounds >= 2:
@@ -97,10 +88,8 @@ def wait_drained(nodes: Sequence[PostfixNode], timeout: float, interval: float =
         time.sleep(interval)
 
 
-def postfix_nodes(world: MailTopology) -> list[PostfixNode]:
-    from ..nodes.postfix import PostfixNode
-
-    return [n for n in world.nodes.values() if isinstance(n, PostfixNode) and n.alive]
+def mta_nodes(world: MailTopology) -> list[MtaNode]:
+    return [n for n in world.nodes.values() if isinstance(n, MtaNode) and n.alive]
 
 
 def log_gaps(world: MailTopology, timeout: float = 30.0) -> dict[str, tuple[int, int]]:
@@ -109,13 +98,13 @@ def log_gaps(world: MailTopology, timeout: float = 30.0) -> dict[str, tuple[int,
     from ..engine.docker import client
 
     token = f"census-{uuid.uuid4().hex[:12]}"
-    nodes = postfix_nodes(world)
+    nodes = mta_nodes(world)
     mark = world.events.mark()
-    _parallel(nodes, ["postlog", "-t", "mailharness-sync", token])
+    in_parallel([functools.partial(n.exec, n.sync_command(token), check=False) for n in nodes])
     gaps: dict[str, tuple[int, int]] = {}
     for n in nodes:
         def is_token(e: LogEvent, name: str = n.name) -> bool:
-            return e.node == name and e.program == "mailharness-sync" and e.text == token
+            return e.node == name and e.program == SYNC_PROGRAM and e.text == token
 
         world.events.wait(is_token, timeout=timeout, since=mark, what=f"{n.name}'s log to catch up")
         followed = world.events.since(0, node=n.name)
@@ -128,20 +117,20 @@ def log_gaps(world: MailTopology, timeout: float = 30.0) -> dict[str, tuple[int,
     return gaps
 
 
-def mailbox_census(nodes: Sequence[PostfixNode]) -> Counter[MailboxKey]:
-    """(node, user, Message-ID) -> copies in that user's mailbox, on these nodes (the harness's mail layout:
-    Maildir folders under /var/mail/USER, mbox files in the MailboxFull spool)."""
+def mailbox_census(nodes: Sequence[MtaNode]) -> Counter[MailboxKey]:
+    """(node, user, Message-ID) -> copies in that user's mailbox, on these nodes (the harness's mail layout: under
+    each of the node's mailbox_roots, a Maildir folder or an mbox file named after the user)."""
     out: Counter[MailboxKey] = Counter()
-    for n, raw in zip(nodes, _parallel(nodes, ["sh", "-c", _CENSUS, _CENSUS_AWK]), strict=True):
+    raws = in_parallel([functools.partial(n.exec, ["sh", "-c", _CENSUS, "census", _CENSUS_AWK, *n.mailbox_roots],
+                                          check=False) for n in nodes])
+    for n, raw in zip(nodes, raws, strict=True):
+        roots = sorted(n.mailbox_roots, key=len, reverse=True)
         for line in raw.decode("utf-8", "replace").splitlines():
             path, _, mid = line.partition("\t")
-            parts = path.split("/")
-            if path.startswith(MBOX_SPOOL + "/"):
-                user = parts[-1]
-            elif path.startswith("/var/mail/") and len(parts) > 3:
-                user = parts[3]
-            else:
+            root = next((r for r in roots if path.startswith(r.rstrip("/") + "/")), None)
+            if root is None:
                 continue
+            user = path[len(root.rstrip("/")) + 1:].split("/")[0]
             out[(n.name, user, mid)] += 1
     return out
 

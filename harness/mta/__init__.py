@@ -3,3 +3,43 @@
 The MTA-neutral core (world, ledger, verdict, report, conformance, the plugin) reads an MTA only through the
 Protocols of `harness.mta.base`; `tests/test_mta_seam.py` keeps MTA programs and log formats out of the core.
 """
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ..nodes.base import Placement
+    from ..topology import NodeSpec, TopologySpec
+    from .base import MtaNode
+    from .facts import ConfigInfo
+
+KINDS = ("postfix",)
+
+
+def start_node(spec: NodeSpec, topology: TopologySpec, image: str, placement: Placement) -> MtaNode:
+    """The node that runs `spec`'s MTA (not yet started)."""
+    if spec.kind == "postfix":
+        from .postfix.node import PostfixNode
+
+        return PostfixNode(spec, topology, image, placement)
+    raise ValueError(f"node {spec.name!r}: no MTA package for kind {spec.kind!r}; MTAs: {', '.join(KINDS)}")
+
+
+def inspect_config(kind: str, directory: str | Path, recipient: str = "") -> ConfigInfo:
+    """What the configuration in `directory` serves, asked of the MTA `kind` itself (see harness.byoc)."""
+    if kind == "postfix":
+        from .postfix.userconfig import inspect_config
+
+        return inspect_config(directory, recipient)
+    raise ValueError(f"no MTA package for kind {kind!r}; MTAs: {', '.join(KINDS)}")
+
+
+def overrides(kind: str) -> tuple[tuple[str, str], ...]:
+    """What the harness changes in a user's configuration of MTA `kind`, and why (shown in reports)."""
+    if kind == "postfix":
+        from .postfix.userconfig import OVERRIDES
+
+        return OVERRIDES
+    raise ValueError(f"no MTA package for kind {kind!r}; MTAs: {', '.join(KINDS)}")

@@ -1,8 +1,8 @@
-"""One module per kind of node: Postfix, the mock SMTP server, DNS. Each wraps a testcontainers container."""
+"""The kinds of node every topology has: the mock SMTP server and DNS (each wraps a testcontainers container); the
+nodes that run a real MTA are in harness.mta."""
 
 from .base import Node
 from .dns import DnsNode
 from .mock import MockNode
-from .postfix import PostfixNode
 
-__all__ = ["Node", "PostfixNode", "MockNode", "DnsNode"]
+__all__ = ["Node", "MockNode", "DnsNode"]

@@ -10,7 +10,7 @@ import pytest
 
 from harness import MailTopology
 from harness.byoc import topology_for_config
-from harness.nodes.postfix import ConfigRefused
+from harness.mta.base import ConfigRefused
 
 GOOD = Path(__file__).resolve().parents[2] / "examples" / "postfix-good"
 

@@ -9,10 +9,9 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass, field
 from pathlib import Path
 
-from .errors import MailharnessError
+from ..facts import ConfigError, ConfigInfo
 from .probe import USER_DIR, Probe
 from .resolve import (
     CLASSES,
@@ -43,36 +42,6 @@ VALUE_PARAMS = ("myhostname", "mydomain", "myorigin", "mydestination", "virtual_
 _INDEXED = ("hash", "btree", "lmdb", "cdb", "dbm", "sdbm")
 _TABLE_FILE = re.compile(r"^(?:proxy:)?([a-z0-9]+):(/[^\s,{}]+)$")
 _TLS = ("cert", "key", "ca", "chain", "other")
-
-
-class ConfigError(MailharnessError, ValueError):
-    """The directory is not a Postfix configuration the harness can use (before Postfix even looks at it)."""
-
-
-@dataclass(frozen=True)
-class ConfigInfo:
-    directory: Path
-    params: dict[str, str]  # the values Postfix gives the parameters the harness reads (postconf -x)
-    hostname: str
-    domain: str
-    local_domains: tuple[str, ...]
-    virtual_domains: tuple[str, ...]
-    relay_domains: tuple[str, ...]
-    recipients: tuple[str, ...]  # addresses Postfix's lookups know, best first (delivered by this server first)
-    local_users: tuple[str, ...]  # Unix accounts the node gets (the local class's recipients)
-    notes: tuple[str, ...] = field(default=())
-    unknown: str = ""  # an address Postfix's lookups confirm unknown, or "" (unknown_reason says why)
-    unknown_reason: str = ""
-    known_reason: str = ""  # why no known recipient was found, when none was
-    delivered_here: bool = True  # the first recipient's mail is delivered by this server (not relayed on)
-    files: tuple[tuple[str, bytes], ...] = ()  # files it names outside its folder, as the node gets them
-    relay_unknown: str = ""  # an address of a relay domain Postfix's lookups confirm unknown, or ""
-    relay_unknown_reason: str = ""
-    stand_ins: tuple[str, ...] = ()  # the services it names that the node stands in for (standins.py)
-
-    @property
-    def domains(self) -> tuple[str, ...]:
-        return tuple(dict.fromkeys(self.local_domains + self.virtual_domains + self.relay_domains))
 
 
 def settings(answer_out: str) -> dict[str, str]:
@@ -352,10 +321,14 @@ def _resolve(d: Path, probe: Probe, recipient: str) -> ConfigInfo:
     local_d = tuple(x for x, k in served.items() if k == "local" and x != hostname)
     virtual_d = tuple(x for x, k in served.items() if k in ("virtual alias", "virtual mailbox"))
     relay_d = tuple(x for x, k in served.items() if k == "relay")
+    # The known recipient's mail goes over LMTP (the LMTP server is then a Remote-MTA of its DSNs).
+    transports = ("virtual_transport",) if virtual_d else ("mailbox_transport", "local_transport")
+    lmtp = any(values.get(n, "").startswith("lmtp:") for n in transports)
     return ConfigInfo(d, values, hostname, primary, local_d, virtual_d, relay_d,
                       tuple(r.address for r in dict.fromkeys(known)), tuple(accounts), tuple(dict.fromkeys(notes)),
                       unknown=unknown, unknown_reason=unknown_reason, known_reason=known_reason,
                       delivered_here=bool(known) and known[0].delivered_here,
                       files=tuple(sorted(files.items())), relay_unknown=relay_unknown, stand_ins=stand_ins,
+                      lmtp_delivery=lmtp,
                       relay_unknown_reason="no address of a relay domain could be confirmed unknown with Postfix's "
                                            "lookups: " + "; ".join(relay_why))

@@ -22,10 +22,10 @@ from typing import Any
 
 import docker.errors
 
-from .engine import images
-from .engine import labels as lbl
-from .engine.docker import client
-from .errors import MailharnessError
+from ...engine import images
+from ...engine import labels as lbl
+from ...engine.docker import client
+from ..facts import ProbeError as ProbeError
 
 log = logging.getLogger("mailharness")
 
@@ -40,10 +40,6 @@ json.dump(out, sys.stdout)
 """
 
 USER_DIR = "/etc/mailharness-user/cfg"
-
-
-class ProbeError(MailharnessError, RuntimeError):
-    """The probe container could not be started or answered nonsense."""
 
 
 @dataclass(frozen=True)

@@ -10,8 +10,8 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
-from ..events import LogEvent
-from ..smtp import Reply, Stage, stage_of
+from ....events import LogEvent
+from ....smtp import Reply, Stage, stage_of
 
 _REJECT = re.compile(r"^reject: (?P<stage>[A-Z-]+) from (?P<client>\S+): (?P<code>\d{3}) (?P<text>.*?); "
                      r"from=<(?P<sender>[^>]*)>(?: to=<(?P<rcpt>[^>]*)>)?")  # no to= at MAIL FROM

@@ -1,4 +1,4 @@
-"""A real Postfix server (Debian bookworm's), configured from the topology at start."""
+"""A real Postfix server (Debian's package), configured from the topology at start."""
 
 from __future__ import annotations
 
@@ -9,10 +9,16 @@ from pathlib import Path
 import docker.errors
 import requests
 
-from .. import evidence
-from ..events import LogEvent
-from ..topology import NodeSpec, TopologySpec
-from .base import Node, NodeError, Placement
+from ...changes import Change, NodeWant
+from ...events import LogEvent
+from ...faults import Fault
+from ...nodes.base import NodeError, Placement
+from ...topology import NodeSpec, TopologySpec
+from ..base import SYNC_PROGRAM, ClientStage, ConfigRefused, MtaNode
+from . import evidence
+from . import faults as interpret
+from .config import ConfigWriter
+from .faults import MBOX_SPOOL
 
 log = logging.getLogger("mailharness")
 # master's children (master runs as PID 1 in the node; commands the harness runs have other parents; the stand-ins
@@ -57,11 +63,7 @@ EXPEDITE_LIMIT = 5  # per queue file: past that, something really holds it (a hu
 NEIGHBOUR_SYSCTLS = {"net.ipv4.neigh.IFNAME.mcast_solicit": "2", "net.ipv4.neigh.IFNAME.retrans_time_ms": "400"}
 
 
-class ConfigRefused(NodeError):
-    """Postfix would not start with this configuration; the message has Postfix's own words."""
-
-
-class PostfixNode(Node):
+class PostfixNode(MtaNode):
     kind = "postfix"
 
     def __init__(self, spec: NodeSpec, topology: TopologySpec, image: str, placement: Placement):
@@ -95,6 +97,8 @@ class PostfixNode(Node):
         # Queue files rescheduled after qmgr skipped them as still locked (see EXPEDITE), and how often.
         self._expedited: dict[str, int] = {}
         self._expedite_lock = threading.Lock()
+        # What the applied faults have written beyond the baseline (harness.ledger asks for it: converge).
+        self._config = ConfigWriter(self)
 
     def wait_ready(self, timeout: float, since: int) -> None:
         self.wait_started(timeout, since)
@@ -185,3 +189,43 @@ class PostfixNode(Node):
         if text.startswith("left:"):
             log.warning("mailharness: %s: daemons of before the reload still running after 5 s (pids%s): their "
                         "sessions keep the old configuration", self.name, text[5:])
+
+    # -- the seam (harness.mta.base.MtaNode) ---------------------------------------------------------------------
+    def fault_changes(self, fault: Fault) -> tuple[Change, ...]:
+        return interpret.changes_for(fault, self)
+
+    def client_timeout(self, stage: ClientStage, value: str) -> tuple[Change, ...]:
+        return interpret.client_timeout(self, stage, value)
+
+    def smtp_off(self) -> tuple[Change, ...]:
+        return interpret.smtp_off(self)
+
+    def converge(self, want: NodeWant) -> None:
+        self._config.converge(want)
+
+    def conflict(self, want: NodeWant) -> str | None:
+        return self._config.conflict(want)
+
+    def restarted(self) -> None:
+        self._config.restarted()
+
+    @property
+    def changed(self) -> bool:
+        return self._config.changed
+
+    def sync_command(self, token: str) -> list[str]:
+        return ["postlog", "-t", SYNC_PROGRAM, token]
+
+    def queue(self) -> list[evidence.QueueEntry]:
+        out = self.exec(["postqueue", "-j"], check=False)
+        return evidence.queue_listing(out.decode("utf-8", "replace"), self.name)
+
+    def flush_queue(self) -> None:
+        self.exec(["postqueue", "-f"], check=False)
+
+    @property
+    def mailbox_roots(self) -> tuple[str, ...]:
+        return ("/var/mail", MBOX_SPOOL)
+
+
+__all__ = ["ConfigRefused", "PostfixNode"]

@@ -1,0 +1,89 @@
+"""What the MTA-neutral core asks of a node that runs a real MTA: the seam each MTA package implements.
+
+The core (world, ledger, inject, mail, loadgen) never names an MTA's programs, parameters or log lines. It holds
+an `MtaNode` and asks it:
+
+- to turn a fault addressed to it into changes (`fault_changes`), and how its SMTP client gives up sooner on a
+  next hop (`client_timeout`), or how its SMTP service goes away while the host stays up (`smtp_off`);
+- to bring its configuration to what the applied changes imply (`converge`), and whether they can hold together
+  at all (`conflict`); to forget what it wrote when its container restarted (`restarted`);
+- for a log barrier (`sync_command`: a command that writes a token to the mail log under SYNC_PROGRAM);
+- for its queue (`queue`, `flush_queue`) and where its mailboxes are (`mailbox_roots`).
+
+Each MTA package (`harness.mta.postfix`) subclasses it; `harness.mta.node_class(kind)` gives the class.
+"""
+
+from __future__ import annotations
+
+import abc
+from typing import TYPE_CHECKING, Literal
+
+from ..events import SYNC_PROGRAM as SYNC_PROGRAM
+from ..nodes.base import Node, NodeError
+
+if TYPE_CHECKING:
+    from ..changes import Change, NodeWant
+    from ..evidence import QueueEntry
+    from ..faults import Fault
+    from ..topology import NodeSpec
+
+ClientStage = Literal["connect", "greeting"]
+
+
+class ConfigRefused(NodeError):
+    """The MTA would not start with this configuration; the message has the MTA's own words."""
+
+
+class MtaNode(Node, abc.ABC):
+    """A node running a real MTA (see the module's docstring)."""
+
+    spec: NodeSpec
+
+    # -- faults ------------------------------------------------------------------------------------------------
+    @abc.abstractmethod
+    def fault_changes(self, fault: Fault) -> tuple[Change, ...]:
+        """The changes `fault` (addressed to this node) makes here; FaultError when this MTA cannot express it."""
+
+    @abc.abstractmethod
+    def client_timeout(self, stage: ClientStage, value: str) -> tuple[Change, ...]:
+        """This node's SMTP client gives up on a next hop after `value` (a duration such as "1s") at `stage`."""
+
+    @abc.abstractmethod
+    def smtp_off(self) -> tuple[Change, ...]:
+        """The SMTP service stops listening (connections refused at once); the host stays up."""
+
+    # -- configuration -----------------------------------------------------------------------------------------
+    @abc.abstractmethod
+    def converge(self, want: NodeWant) -> None:
+        """Write the difference between what this node holds beyond its baseline and `want`, and reload."""
+
+    @abc.abstractmethod
+    def conflict(self, want: NodeWant) -> str | None:
+        """Why these changes cannot hold together on this node (the MTA would refuse them), or None."""
+
+    @abc.abstractmethod
+    def restarted(self) -> None:
+        """The container started again from its baseline: forget what was written since."""
+
+    @property
+    @abc.abstractmethod
+    def changed(self) -> bool:
+        """Whether anything beyond the baseline is written on the node."""
+
+    # -- logs, queue, mailboxes --------------------------------------------------------------------------------
+    @abc.abstractmethod
+    def sync_command(self, token: str) -> list[str]:
+        """A command that writes `token` to this node's mail log, as a line of program SYNC_PROGRAM."""
+
+    @abc.abstractmethod
+    def queue(self) -> list[QueueEntry]:
+        """What the node's queue holds now."""
+
+    @abc.abstractmethod
+    def flush_queue(self) -> None:
+        """Ask the node to try every queued message now (as new mail would)."""
+
+    @property
+    @abc.abstractmethod
+    def mailbox_roots(self) -> tuple[str, ...]:
+        """The folders under which the node delivers into mailboxes (what a census of the mailboxes reads)."""

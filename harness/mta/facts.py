@@ -1,0 +1,45 @@
+"""What an MTA package reads from a user's configuration (`ConfigInfo`), and the errors of reading it: the
+MTA-neutral part of "bring your own configuration" (harness.byoc builds the topology from it).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..errors import MailharnessError
+
+
+class ProbeError(MailharnessError, RuntimeError):
+    """The probe container (where the MTA reads the configuration) could not be started or answered nonsense."""
+
+
+class ConfigError(MailharnessError, ValueError):
+    """The directory is not a configuration the harness can use (before the MTA even looks at it)."""
+
+
+@dataclass(frozen=True)
+class ConfigInfo:
+    directory: Path
+    params: dict[str, str]  # the values the MTA gives the settings the harness reads
+    hostname: str
+    domain: str
+    local_domains: tuple[str, ...]
+    virtual_domains: tuple[str, ...]
+    relay_domains: tuple[str, ...]
+    recipients: tuple[str, ...]  # addresses the MTA's lookups know, best first (delivered by this server first)
+    local_users: tuple[str, ...]  # Unix accounts the node gets (the local class's recipients)
+    notes: tuple[str, ...] = field(default=())
+    unknown: str = ""  # an address the MTA's lookups confirm unknown, or "" (unknown_reason says why)
+    unknown_reason: str = ""
+    known_reason: str = ""  # why no known recipient was found, when none was
+    delivered_here: bool = True  # the first recipient's mail is delivered by this server (not relayed on)
+    files: tuple[tuple[str, bytes], ...] = ()  # files it names outside its folder, as the node gets them
+    relay_unknown: str = ""  # an address of a relay domain the MTA's lookups confirm unknown, or ""
+    relay_unknown_reason: str = ""
+    stand_ins: tuple[str, ...] = ()  # the services it names that the node stands in for
+    lmtp_delivery: bool = False  # the first known recipient's mail is delivered over LMTP
+
+    @property
+    def domains(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(self.local_domains + self.virtual_domains + self.relay_domains))

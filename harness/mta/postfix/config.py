@@ -1,0 +1,196 @@
+"""Bringing one Postfix node's configuration to what the applied faults imply, writing only the difference.
+
+`harness.ledger` computes what the applied changes imply for each node (`harness.changes.NodeWant`); a Postfix
+node's `ConfigWriter` compares it with what it has written there so far and writes the difference in one shell
+script: main.cf parameters (`postconf -e`, back to their baseline value, or `postconf -X` when the baseline did not
+set them), the tables under /etc/postfix whose content changed, master.cf's services (`postconf -MX`), the files,
+and the mailbox file system filled or freed; then one reload when the configuration changed.
+"""
+
+from __future__ import annotations
+
+import base64
+import shlex
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from ...changes import File, NodeWant
+from ...faults import FaultError
+
+CF = "/etc/postfix"
+SMTP_SERVICE = "smtp/inet"
+# /var/mail is a small tmpfs: filled to the last block (dd stops at ENOSPC), or freed.
+_FILL = ("dd if=/dev/zero of=/var/mail/.mh-fill bs=64k 2>/dev/null || true; "
+         "dd if=/dev/zero of=/var/mail/.mh-fill2 bs=1 2>/dev/null || true")
+_UNFILL = "rm -f /var/mail/.mh-fill /var/mail/.mh-fill2"
+
+
+class Reloadable(Protocol):
+    """What the writer drives: the node's commands, and its reload after a configuration edit."""
+
+    name: str
+    ip: str
+
+    def exec(self, cmd: list[str], check: bool = True) -> bytes: ...
+
+    def reconfigure(self, script: str) -> None: ...
+
+
+@dataclass
+class _Written:
+    """What has been written on the node beyond its baseline."""
+
+    params: dict[str, str] = field(default_factory=dict)
+    tables: dict[str, str | None] = field(default_factory=dict)  # None: unknown (the node restarted)
+    services_off: frozenset[str] = frozenset()
+    files: dict[str, File] = field(default_factory=dict)
+    disk_filled: bool = False
+
+    @property
+    def empty(self) -> bool:
+        return not (self.params or self.tables or self.services_off or self.files or self.disk_filled)
+
+
+class ConfigWriter:
+    """One node's configuration beyond its baseline (see the module's docstring)."""
+
+    def __init__(self, node: Reloadable):
+        self._node = node
+        self._done = _Written()
+        self._baseline_params: dict[str, str] | None = None
+        self._baseline_tables: dict[str, str] = {}
+
+    @property
+    def changed(self) -> bool:
+        return not self._done.empty
+
+    def restarted(self) -> None:
+        """The node came back with its baseline main.cf and master.cf and an empty /var/mail."""
+        done = self._done
+        done.params, done.services_off, done.disk_filled = {}, frozenset(), False
+        done.tables = dict.fromkeys(done.tables)
+        done.files = {p: f for p, f in done.files.items() if not p.startswith("/var/mail/")}
+
+    def conflict(self, w: NodeWant) -> str | None:
+        return size_conflict(w.params, self.baseline())
+
+    def converge(self, w: NodeWant) -> None:
+        done, node = self._done, self._node
+        base = self.baseline()
+        script: list[str] = []
+        params: dict[str, str] = {}
+        for name in dict.fromkeys([*done.params, *w.params]):
+            if name in w.params:
+                params[name] = w.params[name]
+                if done.params.get(name) != w.params[name]:
+                    script.append(f"postconf -e {shlex.quote(f'{name}={w.params[name]}')}")
+            elif name in base:
+                script.append(f"postconf -e {shlex.quote(f'{name}={base[name]}')}")
+            else:
+                script.append(f"postconf -X {shlex.quote(name)}")
+        tables: dict[str, str | None] = {}
+        for t in sorted(set(done.tables) | w.tables):
+            baseline = self._table(t)
+            content = w.table(t, baseline)
+            if done.tables.get(t, baseline) != content:
+                script.append(write_file(f"{CF}/{t}", content.encode()))
+            if content != baseline:
+                tables[t] = content
+        if done.services_off != w.services_off:
+            script.append(f"cp -p {CF}/baseline/master.cf {CF}/master.cf")
+            script += [f"postconf -MX {shlex.quote(s)}" for s in sorted(w.services_off)]
+        reload = bool(script)
+        files: list[str] = []
+        for path in sorted(set(done.files) | set(w.files)):
+            f = w.files.get(path)
+            if f is None:
+                files.append(f"rm -f {shlex.quote(path)}")
+            elif done.files.get(path) != f:
+                files.append(_file(f))
+        # A file to write on the full mailbox file system (a .forward while DiskFull holds): free it first,
+        # write, and fill it again, as the admin who wrote that file before the disk filled up would have.
+        refill = done.disk_filled and w.disk_filled and any(
+            f.path.startswith("/var/mail/") for p, f in w.files.items() if done.files.get(p) != f)
+        if refill or done.disk_filled and not w.disk_filled:
+            script.append(_UNFILL)
+        script += files
+        if refill or w.disk_filled and not done.disk_filled:
+            script.append(_FILL)
+        if not script:
+            return
+        body = "set -e\n" + "\n".join(script)
+        if reload:
+            node.reconfigure(body)
+        else:
+            node.exec(["sh", "-c", body])
+        if SMTP_SERVICE in done.services_off ^ w.services_off:
+            self._await_listener(listening=SMTP_SERVICE not in w.services_off)
+        self._done = _Written(params, tables, w.services_off, dict(w.files), w.disk_filled)
+
+    def _await_listener(self, listening: bool) -> None:
+        """After a reload master stops (or starts) listening, but an smtpd already waiting on the old socket can
+        still take one more connection: poll, with a deadline, until a connection is refused (or answered)."""
+        node = self._node
+        connect = f"timeout 1 bash -c 'exec 3<>/dev/tcp/{node.ip}/25' 2>/dev/null"
+        want = connect if listening else f"! {connect}"
+        out = node.exec(["bash", "-c", f"for i in $(seq 100); do {want} && echo ok && exit 0; sleep 0.05; done"],
+                        check=False)
+        if out.strip() != b"ok":
+            raise FaultError(f"{node.name}: port 25 still {'refuses' if listening else 'answers'} connections "
+                             f"5 s after the SMTP service was turned {'on' if listening else 'off'}")
+
+    def baseline(self) -> dict[str, str]:
+        """The parameters the node's baseline main.cf sets explicitly (`postconf -n` on the saved copy)."""
+        if self._baseline_params is None:
+            out = self._node.exec(["postconf", "-c", f"{CF}/baseline", "-n"]).decode("utf-8", "replace")
+            self._baseline_params = dict(_param(line) for line in out.splitlines() if " = " in line)
+        return self._baseline_params
+
+    def _table(self, table: str) -> str:
+        """A table's content before any fault (the saved baseline copy, else the file as first found)."""
+        if table not in self._baseline_tables:
+            path = shlex.quote(table)
+            out = self._node.exec(["sh", "-c", f"cat {CF}/baseline/{path} 2>/dev/null || cat {CF}/{path} "
+                                               "2>/dev/null || true"])
+            self._baseline_tables[table] = out.decode("utf-8", "replace")
+        return self._baseline_tables[table]
+
+
+def size_conflict(params: Mapping[str, str], baseline: Mapping[str, str]) -> str | None:
+    """Postfix's local(8) refuses to run when mailbox_size_limit is below message_size_limit (both non-zero):
+    say so before writing a configuration that would kill delivery."""
+    def value(name: str, default: int) -> int:
+        raw = params.get(name, baseline.get(name, str(default)))
+        return int(raw) if raw.isdigit() else default
+
+    mailbox, message = value("mailbox_size_limit", 51_200_000), value("message_size_limit", 10_240_000)
+    if mailbox and message and mailbox < message:
+        return (f"mailbox_size_limit ({mailbox}) would be smaller than message_size_limit ({message}); "
+                "Postfix's local delivery agent refuses to run with that")
+    return None
+
+
+def _param(line: str) -> tuple[str, str]:
+    name, _, value = line.partition(" = ")
+    return name.strip(), value
+
+
+def write_file(path: str, content: bytes) -> str:
+    """A shell command that writes `content` to `path` atomically (base64 through the command line)."""
+    b64 = base64.b64encode(content).decode()
+    q = shlex.quote(path)
+    return f"echo '{b64}' | base64 -d > {q}.mh-tmp && mv {q}.mh-tmp {q}"
+
+
+def _file(f: File) -> str:
+    q = shlex.quote(f.path)
+    steps = [f"mkdir -p {shlex.quote(f.directory)} && chmod 1777 {shlex.quote(f.directory)}"] if f.directory else []
+    if f.fill:
+        steps.append(f"head -c {f.fill} /dev/zero | tr '\\0' x > {q}")
+    else:
+        steps.append(write_file(f.path, f.text.encode()))
+    if f.owner:
+        steps.append(f"chown {shlex.quote(f.owner)}: {q}")
+    return " && ".join(steps)
+

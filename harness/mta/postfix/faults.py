@@ -1,0 +1,141 @@
+"""What each fault of the catalogue means on a Postfix node: the changes it makes (`harness.changes`).
+
+    changes_for(UnknownUser("library", "jill"), node)
+    -> (TableKeyGone(node='library', table='local_recipients', key='jill'),)
+
+Called by `harness.inject` (through `PostfixNode.fault_changes`) for a fault addressed to a Postfix node; the
+MTA-neutral faults (Down, Unreachable, Tarpit, Dns) are interpreted there and ask this package only how a
+Postfix client gives up sooner (`client_timeout`) and how its SMTP service goes away (`smtp_off`).
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import TYPE_CHECKING, Protocol
+
+from ... import faults as F
+from ...changes import Change, DiskFilled, File, Param, ServiceOff, TableKeyGone, TableLine
+from ...faults import FaultError
+from .config import SMTP_SERVICE
+
+if TYPE_CHECKING:
+    from ...topology import NodeSpec
+    from ..base import ClientStage
+
+
+class Addressed(Protocol):
+    """What interpreting a fault reads of the Postfix node it is addressed to."""
+
+    name: str
+    domain: str
+    spec: NodeSpec
+
+Changes = tuple[Change, ...]
+
+# The spool MailboxFull switches delivery to (mbox files, which mailbox_size_limit limits as a whole).
+MBOX_SPOOL = "/var/spool/mh-mbox"
+# Where Dovecot (containers/postfix/standins.py) keeps per-recipient quotas and the mailboxes.
+DOVECOT_QUOTAS = "/etc/dovecot/mh-quota"
+DOVECOT_HOMES = "/var/mail/.mh-dovecot"
+_TIMEOUTS = {"connect": "smtp_connect_timeout", "greeting": "smtp_helo_timeout"}
+
+
+@functools.singledispatch
+def changes_for(fault: F.Fault, node: Addressed) -> Changes:
+    supported = ", ".join(sorted(c.__name__ for c in changes_for.registry if c is not F.Fault))
+    raise FaultError(f"{fault.describe()}: Postfix cannot express {type(fault).__name__}; the faults it supports: "
+                     f"{supported}")
+
+
+def client_timeout(node: Addressed, stage: ClientStage, value: str) -> Changes:
+    return (Param(node.name, _TIMEOUTS[stage], value),)
+
+
+def smtp_off(node: Addressed) -> Changes:
+    return (ServiceOff(node.name, SMTP_SERVICE),)
+
+
+def _user(node: Addressed, fault: F.Fault, user: str) -> None:
+    if user not in node.spec.mailboxes:
+        users = ", ".join(node.spec.mailboxes)
+        raise FaultError(f"{fault.describe()}: no user {user!r} on {node.name} (users: {users})")
+
+
+@changes_for.register(F.UnknownUser)
+def _(fault: F.UnknownUser, node: Addressed) -> Changes:
+    return (TableKeyGone(node.name, "local_recipients", fault.user),)
+
+
+@changes_for.register(F.AcceptUnknownUsers)
+def _(fault: F.AcceptUnknownUsers, node: Addressed) -> Changes:
+    # Postfix's own fallback: with no recipient table, the local delivery agent finds out (too late).
+    return (Param(node.name, "local_recipient_maps", ""),)
+
+
+@changes_for.register(F.DiskFull)
+def _(fault: F.DiskFull, node: Addressed) -> Changes:
+    return (Param(node.name, "maximal_queue_lifetime", fault.retry_for),
+            Param(node.name, "bounce_queue_lifetime", fault.retry_for), DiskFilled(node.name))
+
+
+@changes_for.register(F.QueueFull)
+def _(fault: F.QueueFull, node: Addressed) -> Changes:
+    return (Param(node.name, "queue_minfree", str(10**15)),)
+
+
+@changes_for.register(F.MailboxFull)
+def _(fault: F.MailboxFull, node: Addressed) -> Changes:
+    if fault.limit <= 64:
+        raise FaultError(f"{fault.describe()}: the limit must be more than 64 bytes")
+    if node.spec.dovecot:
+        # Dovecot delivers (a configuration's lmtp: transport): its quota plugin, for this recipient only (a
+        # passwd-file userdb of one line, read at each delivery): over it, LMTP answers 552 5.2.2.
+        address = fault.user if "@" in fault.user else f"{fault.user}@{node.domain}"
+        local, _, domain = address.partition("@")
+        return (File(node.name, f"{DOVECOT_QUOTAS}/{address}", text=f"{address}::5000:5000::{DOVECOT_HOMES}/"
+                     f"{domain}/{local}::userdb_quota_rule=*:bytes={fault.limit}\n"),)
+    _user(node, fault, fault.user)
+    # Postfix limits a mailbox FILE (mailbox_size_limit), so for the fault the node delivers to mbox files in a
+    # spool of their own, where the user's mbox is already filled up to the limit: the next message fails
+    # with EFBIG, 5.2.2. (Maildir files are limited one by one, and local(8) refuses a message larger than
+    # its own limit outright.)
+    n = str(fault.limit)
+    return (File(node.name, f"{MBOX_SPOOL}/{fault.user}", fill=fault.limit - 16, owner=fault.user,
+                 directory=MBOX_SPOOL),
+            Param(node.name, "mail_spool_directory", MBOX_SPOOL), Param(node.name, "mailbox_size_limit", n),
+            Param(node.name, "message_size_limit", n))
+
+
+@changes_for.register(F.SizeLimit)
+def _(fault: F.SizeLimit, node: Addressed) -> Changes:
+    return (Param(node.name, "message_size_limit", str(fault.limit)),)
+
+
+@changes_for.register(F.Forward)
+def _(fault: F.Forward, node: Addressed) -> Changes:
+    _user(node, fault, fault.user)
+    if any(c.isspace() for c in fault.to) or not fault.to:
+        raise FaultError(f"{fault.describe()}: `to` must be one address")
+    if fault.via == "alias":
+        # aliases is a texthash: table (postmap's "key value" format, no colon)
+        return (TableLine(node.name, "aliases", f"{fault.user} {fault.to}"),)
+    if fault.via == "virtual":
+        return (TableLine(node.name, "virtual", f"{fault.user}@{node.domain} {fault.to}"),)
+    return (File(node.name, f"/var/mail/{fault.user}/.forward", text=f"{fault.to}\n", owner=fault.user),)
+
+
+@changes_for.register(F.Refuse)
+def _(fault: F.Refuse, node: Addressed) -> Changes:
+    code = fault.reply.split()[0] if fault.reply.split() else ""
+    if not (len(code) == 3 and code[0] in "45" and code.isdigit()):
+        raise FaultError(f"{fault.describe()}: the reply must start with a 4xx or 5xx code")
+    if not fault.address or any(c.isspace() for c in fault.address) or "\n" in fault.reply:
+        raise FaultError(f"{fault.describe()}: the address must be one word and the reply one line")
+    return (TableLine(node.name, "refuse", f"{fault.address} {fault.reply}"),)
+
+
+@changes_for.register(F.QueueLifetime)
+def _(fault: F.QueueLifetime, node: Addressed) -> Changes:
+    return (Param(node.name, "maximal_queue_lifetime", fault.lifetime),
+            Param(node.name, "bounce_queue_lifetime", fault.lifetime),
+            Param(node.name, "delay_warning_time", fault.delay_warning))
