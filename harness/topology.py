@@ -39,7 +39,7 @@ class NodeSpec:
     routes: explicit next hops, domain -> host name (a gateway relaying a domain to its backend).
     mx: whether DNS names this node as its domain's MX (a backend behind a gateway is not).
     files: (absolute path, content) placed in the node before Postfix starts: the files YOUR configuration names
-        outside its folder (/etc/mailname, /etc/aliases, TLS files), see harness.configfacts.
+        outside its folder (/etc/mailname, /etc/aliases, TLS files), see harness.mta.postfix.configfacts.
     dovecot: YOUR configuration delivers over LMTP to Dovecot, which runs in the node (MailboxFull sets a
         Dovecot quota there).
     """

@@ -1,7 +1,7 @@
 """DNS trouble at the sender's server: permanent answers (NXDOMAIN, null MX) bounce at once; temporary ones
 (SERVFAIL, a dead MX) are retried and bounce when the message expires (here: tried once). A dead MX is an address
 of the network where no host is: the sender's ARP probes go unanswered and its connection fails with "No route to
-host" (after 0.8 s: two probes 0.4 s apart, harness.nodes.postfix; docs/time-outs.md)."""
+host" (after 0.8 s: two probes 0.4 s apart, harness.mta.postfix.node; docs/time-outs.md)."""
 
 import pytest
 

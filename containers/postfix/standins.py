@@ -37,7 +37,7 @@ DOVECOT = "/usr/sbin/dovecot"
 DOVECOT_HOMES = "/var/mail/.mh-dovecot"  # on the file system DiskFull fills
 DOVECOT_CONF = "/etc/dovecot/mailharness.conf"
 VMAIL_UID = 5000
-DOVECOT_QUOTAS = "/etc/dovecot/mh-quota"  # one passwd-file per recipient with a quota (harness.inject)
+DOVECOT_QUOTAS = "/etc/dovecot/mh-quota"  # one passwd-file per recipient with a quota (harness.mta.postfix.faults)
 LOCAL = ("localhost", "127.0.0.1", "::1", "")
 
 
