@@ -13,6 +13,7 @@ from typing import NoReturn
 import pytest
 
 from .byoc import OVERRIDES, ConfigInfo
+from .mta.facts import UNKNOWN_LOCAL_PART
 from .world import MailTopology
 
 NOT_JUDGED = "not judged: "
@@ -64,7 +65,7 @@ class Target:
     def unknown_recipient(self) -> str:
         """An address Postfix's own lookups confirm unknown (skips as NOT JUDGED, with the reason, if none)."""
         if self.info is None:
-            return f"no-such-user-4711@{self.domain}"
+            return f"{UNKNOWN_LOCAL_PART}@{self.domain}"
         if not self.info.unknown:
             not_judged(self.info.unknown_reason)
         return self.info.unknown

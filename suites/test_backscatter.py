@@ -9,9 +9,9 @@ def test_backscatter(mail_topology: MailTopology) -> None:
     sent = mail_topology.send("jill@example.edu", "nosuchuser@library.example", via="library")
 
     story = sent.verdict()
-    assert story.rejected_by("library", stage="RCPT", status="5.1.1")
-    assert story.no_dsn()
-    assert story.no_backscatter()
+    story.assert_rejected_by("library", stage="RCPT", status="5.1.1")
+    story.assert_no_dsn()
+    story.assert_no_backscatter()
 
 
 def test_backscatter_misconfiguration_is_caught(mail_topology: MailTopology, mail_fault: FaultApplier) -> None:
@@ -23,7 +23,7 @@ def test_backscatter_misconfiguration_is_caught(mail_topology: MailTopology, mai
     story = sent.verdict()
     assert story.bounced_by("library", to="jill@example.edu")
     try:
-        story.no_backscatter()
+        story.assert_no_backscatter()
     except VerdictError as exc:
         assert "should have rejected at RCPT" in str(exc)
     else:
@@ -35,6 +35,6 @@ def test_null_sender_gets_no_dsn(mail_topology: MailTopology) -> None:
     sent = mail_topology.send("", "nosuchuser@library.example", via="store")
 
     story = sent.verdict()
-    assert story.rejected_by("library", stage="RCPT", status="5.1.1")
-    assert story.no_dsn()
-    assert story.no_backscatter()
+    story.assert_rejected_by("library", stage="RCPT", status="5.1.1")
+    story.assert_no_dsn()
+    story.assert_no_backscatter()

@@ -36,5 +36,5 @@ def test_no_mx(mail_topology: MailTopology, mail_fault: FaultApplier) -> None:
 
     mail_topology.mailbox("jill@library.example").wait_for()
     story = sent.verdict()
-    assert story.delivered_to("jill@library.example")
-    assert story.no_dsn()
+    story.assert_delivered_to("jill@library.example")
+    story.assert_no_dsn()

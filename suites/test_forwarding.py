@@ -19,10 +19,11 @@ def test_forward_refused(mail_topology: MailTopology, mail_fault: FaultApplier, 
     sent = mail_topology.send("jack@store.example", "jill@library.example")
 
     story = sent.verdict()
-    assert story.accepted_by("library")
-    assert story.rejected_by("edu", stage="RCPT", status="5.1.1", recipient="jill@example.edu")
+    story.assert_accepted_by("library")
+    story.assert_rejected_by("edu", stage="RCPT", status="5.1.1", recipient="jill@example.edu")
     dsn = story.bounced_by("library", to="jack@store.example")
-    assert story.no_dsn("store") and story.no_dsn("edu")
+    story.assert_no_dsn("store")
+    story.assert_no_dsn("edu")
     assert_dsn(dsn, action="failed", status="5.1.1", reporting_mta="mx.library.example",
                remote_mta="mx.example.edu", recipient="jill@example.edu",
                diagnostic_contains="No such user here", envelope=sent.original_envelope(), profile="postfix")
@@ -35,9 +36,9 @@ def test_forward_tempfail_is_retried_not_bounced(mail_topology: MailTopology, ma
 
     mail_topology.wait_log(lambda e: e.node == "library" and e.get("status") == "deferred", what="a deferral")
     story = sent.verdict(timeout=0)
-    assert story.rejected_by("edu", stage="RCPT", code=451)
+    story.assert_rejected_by("edu", stage="RCPT", code=451)
     assert ("library", story.pending[0][1]) in story.pending, "library still holds the message"
-    assert story.no_dsn()
+    story.assert_no_dsn()
 
 
 def test_mail_loop(mail_topology: MailTopology, mail_fault: FaultApplier) -> None:

@@ -22,6 +22,6 @@ def test_next_hop_unavailable(mail_topology: MailTopology, mail_fault: FaultAppl
     dsn = mail_topology.mailbox("jack@store.example").wait_for_dsn(timeout=20)
     story = sent.verdict()
     assert story.bounced_by("store", to="jack@store.example")
-    assert story.no_dsn("library")
+    story.assert_no_dsn("library")
     assert_dsn(dsn, action="failed", status=status, reporting_mta="mx.store.example",
                diagnostic_contains=words, envelope=sent.original_envelope(), profile="postfix")

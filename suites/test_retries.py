@@ -13,9 +13,9 @@ def test_tempfail_then_delivered(mail_topology: MailTopology) -> None:
 
     mail_topology.mailbox("jill@library.example").wait_for(timeout=20)
     story = sent.verdict()
-    assert story.rejected_by("library", stage="RCPT", code=451, status="4.3.2")
-    assert story.delivered_to("jill@library.example")
-    assert story.no_dsn()
+    story.assert_rejected_by("library", stage="RCPT", code=451, status="4.3.2")
+    story.assert_delivered_to("jill@library.example")
+    story.assert_no_dsn()
 
 
 def test_tempfail_then_expired(mail_topology: MailTopology, mail_fault: FaultApplier) -> None:
@@ -38,7 +38,7 @@ def test_tempfail_then_expired(mail_topology: MailTopology, mail_fault: FaultApp
     assert len([h for h in story.hops if h.kind == "deferred" and h.node == "store" and not h.dsn]) >= 2, \
         story.render()
     assert story.bounced_by("store", kind="delayed") and story.bounced_by("store", kind="failed")
-    assert story.no_dsn("library")
+    story.assert_no_dsn("library")
 
 
 def test_tempfail_twice_then_accepted_by_a_mock_next_hop(mail_topology_with_mock: MailTopology) -> None:
@@ -55,5 +55,5 @@ def test_tempfail_twice_then_accepted_by_a_mock_next_hop(mail_topology_with_mock
     story = sent.verdict()
     assert [h.kind for h in story.hops if h.node == "store" and not h.dsn] == ["accepted", "deferred", "deferred",
                                                                                 "relayed"], story.render()
-    assert story.rejected_by("edu", stage="RCPT", code=451)
-    assert story.no_dsn()
+    story.assert_rejected_by("edu", stage="RCPT", code=451)
+    story.assert_no_dsn()

@@ -10,9 +10,9 @@ def test_notify_never(mail_topology: MailTopology) -> None:
     sent = mail_topology.send("jack@store.example", "nosuchuser@library.example", notify=["NEVER"])
 
     story = sent.verdict()
-    assert story.rejected_by("library", stage="RCPT", status="5.1.1")
-    assert story.no_dsn()
-    assert story.no_backscatter()
+    story.assert_rejected_by("library", stage="RCPT", status="5.1.1")
+    story.assert_no_dsn()
+    story.assert_no_backscatter()
 
 
 def test_notify_success_delivered(mail_topology: MailTopology) -> None:
@@ -20,7 +20,7 @@ def test_notify_success_delivered(mail_topology: MailTopology) -> None:
     sent = mail_topology.send("jack@store.example", "jill@library.example", notify=["SUCCESS"])
 
     story = sent.verdict()
-    assert story.delivered_to("jill@library.example")
+    story.assert_delivered_to("jill@library.example")
     dsn = story.bounced_by("library", to="jack@store.example", kind="delivered")
     assert_dsn(dsn, action="delivered", status="2.0.0", reporting_mta="mx.library.example",
                envelope=sent.original_envelope(), profile="postfix")
@@ -85,7 +85,7 @@ def test_dsn_parameters_passed_to_a_dsn_capable_next_hop(mail_topology_with_mock
     [rcpt] = got.rcpts
     assert rcpt.params.get("NOTIFY") == "SUCCESS,FAILURE"
     assert (rcpt.params.get("ORCPT") or "").lower() == "rfc822;jill@example.edu"
-    assert sent.verdict().no_dsn("store"), "responsibility for success DSNs moved on to the next hop"
+    sent.verdict().assert_no_dsn("store")  # responsibility for success DSNs moved on to the next hop
 
 
 def test_dsn_parameters_dropped_for_a_next_hop_without_dsn(mail_topology_with_mock: MailTopology) -> None:
@@ -111,7 +111,7 @@ def test_scripted_refusal_at_a_mock_next_hop(mail_topology_with_mock: MailTopolo
     sent = world.send("jack@store.example", "jill@example.edu")
 
     story = sent.verdict()
-    assert story.rejected_by("edu", stage="RCPT", code=550, status="5.7.1")
+    story.assert_rejected_by("edu", stage="RCPT", code=550, status="5.7.1")
     dsn = story.bounced_by("store")
     assert_dsn(dsn, action="failed", status="5.7.1", remote_mta="mx.example.edu",
                diagnostic_contains="550 5.7.1 Scripted refusal for the test",

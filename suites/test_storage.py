@@ -14,13 +14,13 @@ def test_disk_full(mail_topology: MailTopology, mail_fault: FaultApplier) -> Non
     sent = mail_topology.send("jack@store.example", "jill@library.example")
 
     story = sent.verdict()
-    assert story.accepted_by("library")
+    story.assert_accepted_by("library")
     dsn = story.bounced_by("library", to="jack@store.example")
     # The log says why; the DSN itself says "x-unix; input/output error" (Postfix's wording).
     assert any("No space left on device" in h.detail for h in story.hops), story.render()
     assert_dsn(dsn, action="failed", status="4.3.0", reporting_mta="mx.library.example", remote_mta=None,
                recipient="jill@library.example", envelope=sent.original_envelope(), profile="postfix")
-    assert story.no_backscatter()
+    story.assert_no_backscatter()
 
 
 def test_disk_full_retried_then_expired(mail_topology: MailTopology, mail_fault: FaultApplier) -> None:
@@ -45,8 +45,8 @@ def test_queue_full(mail_topology: MailTopology, mail_fault: FaultApplier) -> No
 
     assert not sent.accepted
     story = sent.verdict()
-    assert story.rejected_by("store", stage="MAIL", code=452, status="4.3.1")
-    assert story.no_dsn()
+    story.assert_rejected_by("store", stage="MAIL", code=452, status="4.3.1")
+    story.assert_no_dsn()
 
 
 def test_quota(mail_topology: MailTopology, mail_fault: FaultApplier) -> None:
@@ -58,7 +58,7 @@ def test_quota(mail_topology: MailTopology, mail_fault: FaultApplier) -> None:
     dsn = story.bounced_by("library", to="jack@store.example")
     assert_dsn(dsn, action="failed", status="5.2.2", reporting_mta="mx.library.example", remote_mta=None,
                envelope=sent.original_envelope(), profile="postfix")
-    assert story.no_backscatter()
+    story.assert_no_backscatter()
 
 
 def test_too_large(mail_topology: MailTopology, mail_fault: FaultApplier) -> None:
@@ -68,7 +68,7 @@ def test_too_large(mail_topology: MailTopology, mail_fault: FaultApplier) -> Non
     sent = mail_topology.send("jack@store.example", "jill@library.example", body="x" * 3000 + "\n")
 
     story = sent.verdict()
-    assert story.no_dsn("library")
+    story.assert_no_dsn("library")
     dsn = story.bounced_by("store", to="jack@store.example")
     assert_dsn(dsn, action="failed", status=["5.3.4", "5.2.3"], reporting_mta="mx.store.example",
                remote_mta=None, diagnostic_contains="exceeds size limit 2000 of server mx.library.example",

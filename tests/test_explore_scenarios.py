@@ -75,7 +75,7 @@ def test_a_written_test_reads_like_the_bundled_scenarios_and_imports_only_the_pu
     assert 'mail_fault(DiskFull("library", retry_for="2s"))' in src
     assert 'Recipient("nosuchuser@library.example", notify=("FAILURE",), orcpt="nosuchuser@library.example"),' in src
     assert 'sent = mail_topology.send("jill@example.edu", rcpts, via="library")' in src
-    assert "assert story.no_backscatter()" in src
+    assert "story.assert_no_backscatter()" in src
     assert 'assert_guarantees(mail_topology, story, "no backscatter")' in src
 
 

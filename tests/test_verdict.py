@@ -48,26 +48,44 @@ def sent_to(rcpt: str) -> Sent:
 def test_unknown_user_story() -> None:
     story = gather(FakeWorld(UNKNOWN_USER), sent_to("nosuchuser@library.example"), timeout=0)
     assert story.accepted == ["store"] and story.pending == []
-    assert story.rejected_by("library.example", stage="RCPT", status="5.1.1", code=550)
+    story.assert_rejected_by("library.example", stage="RCPT", status="5.1.1", code=550)
     assert [(d.node, d.kind, d.to, d.delivered_at, d.message_id) for d in story.dsns] == [
         ("store", "failed", "jack@store.example", "store", DSN_MID)]
-    assert story.no_dsn("library") and story.no_backscatter()
+    story.assert_no_dsn("library")
+    story.assert_no_backscatter()
     text = story.render()
     assert "1. store: accepted from harness" in text
     assert "library: rejected <nosuchuser@library.example> from store at RCPT: 550 5.1.1" in text
     assert "DSN (failed) from store to <jack@store.example>, delivered at store" in text
 
 
+def test_questions_answer_and_assertions_raise() -> None:
+    """`assert not story.delivered_to(x)` passes when x got nothing: the questions answer, never raise."""
+    story = gather(FakeWorld(UNKNOWN_USER), sent_to("nosuchuser@library.example"), timeout=0)
+    assert story.rejected_by("library", stage="RCPT", status="5.1.1") is True
+    assert story.rejected_by("library", stage="MAIL") is False
+    assert story.accepted_by("store") is True and story.accepted_by("library") is False
+    assert story.delivered_to("nosuchuser@library.example") is False
+    assert story.no_dsn("library") is True and story.no_dsn() is False
+    assert story.no_backscatter() is True and story.unreachable("library") is False
+    with pytest.raises(VerdictError, match="expected: delivered to nosuchuser@library.example"):
+        story.assert_delivered_to("nosuchuser@library.example")
+    with pytest.raises(UnknownStage):  # a mistake in the question is not an answer
+        story.rejected_by("library", stage="HELLO")
+    with pytest.raises(KeyError):
+        story.accepted_by("no-such-node")
+
+
 def test_failed_assertions_show_the_path_and_the_candidates() -> None:
     story = gather(FakeWorld(UNKNOWN_USER), sent_to("nosuchuser@library.example"), timeout=0)
     with pytest.raises(VerdictError) as exc:
-        story.rejected_by("library", stage="MAIL")
+        story.assert_rejected_by("library", stage="MAIL")
     text = str(exc.value)
     assert text.startswith("expected: rejected by library at MAIL")
     assert "nearest candidates:\n    library: rejected <nosuchuser@library.example> from store at RCPT" in text
     assert "what happened:\nmessage <jack@store.example> -> nosuchuser@library.example" in text
     with pytest.raises(VerdictError, match="expected: no DSN from any node"):
-        story.no_dsn()
+        story.assert_no_dsn()
     with pytest.raises(VerdictError, match="a failed DSN from library delivered to jack@store.example"):
         story.bounced_by("library")
 
@@ -94,7 +112,7 @@ def test_backscatter_is_recognised() -> None:
     sent = sent_to("nosuchuser@library.example")
     story = gather(FakeWorld(lines), sent, timeout=0)
     with pytest.raises(VerdictError, match="library accepted mail for nosuchuser@library.example, then bounced"):
-        story.no_backscatter()
+        story.assert_no_backscatter()
 
 
 # -- failed sessions: at submission and at every hop (a story that misses nothing) ---------------------------------
@@ -118,9 +136,9 @@ def test_a_submission_refused_at_connect_is_a_hop() -> None:
         "  no DSN was emitted"]
     [hop] = story.session_failures()
     assert (hop.node, hop.kind, hop.peer, hop.stage) == ("library", "unreachable", "harness", "CONNECT")
-    assert story.unreachable("library", stage="connect", by="harness")
+    story.assert_unreachable("library", stage="connect", by="harness")
     with pytest.raises(VerdictError, match="expected: no session with store"):
-        story.unreachable("store")
+        story.assert_unreachable("store")
 
 
 @pytest.mark.parametrize(("stage", "text", "line"), [
@@ -138,7 +156,7 @@ def test_a_submission_session_lost_is_a_hop(stage: str, text: str, line: str) ->
     sent = sent_with(*ok, Exchange(stage, "", Reply(0, None, text), 0.0), via="library")  # type: ignore[arg-type]
     story = gather(FakeWorld([]), sent, timeout=0)
     assert f"  {line}" in story.render().splitlines()
-    assert story.unreachable("library", stage=stage.lower(), by="harness")
+    story.assert_unreachable("library", stage=stage.lower(), by="harness")
 
 
 N = "Dec 02 02:18:57 mx postfix"
@@ -175,7 +193,8 @@ def test_a_next_hop_refusing_connections_is_named_with_its_stage() -> None:
         "[10.84.8.11]:25: Connection refused)",
         "  3. store: expired (returned to sender)",
         "  4. store: DSN delivered <jack@store.example> (2.0.0, delivered to maildir)"]
-    assert story.unreachable("library", stage="CONNECT", by="store") and story.pending == []
+    story.assert_unreachable("library", stage="CONNECT", by="store")
+    assert story.pending == []
 
 
 def test_a_next_hop_that_never_greets_is_named_with_its_stage() -> None:
@@ -186,7 +205,7 @@ def test_a_next_hop_that_never_greets_is_named_with_its_stage() -> None:
     [hop] = [h for h in story.hops if h.kind == "deferred"]
     assert (hop.peer, hop.stage, hop.reply, hop.status, hop.detail) == ("library", "BANNER", None, "4.4.2",
                                                                        TARPIT_DETAIL)
-    assert story.unreachable("library", stage="banner")
+    story.assert_unreachable("library", stage="banner")
 
 
 def test_a_failed_attempt_before_another_server_took_the_message_is_a_hop() -> None:
@@ -212,7 +231,8 @@ def test_a_failed_attempt_before_another_server_took_the_message_is_a_hop() -> N
 def test_rejected_by_reads_the_stage_in_any_case() -> None:
     banner = gather(FakeWorld([]), sent_with(Exchange("BANNER", "", Reply(554, "5.7.1", "5.7.1 go away"), 0.0)),
                     timeout=0)
-    assert banner.rejected_by("store", stage="banner") and banner.rejected_by("store", stage="BANNER", code=554)
+    banner.assert_rejected_by("store", stage="banner")
+    banner.assert_rejected_by("store", stage="BANNER", code=554)
     # The client's refusal at the end of data and the server's own log line of it are one hop, whatever the case.
     eom = [("store", "Nov 29 13:05:05 mx postfix/cleanup[117]: NOQUEUE: reject: END-OF-MESSAGE from unknown[10.1.1.1]:"
                      " 550 5.7.1 Message content rejected; from=<jack@store.example> to=<jill@library.example> "
@@ -223,11 +243,11 @@ def test_rejected_by_reads_the_stage_in_any_case() -> None:
     [hop] = story.rejections()
     assert (hop.node, hop.peer, hop.stage) == ("store", "harness", "END-OF-MESSAGE")
     for spelling in ("eod", "EOD", "end-of-message", "END-OF-MESSAGE", "end of DATA"):
-        assert story.rejected_by("store", stage=spelling, status="5.7.1")
+        story.assert_rejected_by("store", stage=spelling, status="5.7.1")
     with pytest.raises(UnknownStage):
-        story.rejected_by("store", stage="HELLO")
+        story.assert_rejected_by("store", stage="HELLO")
     with pytest.raises(VerdictError, match="expected: rejected by store at RCPT"):
-        story.rejected_by("store", stage="rcpt")
+        story.assert_rejected_by("store", stage="rcpt")
 
 
 def test_one_stage_type_for_the_client_the_logs_and_the_verdict() -> None:
@@ -257,7 +277,7 @@ def test_verdict_error_is_a_mailharness_error_and_an_assertion() -> None:
     assert issubclass(VerdictError, MailharnessError) and issubclass(VerdictError, AssertionError)
     story = gather(FakeWorld(UNKNOWN_USER), sent_to("nosuchuser@library.example"), timeout=0)
     with pytest.raises(MailharnessError, match="expected: no DSN from any node"):
-        story.no_dsn()
+        story.assert_no_dsn()
 
 
 def test_notify_never_is_judged_on_the_recipient_as_sent_not_as_rewritten() -> None:
@@ -296,8 +316,8 @@ def test_notify_never_is_judged_on_the_recipient_as_sent_not_as_rewritten() -> N
     [dsn] = story.dsns
     assert (dsn.node, dsn.kind, dsn.about, dsn.about_original) == (
         "library", "failed", ("jill@example.edu",), ("jill@library.example",))
-    assert story.no_backscatter()
+    story.assert_no_backscatter()
     never_only = Envelope.of("jack@store.example", [Recipient("jill@library.example", ("NEVER",))])
     story = gather(FakeWorld(lines), Sent(never_only, sent.transcript, sent.message, "store"), timeout=0)
     with pytest.raises(VerdictError, match="a DSN from library about NOTIFY=NEVER recipient"):
-        story.no_backscatter()
+        story.assert_no_backscatter()

@@ -279,7 +279,7 @@ def no_backscatter(j: Judged) -> list[Violation]:
     """No DSN to a null sender or for a NOTIFY=NEVER recipient, and none for a failure the server could have
     known at RCPT time (the verdict's own no_backscatter)."""
     try:
-        j.story.no_backscatter()
+        j.story.assert_no_backscatter()
     except VerdictError as exc:
         problems = str(exc).split("nearest candidates:\n", 1)[-1].split("\nwhat happened:", 1)[0]
         first = problems.strip().splitlines()[0].strip() if problems.strip() else str(exc).splitlines()[0]

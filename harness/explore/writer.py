@@ -149,7 +149,7 @@ def regression_source(f: Discovery, seed: int | None = None) -> str:
         body += apply_all()
     body += ["", "    story = sent.verdict(timeout=6)"]
     if v.guarantee == BACKSCATTER:
-        body.append("    assert story.no_backscatter()")
+        body.append("    story.assert_no_backscatter()")
     if v.guarantee == COMPLIANCE:
         body += ["    for d in story.dsns:",
                  "        if d.delivered_at:",

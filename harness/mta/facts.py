@@ -9,6 +9,9 @@ from pathlib import Path
 
 from ..errors import MailharnessError
 
+# A local part no configuration is expected to know: the harness's first guess at an unknown recipient.
+UNKNOWN_LOCAL_PART = "no-such-user-4711"
+
 
 class ProbeError(MailharnessError, RuntimeError):
     """The probe container (where the MTA reads the configuration) could not be started or answered nonsense."""

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import base64
 import logging
+import shlex
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -37,6 +39,15 @@ def in_parallel(fns: Sequence[Callable[[], T]]) -> list[T]:
     with ThreadPoolExecutor(max_workers=len(fns)) as pool:
         futures = [pool.submit(fn) for fn in fns]
     return [f.result() for f in futures]
+
+
+def write_file_command(path: str, content: bytes, mode: int | None = None) -> str:
+    """A shell command that writes `content` to `path` in a node, atomically (a temporary file renamed; the
+    content travels base64-encoded on the command line), with `mode` when given."""
+    b64 = base64.b64encode(content).decode()
+    q, tmp = shlex.quote(path), shlex.quote(path + ".mh-tmp")
+    chmod = f" && chmod {mode:o} {tmp}" if mode is not None else ""
+    return f"echo '{b64}' | base64 -d > {tmp}{chmod} && mv {tmp} {q}"
 
 
 class NodeError(MailharnessError, RuntimeError):
@@ -265,11 +276,7 @@ class Node:
 
     def put_file(self, path: str, content: bytes, mode: int = 0o644) -> None:
         """Write a file in the node (through exec, so it also works on tmpfs mounts)."""
-        import base64
-
-        b64 = base64.b64encode(content).decode()
-        self.exec(["sh", "-c", f"echo {b64} | base64 -d > {path}.mh-tmp && chmod {mode:o} {path}.mh-tmp "
-                   f"&& mv {path}.mh-tmp {path}"])
+        self.exec(["sh", "-c", write_file_command(path, content, mode)])
 
     def log_lines(self, since: int = 0) -> list[str]:
         return [e.line for e in self.events.since(since, node=self.name)]

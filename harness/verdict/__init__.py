@@ -1,9 +1,9 @@
 """The verdict: everything that happened to one message, gathered from every node, and who should have done what.
 
     story = sent.verdict()
-    assert story.rejected_by("library.example", stage="RCPT", status="5.1.1")
+    story.assert_rejected_by("library.example", stage="RCPT", status="5.1.1")
     assert story.bounced_by("store.example", to="jack@store.example")
-    assert story.no_backscatter()
+    story.assert_no_backscatter()
 
 Each assertion returns True or raises VerdictError, whose message shows the message's whole path, hop by hop.
 

@@ -1,11 +1,14 @@
-"""The story of one sent message and the assertions on it.
+"""The story of one sent message: questions that answer, and assertions that raise.
 
     story = sent.verdict()
-    assert story.rejected_by("library.example", stage="RCPT", status="5.1.1")
-    assert story.bounced_by("store.example", to="jack@store.example")
-    assert story.no_backscatter()
+    story.assert_rejected_by("library.example", stage="RCPT", status="5.1.1")
+    dsn = story.bounced_by("store.example", to="jack@store.example")   # the DSN, as delivered
+    story.assert_no_backscatter()
+    assert not story.delivered_to("jill@example.edu"), story          # a question: True or False
 
-Each assertion returns True or raises VerdictError, whose message shows the message's whole path, hop by hop: the
+Each question (`accepted_by`, `rejected_by`, `unreachable`, `delivered_to`, `no_dsn`, `no_backscatter`) answers
+True or False. Its assertion (`assert_accepted_by`, ...) returns nothing or raises VerdictError, whose message says
+what was expected, the nearest candidates, and the message's whole path, hop by hop (`str(story)`). The
 Story is a list of Hops (what happened to the message, or to a DSN about it, on one node) and of the DSNs the nodes
 emitted, drawn by `render`. It keeps two narrow doors to the world (harness.ports): the node directory, for the
 names in assertions, and the mailboxes, where bounced_by reads the DSN. harness.verdict.linking gathers it.
@@ -13,6 +16,7 @@ names in assertions, and the mailboxes, where bounced_by reads the DSN. harness.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 
@@ -132,16 +136,41 @@ class Story:
         """The sessions that ended without a reply: unreachable at CONNECT, or lost later."""
         return [h for h in self.hops if h.kind in SESSION_FAILURES]
 
-    # -- assertions --------------------------------------------------------------------------------------------
+    # -- questions: True or False ------------------------------------------------------------------------------
     def accepted_by(self, node: str) -> bool:
+        """Whether the node took responsibility for the message (queued it after 250 at the end of data)."""
+        return _holds(self.assert_accepted_by, node)
+
+    def rejected_by(self, node: str, *, stage: str | None = None, status: str | None = None,
+                    code: int | None = None, recipient: str | None = None) -> bool:
+        """Whether the node refused during the SMTP dialogue (see assert_rejected_by)."""
+        return _holds(self.assert_rejected_by, node, stage=stage, status=status, code=code, recipient=recipient)
+
+    def unreachable(self, node: str, *, stage: str | None = None, by: str | None = None) -> bool:
+        """Whether a session with the node ended without a reply (see assert_unreachable)."""
+        return _holds(self.assert_unreachable, node, stage=stage, by=by)
+
+    def delivered_to(self, address: str) -> bool:
+        """Whether the message (not a DSN) was delivered to `address` (after any forwarding)."""
+        return _holds(self.assert_delivered_to, address)
+
+    def no_dsn(self, node: str | None = None) -> bool:
+        """Whether no DSN at all was emitted (by `node`, or by anyone)."""
+        return _holds(self.assert_no_dsn, node)
+
+    def no_backscatter(self) -> bool:
+        """Whether no DSN went where none may go (see assert_no_backscatter)."""
+        return _holds(self.assert_no_backscatter)
+
+    # -- assertions: nothing, or VerdictError --------------------------------------------------------------------
+    def assert_accepted_by(self, node: str) -> None:
         """The node took responsibility for the message (queued it after 250 at the end of data)."""
         name = self._node(node)
         if name not in self.accepted:
             raise self._fail(f"{name} accepted the message", [f"accepted by {n}" for n in self.accepted])
-        return True
 
-    def rejected_by(self, node: str, *, stage: str | None = None, status: str | None = None,
-                    code: int | None = None, recipient: str | None = None) -> bool:
+    def assert_rejected_by(self, node: str, *, stage: str | None = None, status: str | None = None,
+                           code: int | None = None, recipient: str | None = None) -> None:
         """The node refused during the SMTP dialogue (at `stage`, with `code` / enhanced `status`). The stage is
         read in any case and usual spelling ("rcpt", "EOD", "banner"); an unknown one raises UnknownStage."""
         name = self._node(node)
@@ -152,11 +181,11 @@ class Story:
                     (status is None or (h.reply is not None and h.reply.enhanced == status)) and \
                     (code is None or (h.reply is not None and h.reply.code == code)) and \
                     (recipient is None or h.recipient.lower() == recipient.lower()):
-                return True
+                return
         what = " ".join(x for x in (f"at {want}" if want else "", str(code or ""), status or "") if x)
         raise self._fail(f"rejected by {name} {what}".rstrip(), [h.render() for h in cands])
 
-    def unreachable(self, node: str, *, stage: str | None = None, by: str | None = None) -> bool:
+    def assert_unreachable(self, node: str, *, stage: str | None = None, by: str | None = None) -> None:
         """A session with the node ended without a reply (refused, timed out, lost), at `stage` if given, from
         the client `by` if given (a node, or "harness" for the submission)."""
         name = self._node(node)
@@ -167,14 +196,15 @@ class Story:
         for h in cands:
             server, client = (h.node, h.peer) if h.kind in SESSION_FAILURES else (h.peer, h.node)
             if server == name and (want is None or h.stage == want) and (peer is None or client == peer):
-                return True
+                return
         what = " ".join(x for x in (f"from {peer}" if peer else "", f"at {want}" if want else "") if x)
         raise self._fail(f"no session with {name} {what}".rstrip(), [h.render() for h in cands])
 
-    def delivered_to(self, address: str) -> bool:
+    def assert_delivered_to(self, address: str) -> None:
+        """The message (not a DSN) was delivered to `address` (after any forwarding)."""
         hits = [h for h in self.hops if h.kind == "delivered" and not h.dsn]
         if any(h.recipient.lower() == address.lower() for h in hits):
-            return True
+            return
         raise self._fail(f"delivered to {address}", [h.render() for h in hits])
 
     def dsns_from(self, node: str) -> list[EmittedDsn]:
@@ -182,8 +212,8 @@ class Story:
         return [d for d in self.dsns if d.node == name]
 
     def bounced_by(self, node: str, *, to: str | None = None, kind: str = "failed") -> EmailMessage:
-        """The node emitted a DSN of `kind` that reached `to` (default: the original envelope sender).
-        Returns the DSN as delivered (check its content with assert_dsn)."""
+        """The DSN of `kind` the node emitted that reached `to` (default: the original envelope sender), as
+        delivered (check its content with assert_dsn); VerdictError when there is none."""
         name = self._node(node)
         to = (to or self.sent.envelope.sender).lower()
         for d in self.dsns:
@@ -198,13 +228,12 @@ class Story:
                          [f"DSN ({d.kind}) from {d.node} to {d.to} delivered at {d.delivered_at or '-'}"
                           for d in self.dsns])
 
-    def no_dsn(self, node: str | None = None) -> bool:
+    def assert_no_dsn(self, node: str | None = None) -> None:
         """No DSN at all (from `node`, or from anyone)."""
         found = self.dsns if node is None else self.dsns_from(node)
         if found:
             raise self._fail(f"no DSN from {node or 'any node'}", [f"DSN ({d.kind}) from {d.node} to {d.to}"
                                                                   for d in found])
-        return True
 
     def _serves(self, node: str, address: str) -> bool:
         """The address's domain is one of the node's (its own or another it serves)."""
@@ -213,7 +242,7 @@ class Story:
         except KeyError:
             return False
 
-    def no_backscatter(self) -> bool:
+    def assert_no_backscatter(self) -> None:
         """No DSN went where none may go: none for a null sender (RFC 3461 s5.2, RFC 5321 s4.5.5), none for
         NOTIFY=NEVER recipients (RFC 3461 s4.1), and none for a failure the server could have known at RCPT
         time (unknown user: RFC 5321 s6.2) after it accepted the message."""
@@ -233,4 +262,13 @@ class Story:
                                 "should have rejected at RCPT; its DSN goes to whoever the sender claimed to be")
         if problems:
             raise self._fail("no backscatter", problems)
-        return True
+
+
+def _holds(check: Callable[..., None], *args: object, **kwargs: object) -> bool:
+    """The answer of an assertion: True when it passes, False when it raises VerdictError (any other error, such as
+    an unknown node or stage, is the caller's mistake and is raised)."""
+    try:
+        check(*args, **kwargs)
+    except VerdictError:
+        return False
+    return True

@@ -23,7 +23,7 @@ def test_rejects_unknown_recipients_at_rcpt(mta: Target) -> None:
     sent = mta.world.send(mta.sender, mta.unknown_recipient, via=mta.node)
 
     story = sent.verdict()
-    assert story.rejected_by(mta.node, stage="RCPT", code=550)
+    story.assert_rejected_by(mta.node, stage="RCPT", code=550)
 
 
 @requirement("RFC 5321 s6.2, RFC 3464 s2 (backscatter); DSN checklist ENV-8", RECIPIENT_HINT)
@@ -34,8 +34,8 @@ def test_no_backscatter_to_a_forged_sender(mta: Target) -> None:
     sent = mta.world.send(victim, mta.unknown_recipient, via=mta.node)
 
     story = sent.verdict()
-    assert story.no_backscatter()
-    assert story.no_dsn(mta.node)
+    story.assert_no_backscatter()
+    story.assert_no_dsn(mta.node)
 
 
 @requirement("RFC 5321 s4.1.1.3", "the recipient's domain must be in mydestination, virtual_*_domains or "
@@ -48,7 +48,7 @@ def test_accepts_mail_for_a_known_recipient(mta: Target) -> None:
     assert sent.accepted, sent.transcript.render()
     story = sent.verdict()
     assert any(h.kind in ("delivered", "relayed", "forwarded") for h in story.hops), story.render()
-    assert story.no_dsn()
+    story.assert_no_dsn()
 
 
 @requirement("RFC 5321 s6.1 (it accepted: it owns the DSN), RFC 3461 s6.1, RFC 3464 s2; DSN checklist ENV-2, "
@@ -81,8 +81,8 @@ def test_never_bounces_a_message_with_a_null_sender(mta: Target) -> None:
     sent = mta.world.send("", rcpt, via=mta.node)
 
     story = sent.verdict()
-    assert story.no_dsn(mta.node)
-    assert story.no_backscatter()
+    story.assert_no_dsn(mta.node)
+    story.assert_no_backscatter()
 
 
 @requirement("RFC 3461 s4.1, s5.2; DSN checklist N-1", "NOTIFY=NEVER is honoured by Postfix itself; a DSN here "
@@ -94,7 +94,7 @@ def test_honours_notify_never(mta: Target) -> None:
     sent = mta.world.send(mta.sender, rcpt, via=mta.node, notify=["NEVER"])
 
     story = sent.verdict()
-    assert story.no_dsn()
+    story.assert_no_dsn()
 
 
 @requirement("RFC 5321 s3.9 and s7.1 (no open relay)", "smtpd_relay_restrictions must end with "
@@ -124,8 +124,8 @@ def test_no_backscatter_through_relaying_to_a_backend(mta: Target) -> None:
     sent = mta.world.send(victim, mta.info.relay_unknown if mta.info else "", via=mta.node)
 
     story = sent.verdict()
-    assert story.no_backscatter()
-    assert story.no_dsn(mta.node)
+    story.assert_no_backscatter()
+    story.assert_no_dsn(mta.node)
 
 
 @requirement("RFC 3463 s3.3 (5.2.2 mailbox full), RFC 5321 s6.1, RFC 3464 s2; DSN checklist ENV-2",
@@ -150,7 +150,7 @@ def test_a_recipient_over_quota_is_refused_or_bounced_with_5_2_2(mta: Target) ->
     story = sent.verdict()
     [reply] = sent.transcript.rcpt_replies
     if reply.code >= 500:
-        assert story.rejected_by(mta.node, stage="RCPT", status="5.2.2")
+        story.assert_rejected_by(mta.node, stage="RCPT", status="5.2.2")
         return
     dsn = story.bounced_by(mta.node, to=mta.sender)
     assert_dsn(dsn, action="failed", status="5.2.2", recipient=rcpt, envelope=sent.original_envelope(),

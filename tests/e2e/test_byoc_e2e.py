@@ -34,7 +34,7 @@ def test_lmdb_and_pcre_tables_work(tmp_path: Path) -> None:
         assert [(r.code, r.enhanced) for r in trap.transcript.rcpt_replies] == [(554, "5.7.1")]
         ok = world.send("jack@store.example", "jill@library.example", via="library")
         assert ok.accepted
-        assert ok.verdict().delivered_to("jill@library.example")
+        ok.verdict().assert_delivered_to("jill@library.example")
 
 
 def test_a_refused_configuration_stops_within_seconds_with_postfixs_words(tmp_path: Path) -> None:
@@ -89,6 +89,6 @@ def test_mail_lands_where_the_configuration_says(tmp_path: Path, main_cf: str, r
         if "lmtp" in main_cf:  # an LMTP hand-over is a relay in Postfix's log; the file below shows the delivery
             assert any(h.kind == "relayed" and "Saved" in h.detail for h in story.hops), story.render()
         else:
-            assert story.delivered_to(rcpt)
+            story.assert_delivered_to(rcpt)
         out = world.node("library").exec(["sh", "-c", f"cat {where}"]).decode()
         assert "Subject: where does it land" in out

@@ -97,7 +97,7 @@ def test_the_html_report_of_a_failed_scenario_has_its_evidence(pytester: pytest.
         def test_fails(mail_topology):
             '''A refusal asserted at the wrong stage.'''
             sent = mail_topology.send("jack@store.example", "nosuchuser@library.example")
-            sent.verdict().rejected_by("library", stage="MAIL")
+            sent.verdict().assert_rejected_by("library", stage="MAIL")
     """)
     report = pytester.path / "out" / "report.html"
     r = pytester.runpytest_subprocess("-p", "no:cacheprovider", f"--mailharness-html={report}",

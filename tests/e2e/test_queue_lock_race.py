@@ -36,4 +36,4 @@ def test_a_retry_skipped_as_still_being_delivered_is_rescheduled_once_the_lock_i
                              what="the retry after the lock is gone", timeout=15)
     assert relayed.at - deferred.at < 10
     hold.join(10)
-    assert sent.verdict().delivered_to("jill@library.example")
+    sent.verdict().assert_delivered_to("jill@library.example")

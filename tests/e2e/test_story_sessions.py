@@ -21,7 +21,7 @@ def test_a_submission_that_gets_no_reply_is_a_hop(mail_topology: MailTopology, m
     story = sent.verdict(timeout=2)
     [hop] = story.session_failures()
     assert (hop.node, hop.peer, hop.stage) == ("library", "harness", stage) and words in hop.detail, story.render()
-    assert story.unreachable("library", stage=stage.lower(), by="harness")
+    story.assert_unreachable("library", stage=stage.lower(), by="harness")
     assert story.render().splitlines()[1].startswith("  1. library: "), story.render()
 
 
@@ -39,4 +39,4 @@ def test_a_next_hop_that_gives_no_reply_is_named_in_the_story(mail_topology: Mai
     [hop] = [h for h in story.hops if h.kind == "deferred" and not h.dsn]
     assert (hop.node, hop.peer, hop.stage, hop.reply) == ("store", "library", stage, None), story.render()
     assert words in hop.detail and f"store -> library: deferred <jill@library.example> at {stage}" in story.render()
-    assert story.unreachable("library", stage=stage, by="store")
+    story.assert_unreachable("library", stage=stage, by="store")

@@ -140,8 +140,8 @@ def test_a_refused_second_recipient_is_in_the_story(mail_topology: MailTopology)
                               via="library")
     assert [r.code for r in sent.transcript.rcpt_replies] == [250, 550]
     story = sent.verdict()
-    assert story.rejected_by("library", stage="RCPT", code=550, recipient="nosuchuser@library.example"), story.render()
-    assert story.delivered_to("jill@library.example")
+    story.assert_rejected_by("library", stage="RCPT", code=550, recipient="nosuchuser@library.example")
+    story.assert_delivered_to("jill@library.example")
 
 
 def test_a_configuration_postfix_refuses_says_so_and_a_failed_edit_says_why(mail_topology: MailTopology) -> None:

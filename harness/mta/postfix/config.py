@@ -9,7 +9,6 @@ and the mailbox file system filled or freed; then one reload when the configurat
 
 from __future__ import annotations
 
-import base64
 import shlex
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -17,6 +16,7 @@ from typing import Protocol
 
 from ...changes import File, NodeWant
 from ...faults import FaultError
+from ...nodes.base import write_file_command
 
 CF = "/etc/postfix"
 SMTP_SERVICE = "smtp/inet"
@@ -94,7 +94,7 @@ class ConfigWriter:
             baseline = self._table(t)
             content = w.table(t, baseline)
             if done.tables.get(t, baseline) != content:
-                script.append(write_file(f"{CF}/{t}", content.encode()))
+                script.append(write_file_command(f"{CF}/{t}", content.encode()))
             if content != baseline:
                 tables[t] = content
         if done.services_off != w.services_off:
@@ -176,20 +176,13 @@ def _param(line: str) -> tuple[str, str]:
     return name.strip(), value
 
 
-def write_file(path: str, content: bytes) -> str:
-    """A shell command that writes `content` to `path` atomically (base64 through the command line)."""
-    b64 = base64.b64encode(content).decode()
-    q = shlex.quote(path)
-    return f"echo '{b64}' | base64 -d > {q}.mh-tmp && mv {q}.mh-tmp {q}"
-
-
 def _file(f: File) -> str:
     q = shlex.quote(f.path)
     steps = [f"mkdir -p {shlex.quote(f.directory)} && chmod 1777 {shlex.quote(f.directory)}"] if f.directory else []
     if f.fill:
         steps.append(f"head -c {f.fill} /dev/zero | tr '\\0' x > {q}")
     else:
-        steps.append(write_file(f.path, f.text.encode()))
+        steps.append(write_file_command(f.path, f.text.encode()))
     if f.owner:
         steps.append(f"chown {shlex.quote(f.owner)}: {q}")
     return " && ".join(steps)

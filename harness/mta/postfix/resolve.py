@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from ..facts import UNKNOWN_LOCAL_PART as UNKNOWN_LOCAL_PART
 from .probe import Answer, Probe
 
 # The address classes, in Postfix's order of precedence, with the domain list and the recipient tables of each.
@@ -23,7 +24,6 @@ CLASSES: tuple[tuple[str, str, tuple[str, ...]], ...] = (
 # Classes whose mail this server delivers itself (a full disk there is its own).
 DELIVERED_HERE = ("local", "virtual mailbox")
 ROLE = ("postmaster", "root", "abuse", "mailer-daemon", "hostmaster", "webmaster", "nobody")
-UNKNOWN_LOCAL_PART = "no-such-user-4711"
 _DOMAIN = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
 
 
