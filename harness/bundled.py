@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .errors import MailharnessError
+from .errors import MailharnessError, NotFound
 
 PACKAGE = Path(__file__).resolve().parent
 
@@ -40,7 +40,7 @@ def _checkout() -> Path | None:
 def candidates(name: str) -> list[Path]:
     """Where `name` is looked for, in order: inside the package, then at the top of a source checkout."""
     if name not in MARKERS:
-        raise KeyError(f"unknown bundled folder {name!r}; expected one of {', '.join(MARKERS)}")
+        raise NotFound(f"unknown bundled folder {name!r}; expected one of {', '.join(MARKERS)}")
     root = _checkout()
     return [PACKAGE / name] + ([root / name] if root is not None else [])
 

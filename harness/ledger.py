@@ -160,7 +160,7 @@ class FaultLedger:
         connect time-out) instead of failing on ARP ("No route to host", the nodes' NEIGHBOUR_SYSCTLS),
         whatever the order of the tests before."""
         probe = f"timeout 1 bash -c 'exec 3<>/dev/tcp/{node.ip}/9' 2>/dev/null; true"
-        in_parallel([functools.partial(other.exec, ["sh", "-c", probe], False)
+        in_parallel([functools.partial(other.exec, ["sh", "-c", probe], check=False)
                      for other in self._topology.nodes.values()
                      if isinstance(other, MtaNode) and other is not node and other.alive and other.connected])
 

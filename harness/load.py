@@ -26,6 +26,7 @@ import uuid
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from .errors import UsageError
 from .loadgen.result import LoadOptions, LoadResult
 
 __all__ = ["LoadOptions", "LoadResult", "add_arguments", "command", "load_world", "run_load"]
@@ -62,7 +63,7 @@ def _inside(world: MailTopology, plan: list[PlannedMessage]) -> None:
     outside = sorted({a for m in plan for a in (m.sender, *(r.address for r in m.recipients))
                       if a.rpartition("@")[2].lower() not in domains})
     if outside:
-        raise ValueError(f"addresses outside the topology ({', '.join(sorted(domains))}): {', '.join(outside)}")
+        raise UsageError(f"addresses outside the topology ({', '.join(sorted(domains))}): {', '.join(outside)}")
 
 
 def _reference(world: MailTopology, mix: Mix, options: LoadOptions, size: int, run_id: str,
@@ -133,7 +134,7 @@ def run_load(world: MailTopology, mix: Mix | None = None, options: LoadOptions |
 
     mix, options = mix or Mix(), options or LoadOptions()
     if options.messages < 1 or options.clients < 1:
-        raise ValueError("a load run needs at least one message and one client")
+        raise UsageError("a load run needs at least one message and one client")
     run_id = uuid.uuid4().hex[:8]
     plan = mix.plan(options.messages, run_id)
     _inside(world, plan)

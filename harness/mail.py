@@ -14,6 +14,7 @@ from email.message import EmailMessage
 from typing import TYPE_CHECKING
 
 from . import evidence
+from .errors import NotFound, WrongKind
 from .events import LogEvent
 
 if TYPE_CHECKING:
@@ -90,9 +91,9 @@ class Mailbox:
         from .mta.base import MtaNode
 
         if not isinstance(node, MtaNode):
-            raise TypeError(f"{address}: {node.name} is a {node.kind} node; read its messages from the mock")
+            raise WrongKind(f"{address}: {node.name} is a {node.kind} node; read its messages from the mock")
         if self.user not in node.spec.mailboxes:
-            raise KeyError(f"{address}: no mailbox {self.user!r} on {node.name}; mailboxes: "
+            raise NotFound(f"{address}: no mailbox {self.user!r} on {node.name}; mailboxes: "
                            f"{', '.join(node.spec.mailboxes)}")
         self.node: MtaNode = node
 

@@ -20,6 +20,8 @@ from dataclasses import dataclass
 
 import pytest
 
+from .errors import UsageError
+
 
 @dataclass(frozen=True)
 class Shard:
@@ -30,10 +32,10 @@ class Shard:
     def parse(cls, text: str) -> Shard:
         k, sep, n = text.strip().partition("/")
         if not sep or not k.strip().isdigit() or not n.strip().isdigit():
-            raise ValueError(f"mailharness shard {text!r}: expected K/N, for example 2/4 (the second of four)")
+            raise UsageError(f"mailharness shard {text!r}: expected K/N, for example 2/4 (the second of four)")
         shard = cls(int(k), int(n))
         if not 1 <= shard.index <= shard.total:
-            raise ValueError(f"mailharness shard {text!r}: K must be between 1 and N")
+            raise UsageError(f"mailharness shard {text!r}: K must be between 1 and N")
         return shard
 
     def __str__(self) -> str:

@@ -31,6 +31,7 @@ from .access import DIRECT, Access, Chooser, gateway_first, mode_from
 from .engine import images
 from .engine import labels as lbl
 from .engine.docker import client
+from .errors import StateError, WrongKind
 from .events import EventLog, LogEvent
 from .faults import Fault
 from .ledger import FaultLedger
@@ -100,7 +101,7 @@ class MailTopology:
         """Create the network and start every node; a topology that was stopped can be started again."""
         global _swept
         if self._network is not None:
-            raise RuntimeError(f"{self.id} is running already: a second start() would create its network and "
+            raise StateError(f"{self.id} is running already: a second start() would create its network and "
                                "containers again (stop() it first)")
         t0 = time.monotonic()
         warm_up()  # faker, for the first message, while the containers start
@@ -160,7 +161,7 @@ class MailTopology:
     def dns(self) -> DnsNode:
         """The topology's DNS server."""
         if self._dns is None:
-            raise RuntimeError(f"{self.id} is not started: it has no DNS server yet")
+            raise StateError(f"{self.id} is not started: it has no DNS server yet")
         return self._dns
 
     def _placement(self, ip: str, dns_ip: str | None) -> Placement:
@@ -181,7 +182,7 @@ class MailTopology:
                 return
             except docker.errors.APIError as exc:  # the subnet is taken (another worker, another project)
                 last = exc
-        raise RuntimeError(f"could not create an internal network for {self.id}: {last}")
+        raise StateError(f"could not create an internal network for {self.id}: {last}")
 
     # -- faults ----------------------------------------------------------------------------------------
     def apply(self, *faults: Fault) -> Callable[[], None]:
@@ -244,7 +245,7 @@ class MailTopology:
         """A mock SMTP node by name, domain or address, typed as one (for its script and spool)."""
         node = self.node(key)
         if not isinstance(node, MockNode):
-            raise TypeError(f"{key!r} is {node.name}, a {node.kind} node, not a mock SMTP node "
+            raise WrongKind(f"{key!r} is {node.name}, a {node.kind} node, not a mock SMTP node "
                             f"(mock nodes here: {[n.name for n in self.nodes.values() if isinstance(n, MockNode)]})")
         return node
 
@@ -252,7 +253,7 @@ class MailTopology:
         """A node that runs a real MTA, by name, domain or address, typed as one."""
         node = self.node(key)
         if not isinstance(node, MtaNode):
-            raise TypeError(f"{key!r} is {node.name}, a {node.kind} node, not one that runs an MTA")
+            raise WrongKind(f"{key!r} is {node.name}, a {node.kind} node, not one that runs an MTA")
         return node
 
     def postfix(self, key: str) -> PostfixNode:
@@ -261,7 +262,7 @@ class MailTopology:
 
         node = self.node(key)
         if not isinstance(node, PostfixNode):
-            raise TypeError(f"{key!r} is {node.name}, a {node.kind} node, not a Postfix node")
+            raise WrongKind(f"{key!r} is {node.name}, a {node.kind} node, not a Postfix node")
         return node
 
     def mailbox(self, address: str) -> Mailbox:
@@ -325,7 +326,7 @@ class MailTopology:
         token = uuid.uuid4().hex[:12]
         nodes = [n for n in self.nodes.values() if isinstance(n, MtaNode) and n.alive]
         mark = self.events.mark()
-        in_parallel([functools.partial(n.exec, n.sync_command(token), False) for n in nodes])
+        in_parallel([functools.partial(n.exec, n.sync_command(token), check=False) for n in nodes])
         for n in nodes:
             self.events.wait(lambda e, n=n: e.node == n.name and e.program == SYNC_PROGRAM  # type: ignore[misc]
                              and e.text == token, timeout=timeout, since=mark, what=f"{n.name}'s log to catch up")

@@ -6,10 +6,11 @@ import pytest
 
 import harness
 from harness.byoc import ConfigError
+from harness.dsn.assertions import DsnAssertionError
 from harness.dsn.model import NotADSN, NotADSNError
 from harness.engine.base import BuildError
 from harness.engine.docker import EngineUnavailable
-from harness.errors import MailharnessError
+from harness.errors import MailharnessError, NotFound, StateError, UsageError, WrongKind
 from harness.events import FollowerDied, MailTimeout
 from harness.mock.params import Refusal
 from harness.mock.recorder import MockTimeout
@@ -22,6 +23,11 @@ REPARENTED = [
     (ConfigError, ValueError),
     (NotADSNError, ValueError),
     (MockTimeout, TimeoutError),
+    (DsnAssertionError, AssertionError),
+    (UsageError, ValueError),
+    (NotFound, KeyError),
+    (WrongKind, TypeError),
+    (StateError, RuntimeError),
 ]
 
 
@@ -61,3 +67,17 @@ def test_the_mock_refusal_is_internal_control_flow_not_a_user_error() -> None:
 def test_the_root_is_in_the_public_api() -> None:
     assert harness.MailharnessError is MailharnessError
     assert "MailharnessError" in harness.__all__
+
+
+def test_a_name_not_found_reads_as_its_message() -> None:
+    assert str(NotFound("no node 'x'; nodes: store")) == "no node 'x'; nodes: store"  # KeyError would quote it
+
+
+def test_wrong_arguments_to_the_public_api_are_mailharness_errors() -> None:
+    from harness.dsn.profiles import check_profile
+    from harness.shard import Shard
+
+    with pytest.raises(UsageError, match="expected K/N"):
+        Shard.parse("two of four")
+    with pytest.raises(UsageError, match="unknown profile"):
+        check_profile("no-such-profile")

@@ -27,7 +27,7 @@ from typing import Literal
 import docker.errors
 
 from ..engine.docker import engine_host
-from ..errors import MailharnessError
+from ..errors import MailharnessError, UsageError
 from .gateway import Gateway, GatewayError, Tunnel
 from .where import Standpoint, standpoint
 
@@ -52,7 +52,7 @@ def mode_from(value: str | None = None) -> Mode:
     for m in MODES:
         if raw == m:
             return m
-    raise ValueError(f"mailharness access={raw!r}: expected one of {', '.join(MODES)}")
+    raise UsageError(f"mailharness access={raw!r}: expected one of {', '.join(MODES)}")
 
 
 @dataclass(frozen=True)

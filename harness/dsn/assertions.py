@@ -11,6 +11,11 @@ from harness.dsn.model import DSN, NotADSN, RecipientBlock
 from harness.dsn.parse import Source, parse_dsn
 from harness.dsn.summary import flatten, recipient_dict
 from harness.dsn.validate import validate
+from harness.errors import MailharnessError
+
+
+class DsnAssertionError(MailharnessError, AssertionError):
+    """assert_dsn's failure: what was expected of the DSN, what it says, and the checklist's findings."""
 
 
 class _Any:
@@ -113,7 +118,7 @@ def assert_dsn(
     """
     parsed = dsn_or_message if isinstance(dsn_or_message, (DSN, NotADSN)) else parse_dsn(dsn_or_message)
     if isinstance(parsed, NotADSN):
-        raise AssertionError(f"{parsed.source}: not a DSN ({parsed.kind}): {parsed.reason}")
+        raise DsnAssertionError(f"{parsed.source}: not a DSN ({parsed.kind}): {parsed.reason}")
     mismatches: list[str] = []
     if reporting_mta is not None:
         got = parsed.reporting_mta
@@ -144,7 +149,7 @@ def assert_dsn(
     )
     errors = [f for f in findings if f.level == "error"]
     if mismatches or errors:
-        raise AssertionError(failure_text(parsed, mismatches, findings, profile))
+        raise DsnAssertionError(failure_text(parsed, mismatches, findings, profile))
     return parsed
 
 

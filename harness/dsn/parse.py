@@ -13,6 +13,8 @@ from harness.dsn.classify import STATUS_TYPES, classify
 from harness.dsn.mime import Entity, normalise_line_endings, parse_entity, parse_headers_of, walk
 from harness.dsn.model import DSN, NotADSN, NotADSNError, ParseResult, ReturnedContent
 
+from ..errors import WrongKind
+
 Source = Union[bytes, bytearray, memoryview, str, "os.PathLike[str]", Message, DSN]
 
 RETURNED_TYPES = {
@@ -44,7 +46,7 @@ def read_source(src: Source, source: str | None = None) -> tuple[bytes, str]:
     if isinstance(src, os.PathLike):
         path = Path(os.fspath(src))
         return path.read_bytes(), source or str(path)
-    raise TypeError(f"cannot read a message from {type(src).__name__}")
+    raise WrongKind(f"cannot read a message from {type(src).__name__}")
 
 
 def parse_dsn(src: Source, *, source: str | None = None) -> ParseResult:

@@ -7,6 +7,8 @@ from typing import Literal, get_args
 from harness.dsn.catalog import info
 from harness.dsn.findings import Issue, Level
 
+from ..errors import UsageError
+
 Profile = Literal["strict", "postfix", "lenient"]
 PROFILES: tuple[str, ...] = get_args(Profile)
 
@@ -22,7 +24,7 @@ STRICT_ONLY = frozenset({"R-9"})
 
 def check_profile(profile: str) -> Profile:
     if profile not in PROFILES:
-        raise ValueError(f"unknown profile {profile!r}: choose one of {', '.join(PROFILES)}")
+        raise UsageError(f"unknown profile {profile!r}: choose one of {', '.join(PROFILES)}")
     return profile  # type: ignore[return-value]
 
 

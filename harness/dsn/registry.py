@@ -11,6 +11,8 @@ from harness.dsn.context import DsnEnvelope, OriginalEnvelope
 from harness.dsn.findings import Issue
 from harness.dsn.model import DSN, RecipientBlock
 
+from ..errors import UsageError
+
 Need = Literal["envelope", "dsn_envelope", "scripted_replies"]
 
 
@@ -45,7 +47,7 @@ CHECKS: list[Registered] = []
 def check(rule: str, *needs: Need) -> Callable[[Check], Check]:
     """Register a check for a checklist rule; it runs only when every context it needs is given."""
     if rule not in BY_ID:
-        raise ValueError(f"{rule} is not a checklist rule id")
+        raise UsageError(f"{rule} is not a checklist rule id")
 
     def register(fn: Check) -> Check:
         CHECKS.append(Registered(rule, needs, fn))

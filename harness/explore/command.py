@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from ..errors import UsageError
 from .explorer import Config, Discovery, Stats, guarantees_table, search
 from .scenario import Variant
 from .writer import write, write_report
@@ -25,7 +26,7 @@ def _variants(args: argparse.Namespace) -> tuple[Variant, ...]:
     chosen = [v.strip() for v in (args.variants or "default,mock").split(",") if v.strip()]
     bad = [v for v in chosen if v not in ("default", "mock")]
     if bad or not chosen:
-        raise ValueError(f"--variants: unknown {bad or chosen} (choose from default, mock)")
+        raise UsageError(f"--variants: unknown {bad or chosen} (choose from default, mock)")
     return tuple(chosen)  # type: ignore[arg-type]
 
 

@@ -13,6 +13,7 @@ from email.message import EmailMessage
 from typing import TYPE_CHECKING
 
 from ..dsn import NotADSN, assert_dsn, parse_dsn
+from ..errors import UsageError
 from ..verdict import EmittedDsn, Hop, Story, VerdictError
 
 if TYPE_CHECKING:
@@ -183,7 +184,7 @@ def assert_guarantees(world: MailTopology, story: Story, *guarantees: str) -> No
     the AssertionError names each violation, its RFC, and the message's path."""
     unknown = [g for g in guarantees if g not in GUARANTEES]
     if unknown:
-        raise ValueError(f"unknown guarantee(s) {unknown}; the guarantees: {', '.join(GUARANTEES)}")
+        raise UsageError(f"unknown guarantee(s) {unknown}; the guarantees: {', '.join(GUARANTEES)}")
     found = [v for v in judge(judged(world, story)) if not guarantees or v.guarantee in guarantees]
     if found:
         lines = [f"{v.guarantee} ({v.rfc}): {v.what}" for v in found]

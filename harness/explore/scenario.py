@@ -15,6 +15,7 @@ import json
 from dataclasses import dataclass
 from typing import Literal
 
+from ..errors import UsageError
 from ..faults import Fault, Forward, MailboxFull
 
 Variant = Literal["default", "mock", "config"]
@@ -161,7 +162,7 @@ def from_json(text: str) -> Scenario:
     for f in d.pop("faults"):
         cls = getattr(catalogue, f.pop("type"))
         if not (isinstance(cls, type) and issubclass(cls, Fault)):
-            raise ValueError(f"not a fault of the catalogue: {cls!r}")
+            raise UsageError(f"not a fault of the catalogue: {cls!r}")
         faults.append(cls(**f))
     rcpts = tuple(Rcpt(r["kind"], tuple(r["notify"]), r["orcpt"], r["via"]) for r in d.pop("recipients"))
     mock = tuple(MockStep(m["kind"], m["times"]) for m in d.pop("mock"))

@@ -17,6 +17,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from ..errors import UsageError
 from ..smtp import submit
 
 if TYPE_CHECKING:
@@ -89,7 +90,7 @@ def run_clients(hosts: Mapping[str, str], messages: Sequence[PlannedMessage], da
     """Submit every message to the address of its node (`hosts`: node name -> address) from `clients` threads,
     each connection opened by `connect` (the topology's access path; None: directly)."""
     if len(messages) != len(data):
-        raise ValueError("one rendered message per planned message")
+        raise UsageError("one rendered message per planned message")
     start = time.monotonic()
     cpu = time.process_time()
     counts = [0, 0]  # sessions finished, accepted

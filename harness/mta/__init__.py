@@ -9,6 +9,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ..errors import UsageError
+
 if TYPE_CHECKING:
     from ..nodes.base import Placement
     from ..topology import NodeSpec, TopologySpec
@@ -24,7 +26,7 @@ def start_node(spec: NodeSpec, topology: TopologySpec, image: str, placement: Pl
         from .postfix.node import PostfixNode
 
         return PostfixNode(spec, topology, image, placement)
-    raise ValueError(f"node {spec.name!r}: no MTA package for kind {spec.kind!r}; MTAs: {', '.join(KINDS)}")
+    raise UsageError(f"node {spec.name!r}: no MTA package for kind {spec.kind!r}; MTAs: {', '.join(KINDS)}")
 
 
 def inspect_config(kind: str, directory: str | Path, recipient: str = "") -> ConfigInfo:
@@ -33,7 +35,7 @@ def inspect_config(kind: str, directory: str | Path, recipient: str = "") -> Con
         from .postfix.userconfig import inspect_config
 
         return inspect_config(directory, recipient)
-    raise ValueError(f"no MTA package for kind {kind!r}; MTAs: {', '.join(KINDS)}")
+    raise UsageError(f"no MTA package for kind {kind!r}; MTAs: {', '.join(KINDS)}")
 
 
 def overrides(kind: str) -> tuple[tuple[str, str], ...]:
@@ -42,4 +44,4 @@ def overrides(kind: str) -> tuple[tuple[str, str], ...]:
         from .postfix.userconfig import OVERRIDES
 
         return OVERRIDES
-    raise ValueError(f"no MTA package for kind {kind!r}; MTAs: {', '.join(KINDS)}")
+    raise UsageError(f"no MTA package for kind {kind!r}; MTAs: {', '.join(KINDS)}")

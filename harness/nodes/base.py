@@ -242,7 +242,7 @@ class Node:
     def id(self) -> str:
         return str(self.container.get_wrapped_container().id)
 
-    def exec(self, cmd: list[str] | str, check: bool = True) -> bytes:
+    def exec(self, cmd: list[str] | str, *, check: bool = True) -> bytes:
         """Run a command in the node and return its stdout then its stderr; with check, a non-zero exit raises
         NodeError with that output. Goes through the node's kept shell (a round trip on an open socket);
         `docker exec` when that shell is unusable."""
