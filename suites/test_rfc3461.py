@@ -1,7 +1,7 @@
 """RFC 3461 end to end: NOTIFY, RET, ENVID and ORCPT are honoured, echoed in the DSN, passed on to a next hop
 that supports DSN and dropped for one that does not (checked at a mock next hop)."""
 
-from harness import FaultApplier, MailTopology, Recipient, assert_dsn, is_dsn
+from harness import FaultApplier, MailTopology, Recipient, assert_dsn
 from harness.mock import Script, rule
 
 
@@ -97,9 +97,8 @@ def test_dsn_parameters_dropped_for_a_next_hop_without_dsn(mail_topology_with_mo
 
     [got] = world.mock("edu").wait_for_messages(1)
     assert "RET" not in got.mail_params and "ENVID" not in got.mail_params
-    assert got.rcpts[0].params == {} or dict(got.rcpts[0].params) == {}
+    assert dict(got.rcpts[0].params) == {}
     dsn = world.mailbox("jack@store.example").wait_for_dsn()
-    assert is_dsn(dsn)
     assert_dsn(dsn, action="relayed", status="2.0.0", reporting_mta="mx.store.example",
                remote_mta="mx.example.edu", envelope=sent.original_envelope(), profile="postfix")
 

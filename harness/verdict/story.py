@@ -6,12 +6,13 @@
     story.assert_no_backscatter()
     assert not story.delivered_to("jill@example.edu"), story          # a question: True or False
 
-Each question (`accepted_by`, `rejected_by`, `unreachable`, `delivered_to`, `no_dsn`, `no_backscatter`) answers
-True or False. Its assertion (`assert_accepted_by`, ...) returns nothing or raises VerdictError, whose message says
-what was expected, the nearest candidates, and the message's whole path, hop by hop (`str(story)`). The
-Story is a list of Hops (what happened to the message, or to a DSN about it, on one node) and of the DSNs the nodes
-emitted, drawn by `render`. It keeps two narrow doors to the world (harness.ports): the node directory, for the
-names in assertions, and the mailboxes, where bounced_by reads the DSN. harness.verdict.linking gathers it.
+Each question (`accepted_by`, `rejected_by`, `unreachable`, `delivered_to`, `failed_at`, `no_dsn`,
+`no_backscatter`) answers True or False. Its assertion (`assert_accepted_by`, ...) returns nothing or raises
+VerdictError, whose message says what was expected, the nearest candidates, and the message's whole path, hop by
+hop (`str(story)`). The Story is a list of Hops (what happened to the message, or to a DSN about it, on one node)
+and of the DSNs the nodes emitted, drawn by `render`. It keeps two narrow doors to the world (harness.ports): the
+node directory, for the names in assertions, and the mailboxes, where bounced_by reads the DSN.
+harness.verdict.linking gathers it.
 """
 
 from __future__ import annotations
@@ -154,6 +155,10 @@ class Story:
         """Whether the message (not a DSN) was delivered to `address` (after any forwarding)."""
         return _holds(self.assert_delivered_to, address)
 
+    def failed_at(self, node: str, *, recipient: str | None = None) -> bool:
+        """Whether the node gave up delivering the message (see assert_failed_at)."""
+        return _holds(self.assert_failed_at, node, recipient=recipient)
+
     def no_dsn(self, node: str | None = None) -> bool:
         """Whether no DSN at all was emitted (by `node`, or by anyone)."""
         return _holds(self.assert_no_dsn, node)
@@ -206,6 +211,20 @@ class Story:
         if any(h.recipient.lower() == address.lower() for h in hits):
             return
         raise self._fail(f"delivered to {address}", [h.render() for h in hits])
+
+    def assert_failed_at(self, node: str, *, recipient: str | None = None) -> None:
+        """The node gave up delivering the message (not a DSN) to a recipient (`recipient`, if given): bounced or
+        expired there, after it had accepted it. A scenario about what follows a failure asserts this first, so
+        that it cannot pass when the failure never happened."""
+        name = self._node(node)
+        cands = [h for h in self.hops if not h.dsn and h.kind in ("bounced", "expired", "deferred")]
+        for h in cands:
+            if h.node == name and h.kind != "deferred" and \
+                    (recipient is None or h.recipient.lower() == recipient.lower()):
+                return
+        what = f" to {recipient}" if recipient else ""
+        raise self._fail(f"{name} gave up delivering the message{what} (bounced or expired)",
+                         [h.render() for h in cands])
 
     def dsns_from(self, node: str) -> list[EmittedDsn]:
         name = self._node(node)

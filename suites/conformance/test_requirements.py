@@ -34,6 +34,7 @@ def test_no_backscatter_to_a_forged_sender(mta: Target) -> None:
     sent = mta.world.send(victim, mta.unknown_recipient, via=mta.node)
 
     story = sent.verdict()
+    assert not story.delivered_to(mta.unknown_recipient), story  # the recipient is unknown: nothing was delivered
     story.assert_no_backscatter()
     story.assert_no_dsn(mta.node)
 
@@ -81,6 +82,7 @@ def test_never_bounces_a_message_with_a_null_sender(mta: Target) -> None:
     sent = mta.world.send("", rcpt, via=mta.node)
 
     story = sent.verdict()
+    story.assert_failed_at(mta.node)  # the failure happened: there was something to bounce
     story.assert_no_dsn(mta.node)
     story.assert_no_backscatter()
 
@@ -94,6 +96,7 @@ def test_honours_notify_never(mta: Target) -> None:
     sent = mta.world.send(mta.sender, rcpt, via=mta.node, notify=["NEVER"])
 
     story = sent.verdict()
+    story.assert_failed_at(mta.node)  # the failure happened: without NOTIFY=NEVER there would be a DSN
     story.assert_no_dsn()
 
 
