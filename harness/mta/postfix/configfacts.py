@@ -12,23 +12,9 @@ import re
 from pathlib import Path
 
 from ..facts import ConfigError, ConfigInfo
+from . import recipients
 from .probe import USER_DIR, Probe
-from .resolve import (
-    CLASSES,
-    DELIVERED_HERE,
-    ROLE,
-    UNKNOWN_LOCAL_PART,
-    Candidate,
-    Tables,
-    domain_class,
-    domain_lookups,
-    is_domain,
-    is_table,
-    items,
-    lookups,
-    query_table,
-    verdict_for,
-)
+from .resolve import Tables, is_domain, is_table, items, query_table
 
 VALUE_PARAMS = ("myhostname", "mydomain", "myorigin", "mydestination", "virtual_alias_domains", "virtual_alias_maps",
                 "virtual_mailbox_domains", "virtual_mailbox_maps", "relay_domains", "relay_recipient_maps",
@@ -162,7 +148,48 @@ def resolve_config(d: Path, recipient: str = "") -> ConfigInfo:
 
 
 def _resolve(d: Path, probe: Probe, recipient: str) -> ConfigInfo:
+    """The steps of reading a configuration, in order: who the server is, the values Postfix gives, the domains
+    it serves, its Unix accounts, and the recipients Postfix's lookups know and do not know."""
     notes: list[str] = []
+    hostname, domain, defaults, explicit, px = _identity(d, probe)
+    named = named_files({**defaults, **explicit, **px})
+    files = _outside_files(probe, named, hostname, notes)
+    probe.put(files)
+    # The indexed tables, built as the node builds them (user-config.sh; errors are Postfix's to report when the
+    # node starts), then the values Postfix gives the parameters the harness reads.
+    named_tables = dict.fromkeys(it for n, v in {**explicit, **defaults}.items() for it in items(v)
+                                 if is_table(it) and not n.endswith("_cache_database"))
+    alias_tables = {t for t in items(defaults.get("alias_maps", "")) if is_table(t)}
+    build = [["postalias" if t in alias_tables else "postmap", query_table(t)] for t in named_tables
+             if query_table(t).split(":", 1)[0] in _INDEXED and ":/" in t]
+    values = settings(probe.run([*build, ["postconf", "-x", *VALUE_PARAMS]])[-1].out)
+    tables = Tables(probe, aliases={t for t in items(values.get("alias_maps", "")) if is_table(t)})
+    found = recipients.served(d, probe, values, tables, [hostname, domain], recipient, notes)
+    primary = domain if domain in found.served else next(iter(found.served))
+    accounts = recipients.accounts(probe, values, tables, found, recipient)
+    known, known_reason = recipients.known(values, tables, found, accounts, primary, recipient, notes)
+    unknown, unknown_reason = recipients.unknown(values, tables, found.served, primary)
+    relay_unknown, relay_unknown_reason = recipients.relay_unknown(values, tables, found.served)
+    recipients.warn(values, found.served, notes)
+    stand_ins = _stand_ins(probe, named_tables, notes)
+    served = found.served
+    local_d = tuple(x for x, k in served.items() if k == "local" and x != hostname)
+    virtual_d = tuple(x for x, k in served.items() if k in ("virtual alias", "virtual mailbox"))
+    relay_d = tuple(x for x, k in served.items() if k == "relay")
+    # The known recipient's mail goes over LMTP (the LMTP server is then a Remote-MTA of its DSNs).
+    transports = ("virtual_transport",) if virtual_d else ("mailbox_transport", "local_transport")
+    lmtp = any(values.get(n, "").startswith("lmtp:") for n in transports)
+    return ConfigInfo(d, values, hostname, primary, local_d, virtual_d, relay_d,
+                      tuple(r.address for r in dict.fromkeys(known)), tuple(accounts.created),
+                      tuple(dict.fromkeys(notes)), unknown=unknown, unknown_reason=unknown_reason,
+                      known_reason=known_reason, delivered_here=bool(known) and known[0].delivered_here,
+                      files=tuple(sorted(files.items())), relay_unknown=relay_unknown, stand_ins=stand_ins,
+                      lmtp_delivery=lmtp, relay_unknown_reason=relay_unknown_reason)
+
+
+def _identity(d: Path, probe: Probe) -> tuple[str, str, dict[str, str], dict[str, str], dict[str, str]]:
+    """The configuration in place in the probe; the server's host name and domain (the node gets that host
+    name), Postfix's defaults of the table parameters, the explicit settings of main.cf and master.cf's."""
     _, nx, px, dflt = probe.run([["cp", "-a", f"{USER_DIR}/.", "/etc/postfix/"], ["postconf", "-nx"],
                                  ["postconf", "-Px"], ["postconf", "-x", "alias_maps", "local_recipient_maps"]])
     explicit = settings(nx.out)
@@ -177,158 +204,4 @@ def _resolve(d: Path, probe: Probe, recipient: str) -> ConfigInfo:
                           "domain in its DNS)")
     if "myhostname" not in explicit:  # the node's host name, as the node will have it
         probe.run([["postconf", "-e", f"myhostname={hostname}"]])
-    named = named_files({**settings(dflt.out), **explicit, **settings(px.out)})
-    files = _outside_files(probe, named, hostname, notes)
-    probe.put(files)
-    # The indexed tables, built as the node builds them (user-config.sh; errors are Postfix's to report when the
-    # node starts), then the values Postfix gives the parameters the harness reads.
-    named_tables = dict.fromkeys(it for n, v in {**explicit, **settings(dflt.out)}.items() for it in items(v)
-                                 if is_table(it) and not n.endswith("_cache_database"))
-    alias_tables = {t for t in items(settings(dflt.out).get("alias_maps", "")) if is_table(t)}
-    build = [["postalias" if t in alias_tables else "postmap", query_table(t)] for t in named_tables
-             if query_table(t).split(":", 1)[0] in _INDEXED and ":/" in t]
-    values = settings(probe.run([*build, ["postconf", "-x", *VALUE_PARAMS]])[-1].out)
-    alias_tables = {t for t in items(values.get("alias_maps", "")) if is_table(t)}
-    tables = Tables(probe, aliases=alias_tables)
-
-    # Domain lists: names, /file/name entries (read), tables (listed where Postfix can list them); every address
-    # the recipient tables list, and the domains of those addresses.
-    rcpt_params = ("virtual_alias_maps", "virtual_mailbox_maps", "relay_recipient_maps", "local_recipient_maps",
-                   "transport_maps")
-    list_files = [it for _, param, _ in CLASSES for it in items(values.get(param, "")) if it.startswith("/")]
-    tables.list_keys([it for param in [c[1] for c in CLASSES] + list(rcpt_params) + ["alias_maps"]
-                      for it in items(values.get(param, "")) if is_table(it)])
-    contents = dict(zip(list_files, probe.run([["cat", f] for f in list_files]), strict=True))
-    lists: dict[str, list[str]] = {}
-    candidates = [hostname, domain]
-    for _, param, _ in CLASSES:
-        names: list[str] = []
-        for it in items(values.get(param, "")):
-            if it.startswith("/"):
-                names += [x.lower() for line in contents[it].out.splitlines() for x in items(line.split("#", 1)[0])]
-            elif is_table(it):
-                keys, why = tables.keys(it)
-                candidates += [k.lower() for k in keys]
-                if why:
-                    notes.append(f"{param}: {why}; its domains are found through the addresses of the tables")
-            else:
-                names.append(it.lower())
-        lists[param] = names
-        candidates += names
-    listed: dict[str, list[str]] = {}
-    for param in rcpt_params:
-        for t in (t for t in items(values.get(param, "")) if is_table(t)):
-            keys, why = tables.keys(t)
-            listed[t] = keys
-            if why and param != "transport_maps" and not why.startswith(f"{t} (Unix") and t != "nis:mail.aliases":
-                notes.append(f"{param}: {why}")
-            candidates += [k.rsplit("@", 1)[-1].lower() for k in keys]
-    if recipient:
-        candidates.append(recipient.rsplit("@", 1)[-1])
-    doms = list(dict.fromkeys(c for c in candidates if is_domain(c)))
-    tables.ask([p for x in doms for p in domain_lookups(x, values)])
-    served = {x: k for x in doms if (k := domain_class(x, values, lists, tables))}
-    if not served:
-        raise ConfigError(f"{d}: Postfix says this configuration serves no domain (mydestination, "
-                          "virtual_*_domains, relay_domains)")
-    primary = domain if domain in served else next(iter(served))
-
-    # Unix accounts the node gets: the local parts the local class's own tables list, alias targets, and the
-    # recipient the user vouches for.
-    local_domains = [x for x, k in served.items() if k == "local"]
-    wanted: list[str] = []
-    for t in (t for t in items(values.get("local_recipient_maps", "")) if is_table(t) and t not in alias_tables):
-        for k in listed.get(t, []):
-            local, _, dom = k.partition("@")
-            if not dom or dom in local_domains:
-                wanted.append(local)
-    for t in alias_tables:
-        wanted += [v for x in tables.values.get(t, {}).values() for v in items(x)
-                   if re.match(r"^[a-z_][a-z0-9_-]*$", v)]
-    if recipient and served.get(recipient.rsplit("@", 1)[-1]) == "local":
-        wanted.append(recipient.split("@", 1)[0])
-    wanted = [u for u in dict.fromkeys(wanted) if re.match(r"^[a-z_][a-z0-9_.-]{0,31}$", u)]
-    have = probe.run([["getent", "passwd", u] for u in wanted])
-    accounts = [u for u, a in zip(wanted, have, strict=True) if not a.ok]
-    tables.accounts = set(accounts)
-
-    # Known recipients: candidates of each class, confirmed by Postfix's lookups; the server's own first.
-    cands: list[Candidate] = []
-    for x, klass in served.items():
-        if klass == "local":
-            parts = [k.partition("@")[0] for t in [*items(values.get("local_recipient_maps", "")), *alias_tables]
-                     if is_table(t) for k in tables.keys(t)[0] if k.partition("@")[2] in ("", x)] + wanted
-            cands += [Candidate(f"{p}@{x}", klass) for p in parts if p and "@" not in p]
-    for keys in listed.values():
-        for k in keys:
-            local, _, dom = k.rpartition("@")
-            if local and dom.lower() in served:
-                cands.append(Candidate(k.lower(), served[dom.lower()]))
-    cands = list(dict.fromkeys(cands))
-    cands.sort(key=lambda r: (not r.delivered_here, r.address.split("@")[0] in ROLE,
-                              r.address.rsplit("@", 1)[-1] != primary))
-    known: list[Candidate] = []
-    tables.ask([p for r in cands[:24] for p in lookups(r.address, r.klass, values)]  # one round trip
-               + [p for x, k in served.items() for p in lookups(f"{UNKNOWN_LOCAL_PART}@{x}", k, values)])
-    for r in cands[:24]:
-        ok, _ = verdict_for(r.address, r.klass, values, tables)
-        if ok:
-            known.append(r)
-    known_reason = ""
-    if recipient:
-        klass = served.get(recipient.rsplit("@", 1)[-1], "")
-        if not klass:
-            raise ConfigError(f"--mta-recipient {recipient}: Postfix says this configuration does not serve its domain"
-                              f" (it serves {', '.join(served)})")
-        ok, why = verdict_for(recipient, klass, values, tables)
-        if ok is None:  # the node's Postfix cannot read the table either: its smtpd would answer 4xx
-            known = []
-            known_reason = (f"--mta-recipient {recipient}: the harness's Postfix cannot read the tables that decide "
-                            f"it ({why}); give a texthash: copy of the table")
-        else:
-            if ok is False:
-                notes.append(f"--mta-recipient {recipient}: Postfix's lookups do not know it"
-                             f"{': ' + why if why else ''}; used as you said")
-            known.insert(0, Candidate(recipient, klass))
-    elif not known:
-        known_reason = ("no recipient of this configuration could be confirmed with Postfix's lookups "
-                        f"(tried {len(cands)}); pass one with --mta-recipient ADDRESS")
-
-    unknown, unknown_reason = "", ""
-    why_not: list[str] = []
-    for x in sorted(served, key=lambda x: (x != primary, served[x] not in DELIVERED_HERE)):
-        address = f"{UNKNOWN_LOCAL_PART}@{x}"
-        ok, why = verdict_for(address, served[x], values, tables)
-        if ok is False:
-            unknown = address
-            break
-        why_not.append(f"{address}: " + (why if ok is None else "Postfix's lookups know it (a catch-all)"))
-    if not unknown:
-        unknown_reason = "no address could be confirmed unknown with Postfix's lookups: " + "; ".join(why_not)
-    relay_unknown, relay_why = "", []
-    for x in [x for x, k in served.items() if k == "relay"]:
-        ok, why = verdict_for(f"{UNKNOWN_LOCAL_PART}@{x}", "relay", values, tables)
-        if ok is False:
-            relay_unknown = f"{UNKNOWN_LOCAL_PART}@{x}"
-            break
-        relay_why.append(f"{UNKNOWN_LOCAL_PART}@{x}: " + (why if ok is None else "Postfix's lookups know it"))
-    if "relay" in served.values() and not items(values.get("relay_recipient_maps", "")):
-        notes.append("relay_domains without relay_recipient_maps: mail for any address there is accepted, and "
-                     "what the backend refuses is bounced to whoever the sender claimed to be")
-    if "local" in served.values() and not items(values.get("local_recipient_maps", "")):
-        notes.append("local_recipient_maps is empty: mail for unknown local users is accepted and bounced later")
-    stand_ins = _stand_ins(probe, named_tables, notes)
-    local_d = tuple(x for x, k in served.items() if k == "local" and x != hostname)
-    virtual_d = tuple(x for x, k in served.items() if k in ("virtual alias", "virtual mailbox"))
-    relay_d = tuple(x for x, k in served.items() if k == "relay")
-    # The known recipient's mail goes over LMTP (the LMTP server is then a Remote-MTA of its DSNs).
-    transports = ("virtual_transport",) if virtual_d else ("mailbox_transport", "local_transport")
-    lmtp = any(values.get(n, "").startswith("lmtp:") for n in transports)
-    return ConfigInfo(d, values, hostname, primary, local_d, virtual_d, relay_d,
-                      tuple(r.address for r in dict.fromkeys(known)), tuple(accounts), tuple(dict.fromkeys(notes)),
-                      unknown=unknown, unknown_reason=unknown_reason, known_reason=known_reason,
-                      delivered_here=bool(known) and known[0].delivered_here,
-                      files=tuple(sorted(files.items())), relay_unknown=relay_unknown, stand_ins=stand_ins,
-                      lmtp_delivery=lmtp,
-                      relay_unknown_reason="no address of a relay domain could be confirmed unknown with Postfix's "
-                                           "lookups: " + "; ".join(relay_why))
+    return hostname, domain, settings(dflt.out), explicit, settings(px.out)
