@@ -99,7 +99,11 @@ class Mailbox:
 
     def messages(self) -> list[EmailMessage]:
         """Every message in the mailbox, in delivery order."""
-        raw = self.node.read(["tar", "-C", f"/var/mail/{self.user}", "-cf", "-", "new", "cur"])
+        # A delivery may land while tar reads (it links a finished file into new/): GNU tar then says "file
+        # changed as we read it" and exits 1 with a complete archive of what it read. Files arrive whole (Maildir
+        # writes in tmp/ first), so that snapshot is consistent; a later read sees the newcomer.
+        raw = self.node.read(["tar", "--warning=no-file-changed", "--warning=no-file-removed", "--ignore-failed-read",
+                              "-C", f"/var/mail/{self.user}", "-cf", "-", "new", "cur"], ok=(0, 1))
         out: list[tuple[str, bytes]] = []
         with tarfile.open(fileobj=io.BytesIO(raw)) as tar:
             for m in tar.getmembers():

@@ -83,6 +83,31 @@ def test_reset_empties_mailboxes_and_scopes_the_logs(mail_topology: MailTopology
     assert mail_topology.log() == [] and mail_topology.transcripts == []
 
 
+def test_a_mailbox_read_while_mail_arrives_never_fails(mail_topology: MailTopology) -> None:
+    """Reading a Maildir while deliveries land in it (tar once exited 1: "new: file changed as we read it"): every
+    read succeeds, and the last one holds every message."""
+    import threading
+    import time
+
+    box = mail_topology.mailbox("jill@library.example")
+    n = 40
+
+    def send_all() -> None:
+        for i in range(n):
+            mail_topology.send("jack@store.example", "jill@library.example", subject=f"read race {i}")
+
+    sender = threading.Thread(target=send_all)
+    sender.start()
+    reads, counts = 0, [0]
+    deadline = time.monotonic() + 60
+    while counts[-1] < n and time.monotonic() < deadline:  # polls with a deadline; each read is one exec
+        counts.append(len(box.messages()))
+        reads += 1
+    sender.join()
+    assert counts[-1] == n, f"after {reads} reads the mailbox held {counts[-1]} of {n} messages"
+    assert reads > 1 and counts == sorted(counts), counts
+
+
 def test_waiting_for_mail_that_never_comes_says_what_was_seen(mail_topology: MailTopology) -> None:
     mail_topology.send("jack@store.example", "jill@library.example")
     with pytest.raises(MailTimeout) as exc:
