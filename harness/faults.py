@@ -68,9 +68,11 @@ class MailboxFull(Fault):
 
 @dataclass(frozen=True)
 class SizeLimit(Fault):
-    """The server refuses messages over `limit` bytes during the dialogue (message_size_limit: 552 5.3.4)."""
+    """The server refuses messages over `limit` bytes during the dialogue (message_size_limit: 552 5.3.4), and
+    keeps the text it returns in its own DSNs under half of it (bounce_size_limit), so that it can still bounce.
+    At least 10000 bytes: under that no server could send its own DSNs."""
 
-    limit: int = 2000
+    limit: int = 10_000
 
 
 # -- forwarding and refusals -----------------------------------------------------------------------------------

@@ -62,14 +62,14 @@ def test_quota(mail_topology: MailTopology, mail_fault: FaultApplier) -> None:
 
 
 def test_too_large(mail_topology: MailTopology, mail_fault: FaultApplier) -> None:
-    """library takes at most 2000 bytes: store learns it from EHLO's SIZE and bounces to Jack itself (5.3.4).
+    """library takes at most 10000 bytes: store learns it from EHLO's SIZE and bounces to Jack itself (5.3.4).
     Postfix words it as its own finding (X-Postfix diagnostic, no Remote-MTA): no SMTP reply was refused."""
-    mail_fault(SizeLimit("library", limit=2000))
-    sent = mail_topology.send("jack@store.example", "jill@library.example", body="x" * 3000 + "\n")
+    mail_fault(SizeLimit("library", limit=10_000))
+    sent = mail_topology.send("jack@store.example", "jill@library.example", body="x" * 12_000 + "\n")
 
     story = sent.verdict()
     story.assert_no_dsn("library")
     dsn = story.bounced_by("store", to="jack@store.example")
     assert_dsn(dsn, action="failed", status=["5.3.4", "5.2.3"], reporting_mta="mx.store.example",
-               remote_mta=None, diagnostic_contains="exceeds size limit 2000 of server mx.library.example",
+               remote_mta=None, diagnostic_contains="exceeds size limit 10000 of server mx.library.example",
                envelope=sent.original_envelope(), profile="postfix")

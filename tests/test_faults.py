@@ -64,3 +64,20 @@ def test_dns_fault_kinds_are_documented() -> None:
     doc = Dns.__doc__ or ""
     for kind in ("nxdomain", "servfail", "no_mx", "null_mx", "dead_mx"):
         assert kind in doc
+
+
+def test_a_size_limit_keeps_bounces_possible() -> None:
+    """SizeLimit never makes a server that cannot send its own DSNs: bounce_size_limit below message_size_limit
+    (postconf(5)), and no limit under what a DSN needs."""
+    from harness import SizeLimit
+    from harness.changes import Param
+    from harness.mta.postfix.faults import changes_for as postfix_changes
+
+    class _Library:
+        name, domain = "library", "library.example"
+
+    changes = postfix_changes(SizeLimit("library", 20_000), _Library())  # type: ignore[arg-type]
+    params = {c.name: int(c.value) for c in changes if isinstance(c, Param)}
+    assert params["message_size_limit"] == 20_000 and 0 < params["bounce_size_limit"] < 20_000
+    with pytest.raises(FaultError, match="could not send its own DSNs"):
+        postfix_changes(SizeLimit("library", 2000), _Library())  # type: ignore[arg-type]

@@ -52,7 +52,7 @@ def faults(variant: Variant, t: Targets) -> st.SearchStrategy[Fault]:
         st.builds(DiskFull, st.just(lib), retry_for=st.sampled_from(["0s", "2s"])),
         st.builds(DiskFull, st.just(lib), retry_for=st.just("0s")),
         st.builds(QueueFull, st.sampled_from([lib])),
-        st.builds(SizeLimit, st.sampled_from([lib]), limit=st.sampled_from([2000, 5000])),
+        st.builds(SizeLimit, st.sampled_from([lib]), limit=st.sampled_from([10_000, 20_000])),
         st.builds(Down, st.sampled_from([lib])),
         st.builds(Unreachable, st.sampled_from([lib])),
         st.builds(Tarpit, st.sampled_from([lib])),
@@ -106,7 +106,7 @@ def scenarios(draw: st.DrawFn, variants: Sequence[Variant] = ("default",),
     rcpts = tuple(draw(st.lists(recipients(variant), min_size=1, max_size=3)))
     ret = draw(st.sampled_from([None, "HDRS", "FULL"]))
     envid = draw(st.sampled_from([None, "explore+1", "order 42=yes"]))
-    size = draw(st.sampled_from([0, 3000]))
+    size = draw(st.sampled_from([0, 12_000]))
     # Half the scenarios without faults: they are the cheapest, and a configuration's mistakes (backscatter,
     # notification copies) show in the envelope alone.
     drawn = tuple(dict.fromkeys(draw(st.one_of(st.just([]), st.lists(faults(variant, t), min_size=1, max_size=3)))))

@@ -40,7 +40,7 @@ CATALOGUE: list[Fault] = [
     DiskFull("library"), DiskFull("library", retry_for="3s"),
     QueueFull("store"),
     MailboxFull("library", "jill", 100_000), MailboxFull("library", "jill", 200_000),
-    SizeLimit("library", 2000), SizeLimit("library", 5000),
+    SizeLimit("library", 10_000), SizeLimit("library", 20_000),
     Forward("library", via="alias"), Forward("library", to="jack@store.example", via="alias"),
     Forward("library", via="forward"), Forward("library", via="virtual"),
     Forward("edu", to="jill@library.example", via="forward"),
@@ -52,10 +52,15 @@ CATALOGUE: list[Fault] = [
 ]
 PARAMS = ("maximal_queue_lifetime", "bounce_queue_lifetime", "delay_warning_time", "queue_minfree",
           "local_recipient_maps", "mail_spool_directory", "mailbox_size_limit", "message_size_limit",
-          "smtp_connect_timeout", "smtp_helo_timeout")
+          "bounce_size_limit", "smtp_connect_timeout", "smtp_helo_timeout")
 TABLES = ("local_recipients", "aliases", "virtual", "refuse")
 FILES = ("/var/mail/.mh-fill", "/var/mail/jill/.forward", "/var/spool/mh-mbox/jill")
 POSTFIX = ("store", "library", "edu")
+
+
+def bounce_size(message_size_limit: int) -> str:
+    """What a fault that sets message_size_limit sets bounce_size_limit to: below it, at most the default."""
+    return str(min(50_000, message_size_limit // 2))
 
 
 def params_of(f: Fault) -> dict[tuple[str, str], str]:
@@ -69,9 +74,9 @@ def params_of(f: Fault) -> dict[tuple[str, str], str]:
         return {(f.node, "queue_minfree"): str(10**15)}
     if isinstance(f, MailboxFull):
         return {(f.node, "mail_spool_directory"): "/var/spool/mh-mbox", (f.node, "mailbox_size_limit"): str(f.limit),
-                (f.node, "message_size_limit"): str(f.limit)}
+                (f.node, "message_size_limit"): str(f.limit), (f.node, "bounce_size_limit"): bounce_size(f.limit)}
     if isinstance(f, SizeLimit):
-        return {(f.node, "message_size_limit"): str(f.limit)}
+        return {(f.node, "message_size_limit"): str(f.limit), (f.node, "bounce_size_limit"): bounce_size(f.limit)}
     if isinstance(f, QueueLifetime):
         return {(f.node, "maximal_queue_lifetime"): f.lifetime, (f.node, "bounce_queue_lifetime"): f.lifetime,
                 (f.node, "delay_warning_time"): f.delay_warning}
@@ -214,7 +219,7 @@ def test_any_order_of_applying_and_undoing_faults_leaves_what_the_applied_ones_i
 def test_undoing_a_size_limit_keeps_jill_unknown(mail_topology: MailTopology) -> None:
     """The issue's case, through SMTP: UnknownUser and SizeLimit applied, only the size limit undone."""
     mail_topology.apply(UnknownUser("library", "jill"))
-    undo_limit = mail_topology.apply(SizeLimit("library", 2000))
+    undo_limit = mail_topology.apply(SizeLimit("library", 10_000))
     undo_limit()
     sent = mail_topology.send("jill@library.example", "jill@library.example", via="library")
     [rcpt] = sent.transcript.rcpt_replies
@@ -223,10 +228,10 @@ def test_undoing_a_size_limit_keeps_jill_unknown(mail_topology: MailTopology) ->
 
 
 def test_a_network_fault_undone_leaves_the_other_nodes_faults(mail_topology: MailTopology) -> None:
-    mail_topology.apply(SizeLimit("library", 2000))
+    mail_topology.apply(SizeLimit("library", 10_000))
     heal = mail_topology.apply(Unreachable("edu", client_timeout="1s"))
     heal()
-    assert mail_topology.postfix("library").exec(["postconf", "-h", "message_size_limit"]).strip() == b"2000"
+    assert mail_topology.postfix("library").exec(["postconf", "-h", "message_size_limit"]).strip() == b"10000"
     assert mail_topology.postfix("library").exec(["postconf", "-h", "smtp_connect_timeout"]).strip() == b"5s"
 
 
@@ -266,13 +271,13 @@ def test_faults_applied_together_change_a_node_once_and_undo_together(mail_topol
     """`apply(f1, f2)`: one reload of the node both change (not one per fault); the removal undoes both, once."""
     library = mail_topology.postfix("library")
     mark = mail_topology.events.mark()
-    remove = mail_topology.apply(SizeLimit("library", 2000), UnknownUser("library", "jill"))
+    remove = mail_topology.apply(SizeLimit("library", 10_000), UnknownUser("library", "jill"))
     reloads = [e for e in mail_topology.events.since(mark) if e.node == "library" and "reload -- version" in e.line]
     assert len(reloads) == 1, [e.line for e in reloads]
-    assert mail_topology.faults == (SizeLimit("library", 2000), UnknownUser("library", "jill"))
+    assert mail_topology.faults == (SizeLimit("library", 10_000), UnknownUser("library", "jill"))
     remove()
     assert mail_topology.faults == ()
-    assert library.exec(["postconf", "-h", "message_size_limit"]).strip() != b"2000"
+    assert library.exec(["postconf", "-h", "message_size_limit"]).strip() != b"10000"
 
 
 def test_a_host_cut_off_is_known_to_its_neighbours_first() -> None:

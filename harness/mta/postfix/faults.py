@@ -37,6 +37,10 @@ MBOX_SPOOL = "/var/spool/mh-mbox"
 # Where Dovecot (containers/postfix/standins.py) keeps per-recipient quotas and the mailboxes.
 DOVECOT_QUOTAS = "/etc/dovecot/mh-quota"
 DOVECOT_HOMES = "/var/mail/.mh-dovecot"
+# The smallest message_size_limit a server can run with and still send its own DSNs: a DSN is about 3 KB before
+# the returned message (the harness's corpus of Postfix DSNs: 2.4 to 3.1 KB), and the returned text is capped by
+# bounce_size_limit, which postconf(5) wants smaller than message_size_limit.
+MIN_SIZE_LIMIT = 10_000
 _TIMEOUTS = {"connect": "smtp_connect_timeout", "greeting": "smtp_helo_timeout"}
 
 
@@ -95,6 +99,9 @@ def _(fault: F.MailboxFull, node: Addressed) -> Changes:
         return (File(node.name, f"{DOVECOT_QUOTAS}/{address}", text=f"{address}::5000:5000::{DOVECOT_HOMES}/"
                      f"{domain}/{local}::userdb_quota_rule=*:bytes={fault.limit}\n"),)
     _user(node, fault, fault.user)
+    if fault.limit < MIN_SIZE_LIMIT:  # message_size_limit follows it: the 5.2.2 DSN must fit
+        raise FaultError(f"{fault.describe()}: at least {MIN_SIZE_LIMIT} bytes where Postfix delivers (the limit "
+                         "is also the node's message_size_limit, and its DSN must fit under it)")
     # Postfix limits a mailbox FILE (mailbox_size_limit), so for the fault the node delivers to mbox files in a
     # spool of their own, where the user's mbox is already filled up to the limit: the next message fails
     # with EFBIG, 5.2.2. (Maildir files are limited one by one, and local(8) refuses a message larger than
@@ -103,12 +110,23 @@ def _(fault: F.MailboxFull, node: Addressed) -> Changes:
     return (File(node.name, f"{MBOX_SPOOL}/{fault.user}", fill=fault.limit - 16, owner=fault.user,
                  directory=MBOX_SPOOL),
             Param(node.name, "mail_spool_directory", MBOX_SPOOL), Param(node.name, "mailbox_size_limit", n),
-            Param(node.name, "message_size_limit", n))
+            Param(node.name, "message_size_limit", n), _bounce_size(node, fault.limit))
 
 
 @changes_for.register(F.SizeLimit)
 def _(fault: F.SizeLimit, node: Addressed) -> Changes:
-    return (Param(node.name, "message_size_limit", str(fault.limit)),)
+    if fault.limit < MIN_SIZE_LIMIT:
+        raise FaultError(f"{fault.describe()}: below {MIN_SIZE_LIMIT} bytes the server could not send its own "
+                         "DSNs (about 3 KB before the returned text): cleanup refuses them ('bounce failed') and the "
+                         "sender never hears; no server runs so. Choose a limit of at least "
+                         f"{MIN_SIZE_LIMIT} and a larger message")
+    return (Param(node.name, "message_size_limit", str(fault.limit)), _bounce_size(node, fault.limit))
+
+
+def _bounce_size(node: Addressed, message_size_limit: int) -> Param:
+    """bounce_size_limit below message_size_limit (postconf(5)), so that a DSN with its returned text fits: half
+    the limit, and never more than Postfix's default (50000)."""
+    return Param(node.name, "bounce_size_limit", str(min(50_000, message_size_limit // 2)))
 
 
 @changes_for.register(F.Forward)
