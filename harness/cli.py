@@ -67,7 +67,10 @@ def _up(args: argparse.Namespace) -> int:
         for tid, desc in labels.kept().items():
             print(desc if args.json else f"{tid}: " + ", ".join(f"{n['name']}={n['ip']}" for n in json.loads(desc)))
         return 0
-    topo = MailTopology().start()
+    from .config import apply_mta, parse_mta
+    from .topology import default_topology
+
+    topo = MailTopology(apply_mta(default_topology(), parse_mta(args.mta))).start()
     topo.stop(keep=True)
     nodes = topo.describe()
     if args.json:
@@ -139,7 +142,20 @@ def _run(args: argparse.Namespace, rest: list[str]) -> int:
     import pytest
 
     return int(pytest.main([str(_suites()), *_QUIET, *_UNUSED_PLUGINS, "--mailharness-summary", "-q", *_workers(rest),
-                            *_report_opts(rest), *rest]))
+                            *_report_opts(rest), *_mta_opts(args), *rest]))
+
+
+def _mta_opts(args: argparse.Namespace) -> list[str]:
+    """`--mta postfix@3.10` (repeatable) as the plugin's --mailharness-mta."""
+    return [f"--mailharness-mta={v}" for v in getattr(args, "mta", None) or []]
+
+
+def _add_mta(p: argparse.ArgumentParser) -> None:
+    from .mta.postfix.releases import known
+
+    p.add_argument("--mta", action="append", default=[], metavar="[NODE=]KIND[@VERSION]",
+                   help=f"the MTA release to run, e.g. postfix@3.10 (every Postfix node) or library=postfix@3.10; "
+                        f"repeatable. Releases: {known()}")
 
 
 def _check(args: argparse.Namespace, rest: list[str]) -> int:
@@ -170,7 +186,7 @@ def _check(args: argparse.Namespace, rest: list[str]) -> int:
     if args.recipient:
         opts.append(f"--mta-recipient={args.recipient}")
     return int(pytest.main([str(_suites() / "conformance"), *_QUIET, *_UNUSED_PLUGINS, "--mailharness-summary",
-                            "-q", "--tb=short", *opts, *_report_opts(rest), *rest]))
+                            "-q", "--tb=short", *opts, *_report_opts(rest), *_mta_opts(args), *rest]))
 
 
 def _examples() -> int:
@@ -218,15 +234,18 @@ def main(argv: list[str] | None = None) -> int:
     u = sub.add_parser("up", help="start the default topology and leave it running")
     u.add_argument("--json", action="store_true", help="print the nodes as JSON (name, domain, hostname, ip)")
     u.add_argument("--list", action="store_true", help="list the topologies left running")
+    _add_mta(u)
     d = sub.add_parser("down", help="remove the topologies `up` (or a kept session) left running")
     d.add_argument("--all", action="store_true", help="remove every mailharness container and network on this host")
     d.add_argument("topology", nargs="*", help="only these topologies (ids from `mailharness up --list`)")
-    sub.add_parser("run", help="run the bundled scenarios against the default topology (extra args go to pytest)")
+    _add_mta(sub.add_parser("run", help="run the bundled scenarios against the default topology (extra args go to "
+                                        "pytest)"))
     c = sub.add_parser("check", help="run the conformance suite against YOUR Postfix configuration directory")
     c.add_argument("directory", nargs="?", default="",
                    help="a directory with main.cf (and master.cf and the tables it names)")
     c.add_argument("--example", default="", metavar="NAME",
                    help="a bundled example instead of a directory (`mailharness examples` lists them)")
+    _add_mta(c)
     sub.add_parser("examples", help="list the bundled example configurations for `mailharness check`")
     c.add_argument("--node", default="library", help="the node of the default topology it replaces (library)")
     c.add_argument("--recipient", "--mta-recipient", dest="recipient", default="",
@@ -249,6 +268,13 @@ def main(argv: list[str] | None = None) -> int:
     args, rest = p.parse_known_args(argv)
     if rest and args.cmd not in ("run", "check"):
         p.error(f"unrecognized arguments: {' '.join(rest)}")
+    if getattr(args, "mta", None):
+        from .config import parse_mta
+
+        try:
+            parse_mta(args.mta)
+        except ValueError as exc:
+            p.error(str(exc))
     try:
         if args.cmd == "doctor":
             return _doctor(args)
