@@ -30,13 +30,20 @@ def _doctor(args: argparse.Namespace) -> int:
     print(f"access:  {mode_from()} (MAILHARNESS_ACCESS or --mailharness-access); auto probes the direct path at each "
           f"topology's start and else starts a gateway, reached {where.why}")
     try:
+        from .mta.postfix.releases import DEFAULT, RELEASES
+
         for name in images.IMAGE_NAMES:
-            t = images.tag(name)
-            have = images.exists(t)
-            ok &= have
-            print(f"image:   {t:45} {'present' if have else 'missing: run `mailharness images build`'}")
-        bt = images.base_tag()
-        print(f"base:    {bt:45} {'present' if images.exists(bt) else 'missing (built with the images)'}")
+            for version in RELEASES if name == "postfix" else [""]:
+                t = images.tag(name, version)
+                have = images.exists(t)
+                ok &= have
+                dflt = ", the default" if version == DEFAULT else ""
+                what = f"Postfix {version} (Debian {RELEASES[version].debian}{dflt})" if version else \
+                    f"{name}, on the default release's base"
+                print(f"image:   {t:45} {'present' if have else 'missing: run `mailharness images build`'}  {what}")
+        for r in RELEASES.values():
+            bt = images.base_tag(r.debian)
+            print(f"base:    {bt:45} {'present' if images.exists(bt) else 'missing (built with the images)'}")
     except BuildError as exc:
         print(f"images:  {exc}")
         return 1
@@ -52,7 +59,7 @@ def _images(args: argparse.Namespace) -> int:
         print("\n".join(f"removed {t}" for t in gone) or "nothing to remove")
         return 0
     t0 = time.monotonic()
-    tags = images.ensure(force=args.force, route=args.route)
+    tags = images.ensure(force=args.force, route=args.route)  # every Postfix release, dns and mock-smtp
     for name, t in tags.items():
         print(f"{name}: {t}")
     print(f"images ready in {time.monotonic() - t0:.1f}s")
