@@ -105,7 +105,8 @@ def _(fault: F.MailboxFull, topology: Nodes) -> Changes:
         address = fault.user if "@" in fault.user else f"{fault.user}@{node.domain}"
         local, _, domain = address.partition("@")
         return (File(node.name, f"{DOVECOT_QUOTAS}/{address}", text=f"{address}::5000:5000::{DOVECOT_HOMES}/"
-                     f"{domain}/{local}::userdb_quota_rule=*:bytes={fault.limit}\n"),)
+                     f"{domain}/{local}::userdb_quota_rule=*:bytes={fault.limit} "  # Dovecot 2.3; 2.4:
+                     f"userdb_quota_storage_size={fault.limit}\n"),)
     _user(node, fault, fault.user)
     # Postfix limits a mailbox FILE (mailbox_size_limit), so for the fault the node delivers to mbox files in a
     # spool of their own, where the user's mbox is already filled up to the limit: the next message fails
