@@ -30,13 +30,21 @@ def _doctor(args: argparse.Namespace) -> int:
     print(f"access:  {mode_from()} (MAILHARNESS_ACCESS or --mailharness-access); auto probes the direct path at each "
           f"topology's start and else starts a gateway, reached {where.why}")
     try:
+        from .mta import versions as mta
+
+        RELEASES, DEFAULT = mta.releases("postfix"), mta.default_version("postfix")
         for name in images.IMAGE_NAMES:
-            t = images.tag(name)
-            have = images.exists(t)
-            ok &= have
-            print(f"image:   {t:45} {'present' if have else 'missing: run `mailharness images build`'}")
-        bt = images.base_tag()
-        print(f"base:    {bt:45} {'present' if images.exists(bt) else 'missing (built with the images)'}")
+            for version in RELEASES if name == "postfix" else [""]:
+                t = images.tag(name, version)
+                have = images.exists(t)
+                ok &= have
+                dflt = ", the default" if version == DEFAULT else ""
+                what = f"Postfix {version} (Debian {RELEASES[version].debian}{dflt})" if version else \
+                    f"{name}, on the default release's base"
+                print(f"image:   {t:45} {'present' if have else 'missing: run `mailharness images build`'}  {what}")
+        for r in RELEASES.values():
+            bt = images.base_tag(r.debian)
+            print(f"base:    {bt:45} {'present' if images.exists(bt) else 'missing (built with the images)'}")
     except BuildError as exc:
         print(f"images:  {exc}")
         return 1
@@ -52,7 +60,7 @@ def _images(args: argparse.Namespace) -> int:
         print("\n".join(f"removed {t}" for t in gone) or "nothing to remove")
         return 0
     t0 = time.monotonic()
-    tags = images.ensure(force=args.force, route=args.route)
+    tags = images.ensure(force=args.force, route=args.route)  # every Postfix release, dns and mock-smtp
     for name, t in tags.items():
         print(f"{name}: {t}")
     print(f"images ready in {time.monotonic() - t0:.1f}s")
@@ -67,7 +75,10 @@ def _up(args: argparse.Namespace) -> int:
         for tid, desc in labels.kept().items():
             print(desc if args.json else f"{tid}: " + ", ".join(f"{n['name']}={n['ip']}" for n in json.loads(desc)))
         return 0
-    topo = MailTopology().start()
+    from .config import apply_mta, parse_mta
+    from .topology import default_topology
+
+    topo = MailTopology(apply_mta(default_topology(), parse_mta(args.mta))).start()
     topo.stop(keep=True)
     nodes = topo.describe()
     if args.json:
@@ -139,7 +150,20 @@ def _run(args: argparse.Namespace, rest: list[str]) -> int:
     import pytest
 
     return int(pytest.main([str(_suites()), *_QUIET, *_UNUSED_PLUGINS, "--mailharness-summary", "-q", *_workers(rest),
-                            *_report_opts(rest), *rest]))
+                            *_report_opts(rest), *_mta_opts(args), *rest]))
+
+
+def _mta_opts(args: argparse.Namespace) -> list[str]:
+    """`--mta postfix@3.10` (repeatable) as the plugin's --mailharness-mta."""
+    return [f"--mailharness-mta={v}" for v in getattr(args, "mta", None) or []]
+
+
+def _add_mta(p: argparse.ArgumentParser) -> None:
+    from .mta.versions import known_releases
+
+    p.add_argument("--mta", action="append", default=[], metavar="[NODE=]KIND[@VERSION]",
+                   help=f"the MTA release to run, e.g. postfix@3.10 (every Postfix node) or library=postfix@3.10; "
+                        f"repeatable. Releases: {known_releases()}")
 
 
 def _check(args: argparse.Namespace, rest: list[str]) -> int:
@@ -170,7 +194,7 @@ def _check(args: argparse.Namespace, rest: list[str]) -> int:
     if args.recipient:
         opts.append(f"--mta-recipient={args.recipient}")
     return int(pytest.main([str(_suites() / "conformance"), *_QUIET, *_UNUSED_PLUGINS, "--mailharness-summary",
-                            "-q", "--tb=short", *opts, *_report_opts(rest), *rest]))
+                            "-q", "--tb=short", *opts, *_report_opts(rest), *_mta_opts(args), *rest]))
 
 
 def _examples() -> int:
@@ -218,15 +242,18 @@ def main(argv: list[str] | None = None) -> int:
     u = sub.add_parser("up", help="start the default topology and leave it running")
     u.add_argument("--json", action="store_true", help="print the nodes as JSON (name, domain, hostname, ip)")
     u.add_argument("--list", action="store_true", help="list the topologies left running")
+    _add_mta(u)
     d = sub.add_parser("down", help="remove the topologies `up` (or a kept session) left running")
     d.add_argument("--all", action="store_true", help="remove every mailharness container and network on this host")
     d.add_argument("topology", nargs="*", help="only these topologies (ids from `mailharness up --list`)")
-    sub.add_parser("run", help="run the bundled scenarios against the default topology (extra args go to pytest)")
+    _add_mta(sub.add_parser("run", help="run the bundled scenarios against the default topology (extra args go to "
+                                        "pytest)"))
     c = sub.add_parser("check", help="run the conformance suite against YOUR Postfix configuration directory")
     c.add_argument("directory", nargs="?", default="",
                    help="a directory with main.cf (and master.cf and the tables it names)")
     c.add_argument("--example", default="", metavar="NAME",
                    help="a bundled example instead of a directory (`mailharness examples` lists them)")
+    _add_mta(c)
     sub.add_parser("examples", help="list the bundled example configurations for `mailharness check`")
     c.add_argument("--node", default="library", help="the node of the default topology it replaces (library)")
     c.add_argument("--recipient", "--mta-recipient", dest="recipient", default="",
@@ -249,6 +276,13 @@ def main(argv: list[str] | None = None) -> int:
     args, rest = p.parse_known_args(argv)
     if rest and args.cmd not in ("run", "check"):
         p.error(f"unrecognized arguments: {' '.join(rest)}")
+    if getattr(args, "mta", None):
+        from .config import parse_mta
+
+        try:
+            parse_mta(args.mta)
+        except ValueError as exc:
+            p.error(str(exc))
     try:
         if args.cmd == "doctor":
             return _doctor(args)

@@ -2,12 +2,71 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
+import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from .mta import versions as mta
+from .topology import TopologySpec
+
 Keep = Literal["never", "on-failure", "always"]
 KEEP_CHOICES: tuple[Keep, ...] = ("never", "on-failure", "always")
+MTA_KINDS = ("postfix",)
+_MTA = re.compile(r"^(?:(?P<node>[a-z0-9][a-z0-9_.-]*)=)?(?P<kind>[a-z][a-z0-9-]*)(?:@(?P<version>[^@=\s]+))?$")
+
+
+@dataclass(frozen=True)
+class MtaChoice:
+    """One --mailharness-mta value: `[NODE=]KIND[@VERSION]`. node "": every node of that kind; version "": the
+    default release."""
+
+    kind: str
+    version: str = ""
+    node: str = ""
+
+    def __str__(self) -> str:
+        return f"{self.node + '=' if self.node else ''}{self.kind}{'@' + self.version if self.version else ''}"
+
+
+def parse_mta(values: Iterable[str]) -> tuple[MtaChoice, ...]:
+    """`--mailharness-mta` values (each may hold several, separated by commas or spaces, as the environment
+    variable does) -> choices, checked: a known kind, a known release. A ValueError says what is wrong."""
+    out: list[MtaChoice] = []
+    for value in values:
+        for item in re.split(r"[\s,]+", value.strip()):
+            if not item:
+                continue
+            m = _MTA.match(item.strip().lower())
+            if m is None:
+                raise ValueError(f"mailharness mta {item!r}: expected [NODE=]KIND[@VERSION], e.g. postfix@3.10 or "
+                                 "library=postfix@3.10")
+            kind, version, node = m.group("kind"), m.group("version") or "", m.group("node") or ""
+            if kind not in MTA_KINDS:
+                raise ValueError(f"mailharness mta {item!r}: unknown kind {kind!r}; known: {', '.join(MTA_KINDS)}")
+            try:
+                version = mta.release(kind, version).version if version else ""
+            except ValueError as exc:
+                raise ValueError(f"mailharness mta {item!r}: {exc}") from None
+            out.append(MtaChoice(kind, version, node))
+    return tuple(out)
+
+
+def apply_mta(spec: TopologySpec, choices: Iterable[MtaChoice]) -> TopologySpec:
+    """The topology with the chosen releases: each choice sets the version of the nodes of its kind (its node
+    only, when it names one) that do not name a version themselves; a later choice wins over an earlier one for
+    the same node. A topology without such a node is returned unchanged."""
+    chosen: dict[str, str] = {}
+    for c in choices:
+        for n in spec.nodes:
+            if n.kind == c.kind and not n.version and c.node in ("", n.name):
+                chosen[n.name] = c.version
+    if not chosen:
+        return spec
+    nodes = tuple(dataclasses.replace(n, version=chosen[n.name]) if n.name in chosen else n for n in spec.nodes)
+    return dataclasses.replace(spec, nodes=nodes)
 
 
 @dataclass(frozen=True)
@@ -16,6 +75,7 @@ class Settings:
     ready_timeout: float = 30.0
     summary: bool = False
     access: str = "auto"  # how the test process reaches the nodes: auto, direct or gateway (harness.access)
+    mta: tuple[MtaChoice, ...] = ()  # the releases of the topologies' MTAs (--mailharness-mta)
 
     @classmethod
     def from_pytest(cls, config: Any) -> Settings:
@@ -37,4 +97,17 @@ class Settings:
 
         access = mode_from(pick("mailharness_access", "mailharness_access", "MAILHARNESS_ACCESS", "auto"))
         return cls(keep=keep, ready_timeout=ready, summary=bool(config.getoption("mailharness_summary", False)),
-                   access=access)
+                   access=access, mta=parse_mta(mta_values(config)))
+
+
+def mta_values(config: Any) -> list[str]:
+    """The --mailharness-mta values: those of the command line (repeatable), else the ini file's (a line each),
+    else MAILHARNESS_MTA (comma- or space-separated)."""
+    opt = config.getoption("mailharness_mta", None)
+    if opt:
+        return [str(v) for v in opt]
+    ini = config.getini("mailharness_mta")
+    if ini:
+        return [str(v) for v in ini]
+    env = os.environ.get("MAILHARNESS_MTA", "")
+    return [env] if env.strip() else []

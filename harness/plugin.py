@@ -24,7 +24,7 @@ import pytest
 
 from .access import MODES, NoAccessPath
 from .byoc import ConfigError, topology_for_config
-from .config import KEEP_CHOICES, Settings
+from .config import KEEP_CHOICES, Settings, apply_mta
 from .conformance import Target, judged
 from .engine import labels
 from .engine.docker import EngineUnavailable, engine_host
@@ -32,6 +32,7 @@ from .faults import Fault
 from .mock import MockSMTP
 from .mta.base import ConfigRefused
 from .mta.facts import ProbeError
+from .mta.versions import default_version, known_releases, release
 from .reporting import _USED, _VERDICT, MOCK_GROUP, _Access, _counts, _Order, _Report, _Summary
 from .topology import TopologySpec, default_topology, topology_with_mock_next_hop
 from .world import MailTopology
@@ -75,7 +76,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     g.addoption("--mailharness-access", dest="mailharness_access", choices=MODES, default=None,
                 help="how the tests reach the servers: auto (default: directly when a probe works, else through a "
                      "gateway container), direct, or gateway (env MAILHARNESS_ACCESS)")
+    g.addoption("--mailharness-mta", dest="mailharness_mta", action="append", default=None,
+                metavar="[NODE=]KIND[@VERSION]",
+                help="the MTA release the topologies' nodes run, e.g. postfix@3.10 (every Postfix node that names "
+                     "no version) or library=postfix@3.10 (that node); repeatable; ini mailharness_mta, env "
+                     "MAILHARNESS_MTA. Releases: " + known_releases())
     parser.addini("mailharness_keep", "never | on-failure | always", default="")
+    parser.addini("mailharness_mta", "[NODE=]KIND[@VERSION], one a line (e.g. postfix@3.10)", type="linelist",
+                  default=[])
     parser.addini("mailharness_access", "auto | direct | gateway", default="")
     parser.addini("mailharness_ready_timeout", "seconds to wait for servers to answer", default="")
 
@@ -83,7 +91,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "docker: needs a Docker engine (end-to-end)")
     config.addinivalue_line("markers", "requirement(ref, hint): a conformance requirement (RFC reference, fix hint)")
-    config.stash[_SETTINGS] = Settings.from_pytest(config)
+    try:
+        config.stash[_SETTINGS] = Settings.from_pytest(config)
+    except ValueError as exc:  # a value of an option, the ini file or the environment: said as pytest says usage
+        raise pytest.UsageError(str(exc)) from None
     config.stash[_KEPT] = []
     config.pluginmanager.register(_Access(), "mailharness-access")
     records, html = config.getoption("mailharness_records", None), config.getoption("mailharness_html", None)
@@ -144,13 +155,24 @@ def pytest_unconfigure(config: pytest.Config) -> None:
         config.pluginmanager.unregister(order)
 
 
-def pytest_report_header(config: pytest.Config) -> str:
+def pytest_report_header(config: pytest.Config) -> list[str]:
     s = _settings(config)
     extra = f", your configuration: {config.getoption('mta_config')}" if config.getoption("mta_config", None) else ""
     how = {"auto": "auto (direct when a probe reaches the nodes, else a gateway; chosen at the first topology's start)",
            "direct": "direct (forced)", "gateway": "gateway (forced)"}[s.access]
-    return (f"mailharness: keep={s.keep}, engine {engine_host()}, access={how}, session {labels.session_id()}"
-            f"{extra} (`mailharness doctor` checks the engine)")
+    return [f"mailharness: keep={s.keep}, engine {engine_host()}, access={how}, session {labels.session_id()}"
+            f"{extra} (`mailharness doctor` checks the engine)", f"mailharness: {_releases_line(s)}"]
+
+
+def _releases_line(s: Settings) -> str:
+    """The Postfix release each node of the default topology runs: "Postfix 3.10 (trixie) on store, library, edu"."""
+    by: dict[str, list[str]] = {}
+    for n in apply_mta(default_topology(), s.mta):
+        if n.kind == "postfix":
+            by.setdefault(n.version or default_version(n.kind), []).append(n.name)
+    chosen = f" (--mailharness-mta {' '.join(map(str, s.mta))})" if s.mta else ""
+    return "; ".join(f"Postfix {v} ({release('postfix', v).debian}) on {', '.join(names)}"
+                     for v, names in by.items()) + chosen
 
 
 def _settings(config: pytest.Config) -> Settings:
@@ -158,6 +180,7 @@ def _settings(config: pytest.Config) -> Settings:
 
 
 def _start(spec: TopologySpec, settings: Settings) -> MailTopology:
+    spec = apply_mta(spec, settings.mta)
     try:
         return MailTopology(spec, ready_timeout=settings.ready_timeout, access=settings.access).start()
     except (EngineUnavailable, NoAccessPath) as exc:
@@ -237,6 +260,7 @@ def _mailharness_target(request: pytest.FixtureRequest) -> Iterator[Target]:
         spec, info = topology_for_config(directory, node, recipient=rcpt or "")
     except (ConfigError, ProbeError, OSError) as exc:
         pytest.exit(f"mailharness: --mta-config {opt}: {exc}", returncode=4)
+    spec = apply_mta(spec, _settings(request.config).mta)
     try:
         topo = MailTopology(spec, ready_timeout=_settings(request.config).ready_timeout,
                             access=_settings(request.config).access).start()

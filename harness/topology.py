@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Literal
 
+from .mta import versions as mta
+
 NodeKind = Literal["postfix", "mock"]
 _DOMAIN = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
 _USER = re.compile(r"^[a-z_][a-z0-9_.-]{0,31}$")
@@ -42,6 +44,8 @@ class NodeSpec:
         outside its folder (/etc/mailname, /etc/aliases, TLS files), see harness.mta.postfix.configfacts.
     dovecot: YOUR configuration delivers over LMTP to Dovecot, which runs in the node (MailboxFull sets a
         Dovecot quota there).
+    version: the Postfix release the node runs ("3.10"), one of harness.mta.releases(kind); empty: the
+        default release (or the one --mailharness-mta names). Postfix nodes only.
     """
 
     name: str
@@ -56,6 +60,7 @@ class NodeSpec:
     mx: bool = True
     files: tuple[tuple[str, bytes], ...] = ()
     dovecot: bool = False
+    version: str = ""
 
     def __post_init__(self) -> None:
         if not _DOMAIN.match(self.domain):
@@ -65,6 +70,14 @@ class NodeSpec:
                 raise ValueError(f"node {self.name!r}: user {u!r} is not a valid local part for a mailbox")
         if self.kind not in ("postfix", "mock"):
             raise ValueError(f"node {self.name!r}: kind {self.kind!r} is not 'postfix' or 'mock'")
+        if self.version and self.kind != "postfix":
+            raise ValueError(f"node {self.name!r}: version {self.version!r} is for Postfix nodes; a {self.kind} node "
+                             "has none")
+        if self.version:
+            try:
+                mta.release(self.kind, self.version)
+            except ValueError as exc:
+                raise ValueError(f"node {self.name!r}: {exc}") from None
         if not self.hostname:
             object.__setattr__(self, "hostname", f"mx.{self.domain}")
         object.__setattr__(self, "users", tuple(dict.fromkeys(self.users)))

@@ -105,7 +105,7 @@ class MailTopology:
                                "containers again (stop() it first)")
         t0 = time.monotonic()
         warm_up()  # faker, for the first message, while the containers start
-        tags = images.ensure()
+        tags = images.ensure(versions=[n.version for n in self.spec.nodes if n.kind == "postfix"])
         self._tags = tags
         with _sweep_lock:
             if not _swept:
@@ -122,7 +122,8 @@ class MailTopology:
             ip = str(hosts[9 + i])
             placement = self._placement(ip, dns_ip)
             if spec.kind == "postfix":
-                self.nodes[spec.name] = mta.start_node(spec, self.spec, tags[spec.kind], placement)
+                self.nodes[spec.name] = mta.start_node(spec, self.spec, tags[images.key("postfix", spec.version)],
+                                                       placement)
             else:
                 self.nodes[spec.name] = MockNode(spec, tags["mock-smtp"], placement)
             # A node that is no MX (a backend behind a gateway) has its address record only.

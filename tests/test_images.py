@@ -6,13 +6,41 @@ import pytest
 
 from harness.engine import images
 from harness.engine.base import BuildError, host_mirror
+from harness.mta.versions import default_version, releases
+
+RELEASES, DEFAULT = releases("postfix"), default_version("postfix")
 
 
 def test_tags_are_stable_and_name_the_image() -> None:
     for name in images.IMAGE_NAMES:
         t = images.tag(name)
         assert t == images.tag(name)
-        assert t.startswith(f"mailharness-{name}:") and len(t.split(":")[1]) == 12
+        want = f"mailharness-postfix-{DEFAULT}:" if name == "postfix" else f"mailharness-{name}:"
+        assert t.startswith(want) and len(t.split(":")[1]) == 12
+
+
+def test_each_postfix_release_has_its_image_on_its_debian_base() -> None:
+    for version, r in RELEASES.items():
+        t = images.postfix_tag(version)
+        assert t.startswith(f"mailharness-postfix-{version}:") and images.tag("postfix", version) == t
+        assert images.base_tag(r.debian).startswith(f"mailharness-base-{r.debian}:")
+    assert images.postfix_tag("") == images.postfix_tag(DEFAULT) == images.tag("postfix")
+    assert images.base_tag() == images.base_tag(RELEASES[DEFAULT].debian)
+    # the same definitions on another base: another tag; the bases differ by their suite alone
+    assert images.postfix_tag("3.7").split(":")[1] != images.postfix_tag("3.10").split(":")[1]
+    assert images.base_tag("bookworm").split(":")[1] != images.base_tag("trixie").split(":")[1]
+    with pytest.raises(ValueError, match="known: 3.7"):
+        images.postfix_tag("3.9")
+
+
+def test_ensure_asks_for_the_releases_wanted() -> None:
+    every = images._wanted(images.IMAGE_NAMES, None)
+    assert {k for k, *_ in every} == {"postfix", *(f"postfix@{v}" for v in RELEASES), "dns", "mock-smtp"}
+    assert {s for *_, s in every} == {r.debian for r in RELEASES.values()}
+    only = images._wanted(("postfix", "dns"), ["3.10", "3.10"])
+    assert [(k, t, s) for k, _, t, s in only] == [("postfix@3.10", images.postfix_tag("3.10"), "trixie"),
+                                                  ("dns", images.tag("dns"), RELEASES[DEFAULT].debian)]
+    assert [k for k, *_ in images._wanted(("postfix",), [""])] == [f"postfix@{DEFAULT}", "postfix"]
 
 
 def test_a_changed_input_changes_the_tag(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -55,6 +83,9 @@ def test_the_base_route_is_offline_only_for_a_local_engine_and_root() -> None:
     assert plan("auto", local=True, root=True, debootstrap=True)[0] == ("pull", "offline")
     routes, why = plan("auto", local=False, root=True, debootstrap=True)
     assert routes == ("pull",) and "offline route needs a local engine (DOCKER_HOST is remote)" in why
+    assert "debian:bookworm-slim" in why
+    routes, why = plan("auto", local=True, root=True, debootstrap=True, suite="trixie")
+    assert "debian:trixie-slim" in why and "debootstrap trixie" in why
     routes, why = plan("auto", local=True, root=False, debootstrap=False)
     assert routes == ("pull",) and why.endswith("needs root, debootstrap")
     assert plan("offline", local=False, root=False, debootstrap=False) == (("offline",), "the offline route, as asked")

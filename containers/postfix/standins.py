@@ -244,10 +244,23 @@ def store(rcpt: str, message: bytes) -> str:
         return f"451 4.3.0 <{rcpt}> Temporary internal error: {exc.strerror}"
 
 
-def dovecot_conf(entries: list[dict[str, str]]) -> str:
+def dovecot_version() -> tuple[int, ...]:
+    """The image's Dovecot as (major, minor): `dovecot --version` says "2.3.19.1 (9b53102964)" or "2.4.1-4 (...)"."""
+    try:
+        out = subprocess.run([DOVECOT, "--version"], capture_output=True, text=True, timeout=10).stdout
+    except (OSError, subprocess.SubprocessError):
+        return (2, 3)
+    m = re.match(r"\s*(\d+)\.(\d+)", out)
+    return (int(m.group(1)), int(m.group(2))) if m else (2, 3)
+
+
+def dovecot_conf(entries: list[dict[str, str]], version: tuple[int, ...] = (2, 3)) -> str:
     """Dovecot for LMTP delivery only: every recipient Postfix hands it exists (Postfix decided that), with a
     Maildir under /var/mail/.mh-dovecot/<domain>/<user>, the quota plugin loaded (no limit unless a fault sets
-    one), logging to stderr (not the Postfix log the harness parses)."""
+    one), logging to stderr (not the Postfix log the harness parses). In the syntax of the Dovecot at hand: 2.3
+    (bookworm) or 2.4 (trixie), whose settings and variables were renamed (dovecot_conf_24)."""
+    if version >= (2, 4):
+        return dovecot_conf_24(entries)
     listeners = []
     for i, e in enumerate(entries):
         if e["type"] == "unix":
@@ -269,6 +282,36 @@ def dovecot_conf(entries: list[dict[str, str]]) -> str:
         "service auth {\n  unix_listener auth-userdb {\n    mode = 0666\n  }\n}", ""])
 
 
+def dovecot_conf_24(entries: list[dict[str, str]]) -> str:
+    """The same for Dovecot 2.4: dovecot_config_version first; mail_driver/mail_path for mail_location;
+    %{user|domain}, %{user|username}, %{user} for %d, %n, %u; named passdb/userdb blocks whose arguments are
+    settings (passwd_file_path) and `fields`; the quota a named `quota` block (the count driver, 2.4's default),
+    whose size a userdb field overrides (quota_storage_size: MailboxFull's per-recipient passwd-file line is
+    `ADDRESS::5000:5000::HOME::userdb_quota_storage_size=BYTES`); an inet_listener's address is `listen`.
+    quota_storage_grace is 0: 2.4's default (10 M, where 2.3's was 10 %) would take one message over a small limit."""
+    listeners = []
+    for i, e in enumerate(entries):
+        if e["type"] == "unix":
+            listeners.append(f"  unix_listener {e['address']} {{\n    mode = 0666\n  }}")
+        else:
+            host, _, port = e["address"].rpartition(":")
+            listeners.append(f"  inet_listener lmtp{i} {{\n    listen = {host}\n    port = {port}\n  }}")
+    home = f"{DOVECOT_HOMES}/%{{user|domain}}/%{{user|username}}"
+    return "\n".join([
+        "dovecot_config_version = 2.4.0", "dovecot_storage_version = 2.4.0",
+        "protocols = lmtp", "listen = 127.0.0.1", "base_dir = /run/dovecot-mh", "log_path = /dev/stderr",
+        "ssl = no", "first_valid_uid = 1000", "mail_driver = maildir", f"mail_path = {home}/Maildir",
+        "mail_plugins {\n  quota = yes\n}", "lmtp_rcpt_check_quota = yes", "quota_storage_grace = 0",
+        'quota "User quota" {\n}',
+        "passdb static {\n  fields {\n    nopassword = y\n  }\n}",
+        # a quota for one recipient (the MailboxFull fault writes the file), else everyone without a limit
+        f"userdb passwd-file {{\n  passwd_file_path = {DOVECOT_QUOTAS}/%{{user}}\n}}",
+        f"userdb static {{\n  fields {{\n    uid = {VMAIL_UID}\n    gid = {VMAIL_UID}\n    home = {home}\n  }}\n"
+        "  userdb_static_allow_all_users = yes\n}",
+        "service lmtp {\n" + "\n".join(listeners) + "\n}",
+        "service auth {\n  unix_listener auth-userdb {\n    mode = 0666\n  }\n}", ""])
+
+
 async def dovecot(entries: list[dict[str, str]]) -> asyncio.subprocess.Process:
     os.makedirs(DOVECOT_QUOTAS, exist_ok=True)
     os.makedirs(DOVECOT_HOMES, exist_ok=True)
@@ -277,7 +320,7 @@ async def dovecot(entries: list[dict[str, str]]) -> asyncio.subprocess.Process:
         if e["type"] == "unix":
             os.makedirs(os.path.dirname(e["address"]), exist_ok=True)
     with open(DOVECOT_CONF, "w") as fh:
-        fh.write(dovecot_conf(entries))
+        fh.write(dovecot_conf(entries, dovecot_version()))
     proc = await asyncio.create_subprocess_exec(DOVECOT, "-F", "-c", DOVECOT_CONF)
     for _ in range(100):  # its listeners exist: bounded, 5 s
         if all(os.path.exists(e["address"]) if e["type"] == "unix" else _connects(e["address"]) for e in entries):

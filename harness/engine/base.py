@@ -1,11 +1,12 @@
-"""The base image every mailharness image is built from: pulled, or made offline from Debian's packages.
+"""The base images every mailharness image is built from, one per Debian release (suite): pulled, or made offline
+from Debian's packages.
 
-Route "pull": `debian:bookworm-slim` (local or pulled) plus `apt-get install` of containers/base/packages.txt.
-Route "offline": `debootstrap --variant=minbase --include=<packages>` into a temporary folder, from the Debian
-mirror the host's apt sources name, then `docker import`. Chosen automatically ("auto", see `plan`): pull when the
-slim image is present or can be pulled; offline otherwise, but only where the engine is local and this process is
-root with debootstrap at hand (a remote engine, or a user without root, gets the pull route alone, and an error
-that says so when the engine cannot pull).
+Route "pull": `debian:<suite>-slim` (local or pulled) plus `apt-get install` of containers/base/packages.txt.
+Route "offline": `debootstrap --variant=minbase --include=<packages> <suite>` into a temporary folder, from the
+Debian mirror the host's apt sources name (the same mirror serves every suite), then `docker import`. Chosen
+automatically ("auto", see `plan`): pull when the slim image is present or can be pulled; offline otherwise, but
+only where the engine is local and this process is root with debootstrap at hand (a remote engine, or a user
+without root, gets the pull route alone, and an error that says so when the engine cannot pull).
 """
 
 from __future__ import annotations
@@ -26,8 +27,7 @@ from ..errors import MailharnessError
 from .docker import client
 
 Progress = Callable[[str], None]
-SLIM = "debian:bookworm-slim"
-SUITE = "bookworm"
+SUITE = "bookworm"  # the default release's suite (harness.mta.postfix.releases.DEFAULT); callers name theirs
 log = logging.getLogger("mailharness")
 
 
@@ -40,8 +40,13 @@ def packages(base_dir: Path) -> list[str]:
     return [ln.strip() for ln in lines if ln.strip() and not ln.lstrip().startswith("#")]
 
 
-def plan(route: str, *, local: bool, root: bool, debootstrap: bool) -> tuple[tuple[str, ...], str]:
-    """The routes to try for the base image, in order, and why (said to the user before the build)."""
+def slim(suite: str = SUITE) -> str:
+    """Debian's slim image of `suite`, the pull route's start."""
+    return f"debian:{suite}-slim"
+
+
+def plan(route: str, *, local: bool, root: bool, debootstrap: bool, suite: str = SUITE) -> tuple[tuple[str, ...], str]:
+    """The routes to try for the base image of `suite`, in order, and why (said to the user before the build)."""
     if route in ("pull", "offline"):
         return (route,), f"the {route} route, as asked"
     if route != "auto":
@@ -49,9 +54,10 @@ def plan(route: str, *, local: bool, root: bool, debootstrap: bool) -> tuple[tup
     missing = [w for w, ok in (("a local engine (DOCKER_HOST is remote)", local), ("root", root),
                                ("debootstrap", debootstrap)) if not ok]
     if missing:
-        return ("pull",), (f"the pull route (the engine pulls {SLIM}); the offline route needs "
+        return ("pull",), (f"the pull route (the engine pulls {slim(suite)}); the offline route needs "
                            f"{', '.join(missing)}")
-    return ("pull", "offline"), f"the pull route if {SLIM} can be had, else offline (debootstrap, then import)"
+    return ("pull", "offline"), (f"the pull route if {slim(suite)} can be had, else offline (debootstrap {suite}, "
+                                 "then import)")
 
 
 def host_mirror() -> str:
@@ -73,32 +79,33 @@ def host_mirror() -> str:
                     return m.group(1)
     raise BuildError(
         "offline base image: no Debian mirror found in /etc/apt/sources.list.d/debian.sources or "
-        "/etc/apt/sources.list; set MAILHARNESS_DEBIAN_MIRROR to a bookworm mirror URL"
+        "/etc/apt/sources.list; set MAILHARNESS_DEBIAN_MIRROR to a Debian mirror URL"
     )
 
 
-def slim_available(progress: Progress) -> bool:
+def slim_available(progress: Progress, suite: str = SUITE) -> bool:
     c = client()
+    image = slim(suite)
     try:
-        c.images.get(SLIM)
+        c.images.get(image)
         return True
     except docker.errors.ImageNotFound:
         pass
-    progress(f"pulling {SLIM} ...")
+    progress(f"pulling {image} ...")
     try:
-        c.images.pull(SLIM)
+        c.images.pull(image)
         return True
     except Exception as exc:  # APIError/ImageNotFound (no registry answers the daemon), requests' ConnectionError
         # or ReadTimeout, a broken pull stream: any failed pull means "build offline", which is always possible
         # and says itself what it is missing; the reason is shown (progress) and logged, not swallowed.
-        log.debug("pull %s failed", SLIM, exc_info=True)
+        log.debug("pull %s failed", image, exc_info=True)
         first = (str(exc).splitlines() or [type(exc).__name__])[0]
-        progress(f"cannot pull {SLIM} ({first[:120]}); building the base offline")
+        progress(f"cannot pull {image} ({first[:120]}); building the base offline")
         return False
 
 
-def build_offline(tag: str, pkgs: list[str], progress: Progress) -> None:
-    """debootstrap a minbase rootfs with `pkgs` and import it as `tag`."""
+def build_offline(tag: str, pkgs: list[str], progress: Progress, suite: str = SUITE) -> None:
+    """debootstrap a minbase rootfs of `suite` with `pkgs` and import it as `tag`."""
     if shutil.which("debootstrap") is None:
         raise BuildError(
             "offline base image needs debootstrap (no registry can be reached): "
@@ -109,8 +116,8 @@ def build_offline(tag: str, pkgs: list[str], progress: Progress) -> None:
     mirror = host_mirror()
     with tempfile.TemporaryDirectory(prefix="mailharness-rootfs-") as tmp:
         rootfs = Path(tmp) / "rootfs"
-        cmd = ["debootstrap", "--variant=minbase", f"--include={','.join(pkgs)}", SUITE, str(rootfs), mirror]
-        progress(f"debootstrap {SUITE} from {mirror} with {', '.join(pkgs)} (about a minute) ...")
+        cmd = ["debootstrap", "--variant=minbase", f"--include={','.join(pkgs)}", suite, str(rootfs), mirror]
+        progress(f"debootstrap {suite} from {mirror} with {', '.join(pkgs)} (about a minute) ...")
         t0 = time.monotonic()
         _run_streaming(cmd, progress, prefix="  debootstrap: ", every=25)
         # Leave no package lists or caches in the image.

@@ -1,4 +1,9 @@
-"""The harness's images: postfix, dns, mock-smtp, each tagged by a hash of its inputs.
+"""The harness's images: postfix (one per Postfix release), dns, mock-smtp, each tagged by a hash of its inputs.
+
+Each Postfix release (harness.mta.postfix.releases) is built from the base image of the Debian release that ships
+it: mailharness-postfix-3.7 on mailharness-base-bookworm, mailharness-postfix-3.10 on mailharness-base-trixie.
+dns and mock-smtp are built once, on the default release's base. The world asks for a node's image with
+`postfix_tag(version)`.
 
 An image whose tag exists is never rebuilt, so an unchanged tree costs one `images.get` per image. Builds
 hold a file lock, so several pytest-xdist workers starting at once build each image once.
@@ -16,7 +21,7 @@ import sys
 import tarfile
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +29,7 @@ from pathlib import Path
 import docker.errors
 
 from .. import bundled
+from ..mta import versions as mta
 from . import base
 from .base import BuildError, Progress
 from .docker import client, is_local
@@ -81,16 +87,52 @@ def spec(name: str) -> ImageSpec:
     return ImageSpec(name, tuple(files))
 
 
-def base_tag() -> str:
+def base_tag(suite: str = "") -> str:
+    """The base image of a Debian suite ("" = the default release's): mailharness-base-trixie:<hash of the suite
+    and containers/base>."""
+    suite = suite or mta.release("postfix").debian
     d = containers_dir() / "base"
-    h = hashlib.sha256()
+    h = hashlib.sha256(suite.encode() + b"\0")
     for path, content in _folder_files(d):
         h.update(path.encode() + b"\0" + content)
-    return f"mailharness-base:{h.hexdigest()[:12]}"
+    return f"mailharness-base-{suite}:{h.hexdigest()[:12]}"
 
 
-def tag(name: str) -> str:
+def tag(name: str, version: str = "") -> str:
+    """An image's tag; for "postfix", the image of that Postfix release ("" = the default release)."""
+    if name == "postfix":
+        return postfix_tag(version)
     return f"mailharness-{name}:{spec(name).digest(base_tag())}"
+
+
+def postfix_tag(version: str = "") -> str:
+    """The image of a Postfix release ("3.10"; "" = the default): mailharness-postfix-3.10:<hash>, built on the
+    base of the Debian release that ships it. A ValueError names the known releases."""
+    r = mta.release("postfix", version)
+    return f"mailharness-postfix-{r.version}:{spec('postfix').digest(base_tag(r.debian))}"
+
+
+def key(name: str, version: str = "") -> str:
+    """The key of an image in what `ensure` returns: "postfix@3.10"; "postfix" is the default release's."""
+    return f"{name}@{mta.release('postfix', version).version}" if name == "postfix" and version else name
+
+
+def _wanted(names: Iterable[str], versions: Iterable[str] | None) -> list[tuple[str, str, str, str]]:
+    """(key, image name, tag, base suite) of each image asked for: the postfix image of every release in
+    `versions` (None: every release the harness knows), the others on the default release's base."""
+    default_suite, default = mta.release("postfix").debian, mta.default_version("postfix")
+    out: list[tuple[str, str, str, str]] = []
+    for n in names:
+        if n != "postfix":
+            out.append((n, n, tag(n), default_suite))
+            continue
+        vs = list(mta.releases("postfix")) if versions is None else \
+            list(dict.fromkeys(mta.release("postfix", v).version for v in versions))
+        for v in vs:
+            out.append((key(n, v), n, postfix_tag(v), mta.release("postfix", v).debian))
+        if default in vs:  # "postfix" stays the default release's image, as it always was
+            out.append((n, n, postfix_tag(default), default_suite))
+    return out
 
 
 def exists(image: str) -> bool:
@@ -102,7 +144,7 @@ def exists(image: str) -> bool:
 
 
 def missing() -> list[str]:
-    return [tag(n) for n in IMAGE_NAMES if not exists(tag(n))]
+    return list(dict.fromkeys(t for _, _, t, _ in _wanted(IMAGE_NAMES, None) if not exists(t)))
 
 
 def _stderr_progress(msg: str) -> None:
@@ -121,39 +163,46 @@ def _build_lock() -> Iterator[None]:
 
 
 def ensure(
-    names: tuple[str, ...] = IMAGE_NAMES, *, progress: Progress = _stderr_progress, force: bool = False, route: str = ""
+    names: tuple[str, ...] = IMAGE_NAMES, *, versions: Iterable[str] | None = None,
+    progress: Progress = _stderr_progress, force: bool = False, route: str = ""
 ) -> dict[str, str]:
-    """Make sure the images exist (building what is missing); returns {name: tag}."""
+    """Make sure the images exist (building what is missing, each base first); returns {key: tag}: "dns",
+    "mock-smtp", "postfix@<version>" for each Postfix release of `versions` (None: every release; "" is the
+    default), and "postfix" for the default release's when it is among them."""
     route = route or os.environ.get("MAILHARNESS_BASE_ROUTE", "auto")
-    tags = {n: tag(n) for n in names}
+    wanted = _wanted(names, versions)
+    tags = {k: t for k, _, t, _ in wanted}
     if not force and all(exists(t) for t in tags.values()):
         return tags
     with _build_lock():  # another worker may have built them meanwhile: look again under the lock
-        btag = base_tag()
-        if force or not exists(btag):
-            _build_base(btag, route, progress)
-        for n, t in tags.items():
-            if force or not exists(t):
-                _build_image(spec(n), t, btag, progress)
+        built: set[str] = set()
+        for suite in dict.fromkeys(s for _, _, _, s in wanted):
+            btag = base_tag(suite)
+            if force or not exists(btag):
+                _build_base(btag, suite, route, progress)
+        for _, n, t, suite in wanted:
+            if t not in built and (force or not exists(t)):
+                _build_image(spec(n), t, base_tag(suite), progress)
+                built.add(t)
     return tags
 
 
-def _build_base(btag: str, route: str, progress: Progress) -> None:
+def _build_base(btag: str, suite: str, route: str, progress: Progress) -> None:
     t0 = time.monotonic()
     d = containers_dir()
     pkgs = base.packages(d / "base")
     routes, why = base.plan(route, local=is_local(), root=os.geteuid() == 0,
-                            debootstrap=shutil.which("debootstrap") is not None)
+                            debootstrap=shutil.which("debootstrap") is not None, suite=suite)
     progress(f"base image {btag}: {why}")
-    if routes == ("pull",) or (routes[0] == "pull" and base.slim_available(progress)):
-        progress(f"building {btag} from {base.SLIM} (apt-get install {' '.join(pkgs)})")
+    if routes == ("pull",) or (routes[0] == "pull" and base.slim_available(progress, suite)):
+        progress(f"building {btag} from {base.slim(suite)} (apt-get install {' '.join(pkgs)})")
         files = [("Dockerfile", (d / "base" / "Dockerfile.pull").read_bytes())]
         try:
-            _docker_build(files, btag, {"PACKAGES": " ".join(pkgs)}, progress)
+            _docker_build(files, btag, {"PACKAGES": " ".join(pkgs), "SUITE": suite}, progress)
         except BuildError as exc:
             raise BuildError(f"{exc}\nbase image route: {why}") from None
     else:
-        base.build_offline(btag, pkgs, progress)
+        base.build_offline(btag, pkgs, progress, suite)
     progress(f"base image {btag} ready in {time.monotonic() - t0:.1f}s")
 
 
@@ -190,7 +239,8 @@ def _docker_build(files: list[tuple[str, bytes]], itag: str, args: dict[str, str
 def remove(current: bool = True, stale: bool = False) -> list[str]:
     """Remove the harness's images: the current tags (and base) with `current`, older tags with `stale` (what
     earlier inputs left behind). Returns the tags removed."""
-    want = {tag(n) for n in IMAGE_NAMES} | {base_tag()}
+    wanted = _wanted(IMAGE_NAMES, None)
+    want = {t for _, _, t, _ in wanted} | {base_tag(s) for _, _, _, s in wanted}
     removed = []
     for img in client().images.list():
         for t in img.tags:

@@ -96,8 +96,10 @@ def _(fault: F.MailboxFull, node: Addressed) -> Changes:
         # passwd-file userdb of one line, read at each delivery): over it, LMTP answers 552 5.2.2.
         address = fault.user if "@" in fault.user else f"{fault.user}@{node.domain}"
         local, _, domain = address.partition("@")
+        # Both Dovecots read one line: 2.3 the quota rule, 2.4 (Debian 13) the storage size; each ignores the other's.
+        quota = f"userdb_quota_rule=*:bytes={fault.limit} userdb_quota_storage_size={fault.limit}"
         return (File(node.name, f"{DOVECOT_QUOTAS}/{address}", text=f"{address}::5000:5000::{DOVECOT_HOMES}/"
-                     f"{domain}/{local}::userdb_quota_rule=*:bytes={fault.limit}\n"),)
+                     f"{domain}/{local}::{quota}\n"),)
     _user(node, fault, fault.user)
     if fault.limit < MIN_SIZE_LIMIT:  # message_size_limit follows it: the 5.2.2 DSN must fit
         raise FaultError(f"{fault.describe()}: at least {MIN_SIZE_LIMIT} bytes where Postfix delivers (the limit "

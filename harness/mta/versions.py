@@ -1,0 +1,54 @@
+"""The releases of each MTA the harness runs: the upstream version users name ("3.10"), and the Debian release
+whose packages its image is built from. Each MTA package keeps its table as data (`harness.mta.postfix.releases`);
+this is where the core reads them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..errors import UsageError
+from .postfix import releases as _postfix
+
+
+@dataclass(frozen=True)
+class Release:
+    kind: str
+    version: str  # upstream major.minor, as users name it ("3.10")
+    debian: str  # the Debian release whose packages the image is built from ("trixie")
+
+
+_TABLES: dict[str, tuple[dict[str, str], str]] = {"postfix": (_postfix.RELEASES, _postfix.DEFAULT)}
+_NAMES = {"postfix": "Postfix"}
+
+
+def _table(kind: str) -> tuple[dict[str, str], str]:
+    if kind not in _TABLES:
+        raise UsageError(f"no MTA package for kind {kind!r}; MTAs: {', '.join(_TABLES)}")
+    return _TABLES[kind]
+
+
+def releases(kind: str = "postfix") -> dict[str, Release]:
+    """The releases of MTA `kind` the harness runs, version -> Release, oldest first."""
+    table, _ = _table(kind)
+    return {v: Release(kind, v, suite) for v, suite in table.items()}
+
+
+def default_version(kind: str = "postfix") -> str:
+    """The release a node of `kind` that names none runs (what Debian stable ships)."""
+    return _table(kind)[1]
+
+
+def known_releases(kind: str = "postfix") -> str:
+    """The versions users may name, for messages: "3.7 (bookworm, the default), 3.10 (trixie)"."""
+    default = default_version(kind)
+    return ", ".join(f"{v} ({r.debian}{', the default' if v == default else ''})" for v, r in releases(kind).items())
+
+
+def release(kind: str = "postfix", version: str = "") -> Release:
+    """The release of `kind` named `version` ("" = the default); a UsageError (a ValueError) naming the known
+    ones otherwise."""
+    r = releases(kind).get(version or default_version(kind))
+    if r is None:
+        raise UsageError(f"{_NAMES.get(kind, kind)} {version!r} is not a release the harness runs; known: "
+                         f"{known_releases(kind)}")
+    return r
