@@ -2,4 +2,4 @@
 image is built from. The core reads them through harness.mta.versions."""
 
 RELEASES = {"3.7": "bookworm", "3.10": "trixie"}
-DEFAULT = "3.7"  # becomes what Debian stable ships (3.10) once its image passes every scenario
+DEFAULT = "3.10"  # what Debian stable (13, trixie) ships
