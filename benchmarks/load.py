@@ -20,7 +20,7 @@ import sys
 import time
 
 from harness import MailTopology
-from harness.load import LoadOptions, load_world, run_load
+from harness.loadgen.command import LoadOptions, load_world, run_load
 
 
 def main() -> int:

@@ -50,7 +50,7 @@ if TYPE_CHECKING:  # what type checkers and IDEs see
     from .dsn import DSN, DsnEnvelope, Finding, NotADSN, OriginalEnvelope, assert_dsn, parse_dsn, validate
     from .engine.docker import EngineUnavailable
     from .errors import MailharnessError
-    from .events import LogEvent, MailTimeout
+    from .evidence.events import LogEvent, MailTimeout
     from .explore.guarantees import assert_guarantees
     from .faults import (
         AcceptUnknownUsers,

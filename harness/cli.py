@@ -75,7 +75,7 @@ def _up(args: argparse.Namespace) -> int:
         for tid, desc in labels.kept().items():
             print(desc if args.json else f"{tid}: " + ", ".join(f"{n['name']}={n['ip']}" for n in json.loads(desc)))
         return 0
-    from .config import apply_mta, parse_mta
+    from .plugin.settings import apply_mta, parse_mta
     from .topology import default_topology
 
     topo = MailTopology(apply_mta(default_topology(), parse_mta(args.mta))).start()
@@ -171,8 +171,8 @@ def _check(args: argparse.Namespace, rest: list[str]) -> int:
     import pytest
 
     from .bundled import NotBundled, example
-    from .byoc import ConfigError, inspect_config
     from .mta.facts import ProbeError
+    from .sut.byoc import ConfigError, inspect_config
 
     if bool(args.directory) == bool(args.example):
         print("mailharness check: give a configuration directory or --example NAME (one of them)", file=sys.stderr)
@@ -266,7 +266,7 @@ def main(argv: list[str] | None = None) -> int:
     m.add_argument("--records", default="", help="write the merged records (JSON Lines) here")
     m.add_argument("--junit", default="", help="write the merged JUnit XML here")
     sub.add_parser("dsn-lint", help="check DSN messages against the RFC checklist (see `mailharness dsn-lint -h`)")
-    from .load import add_arguments as load_arguments
+    from .loadgen.command import add_arguments as load_arguments
 
     load_arguments(sub.add_parser("load", help="N messages from C clients; every recipient accounted for, or exit 1"))
     from .explore.options import add_arguments as explore_arguments
@@ -277,7 +277,7 @@ def main(argv: list[str] | None = None) -> int:
     if rest and args.cmd not in ("run", "check"):
         p.error(f"unrecognized arguments: {' '.join(rest)}")
     if getattr(args, "mta", None):
-        from .config import parse_mta
+        from .plugin.settings import parse_mta
 
         try:
             parse_mta(args.mta)
@@ -301,7 +301,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.cmd == "report":
             return _report_merge(args)
         if args.cmd == "load":
-            from .load import command as load_command
+            from .loadgen.command import command as load_command
 
             return load_command(args)
         if args.cmd == "explore":

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 from . import evidence
 from .errors import NotFound, WrongKind
-from .events import LogEvent
+from .evidence.events import LogEvent
 
 if TYPE_CHECKING:
     from faker import Faker

@@ -4,7 +4,7 @@ Each Protocol names exactly what one reader uses. `harness.world.MailTopology` s
 (nothing here imports it), and so does any stand-in with the same members, such as the log-only worlds of the
 project's own tests:
 
-    EventSource    the topology's log events (harness.events.EventLog): mark, since, wait
+    EventSource    the topology's log events (harness.evidence.events.EventLog): mark, since, wait
     Logs           those events and the position of the last reset (`mark`)
     LogBarrier     sync_logs(): every node's log has arrived up to now
     NodeDirectory  a node by key (name, domain, host name, an address in its domain), and all of them
@@ -24,12 +24,12 @@ from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
     from .dsn import OriginalEnvelope
-    from .events import LogEvent, Predicate
+    from .evidence.events import LogEvent, Predicate
     from .smtp import Envelope, Transcript
 
 
 class EventSource(Protocol):
-    """All nodes' log events in arrival order (harness.events.EventLog)."""
+    """All nodes' log events in arrival order (harness.evidence.events.EventLog)."""
 
     def mark(self) -> int: ...
 
@@ -37,7 +37,7 @@ class EventSource(Protocol):
 
     def wait(self, predicate: Predicate, *, timeout: float, since: int = 0, what: str = "an event",
              hint: str = "") -> LogEvent:
-        """The first event at or after `since` that matches; harness.events.MailTimeout after `timeout`."""
+        """The first event at or after `since` that matches; harness.evidence.events.MailTimeout after `timeout`."""
         ...
 
 

@@ -36,7 +36,7 @@ class NodeSpec:
     hostname: the server's host name, the MX target; defaults to "mx.<domain>".
     main_cf: extra main.cf parameters for this node, applied after the harness's baseline.
     config_dir: a directory holding YOUR Postfix configuration (main.cf, optionally master.cf and the tables it
-        names) to run instead of the harness's baseline; see harness.byoc for what the harness overrides.
+        names) to run instead of the harness's baseline; see harness.sut.byoc for what the harness overrides.
     other_domains: more domains this node is the MX of (virtual domains of a configuration).
     routes: explicit next hops, domain -> host name (a gateway relaying a domain to its backend).
     mx: whether DNS names this node as its domain's MX (a backend behind a gateway is not).

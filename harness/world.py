@@ -32,9 +32,9 @@ from .engine import images
 from .engine import labels as lbl
 from .engine.docker import client
 from .errors import StateError, WrongKind
-from .events import EventLog, LogEvent
+from .evidence.events import EventLog, LogEvent
 from .faults import Fault
-from .ledger import FaultLedger
+from .faults.ledger import FaultLedger
 from .mail import Mailbox, make_message, warm_up
 from .mta.base import SYNC_PROGRAM, MtaNode
 from .nodes import DnsNode, MockNode, Node

@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from email.message import EmailMessage
 
-from harness.events import EventLog
+from harness.evidence.events import EventLog
 from harness.ports import MailboxReader
 from harness.topology import TopologySpec, default_topology
 from harness.verdict import Story

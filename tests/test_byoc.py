@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from harness.byoc import ConfigError, inspect_config
 from harness.mta.postfix.configfacts import named_files, settings
 from harness.mta.postfix.probe import Answer
 from harness.mta.postfix.resolve import Lookup, address_keys, is_domain, items
+from harness.sut.byoc import ConfigError, inspect_config
 
 
 def test_postconf_output_is_read_as_postconf_prints_it() -> None:

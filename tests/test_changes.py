@@ -1,4 +1,4 @@
-"""What applied changes imply for a node (harness.changes), without Docker: any order of applying and undoing
+"""What applied changes imply for a node (harness.faults.changes), without Docker: any order of applying and undoing
 gives the state a plain replay of the still-applied changes gives, and undoing everything gives the baseline."""
 
 from __future__ import annotations
@@ -6,7 +6,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from harness.changes import (
+from harness.faults.changes import (
     Change,
     Container,
     DiskFilled,

@@ -5,15 +5,15 @@ from __future__ import annotations
 import pytest
 
 import harness
-from harness.byoc import ConfigError
 from harness.dsn.assertions import DsnAssertionError
 from harness.dsn.model import NotADSN, NotADSNError
 from harness.engine.base import BuildError
 from harness.engine.docker import EngineUnavailable
 from harness.errors import MailharnessError, NotFound, StateError, UsageError, WrongKind
-from harness.events import FollowerDied, MailTimeout
+from harness.evidence.events import FollowerDied, MailTimeout
 from harness.mock.params import Refusal
 from harness.mock.recorder import MockTimeout
+from harness.sut.byoc import ConfigError
 
 REPARENTED = [
     (MailTimeout, AssertionError),
@@ -75,7 +75,7 @@ def test_a_name_not_found_reads_as_its_message() -> None:
 
 def test_wrong_arguments_to_the_public_api_are_mailharness_errors() -> None:
     from harness.dsn.profiles import check_profile
-    from harness.shard import Shard
+    from harness.plugin.shard import Shard
 
     with pytest.raises(UsageError, match="expected K/N"):
         Shard.parse("two of four")

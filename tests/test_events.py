@@ -2,7 +2,7 @@ import threading
 
 import pytest
 
-from harness.events import EventLog, MailTimeout, parse_line
+from harness.evidence.events import EventLog, MailTimeout, parse_line
 
 BOUNCED = ("Nov 29 13:05:05 mx postfix/smtp[118]: 0384E176400: to=<nosuchuser@library.example>, "
            "relay=mx.library.example[10.159.78.11]:25, delay=0.01, delays=0/0/0/0.01, dsn=5.1.1, status=bounced "

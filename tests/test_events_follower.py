@@ -13,9 +13,9 @@ from collections.abc import Iterator
 
 import pytest
 
-import harness.events
+import harness.evidence.events
 from harness.errors import MailharnessError
-from harness.events import EventLog, FollowerDied, LogEvent, LogFollower, MailTimeout
+from harness.evidence.events import EventLog, FollowerDied, LogEvent, LogFollower, MailTimeout
 
 DEADLINE = 10.0  # seconds; every join and event wait below ends long before unless something is broken
 
@@ -62,14 +62,14 @@ def test_a_stream_error_is_recorded_and_the_next_wait_raises_it_at_once(caplog: 
 
 
 def test_a_parser_bug_reaches_the_next_wait_with_the_node_and_the_exception(monkeypatch: pytest.MonkeyPatch) -> None:
-    real = harness.events.parse_line
+    real = harness.evidence.events.parse_line
 
     def buggy_parse(node: str, seq: int, line: str, at: float | None = None) -> LogEvent:
         if "poison" in line:
             raise ValueError(f"cannot parse {line!r}")
         return real(node, seq, line, at)
 
-    monkeypatch.setattr(harness.events, "parse_line", buggy_parse)
+    monkeypatch.setattr(harness.evidence.events, "parse_line", buggy_parse)
     log = EventLog()
     stream = iter([b"good line\n", b"poison line\n", b"never read\n"])
     follower = _follow("library", stream, log)
@@ -195,7 +195,7 @@ def test_on_line_sees_each_event_once_it_is_in_the_log() -> None:
 
 def test_a_paced_follower_reads_what_piled_up_after_its_pause_and_loses_nothing(
         monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(harness.events, "_WOKEN", -1.0)  # every read counts as one the follower waited for
+    monkeypatch.setattr(harness.evidence.events, "_WOKEN", -1.0)  # every read counts as one the follower waited for
     log = EventLog()
     follower = LogFollower("store", iter([b"first\n", b"sec", b"ond\n", b"third\n"]), log)
     with log.paced(0.2):
@@ -212,7 +212,7 @@ def test_a_paced_follower_reads_what_piled_up_after_its_pause_and_loses_nothing(
 
 
 def test_stop_ends_a_paced_follower_in_its_pause(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(harness.events, "_WOKEN", -1.0)
+    monkeypatch.setattr(harness.evidence.events, "_WOKEN", -1.0)
     log = EventLog()
     follower = LogFollower("edu", iter([b"up\n", b"later\n"]), log)
     with log.paced(60):

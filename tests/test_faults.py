@@ -7,7 +7,7 @@ import dataclasses
 import pytest
 
 from harness import DiskFull, Dns, Forward, Refuse
-from harness.inject import FaultError, changes_for
+from harness.faults.interpret import FaultError, changes_for
 from harness.nodes.dns import zone_table
 
 RECORDS = [("store.example", "mx.store.example", "10.9.9.10"), ("library.example", "mx.library.example", "10.9.9.11")]
@@ -70,7 +70,7 @@ def test_a_size_limit_keeps_bounces_possible() -> None:
     """SizeLimit never makes a server that cannot send its own DSNs: bounce_size_limit below message_size_limit
     (postconf(5)), and no limit under what a DSN needs."""
     from harness import SizeLimit
-    from harness.changes import Param
+    from harness.faults.changes import Param
     from harness.mta.postfix.faults import changes_for as postfix_changes
 
     class _Library:

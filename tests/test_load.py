@@ -11,10 +11,10 @@ from collections import Counter
 import pytest
 
 from harness import evidence
-from harness.events import LogEvent, parse_line
-from harness.load import LoadOptions, LoadResult, add_arguments, command
+from harness.evidence.events import LogEvent, parse_line
 from harness.loadgen.accounting import Accounting, Submitted, account
 from harness.loadgen.clients import Progress, run_clients
+from harness.loadgen.command import LoadOptions, LoadResult, add_arguments, command
 from harness.loadgen.mix import OUTCOMES, TEMPLATES, Mix, PlannedMessage, PlannedRecipient, load_topology, render
 from harness.loadgen.report import findings, percentile, table
 from harness.loadgen.settle import Drain, census_mismatches, logged_mailboxes

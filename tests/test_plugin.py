@@ -108,7 +108,7 @@ def test_mailharness_run_is_parallel_with_the_mock_group_on_one_worker(monkeypat
 def test_a_requirement_the_harness_cannot_judge_says_not_judged_and_why(pytester: pytest.Pytester) -> None:
     pytester.makepyfile("""
         import pytest
-        from harness.conformance import not_judged, requirement
+        from harness.sut.conformance import not_judged, requirement
 
         @requirement("RFC 1", "hint")
         def test_judged():

@@ -9,8 +9,8 @@ import pytest
 
 from harness import NodeSpec, TopologySpec, default_topology
 from harness.cli import main
-from harness.config import MtaChoice, apply_mta, parse_mta
 from harness.mta.versions import default_version, release, releases
+from harness.plugin.settings import MtaChoice, apply_mta, parse_mta
 from harness.topology import topology_with_mock_next_hop
 
 RELEASES, DEFAULT = releases("postfix"), default_version("postfix")
@@ -26,8 +26,8 @@ def test_the_release_table() -> None:
 def test_nodespec_version_is_checked_against_the_releases() -> None:
     assert NodeSpec("a", "a.example", version="3.10").version == "3.10"
     assert NodeSpec("a", "a.example").version == ""
-    with pytest.raises(ValueError, match=r"node 'a': Postfix '3.9' is not a release.*known: 3.7 \(bookworm, the "
-                                         r"default\), 3.10 \(trixie\)"):
+    with pytest.raises(ValueError, match=r"node 'a': Postfix '3.9' is not a release.*known: 3.7 \(bookworm\), "
+                                         r"3.10 \(trixie, the default\)"):
         NodeSpec("a", "a.example", version="3.9")
     with pytest.raises(ValueError, match="version '3.10' is for Postfix nodes; a mock node has none"):
         NodeSpec("a", "a.example", kind="mock", version="3.10")
@@ -48,7 +48,8 @@ def test_parse_mta(value: str, want: tuple[MtaChoice, ...]) -> None:
 
 
 @pytest.mark.parametrize(("value", "message"), [
-    ("postfix@3.9", r"'postfix@3.9': Postfix '3.9' is not a release the harness runs; known: 3.7 .*3.10 \(trixie\)"),
+    ("postfix@3.9", r"'postfix@3.9': Postfix '3.9' is not a release the harness runs; known: 3.7 .*3.10 "
+                    r"\(trixie, the default\)"),
     ("exim@4.96", r"unknown kind 'exim'; known: postfix"),
     ("library=", r"expected \[NODE=\]KIND\[@VERSION\]"),
     ("postfix@", r"expected \[NODE=\]KIND\[@VERSION\]"),

@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from harness.shard import Shard
+from harness.plugin.shard import Shard
 
 TESTS = {
     "test_a": "import pytest\n\n@pytest.mark.parametrize('n', range(7))\ndef test_param(n):\n    pass\n",

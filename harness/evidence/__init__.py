@@ -10,7 +10,6 @@ Import the names from here (`from harness import evidence`; `evidence.deliveries
 
 from __future__ import annotations
 
-from ..events import LogEvent as LogEvent
 from ..mta.postfix.evidence import (
     Delivery,
     Expiry,
@@ -48,6 +47,7 @@ from ..mta.postfix.evidence import (
 from ..smtp import Reply as Reply
 from ..smtp import Stage
 from ..smtp import stage_of as stage_of
+from .events import LogEvent as LogEvent
 
 __all__ = [
     "Delivery", "Expiry", "Notice", "Outcome", "Rejection", "SessionFailure", "Stage", "deliveries", "expirations",

@@ -111,7 +111,7 @@ class Worlds:
         self.worlds: dict[str, MailTopology] = dict(given or {})
         self.targets = targets or Targets()
         if config.mta_config and targets is None:
-            from ..byoc import inspect_config
+            from ..sut.byoc import inspect_config
 
             node, _, directory = config.mta_config.rpartition("=")
             info = inspect_config(directory)
@@ -120,7 +120,7 @@ class Worlds:
 
     def __call__(self, variant: Variant) -> MailTopology:
         if variant not in self.worlds:
-            from ..byoc import topology_for_config
+            from ..sut.byoc import topology_for_config
             from ..topology import default_topology, topology_with_mock_next_hop
 
             if variant == "config":

@@ -155,7 +155,7 @@ def judged(world: MailTopology, story: Story) -> Judged:
 def _copies_out(world: MailTopology, story: Story) -> list[tuple[str, str, str]]:
     """Postmaster copies (notify_classes) of a notification about this message, delivered outside their node."""
     from .. import evidence
-    from ..events import MailTimeout
+    from ..evidence.events import MailTimeout
 
     mine = {(h.node, h.queue_id) for h in story.hops if h.queue_id and not h.dsn}
     out = []

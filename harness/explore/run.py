@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from ..faults import Down
-from ..inject import FaultError
+from ..faults.interpret import FaultError
 from ..mock import Script, rule, step
 from ..smtp import Recipient
 from ..verdict import Story

@@ -97,7 +97,7 @@ def regression_source(f: Discovery, seed: int | None = None) -> str:
     names_sorted = sorted(set(imports), key=lambda n: (not n[:1].isupper(), n.lower()))
     lines.append(_wrap_import("harness", names_sorted))
     if s.variant == "config":
-        lines.append("from harness.conformance import Target")
+        lines.append("from harness.sut.conformance import Target")
     if s.variant == "mock":
         mock_names = ["Script"] + (["rule"] if any(m.kind != "no_dsn" for m in s.mock) else []) + (
             ["step"] if any(m.kind == "tempfail_then_accept" for m in s.mock) else [])

@@ -1,4 +1,4 @@
-"""The parts of `mailharness load` (harness.load runs them in order):
+"""`mailharness load` (command.py: its options, and the run) and its parts, which command.py runs in order:
 
     mix         the topology, the faults, the planned messages and what must become of each recipient
     clients     C concurrent SMTP clients over harness.smtp.submit, with progress

@@ -27,8 +27,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from .. import evidence
-from ..events import LogEvent
 from ..evidence import Delivery, Notice, QueueEntry
+from ..evidence.events import LogEvent
 from ..smtp import Transcript
 from .mix import OUTCOMES, PlannedMessage, PlannedRecipient
 

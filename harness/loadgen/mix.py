@@ -2,7 +2,7 @@
 
 The topology is the default one (store.example/jack relays to library.example/jill and example.edu/jill), with
 three more mailboxes on example.edu for the faults, or YOUR configuration in place of library.example
-(`mailharness load --mta-config DIR`, put in place as `mailharness check` does: harness.byoc). The faults are on
+(`mailharness load --mta-config DIR`, put in place as `mailharness check` does: harness.sut.byoc). The faults are on
 the harness's own nodes (edu and store), so the same mix runs against a configuration of your own:
 
     recipient                       what happens                                               expected outcome

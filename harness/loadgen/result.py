@@ -26,7 +26,8 @@ class LoadOptions:
     heal_wait: float = 30.0  # how long to wait for the tempfail to show before it is healed anyway
     interval: float = 1.0  # progress every so many seconds
     # While smtp-source and the clients submit, the log followers read what piled up at most every so many seconds
-    # instead of waking for every line (harness.events.EventLog.paced): no line is lost, each arrives up to this late
+    # instead of waking for every line (harness.evidence.events.EventLog.paced): no line is lost, each arrives up
+    # to this late
     log_pace: float = 0.05
 
 

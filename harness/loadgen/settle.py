@@ -20,8 +20,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from .. import evidence
-from ..events import SYNC_PROGRAM, LogEvent
 from ..evidence import QueueEntry
+from ..evidence.events import SYNC_PROGRAM, LogEvent
 from ..mta.base import MtaNode
 from ..nodes.base import in_parallel
 

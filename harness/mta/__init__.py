@@ -30,7 +30,7 @@ def start_node(spec: NodeSpec, topology: TopologySpec, image: str, placement: Pl
 
 
 def inspect_config(kind: str, directory: str | Path, recipient: str = "") -> ConfigInfo:
-    """What the configuration in `directory` serves, asked of the MTA `kind` itself (see harness.byoc)."""
+    """What the configuration in `directory` serves, asked of the MTA `kind` itself (see harness.sut.byoc)."""
     if kind == "postfix":
         from .postfix.userconfig import inspect_config
 

@@ -18,13 +18,13 @@ from __future__ import annotations
 import abc
 from typing import TYPE_CHECKING, Literal
 
-from ..events import SYNC_PROGRAM as SYNC_PROGRAM
+from ..evidence.events import SYNC_PROGRAM as SYNC_PROGRAM
 from ..nodes.base import Node, NodeError
 
 if TYPE_CHECKING:
-    from ..changes import Change, NodeWant
     from ..evidence import QueueEntry
     from ..faults import Fault
+    from ..faults.changes import Change, NodeWant
     from ..topology import NodeSpec
 
 ClientStage = Literal["connect", "greeting"]

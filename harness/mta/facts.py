@@ -1,5 +1,5 @@
 """What an MTA package reads from a user's configuration (`ConfigInfo`), and the errors of reading it: the
-MTA-neutral part of "bring your own configuration" (harness.byoc builds the topology from it).
+MTA-neutral part of "bring your own configuration" (harness.sut.byoc builds the topology from it).
 """
 
 from __future__ import annotations

@@ -21,7 +21,7 @@ from ..access import DIRECT, Access
 from ..engine import labels as lbl
 from ..engine.docker import client
 from ..errors import MailharnessError
-from ..events import EventLog, FollowerDied, LogEvent, LogFollower, MailTimeout
+from ..evidence.events import EventLog, FollowerDied, LogEvent, LogFollower, MailTimeout
 from .shell import Shell, ShellLost
 
 if TYPE_CHECKING:
@@ -137,7 +137,7 @@ class Node:
         self._endpoint_opts = endpoint_opts  # from API 1.46: given again when the node is connected again
         self.follower: LogFollower | None = None
         self.started_at = 0.0
-        # The container's state as the availability faults left it (harness.ledger reads and drives these).
+        # The container's state as the availability faults left it (harness.faults.ledger reads and drives these).
         self.halted = False
         self.frozen = False
         self.connected = True
@@ -168,7 +168,7 @@ class Node:
         """Wait until the node's log says it started (needs no network path to it)."""
         raise NotImplementedError
 
-    # -- availability faults (harness.ledger decides when) ---------------------------------------------------
+    # -- availability faults (harness.faults.ledger decides when) ---------------------------------------------------
     def halt(self) -> None:
         """Stop the container: connections to its address time out, as for a host that is gone."""
         if self.frozen:

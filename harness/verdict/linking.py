@@ -13,7 +13,7 @@ import time
 from typing import Protocol
 
 from .. import evidence
-from ..events import FollowerDied, LogEvent, MailTimeout
+from ..evidence.events import FollowerDied, LogEvent, MailTimeout
 from ..ports import NodeDirectory, StoryWorld, Submission
 from .story import HARNESS, EmittedDsn, Hop, Story
 

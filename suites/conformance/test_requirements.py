@@ -9,8 +9,8 @@ from __future__ import annotations
 import pytest
 
 from harness import DiskFull, MailboxFull, assert_dsn
-from harness.conformance import Target, not_judged, requirement
 from harness.dsn.assertions import ANY
+from harness.sut.conformance import Target, not_judged, requirement
 
 RECIPIENT_HINT = ("local_recipient_maps is empty or missing a table (Postfix then accepts any local part and "
                   "bounces later); for relay domains set relay_recipient_maps; keep "

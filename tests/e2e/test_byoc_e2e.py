@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from harness import MailTopology
-from harness.byoc import topology_for_config
 from harness.mta.base import ConfigRefused
+from harness.sut.byoc import topology_for_config
 
 GOOD = Path(__file__).resolve().parents[2] / "examples" / "postfix-good"
 

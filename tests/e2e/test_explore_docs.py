@@ -38,4 +38,4 @@ def test_the_written_test_shown_is_what_the_writer_writes() -> None:
                       Targets(), 1.0, reproduced=2)
     assert regression_source(found) == shown
     tree = ast.parse(shown)
-    assert {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)} == {"harness", "harness.conformance"}
+    assert {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)} == {"harness", "harness.sut.conformance"}

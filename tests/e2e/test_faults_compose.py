@@ -1,6 +1,6 @@
 """Faults compose: on a running topology, any order of applying and undoing faults leaves each node in exactly
 the state the still-applied faults imply (hypothesis drives the order; the expectations below are written from
-the fault catalogue's documentation, not from harness.inject)."""
+the fault catalogue's documentation, not from harness.faults.interpret)."""
 
 from __future__ import annotations
 
@@ -32,7 +32,7 @@ from harness import (
     Unreachable,
 )
 from harness.engine.docker import client
-from harness.inject import FaultError
+from harness.faults.interpret import FaultError
 
 CATALOGUE: list[Fault] = [
     UnknownUser("library", "jill"),

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from harness import MailTopology
-from harness.load import LoadOptions, load_world, run_load
+from harness.loadgen.command import LoadOptions, load_world, run_load
 from harness.topology import TopologySpec
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"

@@ -6,7 +6,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from harness.byoc import inspect_config
+from harness.sut.byoc import inspect_config
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 

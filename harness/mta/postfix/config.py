@@ -1,7 +1,7 @@
 """Bringing one Postfix node's configuration to what the applied faults imply, writing only the difference.
 
-`harness.ledger` computes what the applied changes imply for each node (`harness.changes.NodeWant`); a Postfix
-node's `ConfigWriter` compares it with what it has written there so far and writes the difference in one shell
+`harness.faults.ledger` computes what the applied changes imply for each node (`harness.faults.changes.NodeWant`);
+a Postfix node's `ConfigWriter` compares it with what it has written there so far and writes the difference in one shell
 script: main.cf parameters (`postconf -e`, back to their baseline value, or `postconf -X` when the baseline did not
 set them), the tables under /etc/postfix whose content changed, master.cf's services (`postconf -MX`), the files,
 and the mailbox file system filled or freed; then one reload when the configuration changed.
@@ -14,8 +14,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from ...changes import File, NodeWant
 from ...faults import FaultError
+from ...faults.changes import File, NodeWant
 from ...nodes.base import write_file_command
 
 CF = "/etc/postfix"

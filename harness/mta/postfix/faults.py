@@ -1,9 +1,9 @@
-"""What each fault of the catalogue means on a Postfix node: the changes it makes (`harness.changes`).
+"""What each fault of the catalogue means on a Postfix node: the changes it makes (`harness.faults.changes`).
 
     changes_for(UnknownUser("library", "jill"), node)
     -> (TableKeyGone(node='library', table='local_recipients', key='jill'),)
 
-Called by `harness.inject` (through `PostfixNode.fault_changes`) for a fault addressed to a Postfix node; the
+Called by `harness.faults.interpret` (through `PostfixNode.fault_changes`) for a fault addressed to a Postfix node; the
 MTA-neutral faults (Down, Unreachable, Tarpit, Dns) are interpreted there and ask this package only how a
 Postfix client gives up sooner (`client_timeout`) and how its SMTP service goes away (`smtp_off`).
 """
@@ -14,8 +14,8 @@ import functools
 from typing import TYPE_CHECKING, Protocol
 
 from ... import faults as F
-from ...changes import Change, DiskFilled, File, Param, ServiceOff, TableKeyGone, TableLine
 from ...faults import FaultError
+from ...faults.changes import Change, DiskFilled, File, Param, ServiceOff, TableKeyGone, TableLine
 from .config import SMTP_SERVICE
 
 if TYPE_CHECKING:

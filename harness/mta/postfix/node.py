@@ -9,9 +9,9 @@ from pathlib import Path
 import docker.errors
 import requests
 
-from ...changes import Change, NodeWant
-from ...events import LogEvent
+from ...evidence.events import LogEvent
 from ...faults import Fault
+from ...faults.changes import Change, NodeWant
 from ...nodes.base import NodeError, Placement
 from ...topology import NodeSpec, TopologySpec
 from ..base import SYNC_PROGRAM, ClientStage, ConfigRefused, MtaNode
@@ -59,7 +59,7 @@ EXPEDITE_LIMIT = 5  # per queue file: past that, something really holds it (a hu
 # network where no host answers (DNS dead_mx) fails after 2 ARP probes 0.4 s apart: "No route to host" after
 # 0.8 s instead of the kernel's 3 s (3 probes a second apart). An address that answers, answers the first probe
 # (the network is one local bridge). A host that is gone (Down(whole_host), Unreachable) still times out after the
-# client's 1 s: harness.ledger puts it in every node's neighbour table before it goes (docs/time-outs.md).
+# client's 1 s: harness.faults.ledger puts it in every node's neighbour table before it goes (docs/time-outs.md).
 NEIGHBOUR_SYSCTLS = {"net.ipv4.neigh.IFNAME.mcast_solicit": "2", "net.ipv4.neigh.IFNAME.retrans_time_ms": "400"}
 
 
@@ -92,12 +92,12 @@ class PostfixNode(MtaNode):
             self.container.with_env(k, v)
         # A small file system under the mailboxes, so that DiskFull can fill it.
         self.container.with_tmpfs_mount("/var/mail", "size=16m")
-        # Changed by hand (postconf/edit_config) since the baseline; the faults' changes are harness.ledger's.
+        # Changed by hand (postconf/edit_config) since the baseline; the faults' changes are harness.faults.ledger's.
         self.config_dirty = False
         # Queue files rescheduled after qmgr skipped them as still locked (see EXPEDITE), and how often.
         self._expedited: dict[str, int] = {}
         self._expedite_lock = threading.Lock()
-        # What the applied faults have written beyond the baseline (harness.ledger asks for it: converge).
+        # What the applied faults have written beyond the baseline (harness.faults.ledger asks for it: converge).
         self._config = ConfigWriter(self)
 
     def wait_ready(self, timeout: float, since: int) -> None:
@@ -154,7 +154,7 @@ class PostfixNode(MtaNode):
 
     def postconf(self, settings: dict[str, str]) -> None:
         """Change main.cf parameters by hand and reload (waiting for it); `reset()` or `restore_config()` undo it.
-        (Faults do not come this way: harness.ledger records and undoes their changes one by one.)"""
+        (Faults do not come this way: harness.faults.ledger records and undoes their changes one by one.)"""
         args = [f"{k}={v}" for k, v in settings.items()]
         self.config_dirty = True
         self._reload_after('postconf -e "$@"', *args)
@@ -165,7 +165,7 @@ class PostfixNode(MtaNode):
         self._reload_after(script)
 
     def reconfigure(self, script: str) -> None:
-        """Run a shell edit of the configuration that its caller (harness.ledger) records and undoes itself,
+        """Run a shell edit of the configuration that its caller (harness.faults.ledger) records and undoes itself,
         then reload, waiting for master's "reload" line."""
         self._reload_after(script)
 

@@ -14,7 +14,7 @@ The MTA-neutral core reads these through `harness.evidence`.
 
 from __future__ import annotations
 
-from ....events import LogEvent as LogEvent
+from ....evidence.events import LogEvent as LogEvent
 from ....smtp import Reply as Reply
 from ....smtp import Stage
 from ....smtp import stage_of as stage_of

@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
-from ....events import LogEvent
+from ....evidence.events import LogEvent
 from ....smtp import Reply, Stage, stage_of
 
 _REJECT = re.compile(r"^reject: (?P<stage>[A-Z-]+) from (?P<client>\S+): (?P<code>\d{3}) (?P<text>.*?); "

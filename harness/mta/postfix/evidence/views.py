@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
-from ....events import LogEvent
+from ....evidence.events import LogEvent
 from .lines import (
     Delivery,
     Expiry,

@@ -26,26 +26,26 @@ import uuid
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from .errors import UsageError
-from .loadgen.result import LoadOptions, LoadResult
+from ..errors import UsageError
+from .result import LoadOptions, LoadResult
 
 __all__ = ["LoadOptions", "LoadResult", "add_arguments", "command", "load_world", "run_load"]
 
 if TYPE_CHECKING:  # the command line imports this module for its arguments: the rest comes when a run starts
-    from .events import LogEvent
-    from .loadgen.clients import ClientRun, Progress
-    from .loadgen.mix import Mix, PlannedMessage
-    from .loadgen.reference import Reference
-    from .topology import TopologySpec
-    from .world import MailTopology
+    from ..evidence.events import LogEvent
+    from ..topology import TopologySpec
+    from ..world import MailTopology
+    from .clients import ClientRun, Progress
+    from .mix import Mix, PlannedMessage
+    from .reference import Reference
 
 Out = Callable[[str], None]
 
 
 def load_world(mta_config: str | None = None, recipient: str = "") -> tuple[TopologySpec, Mix]:
     """The load run's topology and mix: the default topology, or YOUR configuration in library's place."""
-    from .byoc import ConfigError, topology_for_config
-    from .loadgen.mix import Mix, load_topology
+    from ..sut.byoc import ConfigError, topology_for_config
+    from .mix import Mix, load_topology
 
     if not mta_config:
         return load_topology(), Mix()
@@ -70,8 +70,8 @@ def _reference(world: MailTopology, mix: Mix, options: LoadOptions, size: int, r
                out: Out) -> tuple[Reference, ClientRun, list[tuple[float, float]]]:
     """smtp-source's run, then the harness's client on the same workload (each after a reset, each drained), as
     many rounds as asked, the order turned each round; both totals, and each round's messages/s."""
-    from .loadgen.clients import ClientRun
-    from .loadgen.reference import Reference
+    from .clients import ClientRun
+    from .reference import Reference
 
     rounds = max(1, options.reference_rounds)
     refs: list[Reference] = []
@@ -89,8 +89,8 @@ def _reference(world: MailTopology, mix: Mix, options: LoadOptions, size: int, r
 
 
 def _smtp_source(world: MailTopology, mix: Mix, options: LoadOptions, size: int, out: Out) -> Reference:
-    from .loadgen.reference import count_accepted, smtp_source
-    from .loadgen.settle import mta_nodes, wait_drained
+    from .reference import count_accepted, smtp_source
+    from .settle import mta_nodes, wait_drained
 
     n = options.reference_messages or options.messages
     sender = f"{mix.sender_user}+reference@{mix.sender_domain}"
@@ -108,10 +108,10 @@ def _smtp_source(world: MailTopology, mix: Mix, options: LoadOptions, size: int,
 
 
 def _same_workload(world: MailTopology, mix: Mix, options: LoadOptions, run_id: str, out: Out) -> ClientRun:
-    from .loadgen.clients import run_clients
-    from .loadgen.mix import render, same_workload
-    from .loadgen.report import stage_times
-    from .loadgen.settle import mta_nodes, wait_drained
+    from .clients import run_clients
+    from .mix import render, same_workload
+    from .report import stage_times
+    from .settle import mta_nodes, wait_drained
 
     n = options.reference_messages or options.messages
     plan = same_workload(mix, n, run_id)
@@ -130,7 +130,7 @@ def _same_workload(world: MailTopology, mix: Mix, options: LoadOptions, run_id: 
 def run_load(world: MailTopology, mix: Mix | None = None, options: LoadOptions | None = None,
              out: Out = print) -> LoadResult:
     """The whole run on a started topology made with `load_world()`; the faults it applies are removed after."""
-    from .loadgen.mix import Mix, render
+    from .mix import Mix, render
 
     mix, options = mix or Mix(), options or LoadOptions()
     if options.messages < 1 or options.clients < 1:
@@ -164,7 +164,7 @@ def run_load(world: MailTopology, mix: Mix | None = None, options: LoadOptions |
 def _remove(undo: list[Callable[[], None]], out: Out) -> list[str]:
     """Remove the run's faults, each one even when another could not be; what failed is said and returned (the
     accounting is done by then: a harness that cannot clean up must not take it away)."""
-    from .errors import MailharnessError
+    from ..errors import MailharnessError
 
     errors = []
     for u in reversed(undo):
@@ -178,11 +178,11 @@ def _remove(undo: list[Callable[[], None]], out: Out) -> list[str]:
 
 def _run(world: MailTopology, mix: Mix, options: LoadOptions, plan: list[PlannedMessage], data: list[bytes],
          ref: Reference | None, heal: Callable[[], None], out: Out) -> LoadResult:
-    from . import evidence
-    from .events import MailTimeout
-    from .loadgen.accounting import account
-    from .loadgen.clients import run_clients
-    from .loadgen.settle import (
+    from .. import evidence
+    from ..evidence.events import MailTimeout
+    from .accounting import account
+    from .clients import run_clients
+    from .settle import (
         census_mismatches,
         log_gaps,
         logged_mailboxes,
@@ -249,7 +249,7 @@ def _run(world: MailTopology, mix: Mix, options: LoadOptions, plan: list[Planned
             if d.status == "deferred" and d.recipient.lower() == slow]
     after = (len(late), sum(1 for d, _ in late if evidence.connection_use(d) > 1),
              max((at - heal_mark[1] for _, at in late), default=0.0))
-    from .loadgen.report import percentile
+    from .report import percentile
 
     lags = [e.at - t for e in world.log() if e.node in world.nodes and (t := evidence.logged_at(e)) is not None]
     return LoadResult(options, run, acct, drain, ref, gaps, mismatches, sum(held.values()), None,
@@ -278,9 +278,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def command(args: argparse.Namespace, out: Out | None = None) -> int:
     import sys
 
-    from .byoc import ConfigError
-    from .mta.base import ConfigRefused
-    from .world import MailTopology
+    from ..mta.base import ConfigRefused
+    from ..sut.byoc import ConfigError
+    from ..world import MailTopology
 
     def say(line: str) -> None:
         print(line, flush=True)

@@ -1,4 +1,6 @@
-"""The fault catalogue, as data. Each fault names the node it breaks; `harness.inject` applies and removes it.
+"""Faults: the catalogue, as data (here), and FaultError. Each fault names the node it breaks;
+`harness.faults.interpret` says what it changes, `harness.faults.changes` what the applied ones imply, and
+`harness.faults.ledger` applies and removes them.
 
     with world.fault(DiskFull("library")):
         world.send("jack@store.example", "jill@library.example")
@@ -11,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from .errors import MailharnessError
+from ..errors import MailharnessError
 
 
 class FaultError(MailharnessError, RuntimeError):
@@ -114,7 +116,7 @@ class Down(Fault):
     """The node's SMTP service is stopped while the host stays up: connections are refused. With `whole_host`
     (and always for a mock node) the container itself is stopped: connections time out after
     `client_timeout` (the other Postfix nodes' smtp_connect_timeout; 1 s, Postfix's shortest), as for a host that
-    is gone. The other nodes know the host's address when it goes (harness.ledger makes sure); a time-out longer
+    is gone. The other nodes know the host's address when it goes (harness.faults.ledger makes sure); a time-out longer
     than 5 s may still end as "No route to host": the kernel checks a silent neighbour again after 5 s
     (docs/time-outs.md)."""
 

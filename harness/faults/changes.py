@@ -1,8 +1,8 @@
 """What a fault changes, as data, and what a set of applied faults implies for each node.
 
-`harness.inject` turns each fault into a tuple of changes (one place); `harness.ledger` keeps the applied faults
-in order and brings every node to the state they imply. The state of a node is computed here, without Docker,
-from the changes still applied and the node's baseline:
+`harness.faults.interpret` turns each fault into a tuple of changes (one place); `harness.faults.ledger` keeps the
+applied faults in order and brings every node to the state they imply. The state of a node is computed here, without
+Docker, from the changes still applied and the node's baseline:
 
 - a parameter takes the value of the LAST applied change that sets it, and its baseline value when none is left;
 - a table is its baseline lines, minus the lines whose key a change removes, plus the lines changes add (in the

@@ -9,10 +9,10 @@ import dataclasses
 import re
 from pathlib import Path
 
-from . import mta
-from .mta.facts import ConfigError as ConfigError
-from .mta.facts import ConfigInfo as ConfigInfo
-from .topology import NodeSpec, TopologySpec, default_topology
+from .. import mta
+from ..mta.facts import ConfigError as ConfigError
+from ..mta.facts import ConfigInfo as ConfigInfo
+from ..topology import NodeSpec, TopologySpec, default_topology
 
 _USER = re.compile(r"^[a-z_][a-z0-9_.-]{0,31}$")
 OVERRIDES = mta.overrides("postfix")

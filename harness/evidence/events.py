@@ -24,7 +24,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-from .errors import MailharnessError
+from ..errors import MailharnessError
 
 logger = logging.getLogger("mailharness")
 

@@ -9,7 +9,7 @@ Fixtures:
     mock_smtp              the mock SMTP server in-process, without Docker
     mail_explore           search the fault space for broken guarantees within a budget (harness.explore)
 
-Reporting is done by plugin objects (harness.reporting) registered in pytest_configure, as pytest's own junitxml
+Reporting is done by plugin objects (harness.plugin.reporting) registered in pytest_configure, as pytest's own junitxml
 does: `_Summary` (--mailharness-summary) and `_Report` (--mailharness-html/--mailharness-records). What is known
 about one test (its outcome by phase, the topologies it used) is kept in `item.stash`.
 """
@@ -22,24 +22,24 @@ from typing import Any, Protocol
 
 import pytest
 
-from .access import MODES, NoAccessPath
-from .byoc import ConfigError, topology_for_config
-from .config import KEEP_CHOICES, Settings, apply_mta
-from .conformance import Target, judged
-from .engine import labels
-from .engine.docker import EngineUnavailable, engine_host
-from .faults import Fault
-from .mock import MockSMTP
-from .mta.base import ConfigRefused
-from .mta.facts import ProbeError
-from .mta.versions import default_version, known_releases, release
+from ..access import MODES, NoAccessPath
+from ..engine import labels
+from ..engine.docker import EngineUnavailable, engine_host
+from ..faults import Fault
+from ..mock import MockSMTP
+from ..mta.base import ConfigRefused
+from ..mta.facts import ProbeError
+from ..mta.versions import default_version, known_releases, release
+from ..sut.byoc import ConfigError, topology_for_config
+from ..sut.conformance import Target, judged
+from ..topology import TopologySpec, default_topology, topology_with_mock_next_hop
+from ..world import MailTopology
 from .reporting import _USED, _VERDICT, MOCK_GROUP, _Access, _counts, _Order, _Report, _Summary
-from .topology import TopologySpec, default_topology, topology_with_mock_next_hop
-from .world import MailTopology
+from .settings import KEEP_CHOICES, Settings, apply_mta
 
 log = logging.getLogger("mailharness")
 
-pytest_plugins = ["harness.shard"]  # --mailharness-shard=K/N: its own options and collection hook
+pytest_plugins = ["harness.plugin.shard"]  # --mailharness-shard=K/N: its own options and collection hook
 
 _OUTCOMES = pytest.StashKey[dict[str, str]]()  # per test: "passed", "failed" or "skipped", by phase
 _SETTINGS = pytest.StashKey[Settings]()
@@ -285,8 +285,8 @@ def mta(_mailharness_target: Target, request: pytest.FixtureRequest) -> Target:
 def mail_explore(request: pytest.FixtureRequest) -> Any:
     """Search the fault space for broken guarantees from your suite: `report = mail_explore(budget=30)`, on the
     default topology, or on your configuration with --mta-config (harness.explore.fixture.Explore)."""
-    from .explore.fixture import Explore
-    from .explore.scenario import Targets
+    from ..explore.fixture import Explore
+    from ..explore.scenario import Targets
 
     if request.config.getoption("mta_config"):
         target: Target = request.getfixturevalue("mta")
@@ -358,7 +358,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
 
 def pytest_assertrepr_compare(config: pytest.Config, op: str, left: object, right: object) -> list[str] | None:
     try:
-        from .dsn.assertions import assertrepr_compare
+        from ..dsn.assertions import assertrepr_compare
     except ImportError:
         return None
     return assertrepr_compare(op, left, right)
@@ -371,7 +371,7 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
         for k in kept:
             terminalreporter.write_line(f"  {k}   (list: `mailharness up --list`; remove: `mailharness down`)")
     if config.getoption("mta_config", None):
-        from .byoc import OVERRIDES
+        from ..sut.byoc import OVERRIDES
 
         terminalreporter.write_sep("-", f"mailharness: what the harness changed in {config.getoption('mta_config')}")
         for what, why in OVERRIDES:

@@ -1,4 +1,4 @@
-"""Where faults are interpreted: each fault of the catalogue becomes the changes it makes (`harness.changes`).
+"""Where faults are interpreted: each fault of the catalogue becomes the changes it makes (`harness.faults.changes`).
 
     changes_for(UnknownUser("library", "jill"), topology)
     -> (TableKeyGone(node='library', table='local_recipients', key='jill'),)
@@ -6,7 +6,7 @@
 A fault addressed to a node that runs an MTA means what that MTA's package says it means
 (`MtaNode.fault_changes`, e.g. `harness.mta.postfix.faults`); the MTA-neutral faults (a host down, cut off,
 frozen, its DNS broken) are interpreted here, and ask every other MTA node how its client gives up sooner. This
-changes nothing itself: `harness.ledger` records the changes of each applied fault and brings the nodes to the
+changes nothing itself: `harness.faults.ledger` records the changes of each applied fault and brings the nodes to the
 state the applied faults imply, so an undo restores exactly what its fault changed.
 """
 
@@ -16,11 +16,11 @@ import functools
 from collections.abc import Mapping
 from typing import Protocol
 
-from . import faults as F
+from .. import faults as F
+from ..mta.base import ClientStage, MtaNode
+from ..nodes.base import Node
+from . import FaultError as FaultError
 from .changes import Change, Container, DnsAnswer
-from .faults import FaultError as FaultError
-from .mta.base import ClientStage, MtaNode
-from .nodes.base import Node
 
 
 class Nodes(Protocol):

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from .errors import UsageError
+from ..errors import UsageError
 
 
 @dataclass(frozen=True)

@@ -9,8 +9,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from .mta import versions as mta
-from .topology import TopologySpec
+from ..mta import versions as mta
+from ..topology import TopologySpec
 
 Keep = Literal["never", "on-failure", "always"]
 KEEP_CHOICES: tuple[Keep, ...] = ("never", "on-failure", "always")
@@ -93,7 +93,7 @@ class Settings:
             raise ValueError(f"mailharness keep={keep!r}: expected one of {', '.join(KEEP_CHOICES)}")
         ready = float(pick("mailharness_ready_timeout", "mailharness_ready_timeout", "MAILHARNESS_READY_TIMEOUT",
                            "30"))
-        from .access import mode_from
+        from ..access import mode_from
 
         access = mode_from(pick("mailharness_access", "mailharness_access", "MAILHARNESS_ACCESS", "auto"))
         return cls(keep=keep, ready_timeout=ready, summary=bool(config.getoption("mailharness_summary", False)),

@@ -12,9 +12,9 @@ from typing import NoReturn
 
 import pytest
 
+from ..mta.facts import UNKNOWN_LOCAL_PART
+from ..world import MailTopology
 from .byoc import OVERRIDES, ConfigInfo
-from .mta.facts import UNKNOWN_LOCAL_PART
-from .world import MailTopology
 
 NOT_JUDGED = "not judged: "
 

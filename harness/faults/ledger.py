@@ -5,8 +5,8 @@
     ledger.apply(UnknownUser("library", "jill"))
     ledger.remove(quota)      # Jill is still unknown: only what MailboxFull changed is undone
 
-Each fault's changes (`harness.inject`) are recorded with it. After every apply or removal the ledger computes
-what the faults still applied imply (`harness.changes.want`) for the nodes that fault touched, and brings each to
+Each fault's changes (`harness.faults.interpret`) are recorded with it. After every apply or removal the ledger computes
+what the faults still applied imply (`harness.faults.changes.want`) for the nodes that fault touched, and brings each to
 it: the container's state (halted, frozen, disconnected) and the DNS answers here; the configuration by the node
 itself (`harness.mta.base.MtaNode.converge`: its MTA's package writes only the difference from what it wrote
 before). A node that is halted or frozen gets its configuration when it runs again. `clear()` brings every node
@@ -21,12 +21,12 @@ from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from typing import Protocol
 
+from ..errors import MailharnessError
+from ..mta.base import MtaNode
+from ..nodes.base import Node, in_parallel
+from . import Fault, FaultError
 from .changes import NodeWant, want
-from .errors import MailharnessError
-from .faults import Fault, FaultError
-from .inject import Changes, changes_for
-from .mta.base import MtaNode
-from .nodes.base import Node, in_parallel
+from .interpret import Changes, changes_for
 
 log = logging.getLogger("mailharness")
 

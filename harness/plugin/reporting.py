@@ -15,8 +15,8 @@ from typing import Any
 
 import pytest
 
-from .conformance import judged
-from .world import MailTopology
+from ..sut.conformance import judged
+from ..world import MailTopology
 
 log = logging.getLogger("mailharness")
 
@@ -137,8 +137,8 @@ class _Report:
         return rep
 
     def _write_record(self, item: pytest.Item, rep: pytest.TestReport) -> None:
-        from .report import scenario_record
-        from .verdict import gather
+        from ..report import scenario_record
+        from ..verdict import gather
 
         try:
             used = item.stash.get(_USED, [])
@@ -170,7 +170,7 @@ class _Report:
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
         if not self.controller:
             return
-        from .report import write_html, write_records_jsonl
+        from ..report import write_html, write_records_jsonl
 
         records = []
         for part in self._parts():
