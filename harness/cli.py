@@ -79,7 +79,7 @@ def _up(args: argparse.Namespace) -> int:
     from .topology import default_topology
 
     topo = MailTopology(apply_mta(default_topology(), parse_mta(args.mta))).start()
-    topo.stop(keep=True)
+    topo.keep()
     nodes = topo.describe()
     if args.json:
         print(json.dumps(nodes))

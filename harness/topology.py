@@ -22,7 +22,8 @@ from .mta import versions as mta
 
 NodeKind = Literal["postfix", "mock"]
 _DOMAIN = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
-_USER = re.compile(r"^[a-z_][a-z0-9_.-]{0,31}$")
+# A mailbox (a Unix account on the node): what NodeSpec.users, a configuration's accounts and aliases may name.
+MAILBOX_NAME = re.compile(r"^[a-z_][a-z0-9_.-]{0,31}$")
 
 
 @dataclass(frozen=True)
@@ -66,7 +67,7 @@ class NodeSpec:
         if not _DOMAIN.match(self.domain):
             raise ValueError(f"node {self.name!r}: {self.domain!r} is not a lower-case DNS domain")
         for u in self.users:
-            if not _USER.match(u):
+            if not MAILBOX_NAME.match(u):
                 raise ValueError(f"node {self.name!r}: user {u!r} is not a valid local part for a mailbox")
         if self.kind not in ("postfix", "mock"):
             raise ValueError(f"node {self.name!r}: kind {self.kind!r} is not 'postfix' or 'mock'")

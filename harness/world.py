@@ -224,12 +224,14 @@ class MailTopology:
         self.sent = []
         self.mark = self.events.mark()
 
-    def stop(self, keep: bool = False) -> None:
-        """Remove every container and the network; with keep, leave them running (`mailharness down` removes)."""
-        if keep:
-            self._kept = True
-            lbl.mark_kept(self.id, json.dumps(self.describe()))
-            return
+    def keep(self) -> None:
+        """Leave every container and the network running past this process, marked as kept: `mailharness up
+        --list` shows them, `mailharness down` removes them."""
+        self._kept = True
+        lbl.mark_kept(self.id, json.dumps(self.describe()))
+
+    def stop(self) -> None:
+        """Remove every container and the network."""
         if not self._started and self._network is None:
             return
         self._started = False

@@ -305,5 +305,8 @@ def command(args: argparse.Namespace, out: Out | None = None) -> int:
             return 4
         result = run_load(world, mix, options, out or say)
     finally:
-        world.stop(keep=args.keep)
+        if args.keep:
+            world.keep()
+        else:
+            world.stop()
     return 0 if result.ok else 1

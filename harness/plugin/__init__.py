@@ -30,11 +30,12 @@ from ..mock import MockSMTP
 from ..mta.base import ConfigRefused
 from ..mta.facts import ProbeError
 from ..mta.versions import default_version, known_releases, release
+from ..report.outcomes import label
 from ..sut.byoc import ConfigError, topology_for_config
 from ..sut.conformance import Target, judged
 from ..topology import TopologySpec, default_topology, topology_with_mock_next_hop
 from ..world import MailTopology
-from .reporting import _USED, _VERDICT, MOCK_GROUP, _Access, _counts, _Order, _Report, _Summary
+from .reporting import _USED, MOCK_GROUP, _Access, _counts, _Order, _Report, _Summary
 from .settings import KEEP_CHOICES, Settings, apply_mta
 
 log = logging.getLogger("mailharness")
@@ -190,7 +191,7 @@ def _start(spec: TopologySpec, settings: Settings) -> MailTopology:
 def _finish(topo: MailTopology, request: pytest.FixtureRequest, failed: bool) -> None:
     keep = _settings(request.config).keep
     if keep == "always" or (keep == "on-failure" and failed):
-        topo.stop(keep=True)
+        topo.keep()
         request.config.stash[_KEPT].append(topo.id)
     else:
         topo.stop()
@@ -341,7 +342,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
             rep.user_properties.append(("mailharness_access", topo.access.summary))
     if req is not None and _counts(rep):  # JUnit: PASS, FAIL or NOT JUDGED, and why not judged
         outcome, why = judged(rep.outcome, rep.longrepr)
-        props = [("verdict", _VERDICT.get(outcome, outcome.upper()))] + ([("not_judged", why)] if why else [])
+        props = [("verdict", label(outcome))] + ([("not_judged", why)] if why else [])
         item.user_properties += props  # junitxml writes the teardown report's (a copy of the item's)
         rep.user_properties = [*rep.user_properties, *props]
     if rep.failed:

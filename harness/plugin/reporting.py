@@ -39,7 +39,6 @@ def _counts(report: pytest.TestReport) -> bool:
 
 
 
-_VERDICT = {"passed": "PASS", "failed": "FAIL", "not-judged": "NOT JUDGED", "skipped": "SKIP"}
 
 
 class _Order:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-_MARK = {"passed": "PASS", "failed": "FAIL", "skipped": "SKIP", "not-judged": "NOT JUDGED"}
+from ..report.outcomes import label
 
 
 def render_summary(results: list[tuple[str, str, float, str]]) -> list[str]:
@@ -12,7 +12,7 @@ def render_summary(results: list[tuple[str, str, float, str]]) -> list[str]:
     rows: list[tuple[str, str, str, str]] = []
     for nodeid, outcome, secs, doc in results:
         name = nodeid.split("::")[-1].removeprefix("test_")
-        rows.append((_MARK.get(outcome, outcome.upper()), f"{float(secs):6.2f}s", name, doc))
+        rows.append((label(outcome), f"{float(secs):6.2f}s", name, doc))
     width = max(len(r[2]) for r in rows)
     vw = max(7, *(len(r[0]) for r in rows))
     out = [f"{'verdict':{vw}}  {'time':>7}  {'scenario':{width}}  what it checks"]

@@ -18,12 +18,12 @@ from html import escape
 from pathlib import Path
 from typing import Any
 
+from .outcomes import label
 from .svg import legend, render_svg, steps
 
 log = logging.getLogger("mailharness")
 
 Record = dict[str, Any]
-VERDICTS = {"passed": "PASS", "failed": "FAIL", "skipped": "SKIP", "error": "ERROR", "not-judged": "NOT JUDGED"}
 
 CSS = """
 details.evidence { margin: 8px 0; } details.evidence > summary { cursor: pointer; font-weight: 600; }
@@ -159,7 +159,7 @@ def scenario_id(index: int, record: Record) -> str:
 
 
 def verdict(outcome: str) -> str:
-    return VERDICTS.get(outcome, outcome.upper() or "?")
+    return label(outcome)
 
 
 def summary_table(records: Sequence[Record], ids: Sequence[str]) -> str:

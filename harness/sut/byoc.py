@@ -6,15 +6,13 @@ harness changes (harness.mta.overrides).
 from __future__ import annotations
 
 import dataclasses
-import re
 from pathlib import Path
 
 from .. import mta
 from ..mta.facts import ConfigError as ConfigError
 from ..mta.facts import ConfigInfo as ConfigInfo
-from ..topology import NodeSpec, TopologySpec, default_topology
+from ..topology import MAILBOX_NAME, NodeSpec, TopologySpec, default_topology
 
-_USER = re.compile(r"^[a-z_][a-z0-9_.-]{0,31}$")
 OVERRIDES = mta.overrides("postfix")
 
 
@@ -28,7 +26,7 @@ def node_for_config(directory: str | Path, name: str = "library", recipient: str
     """A Postfix node running the configuration in `directory`, named `name`."""
     info = inspect_config(directory, recipient)
     others = tuple(d for d in info.domains if d != info.domain)
-    spec = NodeSpec(name, info.domain, users=tuple(u for u in info.local_users if _USER.match(u)),
+    spec = NodeSpec(name, info.domain, users=tuple(u for u in info.local_users if MAILBOX_NAME.match(u)),
                     hostname=info.hostname, config_dir=str(Path(directory).resolve()), other_domains=others,
                     files=info.files, dovecot=any(s.startswith("dovecot:") for s in info.stand_ins))
     return spec, info
@@ -51,7 +49,7 @@ def topology_for_config(directory: str | Path, node: str = "library",
     backends = []
     for i, relay in enumerate(info.relay_domains):
         users = {r.split("@", 1)[0] for r in info.recipients if r.endswith("@" + relay)} | {"jill"}
-        users = {u for u in users if _USER.match(u)}
+        users = {u for u in users if MAILBOX_NAME.match(u)}
         backends.append(NodeSpec(f"backend{i + 1}" if i else "backend", relay, users=tuple(sorted(users)),
                                  hostname=f"backend.{relay}", mx=False))
     if backends:

@@ -63,7 +63,7 @@ def test_a_killed_session_is_swept_at_the_next_start() -> None:
 
 def test_a_kept_topology_survives_the_sweep_until_down() -> None:
     t = MailTopology(SMALL).start()
-    t.stop(keep=True)
+    t.keep()
     try:
         assert t.id in labels.kept()
         # A kept topology's owner is gone by design; the sweep must leave it alone.

@@ -8,6 +8,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from ...topology import MAILBOX_NAME
 from ..facts import ConfigError
 from .probe import Probe
 from .resolve import (
@@ -29,7 +30,6 @@ from .resolve import (
 # The recipient tables whose keys name addresses (and so the domains of those addresses).
 RCPT_PARAMS = ("virtual_alias_maps", "virtual_mailbox_maps", "relay_recipient_maps", "local_recipient_maps",
                "transport_maps")
-_UNIX_NAME = re.compile(r"^[a-z_][a-z0-9_.-]{0,31}$")
 _MAX_CANDIDATES = 24  # asked in one round trip
 
 
@@ -108,7 +108,7 @@ def accounts(probe: Probe, values: dict[str, str], tables: Tables, found: Served
                    if re.match(r"^[a-z_][a-z0-9_-]*$", v)]
     if recipient and found.served.get(recipient.rsplit("@", 1)[-1]) == "local":
         wanted.append(recipient.split("@", 1)[0])
-    wanted = [u for u in dict.fromkeys(wanted) if _UNIX_NAME.match(u)]
+    wanted = [u for u in dict.fromkeys(wanted) if MAILBOX_NAME.match(u)]
     have = probe.run([["getent", "passwd", u] for u in wanted])
     created = [u for u, a in zip(wanted, have, strict=True) if not a.ok]
     tables.accounts = set(created)
