@@ -252,6 +252,14 @@ class MailTopology:
                             f"(mock nodes here: {[n.name for n in self.nodes.values() if isinstance(n, MockNode)]})")
         return node
 
+    def releases(self) -> str:
+        """Which MTA and release each node runs: "store, edu: Postfix 3.10; library: Postfix 3.7" (mock nodes:
+        "mock")."""
+        by: dict[str, list[str]] = {}
+        for n in self.nodes.values():
+            by.setdefault(n.release if isinstance(n, MtaNode) else n.kind, []).append(n.name)
+        return "; ".join(f"{', '.join(names)}: {what}" for what, names in by.items())
+
     def mta(self, key: str) -> MtaNode:
         """A node that runs a real MTA, by name, domain or address, typed as one."""
         node = self.node(key)

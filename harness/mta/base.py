@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Literal
 
 from ..evidence.events import SYNC_PROGRAM as SYNC_PROGRAM
 from ..nodes.base import Node, NodeError
+from . import versions
 
 if TYPE_CHECKING:
     from ..evidence import QueueEntry
@@ -38,6 +39,11 @@ class MtaNode(Node, abc.ABC):
     """A node running a real MTA (see the module's docstring)."""
 
     spec: NodeSpec
+
+    @property
+    def release(self) -> str:
+        """The MTA and release this node runs, as reports name it: "Postfix 3.10"."""
+        return versions.label(self.kind, self.spec.version)
 
     # -- faults ------------------------------------------------------------------------------------------------
     @abc.abstractmethod

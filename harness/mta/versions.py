@@ -44,6 +44,11 @@ def known_releases(kind: str = "postfix") -> str:
     return ", ".join(f"{v} ({r.debian}{', the default' if v == default else ''})" for v, r in releases(kind).items())
 
 
+def label(kind: str, version: str = "") -> str:
+    """How reports name a node's MTA: "Postfix 3.10" (`version` "" = the default release)."""
+    return f"{_NAMES.get(kind, kind)} {release(kind, version).version}"
+
+
 def release(kind: str = "postfix", version: str = "") -> Release:
     """The release of `kind` named `version` ("" = the default); a UsageError (a ValueError) naming the known
     ones otherwise."""

@@ -340,6 +340,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     if call.when == "call":  # the path each topology of the test was reached on (JUnit XML; the terminal summary)
         for topo in item.stash.get(_USED, []):
             rep.user_properties.append(("mailharness_access", topo.access.summary))
+            rep.user_properties.append(("mailharness_mta", topo.releases()))
     if req is not None and _counts(rep):  # JUnit: PASS, FAIL or NOT JUDGED, and why not judged
         outcome, why = judged(rep.outcome, rep.longrepr)
         props = [("verdict", label(outcome))] + ([("not_judged", why)] if why else [])

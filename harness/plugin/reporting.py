@@ -86,10 +86,12 @@ class _Summary:
     def __init__(self, order: _Order) -> None:
         self.results: list[tuple[str, str, float, str]] = []
         self.order = order
+        self.mtas: dict[str, None] = {}  # which MTA and release each node of the topologies used ran
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         if _counts(report):
             doc = dict(report.user_properties).get("doc", "")
+            self.mtas.update((str(v), None) for k, v in report.user_properties if k == "mailharness_mta")
             outcome, why = judged(report.outcome, report.longrepr)
             self.results.append((plain_nodeid(report.nodeid), outcome, report.duration,
                                  f"not judged: {why}" if why else str(doc)))
@@ -100,6 +102,8 @@ class _Summary:
         terminalreporter.write_sep("=", "mailharness summary")
         for line in render_summary(sorted(self.results, key=lambda r: self.order.key(r[0]))):
             terminalreporter.write_line(line)
+        for mtas in self.mtas:
+            terminalreporter.write_line(f"nodes ran: {mtas}")
 
 
 class _Report:

@@ -138,7 +138,11 @@ def _nodes(stories: Sequence[Story]) -> list[Record]:
     for s in stories:
         try:
             for n in s.directory.nodes.values():
-                out.setdefault(n.name, {"name": n.name, "domain": n.domain, "hostname": n.hostname, "kind": n.kind})
+                rec = out.setdefault(n.name, {"name": n.name, "domain": n.domain, "hostname": n.hostname,
+                                              "kind": n.kind})
+                release = getattr(n, "release", "")  # the MTA and release a real MTA node ran ("Postfix 3.10")
+                if release:
+                    rec["release"] = str(release)
         except Exception as exc:  # a directory without a node list (AttributeError) or with a partial one: the
             # hops still name the nodes, so the report only loses their domains
             log.debug("no node list from %r: %s: %s", getattr(s, "directory", None), type(exc).__name__, exc)

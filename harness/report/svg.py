@@ -139,9 +139,11 @@ class _Diagram:
             w = LANE_W - 24
             dashed = ' stroke-dasharray="4 3"' if n.get("kind") != "postfix" else ""
             fill = "#eef1f5" if n["name"] == HARNESS else "#ffffff"
-            name = n["name"] + (f" \u00b7 {n['kind']}" if n.get("kind") in ("mock", "other") else "")
+            name = n["name"] + (f" \u00b7 {n['kind']}" if n.get("kind") in ("mock", "other") else "") \
+                + (f" \u00b7 {n['release']}" if n.get("release") else "")
+            tip = " / ".join(x for x in (n["name"], n.get("domain"), n.get("hostname"), n.get("release")) if x)
             out.append(f'<g class="lane" data-node="{escape(n["name"])}">'
-                       f'<title>{escape(" / ".join(x for x in (n["name"], n.get("domain"), n.get("hostname")) if x))}'
+                       f'<title>{escape(tip)}'
                        f'</title><line x1="{cx}" y1="{HEAD_H - 8}" x2="{cx}" y2="{height - 6:.0f}" stroke="#b8bec6" '
                        f'stroke-width="1.5"/>'
                        f'<rect x="{cx - w / 2}" y="6" width="{w}" height="{HEAD_H - 14}" rx="6" fill="{fill}" '
