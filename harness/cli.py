@@ -40,7 +40,7 @@ def _doctor(args: argparse.Namespace) -> int:
                 ok &= have
                 dflt = ", the default" if version == DEFAULT else ""
                 what = f"Postfix {version} (Debian {RELEASES[version].debian}{dflt})" if version else \
-                    f"{name}, on the default release's base"
+                    f"{name}, on Debian's {images.HELPER_SUITE} base"
                 print(f"image:   {t:45} {'present' if have else 'missing: run `mailharness images build`'}  {what}")
         for r in RELEASES.values():
             bt = images.base_tag(r.debian)

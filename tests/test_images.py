@@ -41,7 +41,7 @@ def test_ensure_asks_for_the_releases_wanted() -> None:
     want = [("postfix@3.10", images.postfix_tag("3.10"), "trixie")]
     if DEFAULT == "3.10":  # the default release's image is also "postfix"
         want.append(("postfix", images.postfix_tag("3.10"), "trixie"))
-    assert [(k, t, s) for k, _, t, s in only] == [*want, ("dns", images.tag("dns"), RELEASES[DEFAULT].debian)]
+    assert [(k, t, s) for k, _, t, s in only] == [*want, ("dns", images.tag("dns"), images.HELPER_SUITE)]
     assert [k for k, *_ in images._wanted(("postfix",), [""])] == [f"postfix@{DEFAULT}", "postfix"]
 
 

@@ -2,7 +2,7 @@
 
 Each Postfix release (harness.mta.postfix.releases) is built from the base image of the Debian release that ships
 it: mailharness-postfix-3.7 on mailharness-base-bookworm, mailharness-postfix-3.10 on mailharness-base-trixie.
-dns and mock-smtp are built once, on the default release's base. The world asks for a node's image with
+dns and mock-smtp are built once, on Debian 12's base (HELPER_SUITE). The world asks for a node's image with
 `postfix_tag(version)`.
 
 An image whose tag exists is never rebuilt, so an unchanged tree costs one `images.get` per image. Builds
@@ -87,6 +87,12 @@ def spec(name: str) -> ImageSpec:
     return ImageSpec(name, tuple(files))
 
 
+# The base of the images that run no MTA (dns, mock-smtp): Debian 12, whose Python (3.11) is the project's own. The
+# mock's image also stands in for a CI job container in the tests (tests/e2e/engines.py), with the host's packages
+# mounted into it: an interpreter of another minor version (trixie's 3.13) cannot run them.
+HELPER_SUITE = "bookworm"
+
+
 def base_tag(suite: str = "") -> str:
     """The base image of a Debian suite ("" = the default release's): mailharness-base-trixie:<hash of the suite
     and containers/base>."""
@@ -102,7 +108,7 @@ def tag(name: str, version: str = "") -> str:
     """An image's tag; for "postfix", the image of that Postfix release ("" = the default release)."""
     if name == "postfix":
         return postfix_tag(version)
-    return f"mailharness-{name}:{spec(name).digest(base_tag())}"
+    return f"mailharness-{name}:{spec(name).digest(base_tag(HELPER_SUITE))}"
 
 
 def postfix_tag(version: str = "") -> str:
@@ -119,12 +125,12 @@ def key(name: str, version: str = "") -> str:
 
 def _wanted(names: Iterable[str], versions: Iterable[str] | None) -> list[tuple[str, str, str, str]]:
     """(key, image name, tag, base suite) of each image asked for: the postfix image of every release in
-    `versions` (None: every release the harness knows), the others on the default release's base."""
+    `versions` (None: every release the harness knows), the others on HELPER_SUITE's base."""
     default_suite, default = mta.release("postfix").debian, mta.default_version("postfix")
     out: list[tuple[str, str, str, str]] = []
     for n in names:
         if n != "postfix":
-            out.append((n, n, tag(n), default_suite))
+            out.append((n, n, tag(n), HELPER_SUITE))
             continue
         vs = list(mta.releases("postfix")) if versions is None else \
             list(dict.fromkeys(mta.release("postfix", v).version for v in versions))
