@@ -20,7 +20,7 @@ _WHERE = {
     "Envelope": "smtp", "Recipient": "smtp", "Reply": "smtp", "Transcript": "smtp", "Stage": "smtp",
     "UnknownStage": "smtp", "FaultApplier": "plugin", "FaultError": "faults",
     "Mailbox": "mail", "is_dsn": "mail", "make_message": "mail",
-    "LogEvent": "events", "MailTimeout": "events", "EngineUnavailable": "engine.docker",
+    "LogEvent": "evidence.events", "MailTimeout": "evidence.events", "EngineUnavailable": "engine.docker",
     "MailharnessError": "errors",
     # faults and the verdict
     "Fault": "faults", "AcceptUnknownUsers": "faults", "DiskFull": "faults", "Dns": "faults", "Down": "faults",
