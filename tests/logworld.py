@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from email.message import EmailMessage
 
 from harness.evidence.events import EventLog
+from harness.mta.postfix.evidence.grammar import grammar
 from harness.ports import MailboxReader
 from harness.topology import TopologySpec, default_topology
 from harness.verdict import Story
@@ -36,6 +37,9 @@ class LogWorld:
         self.nodes: dict[str, NodeInfo] = {n.name: NodeInfo(n.name, n.kind, n.hostname, f"10.1.1.{10 + i}", n.domain)
                                            for i, n in enumerate(self.spec.nodes)}
         self.events = EventLog()
+        for n in self.spec.nodes:  # every real node of these tests runs Postfix
+            if n.kind == "postfix":
+                self.events.grammars[n.name] = grammar
         self.mark = 0
         self.syncs = 0
         self.stories: list[Story] = []

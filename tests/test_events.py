@@ -2,7 +2,9 @@ import threading
 
 import pytest
 
-from harness.evidence.events import EventLog, MailTimeout, parse_line
+from harness.evidence.events import EventLog, MailTimeout
+from harness.evidence.events import parse_line as plain_parse_line
+from harness.mta.postfix.evidence.grammar import grammar, parse_line
 
 BOUNCED = ("Nov 29 13:05:05 mx postfix/smtp[118]: 0384E176400: to=<nosuchuser@library.example>, "
            "relay=mx.library.example[10.159.78.11]:25, delay=0.01, delays=0/0/0/0.01, dsn=5.1.1, status=bounced "
@@ -28,8 +30,19 @@ def test_noqueue_and_non_postfix_lines() -> None:
     assert raw.text == "something else entirely" and raw.program == ""
 
 
-def test_wait_returns_an_event_added_later_by_another_thread() -> None:
+
+def test_a_node_that_runs_no_mta_gets_no_queue_id_or_fields() -> None:
+    """The grammar is the node's MTA's: the same Postfix-looking line on a node without one (the mock, DNS) is
+    only program, pid and text."""
+    e = plain_parse_line("edu", 0, BOUNCED)
+    assert (e.program, e.queue_id, dict(e.fields)) == ("postfix/smtp", None, {})
     log = EventLog()
+    log.grammars["store"] = grammar
+    assert log.add("store", BOUNCED).queue_id == "0384E176400" and log.add("edu", BOUNCED).queue_id is None
+
+
+def test_wait_returns_an_event_added_later_by_another_thread() -> None:
+    log = EventLog(grammars={"a": grammar})
     log.add("a", "noise")
     mark = log.mark()
     threading.Timer(0.05, lambda: log.add("a", BOUNCED)).start()

@@ -10,12 +10,14 @@ import logging
 import threading
 import time
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
 import harness.evidence.events
 from harness.errors import MailharnessError
 from harness.evidence.events import EventLog, FollowerDied, LogEvent, LogFollower, MailTimeout
+from harness.mta.postfix.evidence.grammar import grammar
 
 DEADLINE = 10.0  # seconds; every join and event wait below ends long before unless something is broken
 
@@ -64,10 +66,10 @@ def test_a_stream_error_is_recorded_and_the_next_wait_raises_it_at_once(caplog: 
 def test_a_parser_bug_reaches_the_next_wait_with_the_node_and_the_exception(monkeypatch: pytest.MonkeyPatch) -> None:
     real = harness.evidence.events.parse_line
 
-    def buggy_parse(node: str, seq: int, line: str, at: float | None = None) -> LogEvent:
+    def buggy_parse(node: str, seq: int, line: str, at: float | None = None, **kw: Any) -> LogEvent:
         if "poison" in line:
             raise ValueError(f"cannot parse {line!r}")
-        return real(node, seq, line, at)
+        return real(node, seq, line, at, **kw)
 
     monkeypatch.setattr(harness.evidence.events, "parse_line", buggy_parse)
     log = EventLog()
@@ -180,7 +182,7 @@ def test_an_error_after_stop_closes_the_stream_on_purpose_is_not_an_error() -> N
 
 
 def test_on_line_sees_each_event_once_it_is_in_the_log() -> None:
-    log = EventLog()
+    log = EventLog(grammars={"store": grammar})
     seen: list[tuple[LogEvent, int]] = []
     follower = LogFollower("store", iter([b"Dec 02 02:37:07 mx postfix/qmgr[26]: E5635174FD7: skipped, still "
                                           b"being delivered\nsecond\n"]), log,

@@ -1,5 +1,5 @@
 from harness import evidence
-from harness.evidence.events import parse_line
+from harness.mta.postfix.evidence.grammar import parse_line
 
 LINES = [
     ("library", "Nov 29 13:05:05 mx postfix/smtpd[114]: NOQUEUE: reject: RCPT from mx.store.example[10.1.1.10]: 550 "

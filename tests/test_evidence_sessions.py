@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from harness import evidence
-from harness.evidence.events import parse_line
+from harness.mta.postfix.evidence.grammar import parse_line
 
 P = "Dec 02 02:18:57 mx postfix"
 

@@ -11,7 +11,7 @@ from collections import Counter
 import pytest
 
 from harness import evidence
-from harness.evidence.events import LogEvent, parse_line
+from harness.evidence.events import LogEvent
 from harness.loadgen.accounting import Accounting, Submitted, account
 from harness.loadgen.clients import Progress, run_clients
 from harness.loadgen.command import LoadOptions, LoadResult, add_arguments, command
@@ -19,6 +19,7 @@ from harness.loadgen.mix import OUTCOMES, TEMPLATES, Mix, PlannedMessage, Planne
 from harness.loadgen.report import findings, percentile, table
 from harness.loadgen.settle import Drain, census_mismatches, logged_mailboxes
 from harness.mock import MockSMTP, Script, rule
+from harness.mta.postfix.evidence.grammar import parse_line
 from harness.smtp import Exchange, Reply, Transcript
 
 T0 = 1_800_000_000.0

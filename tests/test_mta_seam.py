@@ -12,7 +12,7 @@ HARNESS = Path(__file__).resolve().parent.parent / "harness"
 POSTFIX = re.compile(
     r"\b(postconf|postmap|postqueue|postsuper|postlog|postalias|postcat|postdrop|postmulti|sendmail -bv)\b"
     r"|postfix/(smtpd|smtp|qmgr|cleanup|local|bounce|lmtp|pickup|virtual|error)\b"
-    r"|status=(sent|bounced|deferred|expired)|\(queue active\)|NOQUEUE: reject|/etc/postfix\b"
+    r"|status=(sent|bounced|deferred|expired)|status=\(|\(queue active\)|NOQUEUE|/etc/postfix\b"
     r"|\b(local_recipient_maps|mailbox_size_limit|message_size_limit|maximal_queue_lifetime|queue_minfree"
     r"|smtp_connect_timeout|smtp_helo_timeout|mail_spool_directory)\b")
 # The core modules that may name the Postfix package (and why); nothing else outside harness/mta/ may.
@@ -61,7 +61,8 @@ def test_no_core_module_names_a_postfix_program_parameter_or_log_format() -> Non
 def test_the_check_finds_what_it_looks_for() -> None:
     """The seam test's own pattern catches the Postfix package's code (else it would pass on anything)."""
     found = leaks(sorted((HARNESS / "mta" / "postfix").rglob("*.py")))
-    for what in ("postconf", "postqueue", "postlog", "postfix/bounce", "local_recipient_maps", "/etc/postfix"):
+    for what in ("postconf", "postqueue", "postlog", "postfix/bounce", "local_recipient_maps", "/etc/postfix",
+                 "NOQUEUE", "status=("):
         assert any(f.endswith(f": {what}") for f in found), (what, found)
 
 

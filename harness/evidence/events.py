@@ -1,7 +1,9 @@
 """The nodes' logs as events: followed live from Docker, parsed, and waited on with a deadline.
 
-Postfix logs to stdout in the harness, so the container log IS the mail log. Each line becomes a LogEvent with
-the queue id and the key=value fields Postfix writes (to, from, relay, dsn, status...). Tests wait on events
+An MTA logs to stdout in the harness, so the container log IS the mail log. Each line becomes a LogEvent: its
+program and pid (syslog's "program[pid]: " prefix, whoever wrote it) and, through the grammar of the node's MTA
+(`EventLog.grammars`, each from its MTA's package: harness.mta.postfix.evidence.grammar), the queue id and the
+key=value fields that MTA writes (to, from, relay, dsn, status...). Tests wait on events
 (`EventLog.wait`) instead of sleeping; a time-out says what was expected and what each node logged last.
 
 A follower that dies on an error (a bug in the parser, a broken stream) is never silent: it logs the error to the
@@ -31,9 +33,6 @@ logger = logging.getLogger("mailharness")
 # The program name under which a node's log barrier token appears in its log (harness.mta.base.MtaNode.sync_command).
 SYNC_PROGRAM = "mailharness-sync"
 _LINE = re.compile(r"^(?:\w{3} [ \d]\d \d\d:\d\d:\d\d \S+ )?(?P<prog>[\w/.-]+)(?:\[(?P<pid>\d+)\])?: (?P<rest>.*)$")
-_QID = re.compile(r"^(?P<qid>[0-9A-F]{6,}|[0-9B-DF-HJ-NP-TV-Zb-z]{10,}|NOQUEUE): (?P<text>.*)$")
-_FIELD = re.compile(r"(?:^|, |\s)(?P<k>[a-z_]+)=(?P<v><[^>]*>|[^,\s]+)")
-_STATUS = re.compile(r"status=(?P<status>\w+)(?: \((?P<detail>.*)\))?$")
 
 
 @dataclass(frozen=True)
@@ -64,23 +63,23 @@ class LogEvent:
         return f"[{self.node}] {self.line}"
 
 
-def parse_line(node: str, seq: int, line: str, at: float | None = None) -> LogEvent:
+# What an MTA's grammar makes of a line's text after "program[pid]: ": the queue id (None: none), the text after
+# it, and its key=value fields.
+Grammar = Callable[[str], tuple[str | None, str, dict[str, str]]]
+
+
+def plain(rest: str) -> tuple[str | None, str, dict[str, str]]:
+    """The grammar of a node that runs no MTA (DNS, the mock): no queue id, no fields."""
+    return None, rest, {}
+
+
+def parse_line(node: str, seq: int, line: str, at: float | None = None, grammar: Grammar = plain) -> LogEvent:
     at = time.time() if at is None else at
     m = _LINE.match(line)
     if not m:
         return LogEvent(node, seq, at, line, text=line)
-    prog, rest = m.group("prog"), m.group("rest")
-    qid = None
-    q = _QID.match(rest)
-    if q:
-        qid, rest = q.group("qid"), q.group("text")
-    fields: dict[str, str] = {f.group("k"): f.group("v") for f in _FIELD.finditer(rest)}
-    s = _STATUS.search(rest)
-    if s:
-        fields["status"] = s.group("status")
-        if s.group("detail") is not None:
-            fields["detail"] = s.group("detail")
-    return LogEvent(node, seq, at, line, prog, qid, rest, MappingProxyType(fields))
+    qid, rest, fields = grammar(m.group("rest"))
+    return LogEvent(node, seq, at, line, m.group("prog"), qid, rest, MappingProxyType(fields))
 
 
 Predicate = Callable[[LogEvent], bool]
@@ -128,6 +127,8 @@ class EventLog:
     pace: float = 0.0
     _cond: threading.Condition = field(default_factory=threading.Condition)
     _failures: list[FollowerFailure] = field(default_factory=list)
+    # node -> the grammar of the MTA it runs (set by the node: harness.mta.base.MtaNode); others: `plain`
+    grammars: dict[str, Grammar] = field(default_factory=dict)
 
     @contextmanager
     def paced(self, seconds: float) -> Iterator[None]:
@@ -144,7 +145,7 @@ class EventLog:
 
     def add(self, node: str, line: str) -> LogEvent:
         with self._cond:
-            ev = parse_line(node, len(self.events), line)
+            ev = parse_line(node, len(self.events), line, grammar=self.grammars.get(node, plain))
             self.events.append(ev)
             self._cond.notify_all()
             return ev

@@ -18,6 +18,7 @@ from ..base import SYNC_PROGRAM, ClientStage, ConfigRefused, MtaNode
 from . import evidence
 from . import faults as interpret
 from .config import ConfigWriter
+from .evidence.grammar import grammar
 from .faults import MBOX_SPOOL
 
 log = logging.getLogger("mailharness")
@@ -97,6 +98,7 @@ class PostfixNode(MtaNode):
         # Queue files rescheduled after qmgr skipped them as still locked (see EXPEDITE), and how often.
         self._expedited: dict[str, int] = {}
         self._expedite_lock = threading.Lock()
+        self.events.grammars[spec.name] = grammar  # its mail log is read as Postfix writes it
         # What the applied faults have written beyond the baseline (harness.faults.ledger asks for it: converge).
         self._config = ConfigWriter(self)
 
