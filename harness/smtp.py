@@ -186,6 +186,13 @@ class Transcript:
         """The exchange where the session ended without a reply (refused, timed out, closed), if it did."""
         return next((e for e in self.exchanges if e.failed), None)
 
+    def offers(self, keyword: str) -> bool:
+        """Whether the server's EHLO reply offered the extension `keyword` ("DSN", "PIPELINING"; RFC 5321
+        s4.1.1.1: each line after the first names one)."""
+        r = self.reply("EHLO")
+        return r is not None and r.code == 250 and any(
+            line.split(" ", 1)[0].upper() == keyword.upper() for line in r.text.splitlines()[1:])
+
     @property
     def rcpt_replies(self) -> list[Reply]:
         return self.replies("RCPT")

@@ -105,6 +105,25 @@ def test_mailharness_run_is_parallel_with_the_mock_group_on_one_worker(monkeypat
     assert cli._workers(["-n", "0"]) == [], "the caller's choice stands"
     monkeypatch.setattr(cli.os, "sched_getaffinity", lambda pid: {0}, raising=False)
     assert cli._workers([]) == []
+def test_a_requirement_that_does_not_apply_is_n_a_with_why_and_does_not_fail_the_run(
+        pytester: pytest.Pytester) -> None:
+    pytester.makepyfile("""
+        from harness.sut.conformance import not_applicable, requirement
+
+        @requirement("RFC 3461 s4.1", "hint")
+        def test_notify_never():
+            not_applicable("the server does not offer DSN in its EHLO reply")
+    """)
+    r = pytester.runpytest_subprocess("--mailharness-summary", "--junitxml=j.xml", "-p", "no:cacheprovider")
+    out = r.stdout.str()
+    assert r.ret == 0, out
+    assert "N/A" in out and "not applicable: the server does not offer DSN in its EHLO reply" in out
+    assert "0 passed, 0 failed, 1 not applicable" in out
+    junit = (pytester.path / "j.xml").read_text()
+    assert '<property name="verdict" value="N/A" />' in junit
+    assert '<property name="not_applicable" value="the server does not offer DSN in its EHLO reply" />' in junit
+
+
 def test_a_requirement_the_harness_cannot_judge_says_not_judged_and_why(pytester: pytest.Pytester) -> None:
     pytester.makepyfile("""
         import pytest

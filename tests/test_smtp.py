@@ -249,3 +249,13 @@ def test_pipelining_with_every_recipient_refused_records_the_refused_data_and_se
     assert not t.accepted and t.rcpt_replies[0].code == 550 and t.failure is None
     data = t.reply("DATA")
     assert data is not None and data.permanent  # the server's "no valid recipients"
+
+
+def test_a_transcript_says_which_extensions_the_server_offered() -> None:
+    from harness.smtp import Envelope, Exchange, Reply, Transcript
+
+    t = Transcript("10.0.0.1:25", Envelope.of("a@b.example", ["c@d.example"]))
+    t.exchanges.append(Exchange("EHLO", "EHLO x", Reply.parse(250, "mx.d.example\nPIPELINING\nSIZE 10240000\n"
+                                                                      "ENHANCEDSTATUSCODES\n8BITMIME"), 0.0))
+    assert t.offers("pipelining") and t.offers("SIZE") and not t.offers("DSN")
+    assert not t.offers("mx.d.example"), "the first line is the server's name, not an extension"

@@ -94,7 +94,7 @@ class _Summary:
             self.mtas.update((str(v), None) for k, v in report.user_properties if k == "mailharness_mta")
             outcome, why = judged(report.outcome, report.longrepr)
             self.results.append((plain_nodeid(report.nodeid), outcome, report.duration,
-                                 f"not judged: {why}" if why else str(doc)))
+                                 f"{outcome.replace('-', ' ')}: {why}" if why else str(doc)))
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         from .summary import render_summary
@@ -156,7 +156,7 @@ class _Report:
             record = scenario_record(plain_nodeid(item.nodeid), outcome, rep.duration, str(doc), stories)
             record["access"] = sorted({topo.access.summary for topo in used})  # how the servers were reached
             if why:
-                record["failure"] = f"not judged: {why}"
+                record["failure"] = f"{outcome.replace('-', ' ')}: {why}"
             if rep.failed:  # what the terminal report shows, in the page too
                 crash = getattr(rep.longrepr, "reprcrash", None)
                 record["failure"] = (str(crash.message) if crash is not None else str(rep.longreprtext))[-6000:]

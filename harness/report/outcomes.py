@@ -3,7 +3,8 @@
 
 from __future__ import annotations
 
-LABELS = {"passed": "PASS", "failed": "FAIL", "not-judged": "NOT JUDGED", "skipped": "SKIP", "error": "ERROR"}
+LABELS = {"passed": "PASS", "failed": "FAIL", "not-applicable": "N/A", "not-judged": "NOT JUDGED", "skipped": "SKIP",
+          "error": "ERROR"}
 
 
 def label(outcome: str) -> str:

@@ -17,20 +17,29 @@ from ..world import MailTopology
 from .byoc import OVERRIDES, ConfigInfo
 
 NOT_JUDGED = "not judged: "
+NOT_APPLICABLE = "not applicable: "
 
 
 def not_judged(reason: str) -> NoReturn:
-    """The harness cannot judge this requirement here: a skip whose reason starts with "not judged: "."""
+    """The requirement applies, and the harness cannot judge it here (say why, and the way out): NOT JUDGED, a
+    skip whose reason starts with "not judged: "."""
     pytest.skip(NOT_JUDGED + reason)
+
+
+def not_applicable(reason: str) -> NoReturn:
+    """The requirement does not apply to this server (say why: "DSN not offered in EHLO"): N/A, a skip whose
+    reason starts with "not applicable: ". Neither it nor NOT JUDGED makes the run fail."""
+    pytest.skip(NOT_APPLICABLE + reason)
 
 
 def judged(outcome: str, longrepr: object) -> tuple[str, str]:
     """A test report's outcome as a verdict: ("not-judged", reason) for a skip that says "not judged: ...",
-    otherwise (outcome, "")."""
+    ("not-applicable", reason) for one that says "not applicable: ...", otherwise (outcome, "")."""
     if outcome == "skipped" and isinstance(longrepr, tuple) and len(longrepr) == 3:
         msg = str(longrepr[2]).removeprefix("Skipped: ")
-        if msg.startswith(NOT_JUDGED):
-            return "not-judged", msg.removeprefix(NOT_JUDGED)
+        for prefix, verdict in ((NOT_JUDGED, "not-judged"), (NOT_APPLICABLE, "not-applicable")):
+            if msg.startswith(prefix):
+                return verdict, msg.removeprefix(prefix)
     return outcome, ""
 
 
