@@ -13,6 +13,24 @@ from ..errors import MailharnessError
 UNKNOWN_LOCAL_PART = "no-such-user-4711"
 
 
+@dataclass(frozen=True)
+class Route:
+    """Where a recipient's mail ends, as the MTA's own lookups say. `kind`: mailbox (this server stores it itself),
+    lmtp (it hands it to an LMTP server on the node, Dovecot), relay (a next hop), other (a command, a file, an
+    error or discard transport, or what the lookups cannot tell). `final`: the address the mail ends at, after
+    aliases; `via`: how (the alias chain and the transport), for messages."""
+
+    address: str
+    kind: str
+    final: str
+    via: str = ""
+
+    @property
+    def stored_here(self) -> bool:
+        """The mail ends in a mailbox on this server's node (a full disk or a quota there bites)."""
+        return self.kind in ("mailbox", "lmtp")
+
+
 class ProbeError(MailharnessError, RuntimeError):
     """The probe container (where the MTA reads the configuration) could not be started or answered nonsense."""
 
@@ -42,6 +60,7 @@ class ConfigInfo:
     relay_unknown_reason: str = ""
     stand_ins: tuple[str, ...] = ()  # the services it names that the node stands in for
     lmtp_delivery: bool = False  # the first known recipient's mail is delivered over LMTP
+    routes: tuple[Route, ...] = ()  # where each of `recipients` ends, in the same order
 
     @property
     def domains(self) -> tuple[str, ...]:

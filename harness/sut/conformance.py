@@ -12,7 +12,7 @@ from typing import NoReturn
 
 import pytest
 
-from ..mta.facts import UNKNOWN_LOCAL_PART
+from ..mta.facts import UNKNOWN_LOCAL_PART, Route
 from ..world import MailTopology
 from .byoc import OVERRIDES, ConfigInfo
 
@@ -64,11 +64,21 @@ class Target:
         """A domain the server relays to a backend (gateway configurations), or ""."""
         return self.info.relay_domains[0] if self.info is not None and self.info.relay_domains else ""
 
-    @property
-    def delivers_over_lmtp(self) -> bool:
-        """The known recipient's mail is delivered over LMTP (its MTA's package read that from the configuration):
-        the LMTP server is then a Remote-MTA of its DSNs."""
-        return self.info is not None and self.info.lmtp_delivery
+    def route(self, rcpt: str) -> Route | None:
+        """Where `rcpt`'s mail ends, as the MTA's lookups say (None: the harness's baseline, or not asked)."""
+        if self.info is None:
+            return None
+        return next((r for r in self.info.routes if r.address == rcpt.lower()), None)
+
+    def delivers_over_lmtp(self, rcpt: str) -> bool:
+        """`rcpt`'s mail is handed over LMTP (to Dovecot): the LMTP server is then a Remote-MTA of its DSNs."""
+        route = self.route(rcpt)
+        return route is not None and route.kind == "lmtp"
+
+    def final_address(self, rcpt: str) -> str:
+        """The address `rcpt`'s mail ends at, after aliases (the mailbox a quota must be put on)."""
+        route = self.route(rcpt)
+        return route.final if route is not None and route.final else rcpt
 
     @property
     def unknown_recipient(self) -> str:
@@ -79,15 +89,40 @@ class Target:
             not_judged(self.info.unknown_reason)
         return self.info.unknown
 
-    def known_recipient(self, delivered_here: bool = False) -> str:
-        """A recipient Postfix's own lookups know (with `delivered_here`, one whose mail this server delivers
-        itself); NOT JUDGED, with the reason, if there is none."""
+    def known_recipient(self, delivered_here: bool = False, kinds: tuple[str, ...] = ()) -> str:
+        """A recipient the MTA's own lookups know; with `delivered_here`, one whose mail ends in a mailbox of this
+        server (after its aliases: a full disk or a quota there bites); with `kinds`, one whose route is of one
+        of these kinds ("lmtp": handed to Dovecot on the node). NOT JUDGED, with the reason and the way out, if
+        there is none."""
         if not self.recipient:
             not_judged(self.info.known_reason if self.info else "no recipient known")
-        if delivered_here and self.info is not None and not self.info.delivered_here:
-            not_judged(f"{self.recipient}'s mail is passed on, not delivered by this server (no recipient of a "
-                       "local or virtual mailbox domain known); pass one with --mta-recipient")
-        return self.recipient
+        if not (delivered_here or kinds) or self.info is None:
+            return self.recipient
+        stored = [r for r in self.info.routes if (r.stored_here or not delivered_here) and (r.kind in kinds or
+                                                                                          not kinds)]
+        if stored:
+            return stored[0].address
+        seen = "; ".join(f"{r.address}: {r.kind} ({r.via})" for r in self.info.routes[:4]) or "none asked"
+        not_judged(f"no known recipient's mail ends in a mailbox on this server ({seen}); pass one that does with "
+                   "--mta-recipient")
+
+    def failing_delivery(self) -> tuple[str, str]:
+        """A known recipient, and the node whose refusal makes its delivery fail after this server accepted it:
+        "" where its mail is stored here (the failure is then a full mail disk), or the next hop of the topology
+        its mail is relayed to (a backend behind a gateway), which refuses it. NOT JUDGED, with the routes seen and
+        the way out, when no known recipient's route fits either."""
+        if self.info is None or any(r.stored_here for r in self.info.routes):
+            return self.known_recipient(delivered_here=True), ""
+        for r in self.info.routes:
+            if r.kind != "relay":
+                continue
+            try:
+                hop = self.world.spec.node(r.final)
+            except KeyError:
+                continue  # relayed outside the topology: no stand-in to refuse it
+            if hop.name != self.node:
+                return r.address, hop.name
+        return self.known_recipient(delivered_here=True), ""  # NOT JUDGED, saying which routes were seen
 
     @property
     def description(self) -> str:

@@ -6,7 +6,9 @@ jack@store.example (a real Postfix next door) is the sender whose mailbox receiv
 
 from __future__ import annotations
 
-from harness import DiskFull, MailboxFull, assert_dsn
+from email.message import EmailMessage
+
+from harness import DSN, DiskFull, MailboxFull, Refuse, assert_dsn, parse_dsn
 from harness.dsn.assertions import ANY
 from harness.sut.conformance import Target, not_applicable, not_judged, requirement
 
@@ -50,23 +52,45 @@ def test_accepts_mail_for_a_known_recipient(mta: Target) -> None:
     story.assert_no_dsn()
 
 
+def reported(dsn: EmailMessage, mta: Target, rcpt: str) -> str:
+    """The address a DSN about `rcpt` names: `rcpt` itself, or, after an alias, the address its mail ended at
+    (RFC 3464 s2.3.2: Final-Recipient is the one the failure was about; Original-Recipient is optional)."""
+    parsed = parse_dsn(dsn)
+    named = isinstance(parsed, DSN) and parsed.recipient(rcpt) is not None  # not a DSN: assert_dsn says so
+    return rcpt if named else mta.final_address(rcpt)
+
+
+def fail_after_acceptance(mta: Target) -> tuple[str, str]:
+    """A known recipient whose delivery will fail once this server accepted it, and the next hop that refuses it
+    ("" when the failure is a full mail disk here): the failure that fits where the recipient's mail ends."""
+    rcpt, next_hop = mta.failing_delivery()
+    if next_hop:  # relayed: the next hop refuses the message after this server accepted it
+        mta.world.apply(Refuse(next_hop, mta.final_address(rcpt), "550 5.1.1 Recipient refused by the next hop"))
+    else:
+        mta.world.apply(DiskFull(mta.node))
+    return rcpt, next_hop
+
+
 @requirement("RFC 5321 s6.1 (it accepted: it owns the DSN), RFC 3461 s6.1, RFC 3464 s2; DSN checklist ENV-2, "
              "ENV-3, ENV-6", "a DSN must go to the envelope sender: check sender_canonical_maps, "
              "header_checks and bounce_notice_recipient; keep notify_classes sane")
-def test_bounces_to_the_envelope_sender_when_the_disk_is_full(mta: Target) -> None:
-    """After acceptance a delivery fails (mail disk full): the server sends a compliant DSN to the ENVELOPE
-    sender, never to the header From:."""
-    rcpt = mta.known_recipient(delivered_here=True)
-    mta.world.apply(DiskFull(mta.node))
+def test_bounces_to_the_envelope_sender_when_delivery_fails_after_acceptance(mta: Target) -> None:
+    """After acceptance a delivery fails: the server sends a compliant DSN to the ENVELOPE sender, never to the
+    header From:. The failure fits where the recipient's mail ends: a full mail disk where it is stored here, a
+    refusal by the next hop where it is relayed."""
+    rcpt, next_hop = fail_after_acceptance(mta)
     sent = mta.world.send(mta.sender, rcpt, via=mta.node,
                           headers={"From": "Someone Else <someone.else@example.edu>"})
 
     story = sent.verdict()
+    story.assert_accepted_by(mta.node)
     dsn = story.bounced_by(mta.node, to=mta.sender)
     assert dsn["To"] and mta.sender in str(dsn["To"]), f"the DSN's To: is {dsn['To']!r}"
     assert dsn["Return-Path"] == "<>", "a DSN is sent with a null reverse-path"
-    # Delivered by this server itself: no Remote-MTA; over LMTP (to Dovecot) the LMTP server is the remote MTA.
-    assert_dsn(dsn, action="failed", status="4", recipient=rcpt, remote_mta=ANY if mta.delivers_over_lmtp else None,
+    # Delivered by this server itself: no Remote-MTA; over LMTP (to Dovecot) the LMTP server is the remote MTA,
+    # and the next hop that refused is one too.
+    assert_dsn(dsn, action="failed", status="5.1.1" if next_hop else "4", recipient=reported(dsn, mta, rcpt),
+               remote_mta=ANY if next_hop or mta.delivers_over_lmtp(rcpt) else None,
                envelope=sent.original_envelope(), profile="postfix")
 
 
@@ -75,8 +99,7 @@ def test_bounces_to_the_envelope_sender_when_the_disk_is_full(mta: Target) -> No
              "masquerade_domains, smtp_generic_maps applied to <>)")
 def test_never_bounces_a_message_with_a_null_sender(mta: Target) -> None:
     """A message from the null sender (itself a bounce) that cannot be delivered produces no DSN."""
-    rcpt = mta.known_recipient(delivered_here=True)
-    mta.world.apply(DiskFull(mta.node))
+    rcpt, _ = fail_after_acceptance(mta)
     sent = mta.world.send("", rcpt, via=mta.node)
 
     story = sent.verdict()
@@ -89,8 +112,7 @@ def test_never_bounces_a_message_with_a_null_sender(mta: Target) -> None:
              "means something rewrote or re-injected the message (content_filter, always_bcc, a milter)")
 def test_honours_notify_never(mta: Target) -> None:
     """A recipient given NOTIFY=NEVER gets no DSN of any kind when delivery fails after acceptance."""
-    rcpt = mta.known_recipient(delivered_here=True)
-    mta.world.apply(DiskFull(mta.node))
+    rcpt, _ = fail_after_acceptance(mta)
     sent = mta.world.send(mta.sender, rcpt, via=mta.node, notify=["NEVER"])
     if not sent.transcript.offers("DSN"):  # RFC 3461 s4: NOTIFY may only be given to a server that offers DSN
         not_applicable("the server does not offer DSN in its EHLO reply (smtpd_discard_ehlo_keywords): no client "
@@ -139,13 +161,14 @@ def test_no_backscatter_through_relaying_to_a_backend(mta: Target) -> None:
 def test_a_recipient_over_quota_is_refused_or_bounced_with_5_2_2(mta: Target) -> None:
     """A recipient whose mailbox is full: refused at RCPT with 5.2.2 when the server can know it, otherwise
     bounced with 5.2.2 to the envelope sender by the server that accepted the message."""
-    rcpt = mta.known_recipient(delivered_here=True)
     node_spec = mta.world.spec.node(mta.node)
     if node_spec.config_dir and not node_spec.dovecot:
         not_judged("the harness can fill a mailbox to its quota where Dovecot delivers (lmtp:) and in its own "
                    "baseline; this configuration delivers with local(8) or virtual(8)")
+    # Where Dovecot delivers, a recipient whose mail ends there (after its aliases), and the quota on that mailbox
+    rcpt = mta.known_recipient(delivered_here=True, kinds=("lmtp",) if node_spec.dovecot else ())
     if node_spec.dovecot:  # a 2000-byte quota, and a message over it
-        mta.world.apply(MailboxFull(mta.node, rcpt, limit=2000))
+        mta.world.apply(MailboxFull(mta.node, mta.final_address(rcpt), limit=2000))
         sent = mta.world.send(mta.sender, rcpt, via=mta.node, body="over quota " * 500)
     else:  # the baseline's mbox, already filled up to its limit
         mta.world.apply(MailboxFull(mta.node, rcpt.split("@", 1)[0]))
@@ -157,5 +180,5 @@ def test_a_recipient_over_quota_is_refused_or_bounced_with_5_2_2(mta: Target) ->
         story.assert_rejected_by(mta.node, stage="RCPT", status="5.2.2")
         return
     dsn = story.bounced_by(mta.node, to=mta.sender)
-    assert_dsn(dsn, action="failed", status="5.2.2", recipient=rcpt, envelope=sent.original_envelope(),
-               profile="postfix")
+    assert_dsn(dsn, action="failed", status="5.2.2", recipient=reported(dsn, mta, rcpt),
+               envelope=sent.original_envelope(), profile="postfix")

@@ -15,6 +15,7 @@ from ..facts import ConfigError, ConfigInfo
 from . import recipients
 from .probe import USER_DIR, Probe
 from .resolve import Tables, is_domain, is_table, items, query_table
+from .routes import routes
 
 VALUE_PARAMS = ("myhostname", "mydomain", "myorigin", "mydestination", "virtual_alias_domains", "virtual_alias_maps",
                 "virtual_mailbox_domains", "virtual_mailbox_maps", "relay_domains", "relay_recipient_maps",
@@ -176,15 +177,16 @@ def _resolve(d: Path, probe: Probe, recipient: str) -> ConfigInfo:
     local_d = tuple(x for x, k in served.items() if k == "local" and x != hostname)
     virtual_d = tuple(x for x, k in served.items() if k in ("virtual alias", "virtual mailbox"))
     relay_d = tuple(x for x, k in served.items() if k == "relay")
-    # The known recipient's mail goes over LMTP (the LMTP server is then a Remote-MTA of its DSNs).
-    transports = ("virtual_transport",) if virtual_d else ("mailbox_transport", "local_transport")
-    lmtp = any(values.get(n, "").startswith("lmtp:") for n in transports)
+    # Where each known recipient's mail ends (the requirements pick by it: harness.sut.conformance).
+    ways = routes(list(dict.fromkeys(r.address for r in known)), values, tables, served)
+    first = ways[0] if ways else None
     return ConfigInfo(d, values, hostname, primary, local_d, virtual_d, relay_d,
-                      tuple(r.address for r in dict.fromkeys(known)), tuple(accounts.created),
+                      tuple(r.address for r in ways), tuple(accounts.created),
                       tuple(dict.fromkeys(notes)), unknown=unknown, unknown_reason=unknown_reason,
-                      known_reason=known_reason, delivered_here=bool(known) and known[0].delivered_here,
+                      known_reason=known_reason, delivered_here=first is not None and first.stored_here,
                       files=tuple(sorted(files.items())), relay_unknown=relay_unknown, stand_ins=stand_ins,
-                      lmtp_delivery=lmtp, relay_unknown_reason=relay_unknown_reason)
+                      lmtp_delivery=first is not None and first.kind == "lmtp",
+                      relay_unknown_reason=relay_unknown_reason, routes=tuple(ways))
 
 
 def _identity(d: Path, probe: Probe) -> tuple[str, str, dict[str, str], dict[str, str], dict[str, str]]:
