@@ -172,14 +172,15 @@ def _check(args: argparse.Namespace, rest: list[str]) -> int:
 
     from .bundled import NotBundled, example
     from .mta.facts import ProbeError
-    from .sut.byoc import ConfigError, inspect_config
+    from .sut.byoc import ConfigError, inspect_config, table_options
 
     if bool(args.directory) == bool(args.example):
         print("mailharness check: give a configuration directory or --example NAME (one of them)", file=sys.stderr)
         return 2
     try:
         directory = str(example(args.example)) if args.example else args.directory
-        info = inspect_config(directory, args.recipient)
+        tables = table_options(args.mta_table)
+        info = inspect_config(directory, args.recipient, domains=args.mta_domain, tables=tables)
     except (ConfigError, NotBundled, ProbeError) as exc:
         print(f"mailharness check: {exc}", file=sys.stderr)
         return 4
@@ -190,7 +191,8 @@ def _check(args: argparse.Namespace, rest: list[str]) -> int:
         print(f"  note: {note}")
     for stand_in in info.stand_ins:
         print(f"  stood in for: {stand_in}")
-    opts = [f"--mta-config={args.node}={directory}"]
+    opts = [f"--mta-config={args.node}={directory}", *(f"--mta-domain={x}" for x in args.mta_domain),
+            *(f"--mta-table={x}" for x in args.mta_table)]
     if args.recipient:
         opts.append(f"--mta-recipient={args.recipient}")
     return int(pytest.main([str(_suites() / "conformance"), *_QUIET, *_UNUSED_PLUGINS, "--mailharness-summary",
@@ -258,6 +260,12 @@ def main(argv: list[str] | None = None) -> int:
     c.add_argument("--node", default="library", help="the node of the default topology it replaces (library)")
     c.add_argument("--recipient", "--mta-recipient", dest="recipient", default="",
                    help="an address the configuration accepts, if Postfix's lookups cannot confirm one")
+    c.add_argument("--mta-domain", action="append", default=[], metavar="DOMAIN",
+                   help="a domain the configuration serves, when its domains are in tables the harness cannot read "
+                        "(mysql:, ldap:...); repeatable")
+    c.add_argument("--mta-table", action="append", default=[], metavar="PARAM=FILE",
+                   help="a readable copy (texthash: one 'key value' a line) of the tables PARAM names, run in their "
+                        "place; repeatable")
     rep = sub.add_parser("report", help="reports: merge the shards of a CI matrix (--mailharness-shard=K/N)")
     rsub = rep.add_subparsers(dest="report_cmd", required=True)
     m = rsub.add_parser("merge", help="one report from the shards' records (.jsonl) and JUnit files (.xml)")

@@ -6,6 +6,7 @@ Protocols of `harness.mta.base`; `tests/test_mta_seam.py` keeps MTA programs and
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -29,12 +30,13 @@ def start_node(spec: NodeSpec, topology: TopologySpec, image: str, placement: Pl
     raise UsageError(f"node {spec.name!r}: no MTA package for kind {spec.kind!r}; MTAs: {', '.join(KINDS)}")
 
 
-def inspect_config(kind: str, directory: str | Path, recipient: str = "") -> ConfigInfo:
+def inspect_config(kind: str, directory: str | Path, recipient: str = "", *, domains: Sequence[str] = (),
+                   tables: Sequence[tuple[str, str]] = ()) -> ConfigInfo:
     """What the configuration in `directory` serves, asked of the MTA `kind` itself (see harness.sut.byoc)."""
     if kind == "postfix":
         from .postfix.userconfig import inspect_config
 
-        return inspect_config(directory, recipient)
+        return inspect_config(directory, recipient, domains=domains, tables=tables)
     raise UsageError(f"no MTA package for kind {kind!r}; MTAs: {', '.join(KINDS)}")
 
 

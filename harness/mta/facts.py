@@ -61,6 +61,10 @@ class ConfigInfo:
     stand_ins: tuple[str, ...] = ()  # the services it names that the node stands in for
     lmtp_delivery: bool = False  # the first known recipient's mail is delivered over LMTP
     routes: tuple[Route, ...] = ()  # where each of `recipients` ends, in the same order
+    # "PARAM = TABLE" for each table that decides what the server serves or accepts and that the harness cannot
+    # read (SQL, LDAP...): the node cannot either (no database in the topology), so mail to its domains gets a
+    # temporary lookup failure; `--mta-table PARAM=FILE` puts a readable copy in its place
+    unreadable: tuple[str, ...] = ()
 
     @property
     def domains(self) -> tuple[str, ...]:

@@ -31,7 +31,7 @@ from ..mta.base import ConfigRefused
 from ..mta.facts import ProbeError
 from ..mta.versions import default_version, known_releases, release
 from ..report.outcomes import label
-from ..sut.byoc import ConfigError, topology_for_config
+from ..sut.byoc import ConfigError, table_options, topology_for_config
 from ..sut.conformance import Target, judged
 from ..topology import TopologySpec, default_topology, topology_with_mock_next_hop
 from ..world import MailTopology
@@ -74,6 +74,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                      "(default: library)")
     g.addoption("--mta-recipient", dest="mta_recipient", default=None, metavar="ADDRESS",
                 help="a recipient your configuration accepts (when its tables cannot be listed)")
+    g.addoption("--mta-domain", dest="mta_domain", action="append", default=[], metavar="DOMAIN",
+                help="a domain your configuration serves (when its domains are in tables the harness cannot read, "
+                     "such as mysql:); repeatable")
+    g.addoption("--mta-table", dest="mta_table", action="append", default=[], metavar="PARAM=FILE",
+                help="a readable copy (texthash: one 'key value' a line) of the tables PARAM names, used in their "
+                     "place (for SQL, LDAP... tables); repeatable")
     g.addoption("--mailharness-access", dest="mailharness_access", choices=MODES, default=None,
                 help="how the tests reach the servers: auto (default: directly when a probe works, else through a "
                      "gateway container), direct, or gateway (env MAILHARNESS_ACCESS)")
@@ -258,7 +264,9 @@ def _mailharness_target(request: pytest.FixtureRequest) -> Iterator[Target]:
     node, _, directory = opt.rpartition("=")
     node = node or "library"
     try:
-        spec, info = topology_for_config(directory, node, recipient=rcpt or "")
+        spec, info = topology_for_config(directory, node, recipient=rcpt or "",
+                                         domains=request.config.getoption("mta_domain"),
+                                         tables=table_options(request.config.getoption("mta_table")))
     except (ConfigError, ProbeError, OSError) as exc:
         pytest.exit(f"mailharness: --mta-config {opt}: {exc}", returncode=4)
     spec = apply_mta(spec, _settings(request.config).mta)

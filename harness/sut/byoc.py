@@ -6,6 +6,7 @@ harness changes (harness.mta.overrides).
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 from pathlib import Path
 
 from .. import mta
@@ -16,28 +17,45 @@ from ..topology import MAILBOX_NAME, NodeSpec, TopologySpec, default_topology
 OVERRIDES = mta.overrides("postfix")
 
 
-def inspect_config(directory: str | Path, recipient: str = "", kind: str = "postfix") -> ConfigInfo:
+def table_options(values: Sequence[str]) -> tuple[tuple[str, str], ...]:
+    """--mta-table PARAM=FILE options as (PARAM, FILE) pairs; ConfigError (a ValueError) for one of another
+    form."""
+    out = []
+    for v in values:
+        param, eq, file = v.partition("=")
+        if not (eq and param.strip() and file.strip()):
+            raise ConfigError(f"--mta-table {v!r}: expected PARAM=FILE, e.g. virtual_mailbox_maps=./vmailbox.txt")
+        out.append((param.strip(), file.strip()))
+    return tuple(out)
+
+
+def inspect_config(directory: str | Path, recipient: str = "", kind: str = "postfix", *, domains: Sequence[str] = (),
+                   tables: Sequence[tuple[str, str]] = ()) -> ConfigInfo:
     """Ask the MTA (in a probe container of its node image) what the configuration in `directory` serves and
-    which recipients its tables know; `recipient` is one the user vouches for (--mta-recipient)."""
-    return mta.inspect_config(kind, directory, recipient)
+    which recipients its tables know. What the user vouches for: `recipient`, an address it accepts
+    (--mta-recipient); `domains`, domains it serves (--mta-domain); `tables`, (PARAM, FILE): a readable copy of
+    the tables PARAM names, for the probe and the node (--mta-table PARAM=FILE)."""
+    return mta.inspect_config(kind, directory, recipient, domains=domains, tables=tables)
 
 
-def node_for_config(directory: str | Path, name: str = "library", recipient: str = "") -> tuple[NodeSpec, ConfigInfo]:
-    """A Postfix node running the configuration in `directory`, named `name`."""
-    info = inspect_config(directory, recipient)
+def node_for_config(directory: str | Path, name: str = "library", recipient: str = "", *,
+                    domains: Sequence[str] = (), tables: Sequence[tuple[str, str]] = ()) -> tuple[NodeSpec, ConfigInfo]:
+    """A Postfix node running the configuration in `directory` (with `tables`' copies: see inspect_config)."""
+    info = inspect_config(directory, recipient, domains=domains, tables=tables)
     others = tuple(d for d in info.domains if d != info.domain)
     spec = NodeSpec(name, info.domain, users=tuple(u for u in info.local_users if MAILBOX_NAME.match(u)),
-                    hostname=info.hostname, config_dir=str(Path(directory).resolve()), other_domains=others,
+                    hostname=info.hostname, config_dir=str(Path(info.directory).resolve()), other_domains=others,
                     files=info.files, dovecot=any(s.startswith("dovecot:") for s in info.stand_ins))
     return spec, info
 
 
-def topology_for_config(directory: str | Path, node: str = "library",
-                        base: TopologySpec | None = None, recipient: str = "") -> tuple[TopologySpec, ConfigInfo]:
+def topology_for_config(directory: str | Path, node: str = "library", base: TopologySpec | None = None,
+                        recipient: str = "", *, domains: Sequence[str] = (), tables: Sequence[tuple[str, str]] = ()
+                        ) -> tuple[TopologySpec, ConfigInfo]:
     """The default topology (or `base`) with `node` replaced by one running your configuration. Its domains must
     not be another node's; rename it in your test topology if they are."""
     base = base or default_topology()
-    spec, info = node_for_config(directory, node, recipient)
+    spec, info = node_for_config(directory, node, recipient, domains=domains, tables=tables)
     if node not in [n.name for n in base]:
         raise ConfigError(f"no node {node!r} to replace; nodes: {', '.join(n.name for n in base)}")
     taken = {d: n.name for n in base if n.name != node for d in (n.domain, *n.other_domains)}

@@ -80,9 +80,18 @@ class Target:
         route = self.route(rcpt)
         return route.final if route is not None and route.final else rcpt
 
+    def require_readable(self) -> None:
+        """NOT JUDGED when tables that decide what the server accepts cannot be read in the topology: its smtpd
+        would answer every recipient of its domains with a temporary lookup failure."""
+        if self.info is not None and self.info.unreadable:
+            not_judged(f"{'; '.join(self.info.unreadable)}: the node cannot read these tables either (no database "
+                       "in the topology), so it would answer its domains' recipients with a temporary lookup "
+                       "failure; give it a readable copy with --mta-table PARAM=FILE (a texthash table)")
+
     @property
     def unknown_recipient(self) -> str:
         """An address Postfix's own lookups confirm unknown (skips as NOT JUDGED, with the reason, if none)."""
+        self.require_readable()
         if self.info is None:
             return f"{UNKNOWN_LOCAL_PART}@{self.domain}"
         if not self.info.unknown:
@@ -94,6 +103,7 @@ class Target:
         server (after its aliases: a full disk or a quota there bites); with `kinds`, one whose route is of one
         of these kinds ("lmtp": handed to Dovecot on the node). NOT JUDGED, with the reason and the way out, if
         there is none."""
+        self.require_readable()
         if not self.recipient:
             not_judged(self.info.known_reason if self.info else "no recipient known")
         if not (delivered_here or kinds) or self.info is None:

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Sequence
 from pathlib import Path
 
 from ..facts import ConfigError, ConfigInfo
 from . import recipients
 from .probe import USER_DIR, Probe
-from .resolve import Tables, is_domain, is_table, items, query_table
+from .resolve import Tables, is_domain, is_table, is_unreadable, items, query_table
 from .routes import routes
 
 VALUE_PARAMS = ("myhostname", "mydomain", "myorigin", "mydestination", "virtual_alias_domains", "virtual_alias_maps",
@@ -122,7 +123,6 @@ def _outside_files(probe: Probe, named: dict[str, str], hostname: str, notes: li
     return out
 
 
-_NO_STAND_IN = ("mysql", "pgsql", "ldap", "sqlite", "memcache", "tcp", "socketmap", "nis", "nisplus")
 
 
 def _stand_ins(probe: Probe, tables: dict[str, None], notes: list[str]) -> tuple[str, ...]:
@@ -136,19 +136,19 @@ def _stand_ins(probe: Probe, tables: dict[str, None], notes: list[str]) -> tuple
     notes += [str(c) for c in plan.get("cannot", [])]
     for t in tables:
         kind = query_table(t).split(":", 1)[0]
-        if kind in _NO_STAND_IN and not t.startswith("nis:mail.aliases"):
-            notes.append(f"{t}: a {kind} table cannot be stood in for; what depends on its recipients is not "
-                         "judged (pass --mta-recipient, or give a texthash: copy of the table)")
+        if is_unreadable(t):
+            notes.append(f"{t}: a {kind} table cannot be read here (no database in the topology); what depends on "
+                         "it is not judged (--mta-table PARAM=FILE puts a texthash copy in its place)")
     return tuple(f"{e['kind']}: {e['spec']}" + (f" (hands mail back to {e['to']})" if e.get("to") else "")
                  for e in plan.get("standins", []))
 
 
-def resolve_config(d: Path, recipient: str = "") -> ConfigInfo:
+def resolve_config(d: Path, recipient: str = "", domains: Sequence[str] = ()) -> ConfigInfo:
     with Probe(d) as probe:
-        return _resolve(d, probe, recipient.strip().lower())
+        return _resolve(d, probe, recipient.strip().lower(), [x.strip().lower() for x in domains])
 
 
-def _resolve(d: Path, probe: Probe, recipient: str) -> ConfigInfo:
+def _resolve(d: Path, probe: Probe, recipient: str, domains: list[str]) -> ConfigInfo:
     """The steps of reading a configuration, in order: who the server is, the values Postfix gives, the domains
     it serves, its Unix accounts, and the recipients Postfix's lookups know and do not know."""
     notes: list[str] = []
@@ -165,7 +165,9 @@ def _resolve(d: Path, probe: Probe, recipient: str) -> ConfigInfo:
              if query_table(t).split(":", 1)[0] in _INDEXED and ":/" in t]
     values = settings(probe.run([*build, ["postconf", "-x", *VALUE_PARAMS]])[-1].out)
     tables = Tables(probe, aliases={t for t in items(values.get("alias_maps", "")) if is_table(t)})
-    found = recipients.served(d, probe, values, tables, [hostname, domain], recipient, notes)
+    unreadable = recipients.unreadable(values)
+    found = recipients.served(d, probe, values, tables, [hostname, domain], recipient, notes, vouched=domains,
+                              unread=unreadable, explicit=set(explicit))
     primary = domain if domain in found.served else next(iter(found.served))
     accounts = recipients.accounts(probe, values, tables, found, recipient)
     known, known_reason = recipients.known(values, tables, found, accounts, primary, recipient, notes)
@@ -186,7 +188,8 @@ def _resolve(d: Path, probe: Probe, recipient: str) -> ConfigInfo:
                       known_reason=known_reason, delivered_here=first is not None and first.stored_here,
                       files=tuple(sorted(files.items())), relay_unknown=relay_unknown, stand_ins=stand_ins,
                       lmtp_delivery=first is not None and first.kind == "lmtp",
-                      relay_unknown_reason=relay_unknown_reason, routes=tuple(ways))
+                      relay_unknown_reason=relay_unknown_reason, routes=tuple(ways),
+                      unreadable=tuple(f"{p} = {t}" for p, t in unreadable))
 
 
 def _identity(d: Path, probe: Probe) -> tuple[str, str, dict[str, str], dict[str, str], dict[str, str]]:

@@ -5,6 +5,7 @@ Postfix's own lookups (harness.mta.postfix.resolve) in a probe; harness.mta.post
 from __future__ import annotations
 
 import re
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,6 +23,7 @@ from .resolve import (
     domain_lookups,
     is_domain,
     is_table,
+    is_unreadable,
     items,
     lookups,
     verdict_for,
@@ -49,11 +51,23 @@ class Accounts:
     created: list[str]
 
 
+def unreadable(values: dict[str, str]) -> list[tuple[str, str]]:
+    """(parameter, table) for each table that decides what the server serves or accepts and that neither the
+    probe nor the node can read (harness.mta.postfix.resolve.UNREADABLE)."""
+    params = [p for _, p, _ in CLASSES] + list(RCPT_PARAMS) + ["alias_maps"]
+    return [(p, t) for p in dict.fromkeys(params) for t in items(values.get(p, "")) if is_unreadable(t)]
+
+
 def served(d: Path, probe: Probe, values: dict[str, str], tables: Tables, candidates: list[str], recipient: str,
-           notes: list[str]) -> Served:
+           notes: list[str], *, vouched: Sequence[str] = (), unread: Sequence[tuple[str, str]] = (),
+           explicit: Collection[str] = ()) -> Served:
     """Domain lists: names, /file/name entries (read), tables (listed where Postfix can list them); every address
     the recipient tables list, and the domains of those addresses; each candidate domain's class, as Postfix's
-    lookups decide it. ConfigError when it serves none."""
+    lookups decide it. A domain the user vouches for (`vouched`: --mta-domain, and --mta-recipient's) that the
+    lookups cannot place, where a class's domain list is a table nobody can read (`unread`), is taken to be of
+    that class (one main.cf sets itself, in `explicit`, before one that only inherits a default, such as
+    virtual_alias_domains = $virtual_alias_maps), with a note. ConfigError when it serves none, saying why and the
+    way out."""
     list_files = [it for _, param, _ in CLASSES for it in items(values.get(param, "")) if it.startswith("/")]
     tables.list_keys([it for param in [c[1] for c in CLASSES] + list(RCPT_PARAMS) + ["alias_maps"]
                       for it in items(values.get(param, "")) if is_table(it)])
@@ -68,7 +82,7 @@ def served(d: Path, probe: Probe, values: dict[str, str], tables: Tables, candid
             elif is_table(it):
                 keys, why = tables.keys(it)
                 candidates += [k.lower() for k in keys]
-                if why:
+                if why and not is_unreadable(it):  # those are named once, with the way out (unreadable())
                     notes.append(f"{param}: {why}; its domains are found through the addresses of the tables")
             else:
                 names.append(it.lower())
@@ -79,15 +93,31 @@ def served(d: Path, probe: Probe, values: dict[str, str], tables: Tables, candid
         for t in (t for t in items(values.get(param, "")) if is_table(t)):
             keys, why = tables.keys(t)
             listed[t] = keys
-            if why and param != "transport_maps" and not why.startswith(f"{t} (Unix") and t != "nis:mail.aliases":
+            if why and param != "transport_maps" and not why.startswith(f"{t} (Unix") and t != "nis:mail.aliases" \
+                    and not is_unreadable(t):
                 notes.append(f"{param}: {why}")
             candidates += [k.rsplit("@", 1)[-1].lower() for k in keys]
-    if recipient:
-        candidates.append(recipient.rsplit("@", 1)[-1])
+    vouched = [*vouched, *([recipient.rsplit("@", 1)[-1]] if recipient else [])]
+    candidates += vouched
     doms = list(dict.fromkeys(c for c in candidates if is_domain(c)))
     tables.ask([p for x in doms for p in domain_lookups(x, values)])
     classes = {x: k for x in doms if (k := domain_class(x, values, lists, tables))}
+    hidden = sorted(((klass, param, t) for klass, param, _ in CLASSES for p, t in unread if p == param),
+                    key=lambda h: h[1] not in explicit)
+    for x in dict.fromkeys(v for v in vouched if v not in classes):
+        if hidden:
+            klass, param, t = hidden[0]
+            classes[x] = klass
+            notes.append(f"{x}: taken as a {klass} domain, as you said: {param} is a table the harness cannot "
+                         f"read ({t})")
+        else:
+            notes.append(f"{x}: Postfix's lookups say this configuration does not serve it")
     if not classes:
+        if hidden:
+            raise ConfigError(f"{d}: the domains this configuration serves are in tables the harness cannot read ("
+                              + "; ".join(f"{param} = {t}" for _, param, t in hidden) + "); name one with "
+                              "--mta-domain DOMAIN, and give the node a readable copy with --mta-table "
+                              f"{hidden[0][1]}=FILE (a texthash table: one 'key value' a line)")
         raise ConfigError(f"{d}: Postfix says this configuration serves no domain (mydestination, "
                           "virtual_*_domains, relay_domains)")
     return Served(classes, listed)

@@ -45,6 +45,20 @@ def items(value: str) -> list[str]:
     return out + ([cur] if cur else [])
 
 
+# Table types that need a server the topology does not have (a database, a directory, a socket service): neither
+# the probe nor the node can read them.
+UNREADABLE = ("mysql", "pgsql", "ldap", "sqlite", "memcache", "tcp", "socketmap", "nis", "nisplus")
+
+
+def is_unreadable(table: str) -> bool:
+    return is_table(table) and query_table(table).split(":", 1)[0] in UNREADABLE \
+        and not table.startswith("nis:mail.aliases")
+
+
+def unreadable_error(table: str) -> str:
+    return f"{table}: a {query_table(table).split(':', 1)[0]} table, which the harness cannot read (no server for it)"
+
+
 def is_table(item: str) -> bool:
     return bool(re.match(r"^[a-z0-9]+:", item)) and not item.startswith("/")
 
@@ -84,6 +98,9 @@ class Tables:
     def ask(self, pairs: list[tuple[str, str]]) -> None:
         """Look up (key, table) pairs not asked yet, in one batch."""
         todo = [p for p in dict.fromkeys(pairs) if p not in self._memo]
+        for key, table in [p for p in todo if is_unreadable(p[1])]:  # never asked: each costs a second or more
+            self._memo[(key, table)] = Lookup(False, error=unreadable_error(table))
+        todo = [p for p in todo if p not in self._memo]
         cmds: list[list[str]] = []
         for key, table in todo:
             t = query_table(table)
@@ -109,6 +126,9 @@ class Tables:
             q = query_table(t)
             if q.startswith("unix:"):
                 self._keys[t] = ([], f"{t} (Unix accounts) cannot be listed")
+                continue
+            if is_unreadable(t):
+                self._keys[t] = ([], unreadable_error(t))
                 continue
             cmds.append(["postalias" if t in self.aliases else "postmap", "-s", q])
             asked.append(t)
