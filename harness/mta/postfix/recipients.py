@@ -175,7 +175,7 @@ def known(values: dict[str, str], tables: Tables, found: Served, accounts: Accou
         ok, why = verdict_for(recipient, klass, values, tables)
         if ok is None:  # the node's Postfix cannot read the table either: its smtpd would answer 4xx
             return [], (f"--mta-recipient {recipient}: the harness's Postfix cannot read the tables that decide it "
-                        f"({why}); give a texthash: copy of the table")
+                        f"({why}); give it a readable copy with --mta-table PARAM=FILE")
         if ok is False:
             notes.append(f"--mta-recipient {recipient}: Postfix's lookups do not know it"
                          f"{': ' + why if why else ''}; used as you said")

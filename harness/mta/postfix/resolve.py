@@ -56,7 +56,7 @@ def is_unreadable(table: str) -> bool:
 
 
 def unreadable_error(table: str) -> str:
-    return f"{table}: a {query_table(table).split(':', 1)[0]} table, which the harness cannot read (no server for it)"
+    return f"a {query_table(table).split(':', 1)[0]} table, which the harness cannot read (no server for it)"
 
 
 def is_table(item: str) -> bool:
@@ -128,7 +128,7 @@ class Tables:
                 self._keys[t] = ([], f"{t} (Unix accounts) cannot be listed")
                 continue
             if is_unreadable(t):
-                self._keys[t] = ([], unreadable_error(t))
+                self._keys[t] = ([], f"{t}: {unreadable_error(t)}")
                 continue
             cmds.append(["postalias" if t in self.aliases else "postmap", "-s", q])
             asked.append(t)
