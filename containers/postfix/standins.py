@@ -254,6 +254,18 @@ def dovecot_version() -> tuple[int, ...]:
     return (int(m.group(1)), int(m.group(2))) if m else (2, 3)
 
 
+def _listeners(entries: list[dict[str, str]], address_setting: str) -> list[str]:
+    """The LMTP service's listeners: a unix socket, or an inet address whose setting is `address_setting`."""
+    out = []
+    for i, e in enumerate(entries):
+        if e["type"] == "unix":
+            out.append(f"  unix_listener {e['address']} {{\n    mode = 0666\n  }}")
+        else:
+            host, _, port = e["address"].rpartition(":")
+            out.append(f"  inet_listener lmtp{i} {{\n    {address_setting} = {host}\n    port = {port}\n  }}")
+    return out
+
+
 def dovecot_conf(entries: list[dict[str, str]], version: tuple[int, ...] = (2, 3)) -> str:
     """Dovecot for LMTP delivery only: every recipient Postfix hands it exists (Postfix decided that), with a
     Maildir under /var/mail/.mh-dovecot/<domain>/<user>, the quota plugin loaded (no limit unless a fault sets
@@ -261,13 +273,7 @@ def dovecot_conf(entries: list[dict[str, str]], version: tuple[int, ...] = (2, 3
     (bookworm) or 2.4 (trixie), whose settings and variables were renamed (dovecot_conf_24)."""
     if version >= (2, 4):
         return dovecot_conf_24(entries)
-    listeners = []
-    for i, e in enumerate(entries):
-        if e["type"] == "unix":
-            listeners.append(f"  unix_listener {e['address']} {{\n    mode = 0666\n  }}")
-        else:
-            host, _, port = e["address"].rpartition(":")
-            listeners.append(f"  inet_listener lmtp{i} {{\n    address = {host}\n    port = {port}\n  }}")
+    listeners = _listeners(entries, "address")
     return "\n".join([
         "protocols = lmtp", "listen = 127.0.0.1", "base_dir = /run/dovecot-mh", "log_path = /dev/stderr",
         "ssl = no", "first_valid_uid = 1000", f"mail_location = maildir:{DOVECOT_HOMES}/%d/%n/Maildir",
@@ -289,13 +295,7 @@ def dovecot_conf_24(entries: list[dict[str, str]]) -> str:
     whose size a userdb field overrides (quota_storage_size: MailboxFull's per-recipient passwd-file line is
     `ADDRESS::5000:5000::HOME::userdb_quota_storage_size=BYTES`); an inet_listener's address is `listen`.
     quota_storage_grace is 0: 2.4's default (10 M, where 2.3's was 10 %) would take one message over a small limit."""
-    listeners = []
-    for i, e in enumerate(entries):
-        if e["type"] == "unix":
-            listeners.append(f"  unix_listener {e['address']} {{\n    mode = 0666\n  }}")
-        else:
-            host, _, port = e["address"].rpartition(":")
-            listeners.append(f"  inet_listener lmtp{i} {{\n    listen = {host}\n    port = {port}\n  }}")
+    listeners = _listeners(entries, "listen")  # 2.4's name for an inet listener's address
     home = f"{DOVECOT_HOMES}/%{{user|domain}}/%{{user|username}}"
     return "\n".join([
         "dovecot_config_version = 2.4.0", "dovecot_storage_version = 2.4.0",
