@@ -68,14 +68,24 @@ done
 outside="error:5.7.1 mailharness: domain outside the test topology, never delivered"
 # The topology's routes first, then the configuration's own transport_maps (its lmtp:, local or pipe entries).
 theirs=$(postconf -h transport_maps 2>/dev/null)
+# What the harness changes in a user's configuration, and why: the "override:" lines are the list reports show
+# (harness.mta.postfix.userconfig.overrides reads them; tests/test_overrides.py keeps them beside the commands).
+# override: maillog_file = /dev/stdout | the mail log is the container's log, followed as events
+# override: inet_interfaces = all, inet_protocols = ipv4 | listen on the topology's network
+# override: queue_run_delay = 1s, minimal_backoff_time = 1s, maximal_backoff_time = 1s | retries in seconds, not minutes
+# override: smtpd_error_sleep_time = 0 | no pause before error replies
+# override: postscreen_greet_wait = 1s | postscreen's pregreet test holds each new client 1 s, not 6
+# override: transport_maps = the topology's domains only; default_transport = relay_transport = error:5.7.1 | mail can never leave the topology (the network is internal as well)
 postconf -e "maillog_file = /dev/stdout" "inet_interfaces = all" "inet_protocols = ipv4" \
   "queue_run_delay = 1s" "minimal_backoff_time = 1s" "maximal_backoff_time = 1s" "smtpd_error_sleep_time = 0" \
   "transport_maps = texthash:$cf/mh_transport${theirs:+, $theirs}" "default_transport = $outside" \
   "relay_transport = $outside" "postscreen_greet_wait = 1s"
+# override: chroot = n for every service (master.cf) | no copies of resolv.conf in a chroot
 postconf -F '*/*/chroot = n'
 if [ -z "$(postconf -M postlog/unix-dgram 2>/dev/null)" ]; then
   postconf -M postlog/unix-dgram="postlog unix-dgram n - n - 1 postlogd"
 fi
+# override: indexed tables rebuilt with postmap/postalias | the .db files are built for this Postfix
 aliases=$(postconf -xh alias_maps 2>/dev/null | tr ', ' '\n\n' | grep -E '^(hash|btree|lmdb|cdb):' | sort -u)
 errors=""
 for m in $aliases; do out=$(postalias "$m" 2>&1) || errors="$errors$out

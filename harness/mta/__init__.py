@@ -43,7 +43,7 @@ def inspect_config(kind: str, directory: str | Path, recipient: str = "", *, dom
 def overrides(kind: str) -> tuple[tuple[str, str], ...]:
     """What the harness changes in a user's configuration of MTA `kind`, and why (shown in reports)."""
     if kind == "postfix":
-        from .postfix.userconfig import OVERRIDES
+        from .postfix.userconfig import overrides as postfix_overrides
 
-        return OVERRIDES
+        return postfix_overrides()
     raise UsageError(f"no MTA package for kind {kind!r}; MTAs: {', '.join(KINDS)}")

@@ -381,10 +381,10 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
         for k in kept:
             terminalreporter.write_line(f"  {k}   (list: `mailharness up --list`; remove: `mailharness down`)")
     if config.getoption("mta_config", None):
-        from ..sut.byoc import OVERRIDES
+        from ..mta import overrides
 
         terminalreporter.write_sep("-", f"mailharness: what the harness changed in {config.getoption('mta_config')}")
-        for what, why in OVERRIDES:
+        for what, why in overrides("postfix"):
             terminalreporter.write_line(f"  {what}  ({why})")
         for stand_in in config.stash.get(_STOOD_IN, ()):
             terminalreporter.write_line(f"  stood in for: {stand_in}")

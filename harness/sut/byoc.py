@@ -14,8 +14,6 @@ from ..mta.facts import ConfigError as ConfigError
 from ..mta.facts import ConfigInfo as ConfigInfo
 from ..topology import MAILBOX_NAME, NodeSpec, TopologySpec, default_topology
 
-OVERRIDES = mta.overrides("postfix")
-
 
 def table_options(values: Sequence[str]) -> tuple[tuple[str, str], ...]:
     """--mta-table PARAM=FILE options as (PARAM, FILE) pairs; ConfigError (a ValueError) for one of another

@@ -12,9 +12,10 @@ from typing import NoReturn
 
 import pytest
 
+from .. import mta
 from ..mta.facts import UNKNOWN_LOCAL_PART, Route
 from ..world import MailTopology
-from .byoc import OVERRIDES, ConfigInfo
+from .byoc import ConfigInfo
 
 NOT_JUDGED = "not judged: "
 NOT_APPLICABLE = "not applicable: "
@@ -141,4 +142,4 @@ class Target:
         return f"{self.node} ({self.domain}) with the configuration in {self.info.directory}"
 
     def overrides(self) -> list[str]:
-        return [f"{what}: {why}" for what, why in OVERRIDES] if self.info is not None else []
+        return [f"{what}: {why}" for what, why in mta.overrides("postfix")] if self.info is not None else []

@@ -1,5 +1,6 @@
 """A user's own Postfix configuration: asked about once per process (harness.mta.postfix.configfacts), and what
-the harness changes in it to run it in a topology (OVERRIDES, put in place by containers/postfix/user-config.sh).
+the harness changes in it to run it in a topology (overrides(), read from containers/postfix/user-config.sh, which
+makes the changes).
 
 The configuration's validity is Postfix's to judge: the node runs `postfix check` at start and a refusal is
 reported with Postfix's own words (ConfigRefused), within seconds.
@@ -8,6 +9,7 @@ reported with Postfix's own words (ConfigRefused), within seconds.
 from __future__ import annotations
 
 import atexit
+import functools
 import shutil
 import tempfile
 from collections.abc import Sequence
@@ -20,18 +22,18 @@ _ASKED: dict[tuple[object, ...], ConfigInfo] = {}
 _DERIVED: dict[tuple[object, ...], Path] = {}
 TABLES_DIR = "mailharness-tables"  # in the configuration folder, so /etc/postfix/mailharness-tables in the node
 
-# What the harness changes in a user's configuration, and why. Shown in reports.
-OVERRIDES: tuple[tuple[str, str], ...] = (
-    ("maillog_file = /dev/stdout", "the mail log is the container's log, followed as events"),
-    ("inet_interfaces = all, inet_protocols = ipv4", "listen on the topology's network"),
-    ("chroot = n for every service (master.cf)", "no copies of resolv.conf in a chroot"),
-    ("queue_run_delay = 1s, minimal_backoff_time = 1s, maximal_backoff_time = 1s", "retries in seconds, not minutes"),
-    ("smtpd_error_sleep_time = 0", "no pause before error replies"),
-    ("postscreen_greet_wait = 1s", "postscreen's pregreet test holds each new client 1 s, not 6"),
-    ("transport_maps = the topology's domains only; default_transport = relay_transport = error:5.7.1",
-     "mail can never leave the topology (the network is internal as well)"),
-    ("indexed tables rebuilt with postmap/postalias", "the .db files are built for this Postfix"),
-)
+_MARK = "# override: "
+
+
+@functools.cache
+def overrides() -> tuple[tuple[str, str], ...]:
+    """What the harness changes in a user's configuration, and why (shown in reports): the "# override: WHAT |
+    WHY" lines of the script that makes the changes (containers/postfix/user-config.sh), its one home."""
+    from ...engine.images import containers_dir
+
+    script = (containers_dir() / "postfix" / "user-config.sh").read_text(encoding="utf-8")
+    return tuple((what.strip(), why.strip()) for what, _, why in
+                 (line.removeprefix(_MARK).partition(" | ") for line in script.splitlines() if line.startswith(_MARK)))
 
 
 def inspect_config(directory: str | Path, recipient: str = "", *, domains: Sequence[str] = (),
