@@ -121,8 +121,8 @@ class MailTopology:
         for i, spec in enumerate(self.spec.nodes):
             ip = str(hosts[9 + i])
             placement = self._placement(ip, dns_ip)
-            if spec.kind == "postfix":
-                self.nodes[spec.name] = mta.start_node(spec, self.spec, tags[images.key("postfix", spec.version)],
+            if spec.kind in mta.KINDS:
+                self.nodes[spec.name] = mta.start_node(spec, self.spec, tags[images.key(spec.kind, spec.version)],
                                                        placement)
             else:
                 self.nodes[spec.name] = MockNode(spec, tags["mock-smtp"], placement)
