@@ -89,6 +89,13 @@ class RecordingReader:
     def __getattr__(self, name: str) -> Any:
         return getattr(self._inner, name)
 
+    def __setattr__(self, name: str, value: Any) -> None:
+        # aiosmtpd sets the reader's transport after STARTTLS: that is the inner reader's
+        if name in ("_inner", "_on_line"):
+            object.__setattr__(self, name, value)
+        else:
+            setattr(self._inner, name, value)
+
 
 async def close_server(server: asyncio.AbstractServer, connections: AbstractSet[Callbacks]) -> None:
     """Stop listening, close every open connection and let their sessions be recorded as closed."""

@@ -18,10 +18,11 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import ssl
 from collections.abc import Callable, Coroutine, Iterable
 from typing import Any, AnyStr, Self
 
-from aiosmtpd.smtp import SMTP, Envelope
+from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 
 from .aio import Hooks, RecordingReader
 from .params import Refusal
@@ -47,6 +48,7 @@ class ScriptedConnection(SMTP):
         loop: asyncio.AbstractEventLoop | None = None,
         refresh: Callable[[], object] | None = None,
         connections: set[Self] | None = None,
+        tls_context: ssl.SSLContext | None = None,
     ) -> None:
         hooks = Hooks()
         super().__init__(
@@ -58,6 +60,9 @@ class ScriptedConnection(SMTP):
             ident="ESMTP mock",
             timeout=idle_timeout,
             loop=loop,
+            tls_context=tls_context,
+            authenticator=self._check_login,
+            auth_require_tls=True,  # AUTH before STARTTLS: 538 5.7.11 (a password never travels in clear)
         )
         hooks.protocol = self
         # MAIL/RCPT with DSN parameters exceed aiosmtpd's 512-byte command limit.
@@ -77,9 +82,28 @@ class ScriptedConnection(SMTP):
         self._data_bytes = 0
         self._data_lines = 0
         self._data_reply: list[str] | None = None
+        self.tls_version = ""  # the TLS protocol once STARTTLS completed
+        self.login = ""  # the user a successful AUTH named
+
+    def _check_login(self, server: SMTP, session: Session, envelope: Envelope, mechanism: str,
+                     auth_data: object) -> AuthResult:
+        """aiosmtpd's authenticator: the script's logins (user, password) are the accepted ones."""
+        if not isinstance(auth_data, LoginPassword):
+            return AuthResult(success=False, handled=False)
+        user, password = auth_data.login.decode("utf-8", "replace"), auth_data.password.decode("utf-8", "replace")
+        ok = (user, password) in self.script.logins
+        self.note(f"AUTH {mechanism} as {user}: " + ("accepted" if ok else "refused (not one of the script's logins)"))
+        if ok:
+            self.login = user
+        return AuthResult(success=ok, handled=False)
 
     # -- connection life cycle ------------------------------------------------
     def connection_made(self: Self, transport: asyncio.BaseTransport) -> None:
+        if self._original_transport is not None:  # aiosmtpd calls it again once STARTTLS's handshake is done
+            super().connection_made(transport)
+            self.tls_version = str(transport.get_extra_info("ssl_object").version() or "TLS")
+            self.note(f"TLS started ({self.tls_version})")
+            return
         super().connection_made(transport)
         # The command loop task exists but has not run yet: wrap its reader now.
         self._reader = RecordingReader(self._reader, self._saw_line)  # type: ignore[assignment]

@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import ssl
 import threading
 from collections.abc import Callable
 from types import TracebackType
@@ -64,8 +65,10 @@ class MockSMTP:
         spool: str | os.PathLike[str] | None = None,
         idle_timeout: float = 3600.0,
         log: Callable[[str], None] | None = None,
+        tls_context: ssl.SSLContext | None = None,
     ) -> None:
         self.host = host
+        self.tls_context = tls_context  # STARTTLS works (when the script advertises it) with this context
         self.hostname = hostname
         self.idle_timeout = idle_timeout
         self.state = ScriptState(script)
@@ -113,6 +116,7 @@ class MockSMTP:
                 idle_timeout=self.idle_timeout,
                 loop=loop,
                 connections=self._connections,
+                tls_context=self.tls_context,
             )
 
         self._server = await loop.create_server(factory, self.host, self._requested_port)

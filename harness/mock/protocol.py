@@ -6,7 +6,8 @@ parameters with 555 and upper-case their xtext values), asks the shared
 :class:`~harness.mock.state.ScriptState` what to answer at each stage, and
 reports every client line and server reply line to a
 :class:`~harness.mock.recorder.Recorder`.  Everything else (the command
-loop, reading message data, NOOP, RSET, QUIT, VRFY, HELP, STARTTLS -> 454)
+loop, reading message data, NOOP, RSET, QUIT, VRFY, HELP, and STARTTLS and AUTH
+as the script allows them: see Script.logins)
 is aiosmtpd's.  Works with aiosmtpd 1.4.3 (Debian bookworm) and 1.4.6.
 This module is the dialogue (what each command may do, and its default
 reply); the connection under it (its life cycle, the transcript, sending the
@@ -84,9 +85,12 @@ class MockSMTPProtocol(ScriptedConnection):
 
     def _ehlo_reply(self) -> ScriptedReply:
         script = self.script
-        keywords = [k for k in KNOWN_EXTENSIONS if k in script.extensions]
-        keywords += sorted(script.extensions - set(KNOWN_EXTENSIONS))
+        offered = script.extensions - ({"STARTTLS"} if self.tls_version else set())  # RFC 3207 s4.2: not again
+        keywords = [k for k in KNOWN_EXTENSIONS if k in offered]
+        keywords += sorted(offered - set(KNOWN_EXTENSIONS))
         lines = [f"SIZE {script.size_limit}" if k == "SIZE" and script.size_limit else k for k in keywords]
+        if script.logins and self.tls_version:  # AUTH only over TLS
+            lines.append("AUTH PLAIN LOGIN")
         return ScriptedReply(250, None, "\n".join([self.hostname_now(), *lines]))
 
     async def _greet(self, stage: Stage, name: str | None, esmtp: bool) -> ScriptedReply:
@@ -118,6 +122,8 @@ class MockSMTPProtocol(ScriptedConnection):
         m = MAIL_RE.fullmatch(arg or "")
         if m is None:
             raise self._refuse(501, "5.5.4", "Syntax: MAIL FROM:<address>")
+        if self.script.logins and not self.login:
+            raise self._refuse(530, "5.7.0", "Authentication required")
         address, params = address_of(m.group(1)), self._params(m.group(2))
         check_mail_params(params, self.script)
         reply = await self._answer("mail", [address], self.default_reply(250, "2.1.0", "Ok"))
@@ -147,6 +153,22 @@ class MockSMTPProtocol(ScriptedConnection):
             self.envelope.rcpt_tos.append(address)
             self.envelope.rcpt_options.extend(m.group(2).split())
         return reply
+
+    # -- STARTTLS, AUTH (aiosmtpd's, as the script allows) ------------------------------
+    async def smtp_STARTTLS(self, arg: str) -> None:
+        if self.tls_version:
+            await self.push("503 5.5.1 Error: TLS already active")
+            return
+        if not self.script.advertises("STARTTLS"):
+            await self.push("502 5.5.1 Error: command not implemented")
+            return
+        await super().smtp_STARTTLS(arg)
+
+    async def smtp_AUTH(self, arg: str) -> None:
+        if not self.script.logins:
+            await self.push("502 5.5.1 Error: authentication not enabled")
+            return
+        await super().smtp_AUTH(arg)
 
     async def smtp_MAIL(self, arg: str | None) -> None:
         await self._run(self._mail(arg))
@@ -204,6 +226,8 @@ class MockSMTPProtocol(ScriptedConnection):
                     eod_reply=eod_reply,
                     received=time.time(),
                     data=data,
+                    tls=self.tls_version,
+                    login=self.login,
                 )
             )
 

@@ -141,6 +141,8 @@ class MessageRecord:
     eod_reply: str | None
     received: float
     data: bytes
+    tls: str = ""  # the TLS protocol the message came over ("TLSv1.3"), "" in clear
+    login: str = ""  # the user the client authenticated as (AUTH), "" without
 
     @property
     def recipients(self) -> tuple[str, ...]:
@@ -180,6 +182,8 @@ class MessageRecord:
             "eod_reply": self.eod_reply,
             "received": self.received,
             "size": len(self.data),
+            "tls": self.tls,
+            "login": self.login,
         }
 
     @classmethod
@@ -197,6 +201,8 @@ class MessageRecord:
             eod_reply=d["eod_reply"],
             received=float(d["received"]),
             data=data,
+            tls=str(d.get("tls", "")),
+            login=str(d.get("login", "")),
         )
 
 

@@ -44,7 +44,7 @@ DEFAULT_EXTENSIONS: frozenset[str] = frozenset(
     {"PIPELINING", "SIZE", "8BITMIME", "DSN", "ENHANCEDSTATUSCODES", "SMTPUTF8"}
 )
 #: Extensions whose advertisement also changes what the mock accepts.
-#: STARTTLS is advertise-only: the STARTTLS command is answered 454.
+#: STARTTLS works where the server has a certificate (the mock-smtp container); elsewhere it is answered 454.
 KNOWN_EXTENSIONS: tuple[str, ...] = (
     "PIPELINING",
     "SIZE",
@@ -192,12 +192,17 @@ class Script:
     Parameters of an extension that is not advertised are refused with 555.
     ``size_limit`` (bytes, 0 = none) is enforced even when SIZE is hidden.
     ``hostname`` overrides the server's hostname in the banner and EHLO.
+    ``logins``: (user, password) pairs. When there are any, the mock is a submission server: AUTH PLAIN and LOGIN
+    are offered once TLS is on (AUTH before STARTTLS gets 538 5.7.11), these pairs are accepted, and MAIL before a
+    successful AUTH gets 530 5.7.0. STARTTLS itself is offered when ``extensions`` hold it and the server has a
+    certificate (the mock-smtp container has one).
     """
 
     rules: tuple[Rule, ...] = ()
     extensions: frozenset[str] = DEFAULT_EXTENSIONS
     size_limit: int = DEFAULT_SIZE_LIMIT
     hostname: str | None = None
+    logins: tuple[tuple[str, str], ...] = ()
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "rules", tuple(self.rules))
@@ -212,6 +217,7 @@ class Script:
             raise ValueError("size_limit must be >= 0")
         if self.hostname is not None and (not self.hostname or any(c.isspace() for c in self.hostname)):
             raise ValueError(f"bad hostname {self.hostname!r}")
+        object.__setattr__(self, "logins", tuple((str(u), str(p)) for u, p in self.logins))
 
     # -- small builders -------------------------------------------------
     def add(self, *rules: Rule) -> Script:
@@ -227,6 +233,10 @@ class Script:
         """A copy that also advertises ``extensions``."""
         return dataclasses.replace(self, extensions=self.extensions | {_keyword(e) for e in extensions})
 
+    def login(self, user: str, password: str) -> Script:
+        """A copy that accepts AUTH as `user` with `password` (and then requires AUTH before MAIL)."""
+        return dataclasses.replace(self, logins=(*self.logins, (user, password)))
+
     def advertises(self, extension: str) -> bool:
         return _keyword(extension) in self.extensions
 
@@ -238,6 +248,7 @@ class Script:
             "size_limit": self.size_limit,
             "extensions": sorted(self.extensions),
             "rules": [_rule_to_dict(r) for r in self.rules],
+            "logins": [list(pair) for pair in self.logins],
         }
 
     def to_json(self, indent: int | None = 2) -> str:
@@ -245,7 +256,7 @@ class Script:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Script:
-        _check_keys("script", data, {"version", "hostname", "size_limit", "extensions", "rules"})
+        _check_keys("script", data, {"version", "hostname", "size_limit", "extensions", "rules", "logins"})
         version = data.get("version", SCRIPT_VERSION)
         if version != SCRIPT_VERSION:
             raise ValueError(f"unsupported script version {version!r}")
@@ -254,6 +265,7 @@ class Script:
             extensions=frozenset(_list(data.get("extensions", sorted(DEFAULT_EXTENSIONS)), "extensions")),
             size_limit=data.get("size_limit", DEFAULT_SIZE_LIMIT),
             hostname=data.get("hostname"),
+            logins=tuple((str(u), str(p)) for u, p in _list(data.get("logins", []), "logins")),
         )
 
     @classmethod

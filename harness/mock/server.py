@@ -29,6 +29,7 @@ import asyncio
 import platform
 import signal
 import socket
+import ssl
 import sys
 from collections.abc import Sequence
 
@@ -56,8 +57,11 @@ async def serve(
     script_path: str | None = None,
     idle_timeout: float = 3600.0,
     stop: asyncio.Event | None = None,
+    more_ports: Sequence[int] = (),
+    tls: tuple[str, str] | None = None,
 ) -> None:
-    """Serve until ``stop`` is set (or SIGTERM/SIGINT when ``stop`` is None)."""
+    """Serve until ``stop`` is set (or SIGTERM/SIGINT when ``stop`` is None): on `port` and `more_ports` (a
+    relayhost's submission port, 587), with STARTTLS when `tls` names a certificate and its key."""
     loop = asyncio.get_running_loop()
     state = ScriptState()
     watcher = ScriptFile(script_path, state, log_line) if script_path else None
@@ -71,6 +75,10 @@ async def serve(
         first = writer.next_session_id()
     recorder = Recorder(keep=False, sinks=sinks, log=log_line, first_session_id=first)
     connections: set[MockSMTPProtocol] = set()
+    context = None
+    if tls is not None:
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        context.load_cert_chain(*tls)
 
     def factory() -> MockSMTPProtocol:
         return MockSMTPProtocol(
@@ -81,26 +89,33 @@ async def serve(
             loop=loop,
             refresh=None if watcher is None else watcher.check,
             connections=connections,
+            tls_context=context,
         )
 
-    server = await loop.create_server(factory, host, port)
+    servers = [await loop.create_server(factory, host, p) for p in dict.fromkeys((port, *more_ports))]
     if stop is None:
         stop = asyncio.Event()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
-    bound = server.sockets[0].getsockname()
-    log_line(f"aiosmtpd {aiosmtpd.__version__}, Python {platform.python_version()}")
-    log_line(f"listening on {bound[0]}:{bound[1]}")
+    log_line(f"aiosmtpd {aiosmtpd.__version__}, Python {platform.python_version()}"
+             + (", STARTTLS with " + tls[0] if tls else ""))
+    for server in servers:
+        bound = server.sockets[0].getsockname()
+        log_line(f"listening on {bound[0]}:{bound[1]}")
     await stop.wait()
     log_line("stopping")
-    await close_server(server, connections)
+    for server in servers:
+        await close_server(server, connections)
     log_line("stopped")
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="python3 -m harness.mock.server", description="Scripted mock SMTP server")
     p.add_argument("--host", default="0.0.0.0", help="address to listen on (default 0.0.0.0)")
-    p.add_argument("--port", type=int, default=25, help="port (default 25; 0 picks a free one)")
+    p.add_argument("--port", type=int, action="append", help="port (default 25; 0 picks a free one); repeat it to "
+                   "listen on more (a relayhost's 587)")
+    p.add_argument("--tls-cert", default=None, help="certificate (PEM) for STARTTLS")
+    p.add_argument("--tls-key", default=None, help="its private key (PEM)")
     p.add_argument("--spool", default=None, help="directory for session and message records")
     p.add_argument("--script", default=None, help="JSON script file, re-read when it changes")
     p.add_argument("--hostname", default=socket.gethostname(), help="name in the banner and EHLO reply")
@@ -110,14 +125,17 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
+    ports = args.port or [25]
     asyncio.run(
         serve(
             args.host,
-            args.port,
+            ports[0],
             hostname=args.hostname,
             spool=args.spool,
             script_path=args.script,
             idle_timeout=args.idle_timeout,
+            more_ports=ports[1:],
+            tls=(args.tls_cert, args.tls_key) if args.tls_cert and args.tls_key else None,
         )
     )
     return 0
