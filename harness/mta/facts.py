@@ -31,6 +31,31 @@ class Route:
         return self.kind in ("mailbox", "lmtp")
 
 
+@dataclass(frozen=True)
+class Outbound:
+    """How a server sends its mail through a relayhost (a smarthost: a null client, a satellite, an application
+    host), as its configuration says: what a stand-in for the relayhost must be. `host` is "" when no stand-in
+    can answer for it (`why` says why: an IP address, implicit TLS)."""
+
+    relayhost: str  # as the configuration names it ("[smtp.provider.test]:587")
+    host: str  # the name the stand-in answers for ("smtp.provider.test")
+    port: int
+    login: tuple[str, str] | None  # (user, password) it authenticates with (SASL); None: no AUTH
+    tls: str  # its TLS policy towards the relayhost: "", "none", "may", "encrypt", "verify", "secure", "dane"...
+    origin: str  # the domain its unqualified senders get (myorigin), as the relayhost sees them
+    why: str = ""  # why no stand-in can answer for the relayhost, when host is ""
+
+    @property
+    def tls_required(self) -> bool:
+        """Mail to the relayhost may only go over TLS."""
+        return self.tls not in ("", "none", "may")
+
+    @property
+    def verifies(self) -> bool:
+        """The certificate must be trusted (and name the host), which a stand-in's self-signed one is not."""
+        return self.tls in ("verify", "secure", "dane", "dane-only", "fingerprint")
+
+
 class ProbeError(MailharnessError, RuntimeError):
     """The probe container (where the MTA reads the configuration) could not be started or answered nonsense."""
 
@@ -65,6 +90,10 @@ class ConfigInfo:
     # read (SQL, LDAP...): the node cannot either (no database in the topology), so mail to its domains gets a
     # temporary lookup failure; `--mta-table PARAM=FILE` puts a readable copy in its place
     unreadable: tuple[str, ...] = ()
+    outbound: Outbound | None = None  # it sends through a relayhost: the outbound requirements apply
+    # why requirements about mail it receives do not apply ("" when they do): it listens on loopback only, or
+    # serves no domain
+    inbound_na: str = ""
 
     @property
     def domains(self) -> tuple[str, ...]:

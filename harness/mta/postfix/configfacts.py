@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from ..facts import ConfigError, ConfigInfo
+from . import outbound as sending
 from . import recipients
 from .probe import USER_DIR, Probe
 from .resolve import Tables, is_domain, is_table, is_unreadable, items, query_table
@@ -26,7 +27,7 @@ VALUE_PARAMS = ("myhostname", "mydomain", "myorigin", "mydestination", "virtual_
                 "non_smtpd_milters", "smtpd_recipient_restrictions", "smtpd_relay_restrictions",
                 "smtpd_client_restrictions", "smtpd_sender_restrictions", "smtpd_helo_restrictions",
                 "smtpd_data_restrictions", "smtpd_end_of_data_restrictions", "postscreen_dnsbl_sites",
-                "smtpd_tls_security_level", "smtpd_sasl_auth_enable", "smtpd_sasl_type")
+                "smtpd_tls_security_level", "smtpd_sasl_auth_enable", "smtpd_sasl_type", *sending.PARAMS)
 _INDEXED = ("hash", "btree", "lmdb", "cdb", "dbm", "sdbm")
 _TABLE_FILE = re.compile(r"^(?:proxy:)?([a-z0-9]+):(/[^\s,{}]+)$")
 _TLS = ("cert", "key", "ca", "chain", "other")
@@ -166,9 +167,15 @@ def _resolve(d: Path, probe: Probe, recipient: str, domains: list[str]) -> Confi
     values = settings(probe.run([*build, ["postconf", "-x", *VALUE_PARAMS]])[-1].out)
     tables = Tables(probe, aliases={t for t in items(values.get("alias_maps", "")) if is_table(t)})
     unreadable = recipients.unreadable(values)
+    relay = sending.outbound(probe, values, notes)
     found = recipients.served(d, probe, values, tables, [hostname, domain], recipient, notes, vouched=domains,
-                              unread=unreadable, explicit=set(explicit))
-    primary = domain if domain in found.served else next(iter(found.served))
+                              unread=unreadable, explicit=set(explicit), sends=relay is not None)
+    primary = domain if domain in found.served or not found.served else next(iter(found.served))
+    listens = sending.listens(values)
+    inbound_na = ("" if listens and found.served else
+                  f"no listener on the network (inet_interfaces = {values.get('inet_interfaces', '')})" if not listens
+                  else "it serves no domain (mydestination, virtual_*_domains and relay_domains are empty): it "
+                  "only sends")
     accounts = recipients.accounts(probe, values, tables, found, recipient)
     known, known_reason = recipients.known(values, tables, found, accounts, primary, recipient, notes)
     unknown, unknown_reason = recipients.unknown(values, tables, found.served, primary)
@@ -189,7 +196,8 @@ def _resolve(d: Path, probe: Probe, recipient: str, domains: list[str]) -> Confi
                       files=tuple(sorted(files.items())), relay_unknown=relay_unknown, stand_ins=stand_ins,
                       lmtp_delivery=first is not None and first.kind == "lmtp",
                       relay_unknown_reason=relay_unknown_reason, routes=tuple(ways),
-                      unreadable=tuple(f"{p} = {t}" for p, t in unreadable))
+                      unreadable=tuple(f"{p} = {t}" for p, t in unreadable), outbound=relay,
+                      inbound_na=inbound_na)
 
 
 def _identity(d: Path, probe: Probe) -> tuple[str, str, dict[str, str], dict[str, str], dict[str, str]]:

@@ -60,14 +60,14 @@ def unreadable(values: dict[str, str]) -> list[tuple[str, str]]:
 
 def served(d: Path, probe: Probe, values: dict[str, str], tables: Tables, candidates: list[str], recipient: str,
            notes: list[str], *, vouched: Sequence[str] = (), unread: Sequence[tuple[str, str]] = (),
-           explicit: Collection[str] = ()) -> Served:
+           explicit: Collection[str] = (), sends: bool = False) -> Served:
     """Domain lists: names, /file/name entries (read), tables (listed where Postfix can list them); every address
     the recipient tables list, and the domains of those addresses; each candidate domain's class, as Postfix's
     lookups decide it. A domain the user vouches for (`vouched`: --mta-domain, and --mta-recipient's) that the
     lookups cannot place, where a class's domain list is a table nobody can read (`unread`), is taken to be of
     that class (one main.cf sets itself, in `explicit`, before one that only inherits a default, such as
     virtual_alias_domains = $virtual_alias_maps), with a note. ConfigError when it serves none, saying why and the
-    way out."""
+    way out, unless it `sends` through a relayhost (a null client serves none: its requirements are outbound)."""
     list_files = [it for _, param, _ in CLASSES for it in items(values.get(param, "")) if it.startswith("/")]
     tables.list_keys([it for param in [c[1] for c in CLASSES] + list(RCPT_PARAMS) + ["alias_maps"]
                       for it in items(values.get(param, "")) if is_table(it)])
@@ -118,8 +118,12 @@ def served(d: Path, probe: Probe, values: dict[str, str], tables: Tables, candid
                               + "; ".join(f"{param} = {t}" for _, param, t in hidden) + "); name one with "
                               "--mta-domain DOMAIN, and give the node a readable copy with --mta-table "
                               f"{hidden[0][1]}=FILE (a texthash table: one 'key value' a line)")
-        raise ConfigError(f"{d}: Postfix says this configuration serves no domain (mydestination, "
-                          "virtual_*_domains, relay_domains)")
+        if not sends:
+            raise ConfigError(f"{d}: Postfix says this configuration serves no domain (mydestination, "
+                              "virtual_*_domains, relay_domains) and names no relayhost to send through: the "
+                              "harness has nothing to judge")
+        notes.append("it serves no domain (mydestination, virtual_*_domains and relay_domains are empty): an "
+                     "outbound-only server, judged on the mail it sends through its relayhost")
     return Served(classes, listed)
 
 
