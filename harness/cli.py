@@ -184,9 +184,18 @@ def _check(args: argparse.Namespace, rest: list[str]) -> int:
     except (ConfigError, NotBundled, ProbeError) as exc:
         print(f"mailharness check: {exc}", file=sys.stderr)
         return 4
-    print(f"mailharness check: {directory}: {info.hostname}, domains {', '.join(info.domains)}; "
+    print(f"mailharness check: {directory}: {info.hostname}, domains {', '.join(info.domains) or 'none'}; "
           f"recipients known to Postfix: {', '.join(info.recipients[:5]) or 'none (pass --mta-recipient)'}; "
           f"unknown: {info.unknown or 'none confirmed'}")
+    relay = info.outbound
+    if relay is not None:
+        print(f"  sends through relayhost {relay.relayhost}: " + (
+            f"stood in for by the node relayhost ({relay.host}:{relay.port}, STARTTLS offered"
+            + (f", login {relay.login[0]} required after STARTTLS" if relay.login else "") + ")" if relay.host
+            else f"not stood in for: {relay.why}") + f"; TLS policy {relay.tls or 'none'}; senders qualified as "
+            f"@{relay.origin or '(unqualified)'}")
+    if info.inbound_na:
+        print(f"  receives no mail from outside: {info.inbound_na}")
     for note in info.notes:
         print(f"  note: {note}")
     for stand_in in info.stand_ins:

@@ -47,6 +47,12 @@ class NodeSpec:
         Dovecot quota there).
     version: the Postfix release the node runs ("3.10"), one of harness.mta.releases(kind); empty: the
         default release (or the one --mailharness-mta names). Postfix nodes only.
+    listens: False when YOUR configuration listens on loopback only (inet_interfaces = loopback-only): the harness
+        keeps that, so nothing outside the node can connect; mail is submitted inside it (MailTopology.submit).
+    relayhost: YOUR configuration's relayhost (a smarthost), stood in for by a node of the topology that answers
+        for its name: the harness keeps it; mail for the topology's other domains goes to their nodes, all other
+        mail to the stand-in.
+    ports: more ports a mock node listens on besides 25 (a stood-in relayhost's 587).
     """
 
     name: str
@@ -62,6 +68,9 @@ class NodeSpec:
     files: tuple[tuple[str, bytes], ...] = ()
     dovecot: bool = False
     version: str = ""
+    listens: bool = True
+    relayhost: str = ""
+    ports: tuple[int, ...] = ()
 
     def __post_init__(self) -> None:
         if not _DOMAIN.match(self.domain):
@@ -74,6 +83,9 @@ class NodeSpec:
         if self.version and self.kind != "postfix":
             raise ValueError(f"node {self.name!r}: version {self.version!r} is for Postfix nodes; a {self.kind} node "
                              "has none")
+        if self.ports and self.kind != "mock":
+            raise ValueError(f"node {self.name!r}: ports {self.ports} are for mock nodes (a Postfix node listens "
+                             "where its configuration says)")
         if self.version:
             try:
                 mta.release(self.kind, self.version)

@@ -308,6 +308,24 @@ class MailTopology:
         self.sent.append(sent)
         return sent
 
+    def submit(self, node: str, sender: str, recipients: str | Sequence[str], *,
+               message: EmailMessage | None = None, subject: str | None = None, body: str | None = None,
+               headers: dict[str, str] | None = None) -> Sent:
+        """Submit a message inside `node` as an application there does, through its MTA's sendmail program (not
+        over SMTP): how a null client or an application host sends. `sender` may be unqualified ("app"): the MTA
+        qualifies it (Postfix: myorigin). The transcript holds the program's exit: see harness.submission."""
+        from .submission import submit_inside
+
+        n = self.mta(node)
+        rcpts = [recipients] if isinstance(recipients, str) else list(recipients)
+        env = Envelope(sender, tuple(Recipient(r) for r in rcpts), None, None)
+        msg = message or make_message(sender, rcpts, subject=subject, body=body, headers=headers)
+        t = submit_inside(n, env, msg.as_bytes())
+        self.transcripts.append(t)
+        sent = Sent(env, t, msg, n.name, self)
+        self.sent.append(sent)
+        return sent
+
     def describe(self) -> list[dict[str, str]]:
         out = []
         for n in [*self.nodes.values(), self.dns]:

@@ -21,6 +21,7 @@ def test_every_parameter_the_script_sets_is_named_by_an_override_line() -> None:
     commands = re.findall(r"^postconf -e((?:.*\\\n)*.*)$", script, re.M)
     assert commands, "the script sets parameters with postconf -e"
     params = {m for c in commands for m in re.findall(r'"([a-z_]+) = ', c)}
+    params |= set(re.findall(r'^[a-z]+="([a-z_]+) = ', script, re.M))  # set through a variable: listen="..."
     assert {"maillog_file", "transport_maps", "postscreen_greet_wait"} <= params, params
     named = " ".join(what for what, _ in overrides("postfix"))
     assert not [p for p in params if p not in named], f"not listed in an override line: {params - set(named.split())}"

@@ -71,14 +71,18 @@ theirs=$(postconf -h transport_maps 2>/dev/null)
 # What the harness changes in a user's configuration, and why: the "override:" lines are the list reports show
 # (harness.mta.postfix.userconfig.overrides reads them; tests/test_overrides.py keeps them beside the commands).
 # override: maillog_file = /dev/stdout | the mail log is the container's log, followed as events
-# override: inet_interfaces = all, inet_protocols = ipv4 | listen on the topology's network
+# override: inet_interfaces = all, inet_protocols = ipv4 | listen on the topology's network (a configuration that listens on loopback only keeps its inet_interfaces: nothing outside the node may connect)
 # override: queue_run_delay = 1s, minimal_backoff_time = 1s, maximal_backoff_time = 1s | retries in seconds, not minutes
 # override: smtpd_error_sleep_time = 0 | no pause before error replies
 # override: postscreen_greet_wait = 1s | postscreen's pregreet test holds each new client 1 s, not 6
-# override: transport_maps = the topology's domains only; default_transport = relay_transport = error:5.7.1 | mail can never leave the topology (the network is internal as well)
-postconf -e "maillog_file = /dev/stdout" "inet_interfaces = all" "inet_protocols = ipv4" \
+# override: transport_maps = the topology's domains only; default_transport = relay_transport = error:5.7.1 | mail can never leave the topology (the network is internal as well); a relayhost the topology stands in for keeps default_transport: mail for the topology's domains goes to their nodes, all other mail to the stand-in
+listen="inet_interfaces = all"
+[ "${MH_LISTEN:-}" = loopback ] && listen="inet_interfaces = $(postconf -h inet_interfaces)"
+default="default_transport = $outside"
+[ -n "${MH_RELAYHOST:-}" ] && default="default_transport = $(postconf -h default_transport)"
+postconf -e "maillog_file = /dev/stdout" "$listen" "inet_protocols = ipv4" \
   "queue_run_delay = 1s" "minimal_backoff_time = 1s" "maximal_backoff_time = 1s" "smtpd_error_sleep_time = 0" \
-  "transport_maps = texthash:$cf/mh_transport${theirs:+, $theirs}" "default_transport = $outside" \
+  "transport_maps = texthash:$cf/mh_transport${theirs:+, $theirs}" "$default" \
   "relay_transport = $outside" "postscreen_greet_wait = 1s"
 # override: chroot = n for every service (master.cf) | no copies of resolv.conf in a chroot
 postconf -F '*/*/chroot = n'

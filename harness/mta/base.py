@@ -78,6 +78,11 @@ class MtaNode(Node, abc.ABC):
 
     # -- logs, queue, mailboxes --------------------------------------------------------------------------------
     @abc.abstractmethod
+    def submit_command(self, sender: str, recipients: list[str], path: str) -> list[str]:
+        """A command that submits the message in the node's file `path` as an application on the node does (the
+        MTA's sendmail program): envelope sender `sender` ("" the null sender), `recipients`."""
+
+    @abc.abstractmethod
     def sync_command(self, token: str) -> list[str]:
         """A command that writes `token` to this node's mail log, as a line of program SYNC_PROGRAM."""
 

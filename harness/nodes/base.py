@@ -251,6 +251,10 @@ class Node:
             raise NodeError(f"{self.name}: {cmd!r} exited {code}: {(out + err).decode('utf-8', 'replace')[-2000:]}")
         return out + err
 
+    def run(self, cmd: list[str] | str) -> tuple[int, bytes, bytes]:
+        """Run a command in the node: its exit status, stdout and stderr (never raises for a non-zero exit)."""
+        return self._run(cmd)
+
     def read(self, cmd: list[str], ok: tuple[int, ...] = (0,)) -> bytes:
         """Run a command whose stdout is data (a tar of a mailbox): stdout alone; an exit status outside `ok`
         raises NodeError with its stderr."""

@@ -26,8 +26,11 @@ class MockNode(Node):
     def __init__(self, spec: NodeSpec, image: str, placement: Placement):
         super().__init__(spec.name, spec.hostname, image, placement, domain=spec.domain)
         self.spec = spec
-        self.container.with_command(["--hostname", spec.hostname])
+        self.container.with_command(["--hostname", spec.hostname, *(f"--port={p}" for p in spec.ports)])
         self._script = Script()
+        # The script a reset returns to (None: the mock's default): a stand-in's standing behaviour, such as a
+        # relayhost's STARTTLS and logins, which a test's script changes for the test only.
+        self.baseline: Script | None = None
         self._mark = 0  # the event log's position at the last reset
 
     def wait_started(self, timeout: float, since: int) -> None:
@@ -79,3 +82,5 @@ class MockNode(Node):
         # Files only: the server keeps its spool folders open. A removed script also zeroes the counters.
         self.exec(["sh", "-c", f"find /var/spool/mock -type f -delete; rm -f {SCRIPT_PATH}"])
         self._script = Script()
+        if self.baseline is not None:
+            self.script = self.baseline

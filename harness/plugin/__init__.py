@@ -31,7 +31,7 @@ from ..mta.base import ConfigRefused
 from ..mta.facts import ProbeError
 from ..mta.versions import default_version, known_releases, release
 from ..report.outcomes import label
-from ..sut.byoc import ConfigError, table_options, topology_for_config
+from ..sut.byoc import ConfigError, relayhost_node, relayhost_script, table_options, topology_for_config
 from ..sut.conformance import Target, judged
 from ..topology import TopologySpec, default_topology, topology_with_mock_next_hop
 from ..world import MailTopology
@@ -279,6 +279,9 @@ def _mailharness_target(request: pytest.FixtureRequest) -> Iterator[Target]:
         pytest.fail(f"mailharness: {exc}", pytrace=False)
     recipient = info.recipients[0] if info.recipients else ""
     request.config.stash[_STOOD_IN] = info.stand_ins
+    stand_in = relayhost_node(info)
+    if stand_in is not None:  # the relayhost's standing behaviour: every reset returns to it
+        topo.mock(stand_in.name).baseline = relayhost_script(info)
     yield Target(topo, node, info.domain, recipient, info=info)
     _finish(topo, request, request.session.testsfailed > 0)
 

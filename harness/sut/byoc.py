@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from .. import mta
+from ..mock import Script
 from ..mta.facts import ConfigError as ConfigError
 from ..mta.facts import ConfigInfo as ConfigInfo
 from ..topology import MAILBOX_NAME, NodeSpec, TopologySpec, default_topology
@@ -41,10 +42,39 @@ def node_for_config(directory: str | Path, name: str = "library", recipient: str
     """A Postfix node running the configuration in `directory` (with `tables`' copies: see inspect_config)."""
     info = inspect_config(directory, recipient, domains=domains, tables=tables)
     others = tuple(d for d in info.domains if d != info.domain)
+    relay = info.outbound
     spec = NodeSpec(name, info.domain, users=tuple(u for u in info.local_users if MAILBOX_NAME.match(u)),
                     hostname=info.hostname, config_dir=str(Path(info.directory).resolve()), other_domains=others,
-                    files=info.files, dovecot=any(s.startswith("dovecot:") for s in info.stand_ins))
+                    files=info.files, dovecot=any(s.startswith("dovecot:") for s in info.stand_ins),
+                    listens=not info.inbound_na.startswith("no listener"),
+                    relayhost=relay.relayhost if relay is not None and relay.host else "",
+                    mx=bool(info.domains))  # a server that serves no domain is no domain's MX
     return spec, info
+
+
+RELAYHOST_NODE = "relayhost"
+
+
+def relayhost_node(info: ConfigInfo) -> NodeSpec | None:
+    """The mock node that stands in for the configuration's relayhost: it answers for the relayhost's name (its
+    MX and address) on the relayhost's port; None when the configuration names none, or none can be stood in
+    for (ConfigInfo.outbound.why)."""
+    relay = info.outbound
+    if relay is None or not relay.host:
+        return None
+    return NodeSpec(RELAYHOST_NODE, relay.host, kind="mock", hostname=relay.host,
+                    ports=(relay.port,) if relay.port != 25 else ())
+
+
+def relayhost_script(info: ConfigInfo) -> Script:
+    """What the stand-in relayhost does unless a test says otherwise: it offers STARTTLS, and where the
+    configuration authenticates, it requires AUTH (only after STARTTLS) with the credentials the configuration's
+    smtp_sasl_password_maps hold for it, as a provider's submission server does."""
+    script = Script().advertise("STARTTLS")
+    relay = info.outbound
+    if relay is not None and relay.login is not None:
+        script = script.login(*relay.login)
+    return script
 
 
 def topology_for_config(directory: str | Path, node: str = "library", base: TopologySpec | None = None,
@@ -70,5 +100,8 @@ def topology_for_config(directory: str | Path, node: str = "library", base: Topo
                                  hostname=f"backend.{relay}", mx=False))
     if backends:
         spec = dataclasses.replace(spec, routes={b.domain: b.hostname for b in backends})
+    stand_in = relayhost_node(info)
+    if stand_in is not None:
+        backends.append(stand_in)
     nodes = tuple(spec if n.name == node else n for n in base) + tuple(backends)
     return TopologySpec(nodes=nodes, name=f"{base.name}-{node}-config"), info

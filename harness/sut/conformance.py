@@ -13,7 +13,7 @@ from typing import NoReturn
 import pytest
 
 from .. import mta
-from ..mta.facts import UNKNOWN_LOCAL_PART, Route
+from ..mta.facts import UNKNOWN_LOCAL_PART, Outbound, Route
 from ..world import MailTopology
 from .byoc import ConfigInfo
 
@@ -63,7 +63,32 @@ class Target:
     @property
     def relay_domain(self) -> str:
         """A domain the server relays to a backend (gateway configurations), or ""."""
+        self.require_inbound()
         return self.info.relay_domains[0] if self.info is not None and self.info.relay_domains else ""
+
+    @property
+    def listens(self) -> bool:
+        """Clients outside the node can connect to it (its configuration does not listen on loopback only)."""
+        return self.world.spec.node(self.node).listens
+
+    def require_inbound(self) -> None:
+        """N/A for a requirement on the mail the server receives, when it receives none from outside: it listens
+        on loopback only, or serves no domain."""
+        if self.info is not None and self.info.inbound_na:
+            not_applicable(f"{self.info.inbound_na}: it receives no mail from outside")
+
+    @property
+    def outbound(self) -> Outbound:
+        """How the server sends through its relayhost (stood in for by the node RELAYHOST). N/A when it names no
+        relayhost; NOT JUDGED, with the reason, when the relayhost cannot be stood in for."""
+        relay = self.info.outbound if self.info is not None else None
+        if relay is None:
+            not_applicable("the configuration names no relayhost: it sends to each domain's MX itself, as the "
+                           "inbound requirements' servers do (outbound requirements judge servers that send "
+                           "through a relayhost)")
+        if not relay.host:
+            not_judged(relay.why)
+        return relay
 
     def route(self, rcpt: str) -> Route | None:
         """Where `rcpt`'s mail ends, as the MTA's lookups say (None: the harness's baseline, or not asked)."""
@@ -92,6 +117,7 @@ class Target:
     @property
     def unknown_recipient(self) -> str:
         """An address Postfix's own lookups confirm unknown (skips as NOT JUDGED, with the reason, if none)."""
+        self.require_inbound()
         self.require_readable()
         if self.info is None:
             return f"{UNKNOWN_LOCAL_PART}@{self.domain}"
@@ -104,6 +130,7 @@ class Target:
         server (after its aliases: a full disk or a quota there bites); with `kinds`, one whose route is of one
         of these kinds ("lmtp": handed to Dovecot on the node). NOT JUDGED, with the reason and the way out, if
         there is none."""
+        self.require_inbound()
         self.require_readable()
         if not self.recipient:
             not_judged(self.info.known_reason if self.info else "no recipient known")
@@ -122,6 +149,7 @@ class Target:
         "" where its mail is stored here (the failure is then a full mail disk), or the next hop of the topology
         its mail is relayed to (a backend behind a gateway), which refuses it. NOT JUDGED, with the routes seen and
         the way out, when no known recipient's route fits either."""
+        self.require_inbound()
         if self.info is None or any(r.stored_here for r in self.info.routes):
             return self.known_recipient(delivered_here=True), ""
         for r in self.info.routes:

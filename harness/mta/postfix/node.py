@@ -53,6 +53,21 @@ if [ -n "$f" ] && ino=$(stat -c %i "$f" 2>/dev/null); then
 fi
 exec postqueue -i "$1"
 """
+# The banner of an smtpd that listens on loopback only, read inside the node (polled until a deadline, argv[1] s)
+_LOCAL_BANNER = """import socket, sys, time
+deadline, last = time.monotonic() + float(sys.argv[1]), ""
+while time.monotonic() < deadline:
+    try:
+        with socket.create_connection(("127.0.0.1", 25), 2) as s:
+            last = s.recv(512).decode("ascii", "replace")
+            s.sendall(b"QUIT\\r\\n")
+            if last.startswith("220"):
+                break
+    except OSError as e:
+        last = str(e)
+    time.sleep(0.02)
+print(last)
+"""
 EXPEDITE_LIMIT = 5  # per queue file: past that, something really holds it (a hung delivery agent): leave it be
 
 
@@ -83,6 +98,8 @@ class PostfixNode(MtaNode):
             "MH_NETWORKS": placement.subnet,
             "MH_MAIN_CF": extra,
             "MH_DNS": placement.dns_ip or "",
+            "MH_LISTEN": "" if spec.listens else "loopback",
+            "MH_RELAYHOST": spec.relayhost,
         }
         if spec.config_dir:
             env["MH_USER_CONFIG"] = "1"
@@ -104,7 +121,19 @@ class PostfixNode(MtaNode):
 
     def wait_ready(self, timeout: float, since: int) -> None:
         self.wait_started(timeout, since)
-        self.wait_banner(timeout)
+        if self.spec.listens:
+            self.wait_banner(timeout)
+        else:  # listening on loopback only: its banner is read inside the node
+            out = self.exec(["python3", "-c", _LOCAL_BANNER, str(timeout)], check=False).decode("utf-8", "replace")
+            if not out.startswith("220"):
+                raise NodeError(f"{self.name}: no 220 banner on 127.0.0.1:25 inside the node within {timeout:g}s "
+                                f"(last: {out.strip()[-200:]})")
+
+    def submit_command(self, sender: str, recipients: list[str], path: str) -> list[str]:
+        """Postfix's sendmail(1), as an application submits: the envelope sender, the recipients, the message in
+        `path` (-i: a line with a lone dot does not end it)."""
+        return ["sh", "-c", 'f=$1; shift; exec /usr/sbin/sendmail -i "$@" < "$f"', "submit", path,
+                *(["-f", sender] if sender else ["-f", ""]), "--", *recipients]
 
     def wait_started(self, timeout: float, since: int) -> None:
         ev = self.events.wait(lambda e: e.node == self.name and ("daemon started" in e.line or e.line.startswith(
