@@ -17,6 +17,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import NamedTuple
 
 from harness.engine import images
 from harness.engine.docker import client
@@ -27,11 +28,19 @@ EXAMPLES = ("postfix-good", "postfix-backscatter", "postfix-gateway", "postfix-d
 TIMEOUT = re.compile(r"timed? ?out|timeout", re.I)
 
 
-def check(directory: str) -> tuple[float, str, int, int]:
-    """(seconds, verdict counts, log lines that mention a time-out, log lines searched)."""
+class CheckRun(NamedTuple):
+    seconds: float
+    verdicts: str  # the summary's counts line
+    timeouts: int  # log lines that mention a time-out
+    searched: int  # log lines searched
+    stdout: str
+
+
+def check(directory: str, *extra: str) -> CheckRun:
+    """One `mailharness check` of `directory`; `extra`: more of its options (--mta-table ...)."""
     t0 = time.monotonic()
     r = subprocess.run([sys.executable, "-m", "harness.cli", "check", directory, "--mailharness-html",
-                        "/tmp/mailharness-bench-report.html", "--mailharness-keep=always"],
+                        "/tmp/mailharness-bench-report.html", "--mailharness-keep=always", *extra],
                        capture_output=True, text=True, cwd=ROOT)
     took = time.monotonic() - t0
     m = re.findall(r"^(\d+ passed, \d+ failed.*)$", r.stdout, flags=re.M)
@@ -43,7 +52,7 @@ def check(directory: str) -> tuple[float, str, int, int]:
             searched += len(lines)
             timeouts += sum(1 for line in lines if TIMEOUT.search(line))
         subprocess.run([sys.executable, "-m", "harness.cli", "down", tid], capture_output=True, cwd=ROOT)
-    return took, (m[-1] if m else f"exit {r.returncode}"), timeouts, searched
+    return CheckRun(took, (m[-1] if m else f"exit {r.returncode}"), timeouts, searched, r.stdout)
 
 
 def main() -> None:
@@ -54,7 +63,7 @@ def main() -> None:
     a = ap.parse_args()
     if a.cold:
         images.remove(current=True)
-        took, verdict, _, _ = check("examples/postfix-good")
+        took, verdict, _, _, _ = check("examples/postfix-good")
         print(f"check_cold_with_image_build_s: {took:.1f}  ({verdict})")
     for name in a.examples:
         runs = [check(f"examples/{name}") for _ in range(a.runs)]
