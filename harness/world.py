@@ -21,7 +21,7 @@ import weakref
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from email.message import EmailMessage
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import docker.errors
 from docker.types import IPAMConfig, IPAMPool
@@ -310,17 +310,18 @@ class MailTopology:
 
     def submit(self, node: str, sender: str, recipients: str | Sequence[str], *,
                message: EmailMessage | None = None, subject: str | None = None, body: str | None = None,
-               headers: dict[str, str] | None = None) -> Sent:
-        """Submit a message inside `node` as an application there does, through its MTA's sendmail program (not
-        over SMTP): how a null client or an application host sends. `sender` may be unqualified ("app"): the MTA
-        qualifies it (Postfix: myorigin). The transcript holds the program's exit: see harness.submission."""
+               headers: dict[str, str] | None = None, over: Literal["sendmail", "smtp"] = "sendmail") -> Sent:
+        """Submit a message inside `node` as an application there does: through its MTA's sendmail program, or
+        (`over="smtp"`) over SMTP to the node's own 127.0.0.1:25, a client in its mynetworks. How a null client or
+        an application host sends. `sender` may be unqualified ("app") with sendmail: the MTA qualifies it
+        (Postfix: myorigin). The transcript: see harness.submission."""
         from .submission import submit_inside
 
         n = self.mta(node)
         rcpts = [recipients] if isinstance(recipients, str) else list(recipients)
         env = Envelope(sender, tuple(Recipient(r) for r in rcpts), None, None)
         msg = message or make_message(sender, rcpts, subject=subject, body=body, headers=headers)
-        t = submit_inside(n, env, msg.as_bytes())
+        t = submit_inside(n, env, msg.as_bytes(), over)
         self.transcripts.append(t)
         sent = Sent(env, t, msg, n.name, self)
         self.sent.append(sent)

@@ -105,3 +105,10 @@ def test_the_tls_policy(values: dict[str, str], level: str, required: bool) -> N
 ])
 def test_listening_on_loopback_only(value: str, expected: bool) -> None:
     assert listens({"inet_interfaces": value}) is expected
+
+
+@pytest.mark.parametrize(("mynetworks", "expected"), [
+    ("127.0.0.0/8 [::ffff:127.0.0.0]/104 [::1]/128", True), ("192.0.2.0/24", False), ("", False)])
+def test_clients_on_the_host_itself_when_mynetworks_holds_loopback(mynetworks: str, expected: bool) -> None:
+    relay, _ = read({"relayhost": "[x.test]", "mynetworks": mynetworks})
+    assert relay.local_clients is expected

@@ -44,6 +44,7 @@ class Outbound:
     tls: str  # its TLS policy towards the relayhost: "", "none", "may", "encrypt", "verify", "secure", "dane"...
     origin: str  # the domain its unqualified senders get (myorigin), as the relayhost sees them
     why: str = ""  # why no stand-in can answer for the relayhost, when host is ""
+    local_clients: bool = False  # clients on the host itself (127.0.0.1) may send through it over SMTP (mynetworks)
 
     @property
     def tls_required(self) -> bool:

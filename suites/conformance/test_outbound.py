@@ -86,6 +86,26 @@ def test_outbound_mail_reaches_the_relayhost(mta: Target) -> None:
     never_clear(stand_in)
 
 
+@requirement("RFC 6409 s3.3 and s4 (a trusted client submits); RFC 5321 s3.9", HINT_ROUTE + "; applications "
+             "that speak SMTP to localhost need it in mynetworks, and permit_mynetworks in smtpd_relay_restrictions")
+def test_outbound_mail_from_mynetworks_reaches_the_relayhost(mta: Target) -> None:
+    """An application on the host that speaks SMTP to 127.0.0.1 (a client in mynetworks) has its mail relayed to
+    the relayhost, like mail submitted with sendmail."""
+    stand_in = relay(mta)
+    if not mta.outbound.local_clients:
+        not_applicable("mynetworks does not hold the host's own loopback address: applications on the host submit "
+                       "with sendmail only")
+    if mta.outbound.verifies:
+        not_judged(f"smtp_tls_security_level = {mta.outbound.tls}: the stand-in's certificate is self-signed")
+    sent = mta.world.submit(mta.node, sender(mta), CUSTOMER, subject="password reset", over="smtp")
+    assert sent.accepted, sent.transcript.render()
+
+    [msg] = received(mta, stand_in, f"the message to {CUSTOMER}, submitted over SMTP from 127.0.0.1")
+    assert msg.recipients == (CUSTOMER,) and msg.mail_from == sender(mta), (msg.mail_from, msg.recipients)
+    assert parse_message(msg.data)["Message-ID"] == sent.message["Message-ID"]
+    never_clear(stand_in)
+
+
 @requirement("RFC 5321 s4.5.4.1 (retry), RFC 3461 s4.1 (no failure DSN for a delay)",
              "a 4xx from the relayhost is a deferral: keep maximal_queue_lifetime at days, and do not turn 4xx "
              "into bounces (no soft_bounce tricks, no smtp_skip_4xx_greeting changes)")

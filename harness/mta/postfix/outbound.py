@@ -14,7 +14,7 @@ from .resolve import is_table, items, query_table
 # The parameters read here (configfacts asks Postfix for them with the others).
 PARAMS = ("relayhost", "inet_interfaces", "smtp_sasl_auth_enable", "smtp_sasl_password_maps",
           "smtp_tls_security_level", "smtp_use_tls", "smtp_enforce_tls", "smtp_tls_wrappermode",
-          "smtp_tls_policy_maps", "masquerade_domains", "masquerade_classes")
+          "smtp_tls_policy_maps", "masquerade_domains", "masquerade_classes", "mynetworks")
 _LOOPBACK = {"loopback-only", "localhost", "127.0.0.1", "::1", "[::1]"}
 _IP = re.compile(r"^[0-9.]+$|^ipv6:|:.*:")
 _NEXTHOP = re.compile(r"^(?:\[(?P<bracketed>[^\]]+)\]|(?P<plain>[^:\[\]]+))(?::(?P<port>[a-z0-9]+))?$")
@@ -72,8 +72,9 @@ def outbound(probe: Probe, values: dict[str, str], notes: list[str]) -> Outbound
     login = None
     if values.get("smtp_sasl_auth_enable", "no").lower() == "yes":
         login = _credentials(probe, values, first, host, port_s, notes)
+    loopback = any(n.startswith(("127.", "[::ffff:127.")) for n in items(values.get("mynetworks", "")))
     return Outbound(relayhost=first, host="" if why else host, port=port, login=login, tls=level,
-                    origin=origin(probe, values), why=why)
+                    origin=origin(probe, values), why=why, local_clients=loopback)
 
 
 def _credentials(probe: Probe, values: dict[str, str], relayhost: str, host: str, port: str,
