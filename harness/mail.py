@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 from . import evidence
 from .errors import NotFound, WrongKind
 from .evidence.events import LogEvent
+from .keywords import keywords
 
 if TYPE_CHECKING:
     from faker import Faker
@@ -44,6 +45,7 @@ def warm_up() -> None:
     threading.Thread(target=_shared_faker, name="mailharness-faker", daemon=True).start()
 
 
+@keywords
 def make_message(sender: str, recipients: Sequence[str], *, subject: str | None = None, body: str | None = None,
                  headers: Mapping[str, str] | None = None, seed: int | None = None) -> EmailMessage:
     """A realistic message: From/To/Subject/Date/Message-ID, and a body of plausible text (faker)."""
@@ -114,6 +116,7 @@ class Mailbox:
         out.sort()  # Maildir names start with the delivery time in seconds and microseconds
         return [parse_message(data) for _, data in out]
 
+    @keywords
     def wait_for(self, predicate: Callable[[EmailMessage], bool] | None = None, *, timeout: float = 15.0,
                  what: str = "") -> EmailMessage:
         """The first message matching `predicate`, waiting on the node's delivery events (no sleeps)."""
@@ -136,6 +139,7 @@ class Mailbox:
                 if predicate is None or predicate(m):
                     return m
 
+    @keywords
     def wait_for_dsn(self, timeout: float = 15.0) -> EmailMessage:
         """The first delivery status notification (multipart/report; report-type=delivery-status)."""
         return self.wait_for(is_dsn, timeout=timeout, what="a DSN")

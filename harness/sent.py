@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from email.message import EmailMessage
 from typing import TYPE_CHECKING
 
+from .keywords import keywords
 from .smtp import Envelope, Transcript, xtext
 
 if TYPE_CHECKING:
@@ -23,6 +24,7 @@ class Sent:
     via: str
     world: SentWorld | None = field(default=None, repr=False, compare=False)  # where it was sent (a MailTopology)
 
+    @keywords
     def verdict(self, timeout: float = 10.0) -> Story:
         """Everything that happened to this message on every node, once nothing about it is still queued
         (waiting up to `timeout` seconds on log events). Asking again gathers again: the newer story takes the

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Literal
 
+from .keywords import keywords
 from .mta import versions as mta
 
 NodeKind = Literal["postfix", "mock"]
@@ -26,6 +27,8 @@ _DOMAIN = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z
 MAILBOX_NAME = re.compile(r"^[a-z_][a-z0-9_.-]{0,31}$")
 
 
+@keywords(hints={"user": "users", "mailboxes": "users", "release": "version", "config": "config_dir",
+                 "host": "hostname", "domains": "other_domains", "relay": "routes", "transport": "routes"})
 @dataclass(frozen=True)
 class NodeSpec:
     """One mail domain and the server that receives its mail (its MX).
@@ -102,6 +105,7 @@ class NodeSpec:
         return self.users if "postmaster" in self.users else (*self.users, "postmaster")
 
 
+@keywords
 @dataclass(frozen=True)
 class TopologySpec:
     """The nodes of one isolated mail world. Every domain routes only to the others."""

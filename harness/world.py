@@ -35,6 +35,7 @@ from .errors import StateError, WrongKind
 from .evidence.events import EventLog, LogEvent
 from .faults import Fault
 from .faults.ledger import FaultLedger
+from .keywords import keywords
 from .mail import Mailbox, make_message, warm_up
 from .mta.base import SYNC_PROGRAM, MtaNode
 from .nodes import DnsNode, MockNode, Node
@@ -61,6 +62,7 @@ class Timings:
     total: float = 0.0
 
 
+@keywords
 class MailTopology:
     """Start, reset and stop a topology; send mail into it; read its mailboxes; follow its logs."""
 
@@ -279,6 +281,7 @@ class MailTopology:
     def mailbox(self, address: str) -> Mailbox:
         return Mailbox(self, address)
 
+    @keywords(hints={"to": "recipients", "rcpt": "recipients", "recipient": "recipients", "mail_from": "sender"})
     def send(self, sender: str, recipients: str | Sequence[str | Recipient], *, notify: Sequence[str] = (),
              orcpt: bool = False, ret: str | None = None, envid: str | None = None,
              message: EmailMessage | bytes | None = None, subject: str | None = None, body: str | None = None,
@@ -308,6 +311,7 @@ class MailTopology:
         self.sent.append(sent)
         return sent
 
+    @keywords(hints={"to": "recipients", "rcpt": "recipients", "recipient": "recipients", "via": "node"})
     def submit(self, node: str, sender: str, recipients: str | Sequence[str], *,
                message: EmailMessage | None = None, subject: str | None = None, body: str | None = None,
                headers: dict[str, str] | None = None) -> Sent:

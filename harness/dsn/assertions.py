@@ -12,6 +12,7 @@ from harness.dsn.parse import Source, parse_dsn
 from harness.dsn.summary import flatten, recipient_dict
 from harness.dsn.validate import validate
 from harness.errors import MailharnessError
+from harness.keywords import keywords
 
 
 class DsnAssertionError(MailharnessError, AssertionError):
@@ -93,6 +94,12 @@ def _check_recipient(
     return out
 
 
+# The DSN's own field names, which users try as keywords: each is the keyword that checks that field.
+_FIELD_NAMES = {"final_recipient": "recipient", "diagnostic_code": "diagnostic_contains",
+                "diagnostic": "diagnostic_contains", "rcpt": "recipient", "to": "recipient"}
+
+
+@keywords(hints=_FIELD_NAMES)
 def assert_dsn(
     dsn_or_message: DSN | NotADSN | Source,
     *,

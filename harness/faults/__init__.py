@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from ..errors import MailharnessError
+from ..keywords import keywords
 
 
 class FaultError(MailharnessError, RuntimeError):
@@ -21,6 +22,7 @@ class FaultError(MailharnessError, RuntimeError):
     express...)."""
 
 
+@keywords  # in __new__: every fault, and a fault of your own, says which keywords it takes
 @dataclass(frozen=True)
 class Fault:
     node: str

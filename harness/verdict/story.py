@@ -22,9 +22,13 @@ from dataclasses import dataclass, field
 from email.message import EmailMessage
 
 from ..errors import MailharnessError
+from ..keywords import keywords
 from ..ports import Mailboxes, NodeDirectory, Submission
 from ..smtp import Reply, Stage, as_stage
 
+# Names users try for the checks' keywords (harness.keywords): the reply's parts, the recipient, the DSN's addressee.
+_HINTS = {"enhanced": "status", "enhanced_status": "status", "reply": "code", "at": "stage", "rcpt": "recipient",
+          "address": "recipient", "sender": "to", "from_node": "by", "client": "by"}
 HARNESS = "harness"  # the harness's own SMTP client, as a node of the story
 SESSION_FAILURES = ("unreachable", "lost")  # hop kinds of a session that ended without a reply
 
@@ -138,42 +142,51 @@ class Story:
         return [h for h in self.hops if h.kind in SESSION_FAILURES]
 
     # -- questions: True or False ------------------------------------------------------------------------------
+    @keywords(hints=_HINTS)
     def accepted_by(self, node: str) -> bool:
         """Whether the node took responsibility for the message (queued it after 250 at the end of data)."""
         return _holds(self.assert_accepted_by, node)
 
+    @keywords(hints=_HINTS)
     def rejected_by(self, node: str, *, stage: str | None = None, status: str | None = None,
                     code: int | None = None, recipient: str | None = None) -> bool:
         """Whether the node refused during the SMTP dialogue (see assert_rejected_by)."""
         return _holds(self.assert_rejected_by, node, stage=stage, status=status, code=code, recipient=recipient)
 
+    @keywords(hints=_HINTS)
     def unreachable(self, node: str, *, stage: str | None = None, by: str | None = None) -> bool:
         """Whether a session with the node ended without a reply (see assert_unreachable)."""
         return _holds(self.assert_unreachable, node, stage=stage, by=by)
 
+    @keywords(hints=_HINTS)
     def delivered_to(self, address: str) -> bool:
         """Whether the message (not a DSN) was delivered to `address` (after any forwarding)."""
         return _holds(self.assert_delivered_to, address)
 
+    @keywords(hints=_HINTS)
     def failed_at(self, node: str, *, recipient: str | None = None) -> bool:
         """Whether the node gave up delivering the message (see assert_failed_at)."""
         return _holds(self.assert_failed_at, node, recipient=recipient)
 
+    @keywords(hints=_HINTS)
     def no_dsn(self, node: str | None = None) -> bool:
         """Whether no DSN at all was emitted (by `node`, or by anyone)."""
         return _holds(self.assert_no_dsn, node)
 
+    @keywords(hints=_HINTS)
     def no_backscatter(self) -> bool:
         """Whether no DSN went where none may go (see assert_no_backscatter)."""
         return _holds(self.assert_no_backscatter)
 
     # -- assertions: nothing, or VerdictError --------------------------------------------------------------------
+    @keywords(hints=_HINTS)
     def assert_accepted_by(self, node: str) -> None:
         """The node took responsibility for the message (queued it after 250 at the end of data)."""
         name = self._node(node)
         if name not in self.accepted:
             raise self._fail(f"{name} accepted the message", [f"accepted by {n}" for n in self.accepted])
 
+    @keywords(hints=_HINTS)
     def assert_rejected_by(self, node: str, *, stage: str | None = None, status: str | None = None,
                            code: int | None = None, recipient: str | None = None) -> None:
         """The node refused during the SMTP dialogue (at `stage`, with `code` / enhanced `status`). The stage is
@@ -190,6 +203,7 @@ class Story:
         what = " ".join(x for x in (f"at {want}" if want else "", str(code or ""), status or "") if x)
         raise self._fail(f"rejected by {name} {what}".rstrip(), [h.render() for h in cands])
 
+    @keywords(hints=_HINTS)
     def assert_unreachable(self, node: str, *, stage: str | None = None, by: str | None = None) -> None:
         """A session with the node ended without a reply (refused, timed out, lost), at `stage` if given, from
         the client `by` if given (a node, or "harness" for the submission)."""
@@ -205,6 +219,7 @@ class Story:
         what = " ".join(x for x in (f"from {peer}" if peer else "", f"at {want}" if want else "") if x)
         raise self._fail(f"no session with {name} {what}".rstrip(), [h.render() for h in cands])
 
+    @keywords(hints=_HINTS)
     def assert_delivered_to(self, address: str) -> None:
         """The message (not a DSN) was delivered to `address` (after any forwarding)."""
         hits = [h for h in self.hops if h.kind == "delivered" and not h.dsn]
@@ -212,6 +227,7 @@ class Story:
             return
         raise self._fail(f"delivered to {address}", [h.render() for h in hits])
 
+    @keywords(hints=_HINTS)
     def assert_failed_at(self, node: str, *, recipient: str | None = None) -> None:
         """The node gave up delivering the message (not a DSN) to a recipient (`recipient`, if given): bounced or
         expired there, after it had accepted it. A scenario about what follows a failure asserts this first, so
@@ -226,10 +242,12 @@ class Story:
         raise self._fail(f"{name} gave up delivering the message{what} (bounced or expired)",
                          [h.render() for h in cands])
 
+    @keywords(hints=_HINTS)
     def dsns_from(self, node: str) -> list[EmittedDsn]:
         name = self._node(node)
         return [d for d in self.dsns if d.node == name]
 
+    @keywords(hints=_HINTS)
     def bounced_by(self, node: str, *, to: str | None = None, kind: str = "failed") -> EmailMessage:
         """The DSN of `kind` the node emitted that reached `to` (default: the original envelope sender), as
         delivered (check its content with assert_dsn); VerdictError when there is none."""
@@ -247,6 +265,7 @@ class Story:
                          [f"DSN ({d.kind}) from {d.node} to {d.to} delivered at {d.delivered_at or '-'}"
                           for d in self.dsns])
 
+    @keywords(hints=_HINTS)
     def assert_no_dsn(self, node: str | None = None) -> None:
         """No DSN at all (from `node`, or from anyone)."""
         found = self.dsns if node is None else self.dsns_from(node)
@@ -261,6 +280,7 @@ class Story:
         except KeyError:
             return False
 
+    @keywords(hints=_HINTS)
     def assert_no_backscatter(self) -> None:
         """No DSN went where none may go: none for a null sender (RFC 3461 s5.2, RFC 5321 s4.5.5), none for
         NOTIFY=NEVER recipients (RFC 3461 s4.1), and none for a failure the server could have known at RCPT
