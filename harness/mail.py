@@ -75,6 +75,7 @@ def parse_message(data: bytes) -> EmailMessage:
 
 
 def is_dsn(msg: EmailMessage) -> bool:
+    """Whether a message is a delivery status notification (multipart/report; report-type=delivery-status)."""
     return (msg.get_content_type() == "multipart/report"
             and str(msg.get_param("report-type", "")).lower() == "delivery-status")
 
@@ -119,7 +120,10 @@ class Mailbox:
     @keywords
     def wait_for(self, predicate: Callable[[EmailMessage], bool] | None = None, *, timeout: float = 15.0,
                  what: str = "") -> EmailMessage:
-        """The first message matching `predicate`, waiting on the node's delivery events (no sleeps)."""
+        """The first message in the mailbox matching `predicate` (any message when None), as an
+        `email.message.EmailMessage`; it waits on the node's delivery events since the last reset (no sleeps), and
+        raises `MailTimeout` after `timeout` seconds, with what each node logged last. `what` names the wait in
+        that message."""
         pos = self._store.mark
         deadline = time.monotonic() + timeout
         seen = 0
@@ -141,7 +145,10 @@ class Mailbox:
 
     @keywords
     def wait_for_dsn(self, timeout: float = 15.0) -> EmailMessage:
-        """The first delivery status notification (multipart/report; report-type=delivery-status)."""
+        """The first delivery status notification (multipart/report; report-type=delivery-status) in the mailbox,
+        as an `email.message.EmailMessage` (check it with `assert_dsn`; keep it for ``mailharness dsn-lint`` with
+        ``Path("bounce.eml").write_bytes(dsn.as_bytes())``); `MailTimeout` when none comes within `timeout`
+        seconds."""
         return self.wait_for(is_dsn, timeout=timeout, what="a DSN")
 
     def _hint(self, predicate: object, seen: int) -> str:

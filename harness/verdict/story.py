@@ -39,23 +39,36 @@ class VerdictError(MailharnessError, AssertionError):
 
 @dataclass(frozen=True)
 class Hop:
-    """One thing that happened to the message (or a DSN about it) on one node."""
+    """One thing that happened to the message (or a DSN about it) on one node: an element of `Story.hops`, in the
+    order it happened. ``str(story)`` draws them one a line."""
 
     seq: int
-    node: str  # where it was logged ("harness" for the submission)
-    # accepted, rejected, relayed, delivered, forwarded, deferred, bounced, expired; and for a session that ended
-    # without a reply: unreachable (at CONNECT: refused, timed out, no route) or lost (later: closed, timed out)
+    """Its place in the topology's event log (-1 for the harness's own submission)."""
+    node: str
+    """The node where it was logged ("harness" for the submission)."""
     kind: str
+    """What happened: accepted, rejected, relayed, delivered, forwarded, deferred, bounced, expired; and for a
+    session that ended without a reply: unreachable (at CONNECT: refused, timed out, no route) or lost (later:
+    closed, timed out)."""
     recipient: str = ""
-    peer: str = ""  # the other node (next hop, or the client that was rejected)
-    stage: Stage | None = None  # where a refusal, a reply or a failed session came
+    """The recipient it is about ("" for the whole message)."""
+    peer: str = ""
+    """The other node: the next hop, or the client that was rejected ("harness" for the harness's client)."""
+    stage: Stage | None = None
+    """Where in the SMTP session a refusal, a reply or a failed session came (RCPT, END-OF-MESSAGE...)."""
     reply: Reply | None = None
-    status: str = ""  # enhanced status of the outcome
+    """The SMTP reply the hop got, when there was one."""
+    status: str = ""
+    """The enhanced status of the outcome ("5.1.1"), as the node logged it."""
     detail: str = ""
+    """The rest of what the node said (Postfix's text in parentheses, a failed session's reason)."""
     queue_id: str = ""
-    dsn: bool = False  # a hop of a DSN, not of the message itself
+    """The node's queue id for the copy concerned."""
+    dsn: bool = False
+    """True for a hop of a DSN about the message, not of the message itself."""
 
     def render(self) -> str:
+        """The hop on one line, as `Story.render` lists it ("store -> library: relayed <jill@library.example> ...")."""
         what = f"{'DSN ' if self.dsn else ''}{self.kind}"
         rcpt = f" <{self.recipient}>" if self.recipient else ""
         if self.kind == "rejected":
@@ -78,35 +91,60 @@ class Hop:
 
 @dataclass
 class EmittedDsn:
-    """A DSN a node created: its kind, to whom, and where it was finally delivered."""
+    """A DSN a node created: its kind, to whom, and where it was finally delivered (an element of `Story.dsns`).
+    The message itself: `Story.bounced_by`."""
 
     node: str
+    """The node that created it."""
     queue_id: str
-    kind: str  # failed (non-delivery), delayed, delivered (success)
+    """Its queue id on that node."""
+    kind: str
+    """"failed" (non-delivery), "delayed" or "delivered" (success)."""
     to: str = ""
-    delivered_at: str = ""  # node whose mailbox got it
+    """The address it was sent to (the original envelope sender)."""
+    delivered_at: str = ""
+    """The node whose mailbox got it ("" while it is not delivered)."""
     message_id: str = ""
-    about: tuple[str, ...] = ()  # the recipients it reports on (bounced/deferred ones at that node)
-    # the same, as the message first had them (`orig_to`, where an alias, .forward or virtual alias rewrote one)
+    """Its Message-ID."""
+    about: tuple[str, ...] = ()
+    """The recipients it reports on (those bounced or deferred at that node)."""
     about_original: tuple[str, ...] = ()
+    """The same, as the message first had them (where an alias, .forward or virtual alias rewrote one)."""
 
 
 @dataclass
 class Story:
-    """The evidence about one sent message; see the module docstring for the assertions. It keeps two narrow doors
-    to the world: the node directory (names in assertions) and the mailboxes (bounced_by reads the DSN)."""
+    """Everything that happened to one sent message, on every node: ``story = sent.verdict()``.
+
+    Each check comes twice. A question (`accepted_by`, `rejected_by`, `unreachable`, `delivered_to`, `failed_at`,
+    `no_dsn`, `no_backscatter`) answers True or False and never raises for what did or did not happen: use it for
+    a negative check, ``assert not story.delivered_to("jill@example.edu"), story`` (the story as the message shows
+    the whole path when it fails). Its assertion (`assert_accepted_by`, ...) returns nothing or raises
+    `VerdictError`, which says what was expected, the nearest candidates and the whole path. Nodes are named by
+    node name, domain, host name or an address in the domain ("library", "library.example"); an unknown one is a
+    mistake and raises (KeyError), in a question too.
+    """
 
     sent: Submission
+    """The message, as submitted (a `Sent`)."""
     directory: NodeDirectory = field(repr=False, compare=False)
+    """How node names in the checks are resolved (the topology)."""
     mailboxes: Mailboxes = field(repr=False, compare=False)
+    """Where `bounced_by` reads the DSN (the topology)."""
     hops: list[Hop] = field(default_factory=list)
+    """What happened, hop by hop, in order (see `Hop`)."""
     dsns: list[EmittedDsn] = field(default_factory=list)
-    accepted: list[str] = field(default_factory=list)  # nodes that took responsibility
-    pending: list[tuple[str, str]] = field(default_factory=list)  # (node, queue id) still queued
-    errors: list[str] = field(default_factory=list)  # fatal/panic lines any server logged meanwhile
+    """The DSNs the nodes created about the message (see `EmittedDsn`)."""
+    accepted: list[str] = field(default_factory=list)
+    """The nodes that took responsibility for the message (250 at the end of data), in order."""
+    pending: list[tuple[str, str]] = field(default_factory=list)
+    """(node, queue id) of the copies still queued when the story was gathered."""
+    errors: list[str] = field(default_factory=list)
+    """Fatal or panic lines any server logged meanwhile (their own words)."""
 
     # -- reading ---------------------------------------------------------------------------------------------
     def render(self) -> str:
+        """The whole story as text, hop by hop, then the DSNs (what ``str(story)`` and a failed check show)."""
         env = self.sent.envelope
         rcpts = ", ".join(r.address for r in env.recipients)
         lines = [f"message <{env.sender}> -> {rcpts} (Message-ID {self.sent.message['Message-ID']}), "
@@ -135,6 +173,7 @@ class Story:
         return key if key == HARNESS else self.directory.node(key).name
 
     def rejections(self) -> list[Hop]:
+        """The hops where a node refused during the SMTP dialogue."""
         return [h for h in self.hops if h.kind == "rejected"]
 
     def session_failures(self) -> list[Hop]:
@@ -244,13 +283,16 @@ class Story:
 
     @keywords(hints=_HINTS)
     def dsns_from(self, node: str) -> list[EmittedDsn]:
+        """The DSNs that `node` created about the message (empty when none)."""
         name = self._node(node)
         return [d for d in self.dsns if d.node == name]
 
     @keywords(hints=_HINTS)
     def bounced_by(self, node: str, *, to: str | None = None, kind: str = "failed") -> EmailMessage:
-        """The DSN of `kind` the node emitted that reached `to` (default: the original envelope sender), as
-        delivered (check its content with assert_dsn); VerdictError when there is none."""
+        """The DSN of `kind` ("failed", "delayed" or "delivered") the node emitted that reached `to` (default: the
+        original envelope sender), as delivered: an `email.message.EmailMessage` (check it with `assert_dsn`; keep
+        it for ``mailharness dsn-lint`` with ``Path("bounce.eml").write_bytes(dsn.as_bytes())``). VerdictError
+        when there is none; for a question, use `no_dsn` or `dsns_from`."""
         name = self._node(node)
         to = (to or self.sent.envelope.sender).lower()
         for d in self.dsns:
