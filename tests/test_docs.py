@@ -9,6 +9,7 @@ import ast
 import dataclasses
 import inspect
 import re
+import shlex
 import sys
 from pathlib import Path
 from typing import Any
@@ -165,3 +166,46 @@ def test_every_environment_variable_is_documented() -> None:
     assert used - set(ENVIRONMENT) == set(), "add them to harness.plugin.settings.ENVIRONMENT"
     assert set(ENVIRONMENT) - used == set(), "documented but read nowhere"
     assert all(text.strip() for text in ENVIRONMENT.values())
+
+
+# -- the cookbook's command lines and included files (its Python blocks run in tests/e2e/test_cookbook.py) ------
+COOKBOOK = ROOT / "docs" / "cookbook.md"
+PYTESTS_OWN = {"--junitxml"}  # options of pytest itself the cookbook uses
+
+
+def _plugin_options() -> set[str]:
+    rec = _Recorder()
+    for module in (plugin, shard):
+        module.pytest_addoption(rec)
+    return {n for names, _ in rec.options for n in names}
+
+
+def _sh_commands() -> list[list[str]]:
+    blocks = re.findall(r"^```sh\n(.*?)^```", COOKBOOK.read_text(), flags=re.S | re.M)
+    return [shlex.split(line.split("  #")[0]) for b in blocks for line in b.splitlines() if line.strip()]
+
+
+def test_the_cookbooks_command_lines_are_ones_the_parsers_take() -> None:
+    commands = _sh_commands()
+    assert {c[0] for c in commands} == {"mailharness", "pytest"} and len(commands) >= 5
+    known = _plugin_options()
+    for argv in commands:
+        if argv[:2] == ["mailharness", "dsn-lint"]:
+            lint_parser().parse_args(argv[2:])  # SystemExit on an unknown option
+            continue
+        if argv[0] == "mailharness":
+            args, rest = cli_parser().parse_known_args(argv[1:])
+            assert not rest or args.cmd in ("run", "check"), argv  # only these pass the rest to pytest
+        else:
+            rest = argv[1:]
+        options = {a.split("=", 1)[0] for a in rest if a.startswith("--")}
+        assert options <= known | PYTESTS_OWN, f"{' '.join(argv)}: unknown {options - known - PYTESTS_OWN}"
+
+
+def test_the_files_the_cookbook_includes_exist_and_are_tested() -> None:
+    included = re.findall(r"^```\{literalinclude\} (\S+)", COOKBOOK.read_text(), flags=re.M)
+    assert included == ["../ci/templates/github-actions.yml", "../ci/templates/gitlab-ci.yml"]
+    tested = (ROOT / "tests" / "e2e" / "citemplates.py").read_text()
+    for path in included:
+        assert (COOKBOOK.parent / path).is_file()
+        assert Path(path).name in tested  # tests/e2e/test_templates.py runs each template's steps
