@@ -8,7 +8,7 @@ a name users are known to try) and the list of valid ones in the order of the si
     assert_dsn() got an unexpected keyword argument 'final_recipient'; did you mean 'recipient'? Valid: ...
 
 On a class, the check is made in ``__new__``, so it covers the class's subclasses too (every fault, a user's own
-fault) and whatever makes their ``__init__`` (dataclasses: put ``@keywords`` above ``@dataclass``). Only unknown
+fault) and whatever makes their ``__init__`` (dataclasses), whose signature the class keeps. Only unknown
 keywords are checked here; anything else (a missing argument, one given twice) is Python's usual TypeError.
 """
 
@@ -90,6 +90,19 @@ def _checked_function(func: Callable[..., Any], hints: Mapping[str, str] | None)
     return checked
 
 
+@functools.cache
+def _init_signature(cls: type) -> inspect.Signature:
+    sig = inspect.signature(cls.__init__)  # type: ignore[misc]
+    return sig.replace(parameters=list(sig.parameters.values())[1:], return_annotation=inspect.Signature.empty)
+
+
+class _InitSignature:
+    """A class's ``__signature__``, read on the class or any subclass: its ``__init__``'s, without ``self``."""
+
+    def __get__(self, instance: object, owner: type) -> inspect.Signature:
+        return _init_signature(owner)
+
+
 def _checked_class(cls: type, hints: Mapping[str, str] | None) -> type:
     base_new = cls.__new__
 
@@ -103,10 +116,10 @@ def _checked_class(cls: type, hints: Mapping[str, str] | None) -> type:
             return object.__new__(klass)
         return base_new(klass, *args, **kwargs)
 
-    # inspect.signature (help(), the API reference) reads a class's own __new__ before its __init__: give this one
-    # the signature of __init__ (for a dataclass, @keywords goes above @dataclass, which makes it).
-    __new__.__signature__ = inspect.signature(cls.__init__)  # type: ignore[attr-defined,misc]
     setattr(cls, "__new__", staticmethod(__new__))  # noqa: B010  (mypy: a method cannot be assigned)
+    # help(), inspect.signature and the API reference would read the signature of this __new__ (anything): each
+    # class, a subclass too, shows its own __init__'s instead.
+    setattr(cls, "__signature__", _InitSignature())  # noqa: B010
     return cls
 
 

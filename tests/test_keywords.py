@@ -142,6 +142,9 @@ def test_signatures_and_docstrings_survive_for_help_and_the_api_reference() -> N
     assert assert_dsn.__doc__ and assert_dsn.__doc__.startswith("Assert that a message is a compliant DSN")
     assert list(inspect.signature(NodeSpec).parameters)[:3] == ["name", "domain", "users"]
     assert list(inspect.signature(UnknownUser).parameters) == ["node", "user"]  # a subclass: its own fields
+    # Sphinx reads a class's __signature__ first: each class shows its own fields, not its base's
+    shown = [list(c.__signature__.parameters) for c in (Fault, UnknownUser, DiskFull)]  # type: ignore[attr-defined]
+    assert shown == [["node"], ["node", "user"], ["node", "retry_for"]]
     assert list(inspect.signature(Story.assert_rejected_by).parameters)[:2] == ["self", "node"]
 
 
