@@ -232,15 +232,9 @@ def _report_merge(args: argparse.Namespace) -> int:
     return 0
 
 
-def main(argv: list[str] | None = None) -> int:
-    argv = sys.argv[1:] if argv is None else argv
-    if argv and argv[0] == "dsn-lint":  # pure Python: none of the Docker machinery is imported
-        from .dsn.lint import main as lint_main
-
-        return int(lint_main(argv[1:]))
-    from .engine.base import BuildError
-    from .engine.docker import EngineUnavailable
-
+def parser() -> argparse.ArgumentParser:
+    """The command line's parser: every command and option (`mailharness dsn-lint` has its own:
+    harness.dsn.lint). The API reference is generated from it."""
     p = argparse.ArgumentParser(prog="mailharness", description="End-to-end mail tests with real MTAs in Docker.")
     sub = p.add_subparsers(dest="cmd", required=True)
     sub.add_parser("doctor", help="is a Docker engine reachable, are the images built, what to do if not")
@@ -290,6 +284,19 @@ def main(argv: list[str] | None = None) -> int:
 
     explore_arguments(sub.add_parser("explore", help="search the fault space for broken mail guarantees; write a "
                                                      "regression test per violation (exit 1 when one is found)"))
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv and argv[0] == "dsn-lint":  # pure Python: none of the Docker machinery is imported
+        from .dsn.lint import main as lint_main
+
+        return int(lint_main(argv[1:]))
+    from .engine.base import BuildError
+    from .engine.docker import EngineUnavailable
+
+    p = parser()
     args, rest = p.parse_known_args(argv)
     if rest and args.cmd not in ("run", "check"):
         p.error(f"unrecognized arguments: {' '.join(rest)}")

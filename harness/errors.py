@@ -26,5 +26,10 @@ class WrongKind(MailharnessError, TypeError):
     """The thing named is of another kind than the call needs (a mock node where a real MTA is needed...)."""
 
 
+class KeywordError(MailharnessError, TypeError):
+    """A keyword argument the public API does not take: the message names the nearest valid keyword and lists them
+    all (harness.keywords)."""
+
+
 class StateError(MailharnessError, RuntimeError):
     """The call does not fit the object's state (a topology started twice, or not started)."""

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 from . import evidence
 from .errors import NotFound, WrongKind
 from .evidence.events import LogEvent
+from .keywords import keywords
 
 if TYPE_CHECKING:
     from faker import Faker
@@ -44,6 +45,7 @@ def warm_up() -> None:
     threading.Thread(target=_shared_faker, name="mailharness-faker", daemon=True).start()
 
 
+@keywords
 def make_message(sender: str, recipients: Sequence[str], *, subject: str | None = None, body: str | None = None,
                  headers: Mapping[str, str] | None = None, seed: int | None = None) -> EmailMessage:
     """A realistic message: From/To/Subject/Date/Message-ID, and a body of plausible text (faker)."""
@@ -73,6 +75,7 @@ def parse_message(data: bytes) -> EmailMessage:
 
 
 def is_dsn(msg: EmailMessage) -> bool:
+    """Whether a message is a delivery status notification (multipart/report; report-type=delivery-status)."""
     return (msg.get_content_type() == "multipart/report"
             and str(msg.get_param("report-type", "")).lower() == "delivery-status")
 
@@ -114,9 +117,13 @@ class Mailbox:
         out.sort()  # Maildir names start with the delivery time in seconds and microseconds
         return [parse_message(data) for _, data in out]
 
+    @keywords
     def wait_for(self, predicate: Callable[[EmailMessage], bool] | None = None, *, timeout: float = 15.0,
                  what: str = "") -> EmailMessage:
-        """The first message matching `predicate`, waiting on the node's delivery events (no sleeps)."""
+        """The first message in the mailbox matching `predicate` (any message when None), as an
+        `email.message.EmailMessage`; it waits on the node's delivery events since the last reset (no sleeps), and
+        raises `MailTimeout` after `timeout` seconds, with what each node logged last. `what` names the wait in
+        that message."""
         pos = self._store.mark
         deadline = time.monotonic() + timeout
         seen = 0
@@ -136,8 +143,12 @@ class Mailbox:
                 if predicate is None or predicate(m):
                     return m
 
+    @keywords
     def wait_for_dsn(self, timeout: float = 15.0) -> EmailMessage:
-        """The first delivery status notification (multipart/report; report-type=delivery-status)."""
+        """The first delivery status notification (multipart/report; report-type=delivery-status) in the mailbox,
+        as an `email.message.EmailMessage` (check it with `assert_dsn`; keep it for ``mailharness dsn-lint`` with
+        ``Path("bounce.eml").write_bytes(dsn.as_bytes())``); `MailTimeout` when none comes within `timeout`
+        seconds."""
         return self.wait_for(is_dsn, timeout=timeout, what="a DSN")
 
     def _hint(self, predicate: object, seen: int) -> str:

@@ -61,11 +61,15 @@ class Reply:
     """One SMTP reply: `code` 0 means no reply (connection failed, closed, or timed out: see `text`)."""
 
     code: int
+    """The three-digit reply code (250, 450, 550...); 0 for no reply."""
     enhanced: str | None
+    """The enhanced status code at the start of the text ("5.1.1"), None when the server gave none."""
     text: str
+    """The reply's text after the code, lines joined with "\\n" (the enhanced code included)."""
 
     @classmethod
     def parse(cls, code: int, raw: bytes | str) -> Reply:
+        """A reply from its code and raw text (bytes or str), the enhanced status read from the text."""
         text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
         text = text.replace("\r", "")
         m = _ENHANCED.match(text)
@@ -74,14 +78,17 @@ class Reply:
 
     @property
     def ok(self) -> bool:
+        """A 2xx or 3xx reply."""
         return 200 <= self.code < 400
 
     @property
     def transient(self) -> bool:
+        """A 4xx reply: try again later."""
         return 400 <= self.code < 500
 
     @property
     def permanent(self) -> bool:
+        """A 5xx reply: refused for good."""
         return 500 <= self.code < 600
 
     def __str__(self) -> str:
@@ -93,8 +100,11 @@ class Recipient:
     """A recipient with its RFC 3461 parameters: NOTIFY (NEVER or SUCCESS/FAILURE/DELAY) and ORCPT."""
 
     address: str
+    """The address of RCPT TO."""
     notify: tuple[str, ...] = ()
+    """NOTIFY: ``("NEVER",)`` or any of ``("SUCCESS", "FAILURE", "DELAY")``; empty: no NOTIFY parameter."""
     orcpt: str | None = None
+    """ORCPT: an address ("rfc822;" is added and the address xtext-encoded) or "type;value" as is."""
 
     @property
     def orcpt_value(self) -> str | None:
@@ -104,6 +114,7 @@ class Recipient:
         return self.orcpt if ";" in self.orcpt else "rfc822;" + xtext(self.orcpt)
 
     def params(self) -> list[str]:
+        """The RCPT TO parameters as they go on the wire (``["NOTIFY=NEVER", "ORCPT=rfc822;..."]``)."""
         out = []
         if self.notify:
             out.append("NOTIFY=" + ",".join(n.upper() for n in self.notify))
@@ -117,17 +128,23 @@ class Envelope:
     """MAIL FROM and RCPT TO with the RFC 3461 parameters RET (FULL or HDRS) and ENVID."""
 
     sender: str
+    """The address of MAIL FROM ("" for the null sender of a bounce)."""
     recipients: tuple[Recipient, ...]
+    """The recipients, each with its NOTIFY and ORCPT."""
     ret: str | None = None
+    """RET: "FULL" or "HDRS" (how much of the message a DSN returns); None: no RET parameter."""
     envid: str | None = None
+    """ENVID: the envelope id a DSN reports back (Original-Envelope-Id); None: none."""
 
     @classmethod
     def of(cls, sender: str, recipients: Sequence[str | Recipient], ret: str | None = None,
            envid: str | None = None) -> Envelope:
+        """An envelope from addresses (strings become Recipients without parameters) or Recipients."""
         rcpts = tuple(r if isinstance(r, Recipient) else Recipient(r) for r in recipients)
         return cls(sender, rcpts, ret, envid)
 
     def mail_params(self) -> list[str]:
+        """The MAIL FROM parameters as they go on the wire (``["RET=HDRS", "ENVID=..."]``)."""
         out = []
         if self.ret:
             out.append(f"RET={self.ret.upper()}")
@@ -150,10 +167,14 @@ class Exchange:
     session ended there (connection refused or timed out, the server closed it, no reply in time), and the reply's
     text says how."""
 
-    stage: Stage  # CONNECT (only for a failed connection), BANNER, EHLO, MAIL, RCPT, DATA, END-OF-MESSAGE, QUIT
+    stage: Stage
+    """CONNECT (only for a failed connection), BANNER, EHLO, MAIL, RCPT, DATA, END-OF-MESSAGE, QUIT."""
     command: str
+    """The command as sent ("RCPT TO:<jill@library.example> NOTIFY=NEVER"); "" for the banner."""
     reply: Reply
-    at: float  # time.time()
+    """The reply it got."""
+    at: float
+    """When (time.time())."""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "stage", as_stage(self.stage))  # "EOD", "banner"... are read as their Stage
@@ -169,8 +190,11 @@ class Transcript:
     """What one SMTP session said, in order. `queue_id` is taken from the end-of-data reply."""
 
     server: str
+    """The server's address (or, for `MailTopology.submit`, the node)."""
     envelope: Envelope
+    """The envelope the session sent."""
     exchanges: list[Exchange] = field(default_factory=list)
+    """Each command (or the banner) and the reply it got, in order."""
 
     def replies(self, stage: str) -> list[Reply]:
         """The replies at a stage (any spelling `as_stage()` reads: "RCPT", "eod", "banner"...)."""
@@ -178,6 +202,7 @@ class Transcript:
         return [e.reply for e in self.exchanges if e.stage == want]
 
     def reply(self, stage: str) -> Reply | None:
+        """The first reply at a stage ("EHLO", "MAIL", "eod"...), None when the session did not get there."""
         r = self.replies(stage)
         return r[0] if r else None
 
@@ -195,6 +220,7 @@ class Transcript:
 
     @property
     def rcpt_replies(self) -> list[Reply]:
+        """The replies to RCPT TO, one per recipient, in order."""
         return self.replies("RCPT")
 
     @property
@@ -205,11 +231,13 @@ class Transcript:
 
     @property
     def queue_id(self) -> str | None:
+        """The queue id in the reply at the end of data ("queued as ..."), None without one."""
         eod = self.reply("END-OF-MESSAGE")
         m = re.search(r"queued as ([0-9A-Za-z]+)", eod.text) if eod else None
         return m.group(1) if m else None
 
     def render(self) -> str:
+        """The session as text, C: and S: lines (as failure reports show it)."""
         lines = [f"SMTP session with {self.server}"]
         for e in self.exchanges:
             if e.command:

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Literal
 
+from .keywords import keywords
 from .mta import versions as mta
 
 NodeKind = Literal["postfix", "mock"]
@@ -26,51 +27,62 @@ _DOMAIN = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z
 MAILBOX_NAME = re.compile(r"^[a-z_][a-z0-9_.-]{0,31}$")
 
 
+@keywords(hints={"user": "users", "mailboxes": "users", "release": "version", "config": "config_dir",
+                 "host": "hostname", "domains": "other_domains", "relay": "routes", "transport": "routes"})
 @dataclass(frozen=True)
 class NodeSpec:
-    """One mail domain and the server that receives its mail (its MX).
+    """One mail domain and the server that receives its mail (its MX): a real Postfix, or the programmable mock
+    SMTP server. Each field below is a keyword of the constructor; only `name` and `domain` are required::
 
-    name: short name used in logs and reports ("library").
-    domain: the mail domain it serves ("library.example").
-    users: local mailboxes; `postmaster` is always added.
-    kind: "postfix" (a real Postfix) or "mock" (the programmable mock SMTP server).
-    hostname: the server's host name, the MX target; defaults to "mx.<domain>".
-    main_cf: extra main.cf parameters for this node, applied after the harness's baseline.
-    config_dir: a directory holding YOUR Postfix configuration (main.cf, optionally master.cf and the tables it
-        names) to run instead of the harness's baseline; see harness.sut.byoc for what the harness overrides.
-    other_domains: more domains this node is the MX of (virtual domains of a configuration).
-    routes: explicit next hops, domain -> host name (a gateway relaying a domain to its backend).
-    mx: whether DNS names this node as its domain's MX (a backend behind a gateway is not).
-    files: (absolute path, content) placed in the node before Postfix starts: the files YOUR configuration names
-        outside its folder (/etc/mailname, /etc/aliases, TLS files), see harness.mta.postfix.configfacts.
-    dovecot: YOUR configuration delivers over LMTP to Dovecot, which runs in the node (MailboxFull sets a
-        Dovecot quota there).
-    version: the Postfix release the node runs ("3.10"), one of harness.mta.releases(kind); empty: the
-        default release (or the one --mailharness-mta names). Postfix nodes only.
-    listens: False when YOUR configuration listens on loopback only (inet_interfaces = loopback-only): the harness
-        keeps that, so nothing outside the node can connect; mail is submitted inside it (MailTopology.submit).
-    relayhost: YOUR configuration's relayhost (a smarthost), stood in for by a node of the topology that answers
-        for its name: the harness keeps it; mail for the topology's other domains goes to their nodes, all other
-        mail to the stand-in.
-    ports: more ports a mock node listens on besides 25 (a stood-in relayhost's 587).
+        NodeSpec("gateway", "gw.example", other_domains=("corp.example",), routes={"corp.example": "mx.corp.example"},
+                 main_cf={"relay_domains": "corp.example"})
     """
 
     name: str
+    """Short name used in logs, reports and checks ("library"); unique in the topology."""
     domain: str
+    """The mail domain it serves ("library.example"), lower case; DNS names this node as its MX (unless `mx` is
+    False). Checks accept the node's name, this domain, or any address in it."""
     users: tuple[str, ...] = ()
+    """Local mailboxes (Unix accounts, e.g. ``("jill",)``); ``postmaster`` is always added."""
     kind: NodeKind = "postfix"
+    """"postfix" (a real Postfix) or "mock" (the programmable mock SMTP server, docs/mock-smtp.md)."""
     hostname: str = ""
+    """The server's host name, the MX target and the name in its DSNs' Reporting-MTA; default "mx.<domain>"."""
     main_cf: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    """Extra main.cf parameters for this node, applied after the harness's baseline
+    (``{"message_size_limit": "20000"}``)."""
     config_dir: str = ""
+    """A directory holding YOUR Postfix configuration (main.cf, optionally master.cf and the tables it names) to run
+    instead of the harness's baseline; harness.sut.byoc says what the harness overrides in it."""
     other_domains: tuple[str, ...] = ()
+    """More domains this node is the MX of (the virtual domains of a configuration)."""
     routes: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    """Explicit next hops, domain -> host name (Postfix's transport_maps): a gateway passes mail for the domain
+    straight to that host, its backend (``{"corp.example": "mx.corp.example"}``). For the gateway to accept that
+    mail from anyone, also name the domain in its `other_domains` (DNS then names the gateway its MX) and in
+    ``main_cf={"relay_domains": ...}``; the backend serves the domain with ``mx=False``."""
     mx: bool = True
+    """Whether DNS names this node as its domain's MX. A backend reached only through a gateway's `routes` is not
+    (False): it gets an address record only."""
     files: tuple[tuple[str, bytes], ...] = ()
+    """(absolute path, content) pairs placed in the node before Postfix starts: the files YOUR configuration names
+    outside its folder (/etc/mailname, /etc/aliases, TLS files), see harness.mta.postfix.configfacts."""
     dovecot: bool = False
+    """YOUR configuration delivers over LMTP to Dovecot, which then runs in the node (MailboxFull sets a Dovecot
+    quota there)."""
     version: str = ""
+    """The Postfix release the node runs ("3.10"), one of harness.mta.releases(kind); empty: the default release
+    (or the one --mailharness-mta names). Postfix nodes only."""
     listens: bool = True
+    """False when YOUR configuration listens on loopback only (inet_interfaces = loopback-only): the harness keeps
+    that, so nothing outside the node can connect; mail is submitted inside it (MailTopology.submit)."""
     relayhost: str = ""
+    """YOUR configuration's relayhost (a smarthost), stood in for by a node of the topology that answers for its
+    name: the harness keeps it; mail for the topology's other domains goes to their nodes, all other mail to the
+    stand-in."""
     ports: tuple[int, ...] = ()
+    """More ports a mock node listens on besides 25 (a stood-in relayhost's 587)."""
 
     def __post_init__(self) -> None:
         if not _DOMAIN.match(self.domain):
@@ -99,15 +111,20 @@ class NodeSpec:
 
     @property
     def mailboxes(self) -> tuple[str, ...]:
+        """Every mailbox on the node: `users` and postmaster."""
         return self.users if "postmaster" in self.users else (*self.users, "postmaster")
 
 
+@keywords
 @dataclass(frozen=True)
 class TopologySpec:
-    """The nodes of one isolated mail world. Every domain routes only to the others."""
+    """The nodes of one isolated mail world, on a network of its own with its own DNS. Every domain routes only to
+    the others: nothing leaves the topology."""
 
     nodes: tuple[NodeSpec, ...]
+    """The nodes; names, host names and MX domains must be unique."""
     name: str = "topology"
+    """A name for the topology, the start of its id (and of its Docker network's name)."""
 
     def __post_init__(self) -> None:
         if not self.nodes:
@@ -140,6 +157,7 @@ class TopologySpec:
 
     @property
     def domains(self) -> tuple[str, ...]:
+        """Every mail domain of the topology (each node's domain and other_domains), in node order."""
         return tuple(dict.fromkeys(d for n in self.nodes for d in (n.domain, *n.other_domains)))
 
 

@@ -35,6 +35,7 @@ from .errors import StateError, WrongKind
 from .evidence.events import EventLog, LogEvent
 from .faults import Fault
 from .faults.ledger import FaultLedger
+from .keywords import keywords
 from .mail import Mailbox, make_message, warm_up
 from .mta.base import SYNC_PROGRAM, MtaNode
 from .nodes import DnsNode, MockNode, Node
@@ -61,8 +62,17 @@ class Timings:
     total: float = 0.0
 
 
+@keywords
 class MailTopology:
-    """Start, reset and stop a topology; send mail into it; read its mailboxes; follow its logs."""
+    """Start, reset and stop a topology; send mail into it; read its mailboxes; follow its logs. A context manager
+    (``with MailTopology(spec) as world:`` starts it and stops it); the fixtures give a started one.
+
+    What a test reads besides the methods: ``spec`` (its `TopologySpec`), ``id`` (unique, the prefix of its
+    containers' and network's names), ``nodes`` (node name -> node: ``world.nodes["library"].ip``), ``sent`` and
+    ``transcripts`` (the messages sent and their SMTP sessions since the last reset), ``stories`` (the verdicts
+    gathered since then), ``access`` (how the test process reaches the nodes) and ``timings`` (how long the start
+    took, in seconds).
+    """
 
     def __init__(self, spec: TopologySpec | None = None, *, ready_timeout: float = 30.0, access: str | None = None):
         self.spec = spec or default_topology()
@@ -277,16 +287,32 @@ class MailTopology:
         return node
 
     def mailbox(self, address: str) -> Mailbox:
+        """The mailbox of `address` on the node of its domain (NotFound when the node has no such user)."""
         return Mailbox(self, address)
 
+    @keywords(hints={"to": "recipients", "rcpt": "recipients", "recipient": "recipients", "mail_from": "sender"})
     def send(self, sender: str, recipients: str | Sequence[str | Recipient], *, notify: Sequence[str] = (),
              orcpt: bool = False, ret: str | None = None, envid: str | None = None,
              message: EmailMessage | bytes | None = None, subject: str | None = None, body: str | None = None,
              headers: dict[str, str] | None = None, via: str | None = None, timeout: float = 30.0) -> Sent:
-        """Submit a message to the sender's node (or `via`) over SMTP and return what the server said.
+        """Submit a message to the sender's node (or `via`) over SMTP and return what the server said, as a `Sent`.
+        4xx and 5xx replies never raise: look at ``sent.accepted`` and ``sent.transcript``.
 
-        notify/orcpt apply to every recipient given as a string; pass Recipient objects for per-recipient values.
-        4xx and 5xx replies never raise: look at `sent.transcript`.
+        :param sender: MAIL FROM ("" for the null sender); its domain's node gets the message unless `via` is
+            given.
+        :param recipients: one address, or several; a `Recipient` carries its own NOTIFY and ORCPT.
+        :param notify: NOTIFY for every recipient given as a string: ``("NEVER",)`` or any of
+            ``("SUCCESS", "FAILURE", "DELAY")``.
+        :param orcpt: send ORCPT (the address itself) for every recipient given as a string.
+        :param ret: RET: "FULL" or "HDRS" (how much of the message a DSN returns).
+        :param envid: ENVID: the id a DSN reports back as Original-Envelope-Id.
+        :param message: the message to send (an EmailMessage or bytes); without it one is made (`make_message`)
+            from `subject`, `body` and `headers`, with realistic text for what is not given.
+        :param subject: the generated message's Subject.
+        :param body: the generated message's text.
+        :param headers: more header fields of the generated message (they replace those of the same name).
+        :param via: the node to submit to (a name, domain or address), instead of the sender's.
+        :param timeout: seconds for each step of the SMTP session.
         """
         rcpts_in = [recipients] if isinstance(recipients, str) else list(recipients)
         rcpts = [r if isinstance(r, Recipient) else Recipient(r, tuple(notify), r if orcpt else None)
@@ -308,6 +334,7 @@ class MailTopology:
         self.sent.append(sent)
         return sent
 
+    @keywords(hints={"to": "recipients", "rcpt": "recipients", "recipient": "recipients", "via": "node"})
     def submit(self, node: str, sender: str, recipients: str | Sequence[str], *,
                message: EmailMessage | None = None, subject: str | None = None, body: str | None = None,
                headers: dict[str, str] | None = None, over: Literal["sendmail", "smtp"] = "sendmail") -> Sent:
@@ -328,6 +355,8 @@ class MailTopology:
         return sent
 
     def describe(self) -> list[dict[str, str]]:
+        """Each node and the DNS server as a dict (name, kind, hostname, ip, domain, topology...), as `mailharness
+        up --json` prints them."""
         out = []
         for n in [*self.nodes.values(), self.dns]:
             d = n.describe()

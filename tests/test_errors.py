@@ -9,7 +9,7 @@ from harness.dsn.assertions import DsnAssertionError
 from harness.dsn.model import NotADSN, NotADSNError
 from harness.engine.base import BuildError
 from harness.engine.docker import EngineUnavailable
-from harness.errors import MailharnessError, NotFound, StateError, UsageError, WrongKind
+from harness.errors import KeywordError, MailharnessError, NotFound, StateError, UsageError, WrongKind
 from harness.evidence.events import FollowerDied, MailTimeout
 from harness.mock.params import Refusal
 from harness.mock.recorder import MockTimeout
@@ -28,6 +28,7 @@ REPARENTED = [
     (NotFound, KeyError),
     (WrongKind, TypeError),
     (StateError, RuntimeError),
+    (KeywordError, TypeError),
 ]
 
 

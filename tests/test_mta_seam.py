@@ -27,13 +27,12 @@ def _core_modules() -> list[Path]:
 
 
 def _code_strings(tree: ast.AST) -> list[tuple[int, str]]:
-    """Every name and string constant of the code, without docstrings (prose may name an MTA)."""
+    """Every name and string constant of the code, without docstrings (prose may name an MTA). A string that stands
+    alone as a statement is one: a module's, class's or function's docstring, or a field's, under the field."""
     docs = set()
     for node in ast.walk(tree):
-        if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)) and node.body:
-            first = node.body[0]
-            if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant):
-                docs.add(id(first.value))
+        if isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant) and isinstance(node.value.value, str):
+            docs.add(id(node.value))
     out = []
     for node in ast.walk(tree):
         if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in docs:

@@ -12,6 +12,7 @@ from harness.dsn.parse import Source, parse_dsn
 from harness.dsn.summary import flatten, recipient_dict
 from harness.dsn.validate import validate
 from harness.errors import MailharnessError
+from harness.keywords import keywords
 
 
 class DsnAssertionError(MailharnessError, AssertionError):
@@ -93,6 +94,13 @@ def _check_recipient(
     return out
 
 
+# The DSN's own field names, which users try as keywords: each is the keyword that checks that field. ANY (the
+# default of remote_mta and original_recipient) means "not checked", so that None can mean "must be absent".
+_FIELD_NAMES = {"final_recipient": "recipient", "diagnostic_code": "diagnostic_contains",
+                "diagnostic": "diagnostic_contains", "rcpt": "recipient", "to": "recipient"}
+
+
+@keywords(hints=_FIELD_NAMES)
 def assert_dsn(
     dsn_or_message: DSN | NotADSN | Source,
     *,
@@ -111,10 +119,34 @@ def assert_dsn(
 ) -> DSN:
     """Assert that a message is a compliant DSN matching every given expectation; return the parsed DSN.
 
-    Expectations left at None (or ANY for remote_mta / original_recipient) are not checked; remote_mta=None and
-    original_recipient=None mean "must be absent". Without `recipient`, every recipient must match. `status`
-    may be a prefix ("5", "5.1") or a list of acceptable codes. The AssertionError lists every mismatch and every
-    finding of the profile (warnings are listed but do not fail).
+    An expectation left out is not checked. The checks on a recipient apply to every recipient of the DSN, or to
+    `recipient`'s block only when it is given. The failure (DsnAssertionError, an AssertionError) lists every
+    mismatch, expected against actual, and every finding of the profile (warnings are listed but do not fail).
+
+    :param dsn_or_message: the message: an `email.message.EmailMessage` (what `Mailbox.wait_for_dsn` and
+        `Story.bounced_by` return), bytes, text, a file path, or a parsed `DSN`.
+    :param action: the recipients' Action: "failed", "delayed", "delivered", "relayed" or "expanded".
+    :param status: the recipients' Status: exact ("5.1.1"), a prefix ("5", "5.1"), or a list of acceptable ones.
+    :param reporting_mta: the Reporting-MTA's host name ("mx.store.example"; a "dns;" type is ignored, any case).
+    :param remote_mta: the recipients' Remote-MTA host name; ``None`` means it must be absent.
+    :param recipient: check only this recipient's block (found by Final-Recipient, else Original-Recipient); it
+        must be in the DSN. The DSN's Final-Recipient field is checked with this keyword.
+    :param original_recipient: the recipients' Original-Recipient address; ``None`` means it must be absent.
+    :param diagnostic_contains: text the recipients' Diagnostic-Code must contain (any case), or a list of texts
+        it must all contain ("5.1.1", "User unknown").
+    :param profile: how strictly the checklist judges: "strict" (default: every MUST is an error), "postfix"
+        (Postfix's known, deliberate departures are warnings) or "lenient" (only what makes the DSN unusable is
+        an error).
+    :param envelope: the original message's envelope (``sent.original_envelope()``): the rules that compare the
+        DSN with what was sent (its recipients, ENVID, RET, NOTIFY) run too.
+    :param dsn_envelope: the envelope the DSN itself travelled with (its MAIL FROM must be null):
+        ``DsnEnvelope.from_delivered(parse_dsn(msg))`` for a delivered copy.
+    :param scripted_replies: recipient -> the SMTP reply a mock next hop was scripted to give; the rules that
+        compare the Diagnostic-Code with it run too.
+    :param allow_rules: rule ids (docs/dsn-rules.md) whose findings are dropped.
+    :returns: the parsed `DSN`, to read more fields (``dsn.recipients[0].diagnostic_code``).
+    :raises DsnAssertionError: when an expectation does not hold, the message is not a DSN, or the profile finds
+        an error.
     """
     parsed = dsn_or_message if isinstance(dsn_or_message, (DSN, NotADSN)) else parse_dsn(dsn_or_message)
     if isinstance(parsed, NotADSN):

@@ -54,8 +54,11 @@ class RecipientParams:
     """One RCPT TO of the original transaction. `notify` None means the parameter was absent."""
 
     address: str
+    """The address of RCPT TO."""
     notify: frozenset[str] | None = None
-    orcpt: str | None = None  # as sent: "rfc822;jill+40x@library.example"
+    """NOTIFY's keywords (NEVER, SUCCESS, FAILURE, DELAY); None when the parameter was absent."""
+    orcpt: str | None = None
+    """ORCPT as sent ("rfc822;jill+40x@library.example"); None when absent."""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "address", _bare(self.address))
@@ -79,13 +82,19 @@ class RecipientParams:
 
 @dataclass(frozen=True)
 class OriginalEnvelope:
-    """The SMTP envelope of the message whose fate the DSN reports."""
+    """The SMTP envelope of the message whose fate the DSN reports: with it (``assert_dsn(...,
+    envelope=sent.original_envelope())``), the rules that compare the DSN with what was sent are checked too."""
 
     mail_from: str
+    """MAIL FROM of the original message."""
     recipients: tuple[RecipientParams, ...] = ()
+    """Its RCPT TOs, with their NOTIFY and ORCPT."""
     ret: Literal["FULL", "HDRS"] | None = None
-    envid: str | None = None  # as sent (xtext)
-    header_from: str | None = None  # the message's From: address, when it differs from MAIL FROM
+    """RET as sent; None when absent."""
+    envid: str | None = None
+    """ENVID as sent (xtext); None when absent."""
+    header_from: str | None = None
+    """The message's From: address, when it differs from MAIL FROM."""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "mail_from", _bare(self.mail_from))
@@ -97,6 +106,7 @@ class OriginalEnvelope:
 
     @property
     def decoded_envid(self) -> str | None:
+        """ENVID decoded from xtext."""
         return xtext_decode(self.envid) if self.envid is not None else None
 
     def find(self, address: str | None, original: str | None = None) -> RecipientParams | None:
@@ -120,9 +130,13 @@ class DsnEnvelope:
     """The SMTP envelope the DSN itself travelled with (from the sink's transcript, or the delivered copy)."""
 
     mail_from: str
+    """MAIL FROM of the DSN (it must be the null sender, "")."""
     rcpt_to: tuple[str, ...] = ()
-    mail_params: Mapping[str, str] = field(default_factory=dict)  # e.g. {"RET": "HDRS", "SMTPUTF8": ""}
-    rcpt_params: Mapping[str, str] = field(default_factory=dict)  # e.g. {"NOTIFY": "NEVER"}
+    """Its RCPT TOs."""
+    mail_params: Mapping[str, str] = field(default_factory=dict)
+    """Its MAIL FROM parameters ({"RET": "HDRS", "SMTPUTF8": ""})."""
+    rcpt_params: Mapping[str, str] = field(default_factory=dict)
+    """Its RCPT TO parameters ({"NOTIFY": "NEVER"})."""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "mail_from", _bare(self.mail_from))

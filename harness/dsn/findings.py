@@ -27,21 +27,32 @@ class Issue:
 
 @dataclass(frozen=True)
 class Finding:
-    rule: str  # the checklist's id, e.g. "S-2"
+    """One departure of a DSN from the checklist (docs/dsn-rules.md), at the level the profile gives it: what
+    `validate` returns and `assert_dsn`'s failure lists. ``str(finding)``: ``S-2 error (RFC 3464 s2.2.2): ...``."""
+
+    rule: str
+    """The checklist's rule id ("S-2")."""
     level: Level
-    ref: str  # RFC and section, e.g. "RFC 3464 s2.2.2"
-    message: str  # one line naming the field and the offending value
+    """"error" or "warning", as the profile set it (only errors fail `assert_dsn`)."""
+    ref: str
+    """The RFC and section ("RFC 3464 s2.2.2")."""
+    message: str
+    """One line naming the field and the offending value."""
     requirement: Requirement = "MUST"
+    """The RFC's strength: MUST, SHOULD or MAY."""
     variant: str = ""
+    """The name of a specific departure a profile may downgrade ("" for none)."""
 
     def __str__(self) -> str:
         return f"{self.rule} {self.level} ({self.ref}): {self.message}"
 
     @property
     def is_error(self) -> bool:
+        """Whether the level is "error"."""
         return self.level == "error"
 
     def as_dict(self) -> dict[str, str]:
+        """rule, level, message and ref (what `mailharness dsn-lint --json` prints)."""
         return {"rule": self.rule, "level": self.level, "message": self.message, "ref": self.ref}
 
 

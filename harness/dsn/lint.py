@@ -78,24 +78,25 @@ def as_text(result: Linted) -> str:
     return "\n".join(lines)
 
 
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+def parser() -> argparse.ArgumentParser:
+    """`mailharness dsn-lint`'s parser (the API reference is generated from it)."""
+    p = argparse.ArgumentParser(
         prog="mailharness dsn-lint",
         description="Check delivery status notifications (bounces) against the RFC 3464/3461 checklist.",
     )
-    parser.add_argument("files", nargs="+", metavar="FILE", help="message files; '-' reads standard input")
-    parser.add_argument("--profile", choices=PROFILES, default="strict", help="rule levels (default: strict)")
-    parser.add_argument("--json", action="store_true", help="one JSON object per line per input")
-    parser.add_argument(
+    p.add_argument("files", nargs="+", metavar="FILE", help="message files; '-' reads standard input")
+    p.add_argument("--profile", choices=PROFILES, default="strict", help="rule levels (default: strict)")
+    p.add_argument("--json", action="store_true", help="one JSON object per line per input")
+    p.add_argument(
         "--delivered",
         action="store_true",
         help="inputs are copies as delivered to a mailbox: check ENV-1 from their Return-Path",
     )
-    return parser
+    return p
 
 
 def main(argv: Sequence[str] | None = None, stdin: IO[bytes] | None = None, stdout: IO[str] | None = None) -> int:
-    args = _parser().parse_args(list(argv) if argv is not None else None)
+    args = parser().parse_args(list(argv) if argv is not None else None)
     out = stdout or sys.stdout
     status = 0
     for name in args.files:

@@ -14,6 +14,7 @@ from harness.dsn.mime import Entity, normalise_line_endings, parse_entity, parse
 from harness.dsn.model import DSN, NotADSN, NotADSNError, ParseResult, ReturnedContent
 
 from ..errors import WrongKind
+from ..keywords import keywords
 
 Source = Union[bytes, bytearray, memoryview, str, "os.PathLike[str]", Message, DSN]
 
@@ -49,6 +50,7 @@ def read_source(src: Source, source: str | None = None) -> tuple[bytes, str]:
     raise WrongKind(f"cannot read a message from {type(src).__name__}")
 
 
+@keywords
 def parse_dsn(src: Source, *, source: str | None = None) -> ParseResult:
     """Read a message into a DSN, or a NotADSN saying what it is and why. Never raises on message content
     (only OSError for an unreadable file and TypeError for an unsupported argument)."""

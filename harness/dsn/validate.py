@@ -12,11 +12,13 @@ from harness.dsn.model import DSN, NotADSN
 from harness.dsn.parse import Source, parse_dsn
 from harness.dsn.profiles import check_profile, level_for
 from harness.dsn.registry import CHECKS, Inputs
+from harness.keywords import keywords
 
 # The rule modules register their checks on import.
 RULE_MODULES = (rules_mime, rules_permessage, rules_recipient, rules_codes, rules_envelope, rules_request)
 
 
+@keywords
 def validate(
     dsn: DSN | NotADSN | Source,
     profile: str = "strict",

@@ -37,25 +37,39 @@ _LINE = re.compile(r"^(?:\w{3} [ \d]\d \d\d:\d\d:\d\d \S+ )?(?P<prog>[\w/.-]+)(?
 
 @dataclass(frozen=True)
 class LogEvent:
+    """One line of a node's log, as the harness read it (what `MailTopology.log` and `MailTopology.wait_log`
+    give): who logged it, when, and the parts the node's MTA wrote (program, queue id, key=value fields)."""
+
     node: str
+    """The node whose log it is."""
     seq: int
+    """Its place in the topology's event log (increasing across all nodes, in the order the lines arrived)."""
     at: float
+    """When it arrived (time.time())."""
     line: str
+    """The line as logged."""
     program: str = ""
+    """The program that wrote it ("postfix/smtpd"); "" when the line has no such prefix."""
     queue_id: str | None = None
+    """The queue id the line is about, None when it is about none."""
     text: str = ""
+    """The line after the program (and the queue id)."""
     fields: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    """Its key=value fields (Postfix: to, from, relay, status, dsn...)."""
 
     def get(self, key: str) -> str | None:
+        """The value of one of its fields, None when it has none of that name."""
         return self.fields.get(key)
 
     @property
     def to(self) -> str | None:
+        """The to= field without its angle brackets."""
         v = self.fields.get("to")
         return v.strip("<>") if v is not None else None
 
     @property
     def sender(self) -> str | None:
+        """The from= field without its angle brackets."""
         v = self.fields.get("from")
         return v.strip("<>") if v is not None else None
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from ..errors import MailharnessError
+from ..keywords import keywords
 
 
 class FaultError(MailharnessError, RuntimeError):
@@ -21,11 +22,17 @@ class FaultError(MailharnessError, RuntimeError):
     express...)."""
 
 
+@keywords  # in __new__: every fault, and a fault of your own, says which keywords it takes
 @dataclass(frozen=True)
 class Fault:
+    """The base of every fault: frozen data naming the node it breaks. A fault of your own subclasses it (as a
+    frozen dataclass) and needs an interpretation (harness.faults.interpret)."""
+
     node: str
+    """The node the fault breaks: its name ("library"), its domain ("library.example"), or an address in it."""
 
     def describe(self) -> str:
+        """How reports name the fault: ``UnknownUser(library, user='jill')``."""
         fields = ", ".join(f"{k}={v!r}" for k, v in vars(self).items() if k != "node")
         return f"{type(self).__name__}({self.node}{', ' + fields if fields else ''})"
 
@@ -36,6 +43,7 @@ class UnknownUser(Fault):
     """`user` no longer exists on the node (removed from its recipient table): a correct server rejects at RCPT."""
 
     user: str = "jill"
+    """The local part of the user who leaves ("jill")."""
 
 
 @dataclass(frozen=True)
@@ -50,6 +58,7 @@ class DiskFull(Fault):
     `retry_for`: how long Postfix keeps the message before it bounces ("0s": try once, bounce at once)."""
 
     retry_for: str = "0s"
+    """How long Postfix retries the delivery before it bounces, a Postfix time ("0s": once; "5s")."""
 
 
 @dataclass(frozen=True)
@@ -65,7 +74,9 @@ class MailboxFull(Fault):
     for `user` (a local part of the node's domain, or a full address) is `limit` bytes instead."""
 
     user: str = "jill"
+    """Whose mailbox is full: a local part, or a full address."""
     limit: int = 1_000_000
+    """The mailbox's size limit in bytes (Postfix's mailbox_size_limit, or Dovecot's quota)."""
 
 
 @dataclass(frozen=True)
@@ -75,6 +86,7 @@ class SizeLimit(Fault):
     At least 10000 bytes: under that no server could send its own DSNs."""
 
     limit: int = 10_000
+    """The largest message the node takes, in bytes (at least 10000)."""
 
 
 # -- forwarding and refusals -----------------------------------------------------------------------------------
@@ -83,8 +95,11 @@ class Forward(Fault):
     """`user`'s mail is forwarded to `to`, by an alias, a .forward file, or a virtual alias."""
 
     user: str = "jill"
+    """Whose mail is forwarded: a local part of the node's domain."""
     to: str = "jill@example.edu"
+    """Where it goes: an address (of the topology: mail never leaves it)."""
     via: Literal["alias", "forward", "virtual"] = "alias"
+    """How: "alias" (/etc/aliases), "forward" (the user's ~/.forward) or "virtual" (virtual_alias_maps)."""
 
 
 @dataclass(frozen=True)
@@ -92,7 +107,9 @@ class Refuse(Fault):
     """The node answers RCPT TO:<address> with `reply` (4xx: temporarily, 5xx: permanently)."""
 
     address: str = "jill@example.edu"
+    """The recipient address refused at RCPT TO."""
     reply: str = "550 5.1.1 Recipient refused by mailharness"
+    """The reply: code, enhanced status and text ("450 4.2.0 Try later")."""
 
 
 @dataclass(frozen=True)
@@ -107,7 +124,9 @@ class QueueLifetime(Fault):
     "1s" warns at the first deferral."""
 
     lifetime: str = "2s"
+    """How long a message may stay queued before it bounces (maximal_queue_lifetime), a Postfix time."""
     delay_warning: str = "0"
+    """When a "delayed" DSN is sent (delay_warning_time), a Postfix time; "0": never."""
 
 
 # -- the next hop's availability -------------------------------------------------------------------------------------
@@ -121,7 +140,9 @@ class Down(Fault):
     (docs/time-outs.md)."""
 
     whole_host: bool = False
+    """Stop the whole container (connections time out) instead of the SMTP service only (connections refused)."""
     client_timeout: str = "1s"
+    """With `whole_host`: how long the other Postfix nodes try to connect (smtp_connect_timeout), a Postfix time."""
 
 
 @dataclass(frozen=True)
@@ -130,6 +151,7 @@ class Unreachable(Fault):
     Postfix nodes' smtp_connect_timeout; 1 s, Postfix's shortest; see Down for a longer one)."""
 
     client_timeout: str = "1s"
+    """How long the other Postfix nodes try to connect (smtp_connect_timeout), a Postfix time."""
 
 
 @dataclass(frozen=True)
@@ -138,6 +160,7 @@ class Tarpit(Fault):
     the greeting after `client_timeout` (the other Postfix nodes' smtp_helo_timeout; 1 s, Postfix's shortest)."""
 
     client_timeout: str = "1s"
+    """How long the other Postfix nodes wait for the greeting (smtp_helo_timeout), a Postfix time."""
 
 
 # -- DNS -------------------------------------------------------------------------------------------------------
@@ -152,3 +175,4 @@ class Dns(Fault):
     with "No route to host" after 0.8 s, harness.mta.postfix.node)."""
 
     kind: DnsKind = "nxdomain"
+    """What DNS answers for the node's domain: "nxdomain", "servfail", "no_mx", "null_mx" or "dead_mx"."""

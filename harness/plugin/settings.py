@@ -15,6 +15,37 @@ from ..topology import TopologySpec
 Keep = Literal["never", "on-failure", "always"]
 KEEP_CHOICES: tuple[Keep, ...] = ("never", "on-failure", "always")
 MTA_KINDS = ("postfix",)
+# Every environment variable the harness reads, with what it sets: the API reference lists them from here, and
+# tests/test_docs.py fails on a MAILHARNESS_ variable in harness/ or ci/ that is not here.
+ENVIRONMENT: dict[str, str] = {
+    "MAILHARNESS_KEEP": "keep topologies' containers after the session: never (default), on-failure, always "
+                        "(--mailharness-keep, ini mailharness_keep)",
+    "MAILHARNESS_READY_TIMEOUT": "seconds to wait for a topology's servers to answer (default 30; "
+                                 "--mailharness-ready-timeout, ini mailharness_ready_timeout)",
+    "MAILHARNESS_ACCESS": "how the tests reach the servers: auto (default), direct or gateway (--mailharness-access, "
+                          "ini mailharness_access; also `mailharness up`, `check` and `run`)",
+    "MAILHARNESS_ACCESS_HOST": "the address of the engine's host where the gateway's published port is reached, when "
+                               "the harness cannot tell (an engine on another machine); ports are then published on "
+                               "all of that host's addresses",
+    "MAILHARNESS_MTA": "the MTA release of the topologies' nodes, [NODE=]KIND[@VERSION], several separated by commas "
+                       "or spaces (--mailharness-mta, ini mailharness_mta; `mailharness run/check/up --mta`)",
+    "MAILHARNESS_SHARD": "K/N: run only the K-th of N parts of the selected tests (--mailharness-shard, ini "
+                         "mailharness_shard)",
+    "MAILHARNESS_CONTAINERS": "a folder of image definitions to build instead of the bundled ones (to try changed "
+                              "definitions); it must hold base/packages.txt",
+    "MAILHARNESS_BASE_ROUTE": "how `mailharness images build` gets each Debian base image: auto (default), pull or "
+                              "offline (debootstrap; `images build --route`)",
+    "MAILHARNESS_DEBIAN_MIRROR": "the Debian mirror URL the offline route's debootstrap uses (default: the host's apt "
+                                 "sources)",
+    # the repository's scripts (ci/), for a checkout of the project
+    "MAILHARNESS_DOCKERD_TCP": "ci/ensure-docker.sh: the loopback address:port the dockerd it starts also listens "
+                               "on (default 127.0.0.1:2375)",
+    "MAILHARNESS_DOCKERD_LOG": "ci/ensure-docker.sh: the log file of the dockerd it starts (default "
+                               "/var/log/mailharness-dockerd.log)",
+    "MAILHARNESS_DOCKERD_WAIT": "ci/ensure-docker.sh: seconds to wait for the dockerd it starts to answer (default 60)",
+    "MAILHARNESS_PACKAGE": "the CI templates (ci/templates/): what pip installs (default pytest-mailharness; a "
+                           "git+URL or a wheel)",
+}
 _MTA = re.compile(r"^(?:(?P<node>[a-z0-9][a-z0-9_.-]*)=)?(?P<kind>[a-z][a-z0-9-]*)(?:@(?P<version>[^@=\s]+))?$")
 
 

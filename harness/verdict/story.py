@@ -22,9 +22,13 @@ from dataclasses import dataclass, field
 from email.message import EmailMessage
 
 from ..errors import MailharnessError
+from ..keywords import keywords
 from ..ports import Mailboxes, NodeDirectory, Submission
 from ..smtp import Reply, Stage, as_stage
 
+# Names users try for the checks' keywords (harness.keywords): the reply's parts, the recipient, the DSN's addressee.
+_HINTS = {"enhanced": "status", "enhanced_status": "status", "reply": "code", "at": "stage", "rcpt": "recipient",
+          "address": "recipient", "sender": "to", "from_node": "by", "client": "by"}
 HARNESS = "harness"  # the harness's own SMTP client, as a node of the story
 SESSION_FAILURES = ("unreachable", "lost")  # hop kinds of a session that ended without a reply
 
@@ -35,23 +39,36 @@ class VerdictError(MailharnessError, AssertionError):
 
 @dataclass(frozen=True)
 class Hop:
-    """One thing that happened to the message (or a DSN about it) on one node."""
+    """One thing that happened to the message (or a DSN about it) on one node: an element of `Story.hops`, in the
+    order it happened. ``str(story)`` draws them one a line."""
 
     seq: int
-    node: str  # where it was logged ("harness" for the submission)
-    # accepted, rejected, relayed, delivered, forwarded, deferred, bounced, expired; and for a session that ended
-    # without a reply: unreachable (at CONNECT: refused, timed out, no route) or lost (later: closed, timed out)
+    """Its place in the topology's event log (-1 for the harness's own submission)."""
+    node: str
+    """The node where it was logged ("harness" for the submission)."""
     kind: str
+    """What happened: accepted, rejected, relayed, delivered, forwarded, deferred, bounced, expired; and for a
+    session that ended without a reply: unreachable (at CONNECT: refused, timed out, no route) or lost (later:
+    closed, timed out)."""
     recipient: str = ""
-    peer: str = ""  # the other node (next hop, or the client that was rejected)
-    stage: Stage | None = None  # where a refusal, a reply or a failed session came
+    """The recipient it is about ("" for the whole message)."""
+    peer: str = ""
+    """The other node: the next hop, or the client that was rejected ("harness" for the harness's client)."""
+    stage: Stage | None = None
+    """Where in the SMTP session a refusal, a reply or a failed session came (RCPT, END-OF-MESSAGE...)."""
     reply: Reply | None = None
-    status: str = ""  # enhanced status of the outcome
+    """The SMTP reply the hop got, when there was one."""
+    status: str = ""
+    """The enhanced status of the outcome ("5.1.1"), as the node logged it."""
     detail: str = ""
+    """The rest of what the node said (Postfix's text in parentheses, a failed session's reason)."""
     queue_id: str = ""
-    dsn: bool = False  # a hop of a DSN, not of the message itself
+    """The node's queue id for the copy concerned."""
+    dsn: bool = False
+    """True for a hop of a DSN about the message, not of the message itself."""
 
     def render(self) -> str:
+        """The hop on one line, as `Story.render` lists it ("store -> library: relayed <jill@library.example> ...")."""
         what = f"{'DSN ' if self.dsn else ''}{self.kind}"
         rcpt = f" <{self.recipient}>" if self.recipient else ""
         if self.kind == "rejected":
@@ -74,35 +91,60 @@ class Hop:
 
 @dataclass
 class EmittedDsn:
-    """A DSN a node created: its kind, to whom, and where it was finally delivered."""
+    """A DSN a node created: its kind, to whom, and where it was finally delivered (an element of `Story.dsns`).
+    The message itself: `Story.bounced_by`."""
 
     node: str
+    """The node that created it."""
     queue_id: str
-    kind: str  # failed (non-delivery), delayed, delivered (success)
+    """Its queue id on that node."""
+    kind: str
+    """"failed" (non-delivery), "delayed" or "delivered" (success)."""
     to: str = ""
-    delivered_at: str = ""  # node whose mailbox got it
+    """The address it was sent to (the original envelope sender)."""
+    delivered_at: str = ""
+    """The node whose mailbox got it ("" while it is not delivered)."""
     message_id: str = ""
-    about: tuple[str, ...] = ()  # the recipients it reports on (bounced/deferred ones at that node)
-    # the same, as the message first had them (`orig_to`, where an alias, .forward or virtual alias rewrote one)
+    """Its Message-ID."""
+    about: tuple[str, ...] = ()
+    """The recipients it reports on (those bounced or deferred at that node)."""
     about_original: tuple[str, ...] = ()
+    """The same, as the message first had them (where an alias, .forward or virtual alias rewrote one)."""
 
 
 @dataclass
 class Story:
-    """The evidence about one sent message; see the module docstring for the assertions. It keeps two narrow doors
-    to the world: the node directory (names in assertions) and the mailboxes (bounced_by reads the DSN)."""
+    """Everything that happened to one sent message, on every node: ``story = sent.verdict()``.
+
+    Each check comes twice. A question (`accepted_by`, `rejected_by`, `unreachable`, `delivered_to`, `failed_at`,
+    `no_dsn`, `no_backscatter`) answers True or False and never raises for what did or did not happen: use it for
+    a negative check, ``assert not story.delivered_to("jill@example.edu"), story`` (the story as the message shows
+    the whole path when it fails). Its assertion (`assert_accepted_by`, ...) returns nothing or raises
+    `VerdictError`, which says what was expected, the nearest candidates and the whole path. Nodes are named by
+    node name, domain, host name or an address in the domain ("library", "library.example"); an unknown one is a
+    mistake and raises (KeyError), in a question too.
+    """
 
     sent: Submission
+    """The message, as submitted (a `Sent`)."""
     directory: NodeDirectory = field(repr=False, compare=False)
+    """How node names in the checks are resolved (the topology)."""
     mailboxes: Mailboxes = field(repr=False, compare=False)
+    """Where `bounced_by` reads the DSN (the topology)."""
     hops: list[Hop] = field(default_factory=list)
+    """What happened, hop by hop, in order (see `Hop`)."""
     dsns: list[EmittedDsn] = field(default_factory=list)
-    accepted: list[str] = field(default_factory=list)  # nodes that took responsibility
-    pending: list[tuple[str, str]] = field(default_factory=list)  # (node, queue id) still queued
-    errors: list[str] = field(default_factory=list)  # fatal/panic lines any server logged meanwhile
+    """The DSNs the nodes created about the message (see `EmittedDsn`)."""
+    accepted: list[str] = field(default_factory=list)
+    """The nodes that took responsibility for the message (250 at the end of data), in order."""
+    pending: list[tuple[str, str]] = field(default_factory=list)
+    """(node, queue id) of the copies still queued when the story was gathered."""
+    errors: list[str] = field(default_factory=list)
+    """Fatal or panic lines any server logged meanwhile (their own words)."""
 
     # -- reading ---------------------------------------------------------------------------------------------
     def render(self) -> str:
+        """The whole story as text, hop by hop, then the DSNs (what ``str(story)`` and a failed check show)."""
         env = self.sent.envelope
         rcpts = ", ".join(r.address for r in env.recipients)
         lines = [f"message <{env.sender}> -> {rcpts} (Message-ID {self.sent.message['Message-ID']}), "
@@ -131,6 +173,7 @@ class Story:
         return key if key == HARNESS else self.directory.node(key).name
 
     def rejections(self) -> list[Hop]:
+        """The hops where a node refused during the SMTP dialogue."""
         return [h for h in self.hops if h.kind == "rejected"]
 
     def session_failures(self) -> list[Hop]:
@@ -138,42 +181,51 @@ class Story:
         return [h for h in self.hops if h.kind in SESSION_FAILURES]
 
     # -- questions: True or False ------------------------------------------------------------------------------
+    @keywords(hints=_HINTS)
     def accepted_by(self, node: str) -> bool:
         """Whether the node took responsibility for the message (queued it after 250 at the end of data)."""
         return _holds(self.assert_accepted_by, node)
 
+    @keywords(hints=_HINTS)
     def rejected_by(self, node: str, *, stage: str | None = None, status: str | None = None,
                     code: int | None = None, recipient: str | None = None) -> bool:
         """Whether the node refused during the SMTP dialogue (see assert_rejected_by)."""
         return _holds(self.assert_rejected_by, node, stage=stage, status=status, code=code, recipient=recipient)
 
+    @keywords(hints=_HINTS)
     def unreachable(self, node: str, *, stage: str | None = None, by: str | None = None) -> bool:
         """Whether a session with the node ended without a reply (see assert_unreachable)."""
         return _holds(self.assert_unreachable, node, stage=stage, by=by)
 
+    @keywords(hints=_HINTS)
     def delivered_to(self, address: str) -> bool:
         """Whether the message (not a DSN) was delivered to `address` (after any forwarding)."""
         return _holds(self.assert_delivered_to, address)
 
+    @keywords(hints=_HINTS)
     def failed_at(self, node: str, *, recipient: str | None = None) -> bool:
         """Whether the node gave up delivering the message (see assert_failed_at)."""
         return _holds(self.assert_failed_at, node, recipient=recipient)
 
+    @keywords(hints=_HINTS)
     def no_dsn(self, node: str | None = None) -> bool:
         """Whether no DSN at all was emitted (by `node`, or by anyone)."""
         return _holds(self.assert_no_dsn, node)
 
+    @keywords(hints=_HINTS)
     def no_backscatter(self) -> bool:
         """Whether no DSN went where none may go (see assert_no_backscatter)."""
         return _holds(self.assert_no_backscatter)
 
     # -- assertions: nothing, or VerdictError --------------------------------------------------------------------
+    @keywords(hints=_HINTS)
     def assert_accepted_by(self, node: str) -> None:
         """The node took responsibility for the message (queued it after 250 at the end of data)."""
         name = self._node(node)
         if name not in self.accepted:
             raise self._fail(f"{name} accepted the message", [f"accepted by {n}" for n in self.accepted])
 
+    @keywords(hints=_HINTS)
     def assert_rejected_by(self, node: str, *, stage: str | None = None, status: str | None = None,
                            code: int | None = None, recipient: str | None = None) -> None:
         """The node refused during the SMTP dialogue (at `stage`, with `code` / enhanced `status`). The stage is
@@ -190,6 +242,7 @@ class Story:
         what = " ".join(x for x in (f"at {want}" if want else "", str(code or ""), status or "") if x)
         raise self._fail(f"rejected by {name} {what}".rstrip(), [h.render() for h in cands])
 
+    @keywords(hints=_HINTS)
     def assert_unreachable(self, node: str, *, stage: str | None = None, by: str | None = None) -> None:
         """A session with the node ended without a reply (refused, timed out, lost), at `stage` if given, from
         the client `by` if given (a node, or "harness" for the submission)."""
@@ -205,6 +258,7 @@ class Story:
         what = " ".join(x for x in (f"from {peer}" if peer else "", f"at {want}" if want else "") if x)
         raise self._fail(f"no session with {name} {what}".rstrip(), [h.render() for h in cands])
 
+    @keywords(hints=_HINTS)
     def assert_delivered_to(self, address: str) -> None:
         """The message (not a DSN) was delivered to `address` (after any forwarding)."""
         hits = [h for h in self.hops if h.kind == "delivered" and not h.dsn]
@@ -212,6 +266,7 @@ class Story:
             return
         raise self._fail(f"delivered to {address}", [h.render() for h in hits])
 
+    @keywords(hints=_HINTS)
     def assert_failed_at(self, node: str, *, recipient: str | None = None) -> None:
         """The node gave up delivering the message (not a DSN) to a recipient (`recipient`, if given): bounced or
         expired there, after it had accepted it. A scenario about what follows a failure asserts this first, so
@@ -226,13 +281,18 @@ class Story:
         raise self._fail(f"{name} gave up delivering the message{what} (bounced or expired)",
                          [h.render() for h in cands])
 
+    @keywords(hints=_HINTS)
     def dsns_from(self, node: str) -> list[EmittedDsn]:
+        """The DSNs that `node` created about the message (empty when none)."""
         name = self._node(node)
         return [d for d in self.dsns if d.node == name]
 
+    @keywords(hints=_HINTS)
     def bounced_by(self, node: str, *, to: str | None = None, kind: str = "failed") -> EmailMessage:
-        """The DSN of `kind` the node emitted that reached `to` (default: the original envelope sender), as
-        delivered (check its content with assert_dsn); VerdictError when there is none."""
+        """The DSN of `kind` ("failed", "delayed" or "delivered") the node emitted that reached `to` (default: the
+        original envelope sender), as delivered: an `email.message.EmailMessage` (check it with `assert_dsn`; keep
+        it for ``mailharness dsn-lint`` with ``Path("bounce.eml").write_bytes(dsn.as_bytes())``). VerdictError
+        when there is none; for a question, use `no_dsn` or `dsns_from`."""
         name = self._node(node)
         to = (to or self.sent.envelope.sender).lower()
         for d in self.dsns:
@@ -247,6 +307,7 @@ class Story:
                          [f"DSN ({d.kind}) from {d.node} to {d.to} delivered at {d.delivered_at or '-'}"
                           for d in self.dsns])
 
+    @keywords(hints=_HINTS)
     def assert_no_dsn(self, node: str | None = None) -> None:
         """No DSN at all (from `node`, or from anyone)."""
         found = self.dsns if node is None else self.dsns_from(node)
@@ -261,6 +322,7 @@ class Story:
         except KeyError:
             return False
 
+    @keywords(hints=_HINTS)
     def assert_no_backscatter(self) -> None:
         """No DSN went where none may go: none for a null sender (RFC 3461 s5.2, RFC 5321 s4.5.5), none for
         NOTIFY=NEVER recipients (RFC 3461 s4.1), and none for a failure the server could have known at RCPT

@@ -1,0 +1,211 @@
+"""The API reference can be complete: every public name has a docstring, every field of the public data types
+one under it, every fixture, option, ini setting and environment variable a text, every command-line argument a
+help. ci/build-docs fails on the same with warnings as errors; these catch it without building the docs."""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import dataclasses
+import inspect
+import re
+import shlex
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import harness
+import harness.plugin as plugin
+import harness.plugin.shard as shard
+from harness.cli import parser as cli_parser
+from harness.dsn.lint import parser as lint_parser
+from harness.plugin.settings import ENVIRONMENT
+
+ROOT = Path(__file__).resolve().parents[1]
+PUBLIC = [getattr(harness, n) for n in harness.__all__]
+# Public types the API returns without exporting their names: a story's hops and DSNs, a mailbox, a DSN's parts.
+REACHED = ["harness.verdict.Hop", "harness.verdict.EmittedDsn", "harness.mail.Mailbox", "harness.smtp.Exchange",
+           "harness.dsn.model.PerMessage", "harness.dsn.model.RecipientBlock", "harness.dsn.model.TypedValue",
+           "harness.dsn.model.Address", "harness.dsn.model.DateValue", "harness.dsn.model.Field",
+           "harness.dsn.model.Block", "harness.dsn.model.MimePart", "harness.dsn.model.ReturnedContent",
+           "harness.dsn.context.RecipientParams", "harness.dsn.assertions.DsnAssertionError",
+           "harness.errors.KeywordError"]
+
+
+def _load(dotted: str) -> Any:
+    module, _, name = dotted.rpartition(".")
+    __import__(module)
+    return getattr(sys.modules[module], name)
+
+
+CLASSES = [c for c in PUBLIC + [_load(d) for d in REACHED] if isinstance(c, type)]
+
+
+def _own_doc(obj: Any) -> str:
+    doc = vars(obj).get("__doc__") if isinstance(obj, type) else getattr(obj, "__doc__", None)
+    doc = (doc or "").strip()
+    if isinstance(obj, type) and doc.startswith(f"{obj.__name__}("):  # what @dataclass writes when there is none
+        return ""
+    return doc
+
+
+@pytest.mark.parametrize("name", harness.__all__)
+def test_every_public_name_has_a_docstring(name: str) -> None:
+    obj = getattr(harness, name)
+    if not isinstance(obj, type) and not inspect.isfunction(obj):  # a type alias (Stage): its docstring is under it
+        documented = _attribute_docs(sys.modules[obj.__module__ if obj.__module__.startswith("harness") else
+                                                 f"harness.{_where(name)}"], "")
+        assert name in documented, f"harness.{name}: no docstring under its definition"
+        return
+    assert _own_doc(obj), f"harness.{name} has no docstring"
+
+
+def _where(name: str) -> str:
+    return harness._WHERE[name]
+
+
+@pytest.mark.parametrize("cls", CLASSES, ids=lambda c: c.__qualname__)
+def test_every_public_method_and_property_has_a_docstring(cls: type) -> None:
+    missing = []
+    for attr, value in vars(cls).items():
+        if attr.startswith("_"):
+            continue
+        func = value.fget if isinstance(value, property) else getattr(value, "__func__", value)
+        if inspect.isfunction(func) and not (func.__doc__ or "").strip():
+            missing.append(attr)
+    assert not missing, f"{cls.__qualname__}: no docstring for {', '.join(missing)}"
+
+
+def _attribute_docs(module: Any, qualname: str) -> set[str]:
+    """The names assigned in the class `qualname` of `module` (or at its top level, for "") that have a docstring
+    right under them, as Sphinx reads them (the source, with ast)."""
+    body: list[ast.stmt] = ast.parse(inspect.getsource(module)).body
+    for part in qualname.split(".") if qualname else []:
+        body = next(n for n in body if isinstance(n, ast.ClassDef) and n.name == part).body
+    documented = set()
+    for stmt, after in zip(body, body[1:], strict=False):
+        targets = [stmt.target] if isinstance(stmt, ast.AnnAssign) else stmt.targets \
+            if isinstance(stmt, ast.Assign) else []
+        if len(targets) == 1 and isinstance(targets[0], ast.Name) and isinstance(after, ast.Expr) \
+                and isinstance(after.value, ast.Constant) and isinstance(after.value.value, str) \
+                and after.value.value.strip():
+            documented.add(targets[0].id)
+    return documented
+
+
+@pytest.mark.parametrize("cls", [c for c in CLASSES if dataclasses.is_dataclass(c)], ids=lambda c: c.__qualname__)
+def test_every_field_of_the_public_data_types_has_a_docstring(cls: type) -> None:
+    missing = []
+    for f in dataclasses.fields(cls):
+        owner = next(c for c in cls.__mro__ if f.name in vars(c).get("__annotations__", {}))
+        documented = _attribute_docs(sys.modules[owner.__module__], owner.__qualname__)
+        if not f.name.startswith("_") and f.name not in documented:
+            missing.append(f"{owner.__qualname__}.{f.name}")
+    assert not missing, f"no docstring under the field(s) {', '.join(missing)}"
+
+
+def test_every_fixture_has_a_docstring() -> None:
+    fixtures = {n: o for n, o in vars(plugin).items()
+                if getattr(o, "_fixture_function_marker", None) is not None and not n.startswith("_")}
+    assert {"mail_topology", "mail_fault", "mail_topology_factory", "mail_topology_with_mock"} <= set(fixtures)
+    for name, obj in fixtures.items():
+        assert (obj._get_wrapped_function().__doc__ or "").strip(), f"fixture {name} has no docstring"
+
+
+class _Recorder:
+    def __init__(self) -> None:
+        self.options: list[tuple[tuple[str, ...], dict[str, Any]]] = []
+        self.inis: list[tuple[str, str]] = []
+
+    def getgroup(self, *args: Any, **kwargs: Any) -> _Recorder:
+        return self
+
+    def addoption(self, *names: str, **kwargs: Any) -> None:
+        self.options.append((names, kwargs))
+
+    def addini(self, name: str, help: str, **kwargs: Any) -> None:  # noqa: A002  (pytest's name)
+        self.inis.append((name, help))
+
+
+def test_every_option_and_ini_setting_has_help() -> None:
+    rec = _Recorder()
+    for module in (plugin, shard):
+        module.pytest_addoption(rec)
+    assert len(rec.options) >= 10 and len(rec.inis) >= 4
+    assert [names for names, kw in rec.options if not kw.get("help")] == []
+    assert [name for name, text in rec.inis if not text] == []
+
+
+def _actions(p: argparse.ArgumentParser, prog: str) -> list[tuple[str, argparse.Action]]:
+    out = []
+    for action in p._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            helps = {c.dest: c.help for c in action._choices_actions}
+            for name, sub in action.choices.items():
+                out.append((f"{prog} {name}", argparse.Action([name], name, help=helps.get(name))))
+                out += _actions(sub, f"{prog} {name}")
+        elif not isinstance(action, argparse._HelpAction):
+            out.append((prog, action))
+    return out
+
+
+def test_every_command_and_argument_of_the_command_line_has_help() -> None:
+    found = _actions(cli_parser(), "mailharness") + _actions(lint_parser(), "mailharness dsn-lint")
+    assert len(found) > 40
+    missing = [f"{prog}: {'/'.join(a.option_strings) or a.dest}" for prog, a in found if not (a.help or "").strip()]
+    assert missing == []
+
+
+def test_every_environment_variable_is_documented() -> None:
+    used = set()
+    for path in [*(ROOT / "harness").rglob("*.py"), *(ROOT / "ci").rglob("*")]:
+        if path.is_file():
+            used |= set(re.findall(r"\bMAILHARNESS_[A-Z0-9_]+", path.read_text(errors="replace")))
+    assert used - set(ENVIRONMENT) == set(), "add them to harness.plugin.settings.ENVIRONMENT"
+    assert set(ENVIRONMENT) - used == set(), "documented but read nowhere"
+    assert all(text.strip() for text in ENVIRONMENT.values())
+
+
+# -- the cookbook's command lines and included files (its Python blocks run in tests/e2e/test_cookbook.py) ------
+COOKBOOK = ROOT / "docs" / "cookbook.md"
+PYTESTS_OWN = {"--junitxml"}  # options of pytest itself the cookbook uses
+
+
+def _plugin_options() -> set[str]:
+    rec = _Recorder()
+    for module in (plugin, shard):
+        module.pytest_addoption(rec)
+    return {n for names, _ in rec.options for n in names}
+
+
+def _sh_commands() -> list[list[str]]:
+    blocks = re.findall(r"^```sh\n(.*?)^```", COOKBOOK.read_text(), flags=re.S | re.M)
+    return [shlex.split(line.split("  #")[0]) for b in blocks for line in b.splitlines() if line.strip()]
+
+
+def test_the_cookbooks_command_lines_are_ones_the_parsers_take() -> None:
+    commands = _sh_commands()
+    assert {c[0] for c in commands} == {"mailharness", "pytest"} and len(commands) >= 5
+    known = _plugin_options()
+    for argv in commands:
+        if argv[:2] == ["mailharness", "dsn-lint"]:
+            lint_parser().parse_args(argv[2:])  # SystemExit on an unknown option
+            continue
+        if argv[0] == "mailharness":
+            args, rest = cli_parser().parse_known_args(argv[1:])
+            assert not rest or args.cmd in ("run", "check"), argv  # only these pass the rest to pytest
+        else:
+            rest = argv[1:]
+        options = {a.split("=", 1)[0] for a in rest if a.startswith("--")}
+        assert options <= known | PYTESTS_OWN, f"{' '.join(argv)}: unknown {options - known - PYTESTS_OWN}"
+
+
+def test_the_files_the_cookbook_includes_exist_and_are_tested() -> None:
+    included = re.findall(r"^```\{literalinclude\} (\S+)", COOKBOOK.read_text(), flags=re.M)
+    assert included == ["../ci/templates/github-actions.yml", "../ci/templates/gitlab-ci.yml"]
+    tested = (ROOT / "tests" / "e2e" / "citemplates.py").read_text()
+    for path in included:
+        assert (COOKBOOK.parent / path).is_file()
+        assert Path(path).name in tested  # tests/e2e/test_templates.py runs each template's steps
