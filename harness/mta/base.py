@@ -61,7 +61,8 @@ class MtaNode(Node, abc.ABC):
     # -- configuration -----------------------------------------------------------------------------------------
     @abc.abstractmethod
     def converge(self, want: NodeWant) -> None:
-        """Write the difference between what this node holds beyond its baseline and `want`, and reload."""
+        """Write the difference between what this node holds beyond its baseline and `want`, and reload where the
+        MTA would not see the change otherwise."""
 
     @abc.abstractmethod
     def conflict(self, want: NodeWant) -> str | None:
