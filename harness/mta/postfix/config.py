@@ -85,18 +85,10 @@ class ConfigWriter:
     def converge(self, w: NodeWant) -> None:
         done, node = self._done, self._node
         base = self.baseline()
+        # The tables first: postmap (INDEXED) reads main.cf, and waits up to 2 s for one edited within the last
+        # second to settle (Postfix's load_file), as the main.cf edits below would leave it.
         script: list[str] = []
-        params: dict[str, str] = {}
-        for name in dict.fromkeys([*done.params, *w.params]):
-            if name in w.params:
-                params[name] = w.params[name]
-                if done.params.get(name) != w.params[name]:
-                    script.append(f"postconf -e {shlex.quote(f'{name}={w.params[name]}')}")
-            elif name in base:
-                script.append(f"postconf -e {shlex.quote(f'{name}={base[name]}')}")
-            else:
-                script.append(f"postconf -X {shlex.quote(name)}")
-        reload = bool(script)  # main.cf changed
+        reload = False
         tables: dict[str, str | None] = {}
         for t in sorted(set(done.tables) | w.tables):
             baseline = self._table(t)
@@ -109,6 +101,19 @@ class ConfigWriter:
                     reload = True
             if content != baseline:
                 tables[t] = content
+        params: dict[str, str] = {}
+        for name in dict.fromkeys([*done.params, *w.params]):
+            if name in w.params:
+                params[name] = w.params[name]
+                if done.params.get(name) != w.params[name]:
+                    script.append(f"postconf -e {shlex.quote(f'{name}={w.params[name]}')}")
+                    reload = True
+            elif name in base:
+                script.append(f"postconf -e {shlex.quote(f'{name}={base[name]}')}")
+                reload = True
+            else:
+                script.append(f"postconf -X {shlex.quote(name)}")
+                reload = True
         if done.services_off != w.services_off:
             reload = True
             script.append(f"cp -p {CF}/baseline/master.cf {CF}/master.cf")
