@@ -10,7 +10,9 @@ smtp-source's accepted messages per second), same_workload_per_s and same_worklo
 smtp-source's own workload: the goal's figure), reference_rounds and same_workload_ratio_min (the worst round's),
 harness_cpu_ms_per_msg, latency_p50_s and latency_p99_s (acceptance to the recipient's final
 log event), recipients, unaccounted, duplicates, misdirected, unexpected, still_queued, log_lines_lost,
-mailbox_mismatches, stranded_after_reload, drain_s, wall_s. Exit status 1 when the run is not clean.
+mailbox_mismatches, stranded_after_reload, refused_after_heal and refused_after_heal_s (the healed tempfail's
+deferrals logged after the heal, and seconds from the heal to the last of them), drain_s, wall_s. Exit status 1
+when the run is not clean.
 """
 
 from __future__ import annotations

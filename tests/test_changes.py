@@ -19,7 +19,7 @@ from harness.faults.changes import (
     TableLine,
     want,
 )
-from harness.mta.postfix.config import size_conflict
+from harness.mta.postfix.config import ConfigWriter, size_conflict
 
 BASELINE_TABLE = "jill OK\njack OK\n"
 CHANGES: list[Change] = [
@@ -124,3 +124,43 @@ def test_size_limits_that_postfix_would_refuse_are_named() -> None:
     assert size_conflict({"message_size_limit": "200000"}, {"mailbox_size_limit": "100000"}) is not None
     assert size_conflict({"message_size_limit": "2000"}, {"mailbox_size_limit": "100000"}) is None
     assert size_conflict({"mailbox_size_limit": "0"}, {"message_size_limit": "10240000"}) is None
+
+
+class _Node:
+    """A Postfix node as the ConfigWriter drives it: what it ran, and whether with a reload."""
+
+    name, ip = "edu", "10.0.0.3"
+
+    def __init__(self) -> None:
+        self.runs: list[tuple[str, str]] = []
+
+    def exec(self, cmd: list[str], *, check: bool = True) -> bytes:
+        if cmd[:2] == ["postconf", "-c"]:
+            return b"message_size_limit = 10240000\n"
+        if cmd[:2] == ["sh", "-c"] and cmd[2].startswith("cat "):
+            return b""  # the tables' baseline: empty
+        self.runs.append(("exec", cmd[-1]))
+        return b""
+
+    def reconfigure(self, script: str) -> None:
+        self.runs.append(("reload", script))
+
+
+def test_a_refusal_is_indexed_in_place_without_a_reload_and_undone_the_same_way() -> None:
+    # smtpd reads the lmdb: refusals at every lookup, so a session already open (a client's cached connection)
+    # sees the change with no reload; a texthash: table, or main.cf, still needs one (issue 18, item 7b).
+    node = _Node()
+    writer = ConfigWriter(node)
+    refuse = TableLine("edu", "refuse", "jill@example.edu 451 4.7.1 later")
+    writer.converge(want([refuse])[0]["edu"])
+    (how, script), = node.runs
+    assert how == "exec" and script.endswith("postmap lmdb:/etc/postfix/refuse") and "/etc/postfix/refuse" in script
+    writer.converge(NodeWant())
+    assert node.runs[1][0] == "exec" and node.runs[1][1].endswith("postmap lmdb:/etc/postfix/refuse")
+    assert not writer.changed
+    writer.converge(want([refuse, Param("edu", "message_size_limit", "20000")])[0]["edu"])
+    how, script = node.runs[2]
+    # the index first: postmap would wait up to 2 s for main.cf to settle after the postconf -e edits
+    assert how == "reload" and script.index("postmap lmdb:/etc/postfix/refuse") < script.index("postconf -e")
+    writer.converge(want([TableLine("edu", "aliases", "jill a@b")])[0]["edu"])
+    assert node.runs[3][0] == "reload"

@@ -412,7 +412,8 @@ def test_the_figures_and_the_verdict() -> None:
     result = LoadResult(LoadOptions(messages=5, clients=2), ClientRun(submissions()), acct, Drain(1.5, []))
     figures = result.figures()
     for name in ("messages", "clients", "accepted_per_s", "smtp_source_per_s", "ratio", "latency_p50_s",
-                 "latency_p99_s", "unaccounted", "duplicates", "misdirected"):
+                 "latency_p99_s", "unaccounted", "duplicates", "misdirected", "refused_after_heal",
+                 "refused_after_heal_s"):
         assert name in figures
     assert (figures["accepted"], figures["unaccounted"], figures["ratio"]) == (5, 0, None)
     assert result.ok

@@ -24,6 +24,8 @@ if [ -f $cf/baseline/main.cf ]; then
   fi
   cp -p $cf/baseline/* $cf/
   touch -d '-1 min' $cf/* 2>/dev/null || true
+  # The indexed tables are rebuilt from their text, never copied: see below.
+  if [ -f $cf/refuse ]; then postmap lmdb:$cf/refuse && touch -d '-1 min' $cf/refuse.lmdb; fi
   exec /usr/lib/postfix/sbin/master -i
 fi
 if [ -n "${MH_USER_CONFIG:-}" ]; then
@@ -64,8 +66,13 @@ cat > $cf/topology_only.regexp <<RE
 !/@($alt)\$/ REJECT 5.7.1 mailharness: domain outside the test topology, never delivered
 RE
 
-# Postfix waits up to ~2.5 s at start when main.cf or a table changed within the last second: backdate.
+# Postfix waits up to ~2.5 s at start when main.cf or a table changed within the last second: backdate. (Its
+# commands wait too: postmap reads main.cf first, so it runs after this.)
 touch -d '-1 min' $cf/* 2>/dev/null || true
+# The refusals' table is indexed (lmdb: smtpd reads it at every lookup, main.cf says why). Only its text goes into
+# the baseline: whoever restores the text rebuilds the index with postmap, which updates it in place in one LMDB
+# transaction, where a copy over the file would change it under the smtpd processes reading it.
+postmap lmdb:$cf/refuse && touch -d '-1 min' $cf/refuse.lmdb
 cp -p $cf/main.cf $cf/master.cf $cf/local_recipients $cf/aliases $cf/refuse $cf/virtual $cf/transport \
   $cf/topology_only.regexp $cf/baseline/
 # master in init mode (PID 1) directly: `postfix start-fg` would spend ~0.2 s on checks the image build did.

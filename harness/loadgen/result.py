@@ -103,6 +103,7 @@ class LoadResult:
                 "misdirected": a.misdirected, "unexpected": len(a.unexpected), "still_queued": len(a.pending),
                 "log_lines_lost": self.log_lines_lost, "mailbox_mismatches": len(self.mailbox_mismatches),
                 "stranded_after_reload": len(self.drain.woken), "refused_after_heal": self.after_heal[0],
+                "refused_after_heal_s": round(self.after_heal[2], 1),
                 "pipeline_lag_p50_s": _round(self.pipeline_lag[0], 2),
                 "pipeline_lag_p99_s": _round(self.pipeline_lag[1], 2), "drain_s": round(self.drain.seconds, 1)}
 
@@ -135,9 +136,9 @@ class LoadResult:
         n, cached, last = self.after_heal
         if n:
             lines.append(f"the healed tempfail was still refused {n} time(s) after the heal, until {last:.1f}s after "
-                         f"it, {cached} of them over cached SMTP connections (conn_use > 1): an smtpd keeps the "
-                         "tables it started with while its session lasts, and the client's connection cache keeps "
-                         "the session alive")
+                         f"it, {cached} of them over cached SMTP connections (conn_use > 1); the refusals are a "
+                         "table smtpd reads at every lookup, so these were answered before the heal, or the "
+                         "heal did not reach edu (docs/load.md, findings)")
         if self.drain.woken:
             lines.append(f"STRANDED: {len(self.drain.woken)} message(s) sat in the incoming queue for 5s+: the "
                          "queue manager found them still locked by a delivery agent (after a reload: an agent of the "

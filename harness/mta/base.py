@@ -8,7 +8,8 @@ an `MtaNode` and asks it:
 - to bring its configuration to what the applied changes imply (`converge`), and whether they can hold together
   at all (`conflict`); to forget what it wrote when its container restarted (`restarted`);
 - for a log barrier (`sync_command`: a command that writes a token to the mail log under SYNC_PROGRAM);
-- for its queue (`queue`, `flush_queue`) and where its mailboxes are (`mailbox_roots`).
+- for its queue (`queue`, `flush_queue`), where its mailboxes are (`mailbox_roots`), and a mailbox's quota as the
+  server that stores it reports it (`quota`).
 
 Each MTA package (`harness.mta.postfix`) subclasses it; `harness.mta.node_class(kind)` gives the class.
 """
@@ -16,6 +17,7 @@ Each MTA package (`harness.mta.postfix`) subclasses it; `harness.mta.node_class(
 from __future__ import annotations
 
 import abc
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
 from ..evidence.events import SYNC_PROGRAM as SYNC_PROGRAM
@@ -33,6 +35,15 @@ ClientStage = Literal["connect", "greeting"]
 
 class ConfigRefused(NodeError):
     """The MTA would not start with this configuration; the message has the MTA's own words."""
+
+
+@dataclass(frozen=True)
+class Quota:
+    """A mailbox's quota as the server that stores the mail reports it."""
+
+    limit: int | None  # bytes (as precise as the report: Dovecot's is in kilobytes); None: no limit
+    messages: int | None  # messages counted against it; None: not reported
+    said: str  # the report in its own words, for a reason to quote
 
 
 class MtaNode(Node, abc.ABC):
@@ -61,7 +72,8 @@ class MtaNode(Node, abc.ABC):
     # -- configuration -----------------------------------------------------------------------------------------
     @abc.abstractmethod
     def converge(self, want: NodeWant) -> None:
-        """Write the difference between what this node holds beyond its baseline and `want`, and reload."""
+        """Write the difference between what this node holds beyond its baseline and `want`, and reload where the
+        MTA would not see the change otherwise."""
 
     @abc.abstractmethod
     def conflict(self, want: NodeWant) -> str | None:
@@ -98,3 +110,8 @@ class MtaNode(Node, abc.ABC):
     @abc.abstractmethod
     def mailbox_roots(self) -> tuple[str, ...]:
         """The folders under which the node delivers into mailboxes (what a census of the mailboxes reads)."""
+
+    def quota(self, address: str) -> Quota | None:
+        """The quota on the mailbox that stores `address`'s mail, as the server that stores it reports it (a
+        MailboxFull there sets one); None where the node has no such report."""
+        return None

@@ -144,6 +144,27 @@ class Target:
         not_judged(f"no known recipient's mail ends in a mailbox on this server ({seen}); pass one that does with "
                    "--mta-recipient")
 
+    def confirm_quota(self, rcpt: str, limit: int) -> None:
+        """After a MailboxFull of `limit` bytes on `rcpt`'s final mailbox, a probe: a small message to `rcpt` is
+        delivered, and the server that stores it reports that mailbox's quota at `limit` (to its precision) and one
+        more message counted against it. NOT JUDGED otherwise, with what was seen: the quota is not where the mail
+        ends, and a message over it accepted there would say nothing of the server. (A node that reports no quota,
+        the harness's own mbox spool, is not asked.)"""
+        node, final = self.world.mta(self.node), self.final_address(rcpt)
+        before = node.quota(final)
+        if before is None:
+            return
+        story = self.world.send(self.sender, rcpt, via=self.node, subject="mailharness quota probe",
+                                body="probe\n").verdict()
+        after = node.quota(final)
+        assert after is not None
+        counted = after.messages is not None and after.messages > (before.messages or 0)
+        if not (counted and after.limit is not None and abs(after.limit - limit) < 1024):
+            hops = "; ".join(h.render() for h in story.hops) or "nothing logged"
+            not_judged(f"the quota put on {final}'s mailbox ({limit} bytes) does not hold where {rcpt}'s mail "
+                       f"ends: a probe message to {rcpt} ({hops}), then {after.said} (before the probe: "
+                       f"{before.said})")
+
     def failing_delivery(self) -> tuple[str, str]:
         """A known recipient, and the node whose refusal makes its delivery fail after this server accepted it:
         "" where its mail is stored here (the failure is then a full mail disk), or the next hop of the topology

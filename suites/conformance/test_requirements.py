@@ -172,8 +172,9 @@ def test_a_recipient_over_quota_is_refused_or_bounced_with_5_2_2(mta: Target) ->
                    "baseline; this configuration delivers with local(8) or virtual(8)")
     # Where Dovecot delivers, a recipient whose mail ends there (after its aliases), and the quota on that mailbox
     rcpt = mta.known_recipient(delivered_here=True, kinds=("lmtp",) if node_spec.dovecot else ())
-    if node_spec.dovecot:  # a 2000-byte quota, and a message over it
+    if node_spec.dovecot:  # a 2000-byte quota, confirmed by a probe where the mail ends, and a message over it
         mta.world.apply(MailboxFull(mta.node, mta.final_address(rcpt), limit=2000))
+        mta.confirm_quota(rcpt, 2000)
         sent = mta.world.send(mta.sender, rcpt, via=mta.node, body="over quota " * 500)
     else:  # the baseline's mbox, already filled up to its limit
         mta.world.apply(MailboxFull(mta.node, rcpt.split("@", 1)[0]))

@@ -109,6 +109,7 @@ class Observed:
 def observe(world: MailTopology, node: str) -> Observed:
     script = (f"postconf -h {' '.join(PARAMS)}; echo '--- tables'; "
               + "".join(f"echo '== {t}'; cat /etc/postfix/{t}; " for t in TABLES)
+              + "echo '== refuse.lmdb'; postmap -s lmdb:/etc/postfix/refuse; "
               + "echo '--- master'; postconf -M smtp/inet 2>/dev/null; echo '--- files'; "
               + "".join(f"[ -e {p} ] && echo \"{p} $(stat -c %s {p}) $(head -c 60 {p} | tr -d '\\n')\"; "
                         for p in FILES) + "true")
@@ -176,6 +177,14 @@ class Compose(RuleBasedStateMachine):
             if isinstance(f, Forward) and f.via == "virtual"], f"{node}: {where}"
         assert seen.tables["refuse"] == base.tables["refuse"] + [
             f"{f.address} {f.reply}" for f in mine if isinstance(f, Refuse)], f"{node}: {where}"
+        # smtpd reads the refusals from their index (lmdb:): it holds the text's entries, the first line of a key
+        # winning as with any Postfix table
+        index: dict[str, str] = {}
+        for ln in seen.tables["refuse"]:
+            key, _, reply = ln.partition(" ")
+            index.setdefault(key.lower(), reply.strip())
+        assert sorted(seen.tables["refuse.lmdb"]) == sorted(f"{k}\t{v}" for k, v in index.items()), \
+            f"{node}: the index of the refusals is not their text; {where}"
         down = any(isinstance(f, Down) and not f.whole_host for f in mine)
         assert (seen.smtp_service == "") is down, f"{node}: smtp/inet {seen.smtp_service!r}; {where}"
         forwards = [f for f in mine if isinstance(f, Forward) and f.via == "forward"]

@@ -14,9 +14,10 @@ from ...faults import Fault
 from ...faults.changes import Change, NodeWant
 from ...nodes.base import NodeError, Placement
 from ...topology import NodeSpec, TopologySpec
-from ..base import SYNC_PROGRAM, ClientStage, ConfigRefused, MtaNode
+from ..base import SYNC_PROGRAM, ClientStage, ConfigRefused, MtaNode, Quota
 from . import evidence
 from . import faults as interpret
+from . import quota as dovecot_quota
 from .config import ConfigWriter
 from .evidence.grammar import grammar
 from .faults import MBOX_SPOOL
@@ -257,6 +258,14 @@ class PostfixNode(MtaNode):
     @property
     def mailbox_roots(self) -> tuple[str, ...]:
         return ("/var/mail", MBOX_SPOOL)
+
+    def quota(self, address: str) -> Quota | None:
+        """Dovecot's report where your configuration delivers to it (lmtp:); None for Postfix's own delivery (a
+        MailboxFull there fills the mbox up to mailbox_size_limit, which reports nothing)."""
+        if not self.spec.dovecot:
+            return None
+        report = self.exec(dovecot_quota.command(address), check=False).decode("utf-8", "replace")
+        return dovecot_quota.parse(report, address)
 
 
 __all__ = ["ConfigRefused", "PostfixNode"]
