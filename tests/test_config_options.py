@@ -142,3 +142,19 @@ def test_table_files_are_found_in_the_example_from_anywhere(tmp_path: Path, monk
         param = t.split("=", 1)[0]
         assert f"{param} = texthash:/etc/postfix/{TABLES_DIR}/{param}" in main_cf, main_cf
         assert (out / TABLES_DIR / param).read_bytes() == (Path(user.directory) / t.split("=", 1)[1]).read_bytes()
+
+
+def test_a_search_that_fails_is_no_finding_it_exits_3(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    """A failure of the harness in the search (a lookup error, a lost node) is said as one: exit 3, not 1 (a
+    violation), so that CI does not read a crash as a broken guarantee."""
+    from harness.explore import command
+
+    def crash(*args: Any, **kwargs: Any) -> Any:
+        raise KeyError("no node 'info@mx.library.example'")
+
+    monkeypatch.setattr(command, "search", crash)
+    got = cli.main(["explore", "--budget", "1", "--database", "", "--out", str(tmp_path / "out")])
+    err = capsys.readouterr().err
+    assert (got, "a worker failed: worker 0: KeyError" in err) == (3, True), f"expected exit 3 naming the " \
+        f"KeyError, got {got}: {err}"

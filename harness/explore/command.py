@@ -14,10 +14,13 @@ import queue
 import shlex
 import sys
 import time
+import traceback
 from pathlib import Path
 from typing import Any
 
 from ..bundled import NotBundled
+from ..engine.base import BuildError
+from ..engine.docker import EngineUnavailable
 from ..errors import UsageError
 from ..mta.facts import ConfigError, ProbeError
 from ..sut.options import UserConfig, from_args
@@ -103,8 +106,14 @@ def explore(config: Config, workers: int = 1, every: float = 5.0) -> tuple[list[
             per[0] = s
             show()
 
-        _, stats = search(config, progress, finding)
-        per[0] = stats
+        try:
+            _, stats = search(config, progress, finding)
+            per[0] = stats
+        except (EngineUnavailable, BuildError):
+            raise  # the command line says these in its own words
+        except Exception as exc:  # noqa: BLE001 - a failure of the harness is not a finding: exit 3, not 1
+            traceback.print_exc(file=sys.stderr)
+            errors.append(f"worker 0: {type(exc).__name__}: {exc}")
     else:
         ctx = multiprocessing.get_context("spawn")
         q = ctx.Queue()
