@@ -158,3 +158,23 @@ def test_a_search_that_fails_is_no_finding_it_exits_3(monkeypatch: pytest.Monkey
     err = capsys.readouterr().err
     assert (got, "a worker failed: worker 0: KeyError" in err) == (3, True), f"expected exit 3 naming the " \
         f"KeyError, got {got}: {err}"
+
+
+def test_a_configuration_that_receives_no_mail_is_not_explored(monkeypatch: pytest.MonkeyPatch,
+                                                                capsys: pytest.CaptureFixture[str]) -> None:
+    """An outbound-only server (a null client, a satellite: loopback only, or no domain) gets no mail from outside,
+    and every scenario sends it some: explore says so and exits 5 without searching (it would judge nothing)."""
+    import dataclasses
+
+    from harness.explore import command
+
+    why = "no listener on the network (inet_interfaces = loopback-only)"
+    monkeypatch.setattr(UserConfig, "inspect", lambda self: dataclasses.replace(_info(), inbound_na=why))
+
+    def search(*args: Any, **kwargs: Any) -> Any:
+        raise AssertionError("searched a configuration that receives no mail")
+
+    monkeypatch.setattr(command, "search", search)
+    got = cli.main(["explore", "--example", "postfix-nullclient", "--budget", "1", "--database", ""])
+    err = capsys.readouterr().err
+    assert (got, f"not applicable: {why}" in err) == (5, True), f"expected exit 5 saying why, got {got}: {err}"

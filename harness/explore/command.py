@@ -1,8 +1,9 @@
 """`mailharness explore`: search for broken guarantees within a budget, write a regression test per violation.
 
 Exit status: 0 when no violation was found within the budget, 1 when one was, 2 on bad usage, 3 when a worker
-failed and nothing was found, 4 when the configuration cannot be read (as for `mailharness check`). Progress lines
-on stderr while it runs; the summary table on stdout at the end.
+failed and nothing was found, 4 when the configuration cannot be read (as for `mailharness check`), 5 when it
+receives no mail from outside (an outbound-only server: not applicable). Progress lines on stderr while it runs;
+the summary table on stdout at the end.
 """
 
 from __future__ import annotations
@@ -27,6 +28,8 @@ from ..sut.options import UserConfig, from_args
 from .explorer import Config, Discovery, Stats, guarantees_table, search
 from .scenario import Variant
 from .writer import write, write_report
+
+NOT_APPLICABLE = 5  # the configuration receives no mail from outside: nothing for the scenarios to send it
 
 
 def _variants(args: argparse.Namespace, user: UserConfig | None) -> tuple[Variant, ...]:
@@ -192,11 +195,15 @@ def command(args: argparse.Namespace) -> int:
             print(f"mailharness explore: {exc}", file=sys.stderr)
             return 4
         print(f"explore: {user.directory} in place of {user.node}: {info.hostname}, domains "
-              f"{', '.join(info.domains)}; the known recipient: "
+              f"{', '.join(info.domains) or 'none'}; the known recipient: "
               f"{info.recipients[0] if info.recipients else 'none confirmed (pass --mta-recipient)'}",
               file=sys.stderr, flush=True)
         for note in info.notes:
             print(f"  note: {note}", file=sys.stderr)
+        if info.inbound_na:  # every scenario sends it mail from outside: none would be judged on what it does
+            print(f"mailharness explore: not applicable: {info.inbound_na}: it receives no mail from outside, and "
+                  "every scenario sends it some", file=sys.stderr)
+            return NOT_APPLICABLE
     findings, stats, errors = explore(config, args.workers)
     print("\n".join(guarantees_table(findings, stats)))
     for e in errors:
