@@ -158,33 +158,33 @@ def _mta_opts(args: argparse.Namespace) -> list[str]:
     return [f"--mailharness-mta={v}" for v in getattr(args, "mta", None) or []]
 
 
-def _add_mta(p: argparse.ArgumentParser) -> None:
-    from .mta.versions import known_releases
-
-    p.add_argument("--mta", action="append", default=[], metavar="[NODE=]KIND[@VERSION]",
-                   help=f"the MTA release to run, e.g. postfix@3.10 (every Postfix node) or library=postfix@3.10; "
-                        f"repeatable. Releases: {known_releases()}")
-
-
 def _check(args: argparse.Namespace, rest: list[str]) -> int:
     """The conformance suite against a configuration directory: one command, one verdict per requirement."""
     import pytest
 
-    from .bundled import NotBundled, example
+    from .bundled import NotBundled
+    from .errors import UsageError
     from .mta.facts import ProbeError
-    from .sut.byoc import ConfigError, inspect_config, table_options
+    from .sut.byoc import ConfigError
+    from .sut.options import from_args
 
-    if bool(args.directory) == bool(args.example):
+    try:
+        user = from_args(args, args.directory, args.node)
+    except UsageError as exc:
+        print(f"mailharness check: {exc}", file=sys.stderr)
+        return 2
+    except NotBundled as exc:
+        print(f"mailharness check: {exc}", file=sys.stderr)
+        return 4
+    if user is None:
         print("mailharness check: give a configuration directory or --example NAME (one of them)", file=sys.stderr)
         return 2
     try:
-        directory = str(example(args.example)) if args.example else args.directory
-        tables = table_options(args.mta_table)
-        info = inspect_config(directory, args.recipient, domains=args.mta_domain, tables=tables)
-    except (ConfigError, NotBundled, ProbeError) as exc:
+        info = user.inspect()
+    except (ConfigError, ProbeError) as exc:
         print(f"mailharness check: {exc}", file=sys.stderr)
         return 4
-    print(f"mailharness check: {directory}: {info.hostname}, domains {', '.join(info.domains) or 'none'}; "
+    print(f"mailharness check: {user.directory}: {info.hostname}, domains {', '.join(info.domains) or 'none'}; "
           f"recipients known to Postfix: {', '.join(info.recipients[:5]) or 'none (pass --mta-recipient)'}; "
           f"unknown: {info.unknown or 'none confirmed'}")
     relay = info.outbound
@@ -200,12 +200,9 @@ def _check(args: argparse.Namespace, rest: list[str]) -> int:
         print(f"  note: {note}")
     for stand_in in info.stand_ins:
         print(f"  stood in for: {stand_in}")
-    opts = [f"--mta-config={args.node}={directory}", *(f"--mta-domain={x}" for x in args.mta_domain),
-            *(f"--mta-table={x}" for x in args.mta_table)]
-    if args.recipient:
-        opts.append(f"--mta-recipient={args.recipient}")
     return int(pytest.main([str(_suites() / "conformance"), *_QUIET, *_UNUSED_PLUGINS, "--mailharness-summary",
-                            "-q", "--tb=short", *opts, *_report_opts(rest), *_mta_opts(args), *rest]))
+                            "-q", "--tb=short", *user.pytest_options(), *_report_opts(rest), *_mta_opts(args),
+                            *rest]))
 
 
 def _examples() -> int:
@@ -235,6 +232,8 @@ def _report_merge(args: argparse.Namespace) -> int:
 def parser() -> argparse.ArgumentParser:
     """The command line's parser: every command and option (`mailharness dsn-lint` has its own:
     harness.dsn.lint). The API reference is generated from it."""
+    from .sut.options import add_config_arguments, add_mta
+
     p = argparse.ArgumentParser(prog="mailharness", description="End-to-end mail tests with real MTAs in Docker.")
     sub = p.add_subparsers(dest="cmd", required=True)
     sub.add_parser("doctor", help="is a Docker engine reachable, are the images built, what to do if not")
@@ -247,28 +246,18 @@ def parser() -> argparse.ArgumentParser:
     u = sub.add_parser("up", help="start the default topology and leave it running")
     u.add_argument("--json", action="store_true", help="print the nodes as JSON (name, domain, hostname, ip)")
     u.add_argument("--list", action="store_true", help="list the topologies left running")
-    _add_mta(u)
+    add_mta(u)
     d = sub.add_parser("down", help="remove the topologies `up` (or a kept session) left running")
     d.add_argument("--all", action="store_true", help="remove every mailharness container and network on this host")
     d.add_argument("topology", nargs="*", help="only these topologies (ids from `mailharness up --list`)")
-    _add_mta(sub.add_parser("run", help="run the bundled scenarios against the default topology (extra args go to "
+    add_mta(sub.add_parser("run", help="run the bundled scenarios against the default topology (extra args go to "
                                         "pytest)"))
     c = sub.add_parser("check", help="run the conformance suite against YOUR Postfix configuration directory")
     c.add_argument("directory", nargs="?", default="",
                    help="a directory with main.cf (and master.cf and the tables it names)")
-    c.add_argument("--example", default="", metavar="NAME",
-                   help="a bundled example instead of a directory (`mailharness examples` lists them)")
-    _add_mta(c)
-    sub.add_parser("examples", help="list the bundled example configurations for `mailharness check`")
     c.add_argument("--node", default="library", help="the node of the default topology it replaces (library)")
-    c.add_argument("--recipient", "--mta-recipient", dest="recipient", default="",
-                   help="an address the configuration accepts, if Postfix's lookups cannot confirm one")
-    c.add_argument("--mta-domain", action="append", default=[], metavar="DOMAIN",
-                   help="a domain the configuration serves, when its domains are in tables the harness cannot read "
-                        "(mysql:, ldap:...); repeatable")
-    c.add_argument("--mta-table", action="append", default=[], metavar="PARAM=FILE",
-                   help="a readable copy (texthash: one 'key value' a line) of the tables PARAM names, run in their "
-                        "place; repeatable")
+    add_config_arguments(c)
+    sub.add_parser("examples", help="list the bundled example configurations for `mailharness check`")
     rep = sub.add_parser("report", help="reports: merge the shards of a CI matrix (--mailharness-shard=K/N)")
     rsub = rep.add_subparsers(dest="report_cmd", required=True)
     m = rsub.add_parser("merge", help="one report from the shards' records (.jsonl) and JUnit files (.xml)")

@@ -143,11 +143,12 @@ class TopologySpec:
         return iter(self.nodes)
 
     def node(self, key: str) -> NodeSpec:
-        """A node by name, domain, host name, or any address in its domain."""
+        """A node by name, domain, host name, or any address in its domain or at its host name (Postfix's
+        $myhostname is one of its own destinations, root@mx.library.example)."""
         key = key.lower()
         domain = key.rsplit("@", 1)[-1]
         for n in self.nodes:
-            if key in (n.name, n.hostname) or domain == n.domain:
+            if key in (n.name, n.hostname) or domain in (n.domain, n.hostname):
                 return n
         for n in self.nodes:
             if domain in n.other_domains:

@@ -14,7 +14,7 @@ def test_default_topology_is_the_classic_case() -> None:
 
 
 @pytest.mark.parametrize("key", ["library", "library.example", "mx.library.example", "jill@library.example",
-                                 "JILL@Library.Example"])
+                                 "JILL@Library.Example", "root@mx.library.example"])
 def test_nodes_are_found_by_name_domain_hostname_or_address(key: str) -> None:
     assert default_topology().node(key).name == "library"
 

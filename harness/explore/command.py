@@ -1,33 +1,61 @@
 """`mailharness explore`: search for broken guarantees within a budget, write a regression test per violation.
 
-Exit status: 0 when no violation was found within the budget, 1 when one was, 2 on bad usage. Progress lines on
-stderr while it runs; the summary table on stdout at the end.
+Exit status: 0 when no violation was found within the budget, 1 when one was, 2 on bad usage, 3 when a worker
+failed and nothing was found, 4 when the configuration cannot be read (as for `mailharness check`), 5 when it
+receives no mail from outside (an outbound-only server: not applicable). Progress lines on stderr while it runs;
+the summary table on stdout at the end.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import multiprocessing
 import queue
+import shlex
 import sys
 import time
+import traceback
 from pathlib import Path
 from typing import Any
 
+from ..bundled import NotBundled
+from ..engine.base import BuildError
+from ..engine.docker import EngineUnavailable
 from ..errors import UsageError
+from ..mta.facts import ConfigError, ProbeError
+from ..sut.options import UserConfig, from_args
 from .explorer import Config, Discovery, Stats, guarantees_table, search
 from .scenario import Variant
 from .writer import write, write_report
 
+NOT_APPLICABLE = 5  # the configuration receives no mail from outside: nothing for the scenarios to send it
 
-def _variants(args: argparse.Namespace) -> tuple[Variant, ...]:
-    if args.mta_config:
+
+def _variants(args: argparse.Namespace, user: UserConfig | None) -> tuple[Variant, ...]:
+    if user is not None:
         return ("config",)
     chosen = [v.strip() for v in (args.variants or "default,mock").split(",") if v.strip()]
     bad = [v for v in chosen if v not in ("default", "mock")]
     if bad or not chosen:
         raise UsageError(f"--variants: unknown {bad or chosen} (choose from default, mock)")
     return tuple(chosen)  # type: ignore[arg-type]
+
+
+def config_from(args: argparse.Namespace) -> Config:
+    """The search the command line asks for; UsageError for options that do not go together (NotBundled for an
+    example that does not exist). The configuration's options mean what they mean for `mailharness check`."""
+    node, _, directory = args.mta_config.rpartition("=")
+    user = from_args(args, directory, node, named_by="--mta-config [NODE=]DIR")
+    if user is not None and not (Path(user.directory) / "main.cf").is_file():
+        raise UsageError(f"--mta-config {args.mta_config}: no main.cf in {user.directory}")
+    if args.budget <= 0 or args.workers < 1 or args.stop_after < 0:
+        raise UsageError("--budget must be positive, --workers at least 1, --stop-after at least 0")
+    mta_config = f"{user.node}={user.directory}" if user is not None else ""
+    return Config(_variants(args, user), args.budget, args.seed, args.database, mta_config,
+                  stop_after=args.stop_after, mta_recipient=user.recipient if user else "",
+                  mta_domains=user.domains if user else (), mta_tables=user.tables if user else (),
+                  mta=tuple(args.mta))
 
 
 def _line(stats: Stats) -> str:
@@ -81,8 +109,14 @@ def explore(config: Config, workers: int = 1, every: float = 5.0) -> tuple[list[
             per[0] = s
             show()
 
-        _, stats = search(config, progress, finding)
-        per[0] = stats
+        try:
+            _, stats = search(config, progress, finding)
+            per[0] = stats
+        except (EngineUnavailable, BuildError):
+            raise  # the command line says these in its own words
+        except Exception as exc:  # noqa: BLE001 - a failure of the harness is not a finding: exit 3, not 1
+            traceback.print_exc(file=sys.stderr)
+            errors.append(f"worker 0: {type(exc).__name__}: {exc}")
     else:
         ctx = multiprocessing.get_context("spawn")
         q = ctx.Queue()
@@ -127,6 +161,12 @@ def explore(config: Config, workers: int = 1, every: float = 5.0) -> tuple[list[
     return _distinct(findings), total, errors
 
 
+def _absolute(user: UserConfig) -> UserConfig:
+    """The configuration with its directory absolute (a written test is run from anywhere; --mta-table's files
+    relative to it are found there)."""
+    return dataclasses.replace(user, directory=str(Path(user.directory).resolve()))
+
+
 def _distinct(findings: list[Discovery]) -> list[Discovery]:
     """One per kind of violation: reproduced before not, then the smallest scenario."""
     best: dict[tuple[str, str], Discovery] = {}
@@ -140,27 +180,41 @@ def _distinct(findings: list[Discovery]) -> list[Discovery]:
 
 def command(args: argparse.Namespace) -> int:
     try:
-        variants = _variants(args)
-    except ValueError as exc:
+        config = config_from(args)
+    except UsageError as exc:
         print(f"mailharness explore: {exc}", file=sys.stderr)
         return 2
-    if args.budget <= 0 or args.workers < 1 or args.stop_after < 0:
-        print("mailharness explore: --budget must be positive, --workers at least 1, --stop-after at least 0",
-              file=sys.stderr)
-        return 2
-    if args.mta_config:
-        directory = args.mta_config.rpartition("=")[2]
-        if not (Path(directory) / "main.cf").is_file():
-            print(f"mailharness explore: --mta-config {args.mta_config}: no main.cf in {directory}", file=sys.stderr)
-            return 2
-    config = Config(variants, args.budget, args.seed, args.database, args.mta_config, stop_after=args.stop_after)
+    except NotBundled as exc:
+        print(f"mailharness explore: {exc}", file=sys.stderr)
+        return 4
+    user = config.user()
+    if user is not None:  # what check says of it, before the budget starts (and the search's own question)
+        try:
+            info = user.inspect()
+        except (ConfigError, ProbeError) as exc:
+            print(f"mailharness explore: {exc}", file=sys.stderr)
+            return 4
+        print(f"explore: {user.directory} in place of {user.node}: {info.hostname}, domains "
+              f"{', '.join(info.domains) or 'none'}; the known recipient: "
+              f"{info.recipients[0] if info.recipients else 'none confirmed (pass --mta-recipient)'}",
+              file=sys.stderr, flush=True)
+        for note in info.notes:
+            print(f"  note: {note}", file=sys.stderr)
+        if info.inbound_na:  # every scenario sends it mail from outside: none would be judged on what it does
+            print(f"mailharness explore: not applicable: {info.inbound_na}: it receives no mail from outside, and "
+                  "every scenario sends it some", file=sys.stderr)
+            return NOT_APPLICABLE
     findings, stats, errors = explore(config, args.workers)
     print("\n".join(guarantees_table(findings, stats)))
     for e in errors:
         print(f"mailharness explore: a worker failed: {e}", file=sys.stderr)
     real = [f for f in findings if f.reproduced == 2]
-    for p in write(real, args.out, args.seed):
+    written = write(real, args.out, args.seed)
+    for p in written:
         print(f"wrote {p}")
+    if written and user is not None:
+        opts = [*_absolute(user).pytest_options(), *(f"--mailharness-mta={v}" for v in args.mta)]
+        print(f"run them with: pytest {' '.join(map(shlex.quote, opts))} {shlex.quote(str(args.out))}")
     report = write_report(real, args.out)
     if report is not None:
         print(f"wrote {report} (the path of each smallest case)")

@@ -20,6 +20,9 @@ from hypothesis import HealthCheck, Phase, Verbosity, given, settings
 from hypothesis import seed as hseed
 from hypothesis.database import DirectoryBasedExampleDatabase
 
+from ..errors import UsageError
+from ..sut.options import UserConfig
+from ..topology import TopologySpec
 from ..world import MailTopology
 from .guarantees import GUARANTEES, Violation
 from .run import NotApplicable, Outcome, run_scenario
@@ -41,6 +44,18 @@ class Config:
     shrink_time: float = 0.0  # extra seconds for shrinking and confirming; 0: half the budget, at most 120 s
     stop_after: int = 0  # stop once this many findings are confirmed (0: search the whole budget)
     canonical: bool = True  # begin with the canonical cases (False: hypothesis alone, for measuring it)
+    # What you vouch for of your configuration, as for `mailharness check` (harness.sut.options):
+    mta_recipient: str = ""  # --mta-recipient: an address it accepts
+    mta_domains: tuple[str, ...] = ()  # --mta-domain: domains it serves
+    mta_tables: tuple[str, ...] = ()  # --mta-table PARAM=FILE: readable copies of its tables
+    mta: tuple[str, ...] = ()  # --mta [NODE=]KIND[@VERSION]: the releases every topology's nodes run
+
+    def user(self) -> UserConfig | None:
+        """Your configuration (None without mta_config)."""
+        if not self.mta_config:
+            return None
+        node, _, directory = self.mta_config.rpartition("=")
+        return UserConfig(directory, node or "library", self.mta_recipient, self.mta_domains, self.mta_tables)
 
 
 @dataclass
@@ -110,25 +125,31 @@ class Worlds:
         self.config, self.stack = config, stack
         self.worlds: dict[str, MailTopology] = dict(given or {})
         self.targets = targets or Targets()
-        if config.mta_config and targets is None:
-            from ..sut.byoc import inspect_config
-
-            node, _, directory = config.mta_config.rpartition("=")
-            info = inspect_config(directory)
+        user = config.user()
+        if user is not None and targets is None:
+            info = user.inspect()
             known = info.recipients[0] if info.recipients else f"postmaster@{info.domain}"
-            self.targets = Targets(info.domain, known, node or "library")
+            self.targets = Targets(info.domain, known, user.node)
+
+    def spec(self, variant: Variant) -> TopologySpec:
+        """The topology of a variant, with the releases of --mta."""
+        from ..plugin.settings import apply_mta, parse_mta
+        from ..sut.byoc import topology_for_config
+        from ..topology import default_topology, topology_with_mock_next_hop
+
+        user = self.config.user()
+        if variant == "config":
+            if user is None:
+                raise UsageError("the variant config needs a configuration (mta_config)")
+            spec, _ = topology_for_config(user.directory, user.node, recipient=user.recipient, domains=user.domains,
+                                          tables=user.table_pairs())
+        else:
+            spec = topology_with_mock_next_hop() if variant == "mock" else default_topology()
+        return apply_mta(spec, parse_mta(self.config.mta))
 
     def __call__(self, variant: Variant) -> MailTopology:
         if variant not in self.worlds:
-            from ..sut.byoc import topology_for_config
-            from ..topology import default_topology, topology_with_mock_next_hop
-
-            if variant == "config":
-                node, _, directory = self.config.mta_config.rpartition("=")
-                spec, _ = topology_for_config(directory, node or "library")
-            else:
-                spec = topology_with_mock_next_hop() if variant == "mock" else default_topology()
-            self.worlds[variant] = self.stack.enter_context(MailTopology(spec))
+            self.worlds[variant] = self.stack.enter_context(MailTopology(self.spec(variant)))
         return self.worlds[variant]
 
 

@@ -7,16 +7,18 @@ the `postfix` profile). Each check returns Violations; none means the guarantee 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from typing import TYPE_CHECKING
 
 from ..dsn import NotADSN, assert_dsn, parse_dsn
 from ..errors import UsageError
+from ..evidence import queued_as
 from ..verdict import EmittedDsn, Hop, Story, VerdictError
 
 if TYPE_CHECKING:
+    from ..ports import NodeView
     from ..world import MailTopology
 
 CONSERVATION = "conservation"
@@ -96,7 +98,21 @@ class Judged:
 
 
 def _hops(story: Story, address: str) -> list[Hop]:
-    return [h for h in story.hops if not h.dsn and h.recipient.lower() == address]
+    """The message's hops for `address`: to it, or to what the server's own aliases rewrote it to (orig_to)."""
+    return [h for h in story.hops if not h.dsn and address in (h.recipient.lower(), h.original.lower())]
+
+
+def final_delivery(h: Hop, nodes: Mapping[str, NodeView]) -> bool:
+    """Whether the hop ends the message's way: a mailbox of the node, a mock next hop that said 250, or a server on
+    the node itself that did not queue it again (LMTP to Dovecot, which Postfix logs as a relay to its own host:
+    "250 2.0.0 <jill@...> Saved"; a content filter there answers "queued as" and the message comes back)."""
+    if h.dsn:
+        return False
+    if h.kind == "delivered":
+        return True
+    if h.kind != "relayed":
+        return False
+    return (h.peer in nodes and nodes[h.peer].kind == "mock") or (h.peer == h.node and not queued_as(h.detail))
 
 
 def fate_of(j: Judged, address: str, refused: bool) -> Fate:
@@ -106,16 +122,21 @@ def fate_of(j: Judged, address: str, refused: bool) -> Fate:
     forwards = j.forwards
     nodes = j.story.directory.nodes
     expired = {h.node for h in j.story.hops if h.kind == "expired" and not h.dsn}
-    todo, seen = [address], set()
+    todo, seen, counted = [address], set(), set()
     while todo:
         addr = todo.pop()
         if addr in seen:
             continue
         seen.add(addr)
         for h in _hops(j.story, addr):
-            if h.kind == "delivered" or (h.kind == "relayed" and h.peer in nodes and nodes[h.peer].kind == "mock"):
+            if id(h) in counted:  # found twice: by its address and by the one the server rewrote (orig_to)
+                continue
+            counted.add(id(h))
+            if h.recipient.lower() != addr:  # the server's own aliases took it there: followed, as a forward is
+                todo.append(h.recipient.lower())
+            if final_delivery(h, nodes):
                 fate.delivered += 1
-                fate.finals.append(addr)
+                fate.finals.append(h.recipient.lower())
             elif h.kind == "bounced":
                 fate.bounced_at.append(h.node)
             elif h.kind == "deferred":
@@ -244,9 +265,8 @@ def conservation(j: Judged) -> list[Violation]:
                 out.append(Violation(CONSERVATION, f"{address} was bounced at {', '.join(f.bounced_at)} and no "
                                                    f"failed DSN went to <{j.sender}>{why}", "bounced without a DSN"))
     for address, n in finals.items():
-        got = sum(1 for h in j.story.hops if not h.dsn and h.recipient.lower() == address
-                  and (h.kind == "delivered" or (h.kind == "relayed" and h.peer in j.story.directory.nodes
-                                                 and j.story.directory.nodes[h.peer].kind == "mock")))
+        got = sum(1 for h in j.story.hops if h.recipient.lower() == address
+                  and final_delivery(h, j.story.directory.nodes))
         if got > n:
             out.append(Violation(CONSERVATION, f"{address} was delivered {got} times (expected {n})",
                                  "delivered twice"))

@@ -1,9 +1,12 @@
 """The options of `mailharness explore`, apart from the search: building the command line's parser costs every
-`mailharness` command, and the search imports hypothesis (about 0.8 s) only when `explore` runs."""
+`mailharness` command, and the search imports hypothesis (about 0.8 s) only when `explore` runs. The options that
+choose and describe the configuration under test are `mailharness check`'s own (harness.sut.options)."""
 
 from __future__ import annotations
 
 import argparse
+
+from ..sut.options import add_config_arguments
 
 DEFAULT_DATABASE = ".mailharness/explore-db"
 
@@ -11,6 +14,7 @@ DEFAULT_DATABASE = ".mailharness/explore-db"
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--mta-config", default="", metavar="[NODE=]DIR",
                    help="explore YOUR Postfix configuration in DIR, in place of NODE (default: library)")
+    add_config_arguments(p)  # --example, --mta-recipient, --mta-domain, --mta-table, --mta: as for check
     p.add_argument("--budget", type=float, default=60.0, metavar="SECONDS",
                    help="seconds of search (shrinking and confirming a finding may take up to half as long again)")
     p.add_argument("--seed", type=int, default=0, help="hypothesis's seed (worker i uses seed+i)")
@@ -25,7 +29,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="stop once N violations are confirmed (per worker; default 0: search the whole budget)")
     p.add_argument("--variants", default="", metavar="LIST",
                    help="topology variants, comma-separated: default, mock (example.edu a scripted mock); "
-                        "with --mta-config: config")
+                        "with --mta-config or --example: config")
 
 
 __all__ = ["DEFAULT_DATABASE", "add_arguments"]

@@ -1,6 +1,7 @@
 """A finding written out as a regression test: a pytest file that reads like the bundled scenarios (a docstring with
 the guarantee, what happened instead and the RFC) and uses only the public API (fixtures, faults, `send`, the
-verdict's assertions, `assert_guarantees`). Run it with `pytest [--mta-config DIR] FILE`.
+verdict's assertions, `assert_guarantees`). Run it with `pytest [--mta-config DIR] FILE`, with the options the search
+had for the configuration (--mta-table...: `mailharness explore` prints the command).
 """
 
 from __future__ import annotations

@@ -66,6 +66,9 @@ class Hop:
     """The node's queue id for the copy concerned."""
     dsn: bool = False
     """True for a hop of a DSN about the message, not of the message itself."""
+    original: str = ""
+    """The recipient as the message first had it, where the server's own aliases, a .forward or a virtual alias
+    rewrote it (Postfix's orig_to); "" when it was not rewritten."""
 
     def render(self) -> str:
         """The hop on one line, as `Story.render` lists it ("store -> library: relayed <jill@library.example> ...")."""

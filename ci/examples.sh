@@ -1,0 +1,17 @@
+# The bundled examples and what each must get, for ci/run-releases and ci/run-explore (one list for both; a new
+# example is added here). Sourced.
+#   want:  the exit status `mailharness check` must give (0: every requirement passes or does not apply; 1: one
+#          fails). The examples that want 0 are the correct ones: `mailharness explore` must find nothing on them.
+#   explored: the exit status `mailharness explore` must give on a correct example, where it is not 0 (no violation
+#          found): 5, not applicable, for the outbound-only servers (they receive no mail from outside).
+#   extra: what an example needs besides itself (postfix-sql: readable copies of its SQL tables, FILE relative to
+#          the example), for check and explore alike.
+# shellcheck disable=SC2034  # used by the scripts that source this file
+declare -A want=([postfix-good]=0 [postfix-debian]=0 [postfix-distribution]=0 [postfix-gateway]=0
+                 [postfix-inbound-gateway]=0 [postfix-backscatter]=1 [postfix-sql]=0
+                 [postfix-nullclient]=0 [postfix-satellite]=0)
+# shellcheck disable=SC2034
+declare -A explored=([postfix-nullclient]=5 [postfix-satellite]=5)
+# shellcheck disable=SC2034
+declare -A extra=([postfix-sql]="--mta-table virtual_mailbox_domains=texthash/virtual_mailbox_domains
+  --mta-table virtual_mailbox_maps=texthash/virtual_mailbox_maps --mta-table virtual_alias_maps=texthash/virtual_alias_maps")
