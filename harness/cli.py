@@ -166,7 +166,7 @@ def _check(args: argparse.Namespace, rest: list[str]) -> int:
     from .errors import UsageError
     from .mta.facts import ProbeError
     from .sut.byoc import ConfigError
-    from .sut.options import from_args
+    from .sut.options import describe, from_args
 
     try:
         user = from_args(args, args.directory, args.node)
@@ -184,22 +184,10 @@ def _check(args: argparse.Namespace, rest: list[str]) -> int:
     except (ConfigError, ProbeError) as exc:
         print(f"mailharness check: {exc}", file=sys.stderr)
         return 4
-    print(f"mailharness check: {user.directory}: {info.hostname}, domains {', '.join(info.domains) or 'none'}; "
-          f"recipients known to Postfix: {', '.join(info.recipients[:5]) or 'none (pass --mta-recipient)'}; "
-          f"unknown: {info.unknown or 'none confirmed'}")
-    relay = info.outbound
-    if relay is not None:
-        print(f"  sends through relayhost {relay.relayhost}: " + (
-            f"stood in for by the node relayhost ({relay.host}:{relay.port}, STARTTLS offered"
-            + (f", login {relay.login[0]} required after STARTTLS" if relay.login else "") + ")" if relay.host
-            else f"not stood in for: {relay.why}") + f"; TLS policy {relay.tls or 'none'}; senders qualified as "
-            f"@{relay.origin or '(unqualified)'}")
-    if info.inbound_na:
-        print(f"  receives no mail from outside: {info.inbound_na}")
-    for note in info.notes:
-        print(f"  note: {note}")
-    for stand_in in info.stand_ins:
-        print(f"  stood in for: {stand_in}")
+    first, *more = describe(user, info)
+    print(f"mailharness check: {first}")
+    for line in more:
+        print(line)
     return int(pytest.main([str(_suites() / "conformance"), *_QUIET, *_UNUSED_PLUGINS, "--mailharness-summary",
                             "-q", "--tb=short", *user.pytest_options(), *_report_opts(rest), *_mta_opts(args),
                             *rest]))

@@ -178,3 +178,25 @@ def test_a_configuration_that_receives_no_mail_is_not_explored(monkeypatch: pyte
     got = cli.main(["explore", "--example", "postfix-nullclient", "--budget", "1", "--database", ""])
     err = capsys.readouterr().err
     assert (got, f"not applicable: {why}" in err) == (5, True), f"expected exit 5 saying why, got {got}: {err}"
+
+
+def test_describe_says_how_the_server_sends_and_whether_it_receives() -> None:
+    from pathlib import Path
+
+    from harness.mta.facts import ConfigInfo, Outbound
+    from harness.sut.options import UserConfig, describe
+
+    info = ConfigInfo(Path("cfg"), {}, "web1.shop.test", "shop.test", (), (), (), (), (), notes=("a note",),
+                      outbound=Outbound("[smtp.provider.test]:587", "smtp.provider.test", 587, ("web1", "pw"),
+                                        "encrypt", "shop.test"),
+                      inbound_na="no listener on the network (inet_interfaces = loopback-only)")
+    first, *more = describe(UserConfig("cfg"), info)
+    assert first.startswith("cfg in place of library: web1.shop.test, domains none;"), first
+    assert more == ["  sends through relayhost [smtp.provider.test]:587: stood in for by the node relayhost "
+                    "(smtp.provider.test:587, STARTTLS offered, login web1 required after STARTTLS); TLS policy "
+                    "encrypt; senders qualified as @shop.test",
+                    "  receives no mail from outside: no listener on the network (inet_interfaces = loopback-only)",
+                    "  note: a note"], more
+    ip = Outbound("[192.0.2.1]", "", 25, None, "", "shop.test", why="relayhost = [192.0.2.1] is an IP address")
+    info2 = ConfigInfo(Path("cfg"), {}, "h.test", "test.test", (), (), (), (), (), outbound=ip)
+    assert "not stood in for: relayhost = [192.0.2.1] is an IP address" in describe(UserConfig("cfg"), info2)[1]

@@ -49,7 +49,7 @@ class LogEvent:
     line: str
     """The line as logged."""
     program: str = ""
-    """The program that wrote it ("postfix/smtpd"); "" when the line has no such prefix."""
+    """The program that wrote it (syslog's tag, such as the MTA daemon's); "" when the line has no such prefix."""
     queue_id: str | None = None
     """The queue id the line is about, None when it is about none."""
     text: str = ""

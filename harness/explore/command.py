@@ -24,7 +24,7 @@ from ..engine.base import BuildError
 from ..engine.docker import EngineUnavailable
 from ..errors import UsageError
 from ..mta.facts import ConfigError, ProbeError
-from ..sut.options import UserConfig, from_args
+from ..sut.options import UserConfig, describe, from_args
 from .explorer import Config, Discovery, Stats, guarantees_table, search
 from .scenario import Variant
 from .writer import write, write_report
@@ -194,12 +194,8 @@ def command(args: argparse.Namespace) -> int:
         except (ConfigError, ProbeError) as exc:
             print(f"mailharness explore: {exc}", file=sys.stderr)
             return 4
-        print(f"explore: {user.directory} in place of {user.node}: {info.hostname}, domains "
-              f"{', '.join(info.domains) or 'none'}; the known recipient: "
-              f"{info.recipients[0] if info.recipients else 'none confirmed (pass --mta-recipient)'}",
-              file=sys.stderr, flush=True)
-        for note in info.notes:
-            print(f"  note: {note}", file=sys.stderr)
+        for line in describe(user, info):
+            print(f"explore: {line}" if not line.startswith(" ") else line, file=sys.stderr, flush=True)
         if info.inbound_na:  # every scenario sends it mail from outside: none would be judged on what it does
             print(f"mailharness explore: not applicable: {info.inbound_na}: it receives no mail from outside, and "
                   "every scenario sends it some", file=sys.stderr)

@@ -5,6 +5,7 @@ meaning (--example, --mta-recipient, --mta-domain, --mta-table, --mta).
     add_config_arguments(parser)                      # when the parser is built
     user = from_args(args, args.directory, args.node)  # a UserConfig, or None when no configuration was named
     user.inspect()                                    # what the configuration serves (asks Postfix, in Docker)
+    describe(user, info)                              # what was found, as lines for the user
     user.pytest_options()                             # the same choice as the pytest plugin's options
 
 Cheap to import: the command line's parser is built for every `mailharness` command.
@@ -96,4 +97,24 @@ def from_args(args: argparse.Namespace, directory: str, node: str = "library", *
     return UserConfig(directory, node or "library", args.recipient, tuple(args.mta_domain), tuple(args.mta_table))
 
 
-__all__ = ["UserConfig", "add_config_arguments", "add_mta", "from_args"]
+def describe(user: UserConfig, info: ConfigInfo) -> list[str]:
+    """What was found in the configuration, as check and explore print it before they start: its domains and
+    recipients, how it sends (the stand-in relayhost), whether it receives, the notes and the stand-ins."""
+    relay = info.outbound
+    lines = [f"{user.directory} in place of {user.node}: {info.hostname}, domains {', '.join(info.domains) or 'none'}; "
+             f"recipients known to Postfix: {', '.join(info.recipients[:5]) or 'none (pass --mta-recipient)'}; "
+             f"unknown: {info.unknown or 'none confirmed'}"]
+    if relay is not None:
+        how = (f"stood in for by the node relayhost ({relay.host}:{relay.port}, STARTTLS offered"
+               + (f", login {relay.login[0]} required after STARTTLS" if relay.login else "") + ")" if relay.host
+               else f"not stood in for: {relay.why}")
+        lines.append(f"  sends through relayhost {relay.relayhost}: {how}; TLS policy {relay.tls or 'none'}; "
+                     f"senders qualified as @{relay.origin or '(unqualified)'}")
+    if info.inbound_na:
+        lines.append(f"  receives no mail from outside: {info.inbound_na}")
+    lines += [f"  note: {note}" for note in info.notes]
+    lines += [f"  stood in for: {s}" for s in info.stand_ins]
+    return lines
+
+
+__all__ = ["UserConfig", "add_config_arguments", "add_mta", "describe", "from_args"]
