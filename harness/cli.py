@@ -189,8 +189,9 @@ def _check(args: argparse.Namespace, rest: list[str]) -> int:
     for line in more:
         print(line)
     return int(pytest.main([str(_suites() / "conformance"), *_QUIET, *_UNUSED_PLUGINS, "--mailharness-summary",
-                            "-q", "--tb=short", *user.pytest_options(), *_report_opts(rest), *_mta_opts(args),
-                            *rest]))
+                            "-q", "--tb=short", *user.pytest_options(),
+                            *([f"--mailharness-html={args.html}"] if args.html else _report_opts(rest)),
+                            *_mta_opts(args), *rest]))
 
 
 def _examples() -> int:
@@ -244,6 +245,9 @@ def parser() -> argparse.ArgumentParser:
     c.add_argument("directory", nargs="?", default="",
                    help="a directory with main.cf (and master.cf and the tables it names)")
     c.add_argument("--node", default="library", help="the node of the default topology it replaces (library)")
+    c.add_argument("--html", default="", metavar="PATH",
+                   help="where to write the HTML report (default reports/mailharness.html; the run says where); "
+                        "--junitxml PATH writes JUnit XML as pytest does")
     add_config_arguments(c)
     sub.add_parser("examples", help="list the bundled example configurations for `mailharness check`")
     rep = sub.add_parser("report", help="reports: merge the shards of a CI matrix (--mailharness-shard=K/N)")

@@ -48,3 +48,13 @@ def overrides(kind: str) -> tuple[tuple[str, str], ...]:
 
         return postfix_overrides()
     raise UsageError(f"no MTA package for kind {kind!r}; MTAs: {', '.join(KINDS)}")
+
+
+def causes(kind: str, topic: str, params: dict[str, str]) -> list[str]:
+    """The causes of a failed requirement about `topic` that the configuration's own values show (MTA `kind`'s
+    package knows them); [] when none is visible: then the requirement's generic hint stands alone."""
+    if kind == "postfix":
+        from .postfix.causes import causes as postfix_causes
+
+        return postfix_causes(topic, params)
+    raise UsageError(f"no MTA package for kind {kind!r}; MTAs: {', '.join(KINDS)}")

@@ -359,8 +359,11 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         rep.user_properties = [*rep.user_properties, *props]
     if rep.failed:
         if req is not None:
-            rep.sections.append(("mailharness requirement", f"{req.kwargs.get('ref', '')}\nfix hint: "
-                                                            f"{req.kwargs.get('hint', '')}"))
+            target = item.funcargs.get("mta") if hasattr(item, "funcargs") else None
+            seen = target.causes(req.kwargs.get("causes", "")) if isinstance(target, Target) else []
+            hint = "; ".join(seen) + (f" (in general: {req.kwargs.get('hint', '')})" if seen else
+                                      req.kwargs.get("hint", ""))
+            rep.sections.append(("mailharness requirement", f"{req.kwargs.get('ref', '')}\nfix hint: {hint}"))
         for topo in item.stash.get(_USED, []):
             if topo.transcripts:
                 rep.sections.append((f"mailharness {topo.id}: SMTP transcripts",

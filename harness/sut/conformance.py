@@ -44,9 +44,11 @@ def judged(outcome: str, longrepr: object) -> tuple[str, str]:
     return outcome, ""
 
 
-def requirement(ref: str, hint: str) -> pytest.MarkDecorator:
-    """Mark a test as a conformance requirement: `ref` the RFC and section, `hint` what to change when it fails."""
-    return pytest.mark.requirement(ref=ref, hint=hint)
+def requirement(ref: str, hint: str, causes: str = "") -> pytest.MarkDecorator:
+    """Mark a test as a conformance requirement: `ref` the RFC and section, `hint` what to change when it fails;
+    `causes`, a topic ("unknown-recipients", "relay") whose causes the configuration under test may show by
+    itself: when it fails, those come first (Target.causes)."""
+    return pytest.mark.requirement(ref=ref, hint=hint, causes=causes)
 
 
 @dataclass(frozen=True)
@@ -189,6 +191,13 @@ class Target:
         if self.info is None:
             return f"{self.node} ({self.domain}) with the harness's baseline Postfix configuration"
         return f"{self.node} ({self.domain}) with the configuration in {self.info.directory}"
+
+    def causes(self, topic: str) -> list[str]:
+        """The causes of a failure about `topic` that the configuration's own values show ([] with the harness's
+        baseline, or when none is visible)."""
+        if self.info is None or not topic:
+            return []
+        return mta.causes(self.world.spec.node(self.node).kind, topic, self.info.params)
 
     def overrides(self) -> list[str]:
         return [f"{what}: {why}" for what, why in mta.overrides("postfix")] if self.info is not None else []

@@ -17,7 +17,7 @@ RECIPIENT_HINT = ("local_recipient_maps is empty or missing a table (Postfix the
                   "smtpd_reject_unlisted_recipient = yes")
 
 
-@requirement("RFC 5321 s6.2; DSN checklist ENV-8", RECIPIENT_HINT)
+@requirement("RFC 5321 s6.2; DSN checklist ENV-8", RECIPIENT_HINT, causes="unknown-recipients")
 def test_rejects_unknown_recipients_at_rcpt(mta: Target) -> None:
     """An unknown recipient is refused during the dialogue (550 5.1.1 at RCPT), not accepted and bounced."""
     sent = mta.world.send(mta.sender, mta.unknown_recipient, via=mta.node)
@@ -26,7 +26,8 @@ def test_rejects_unknown_recipients_at_rcpt(mta: Target) -> None:
     story.assert_rejected_by(mta.node, stage="RCPT", code=550)
 
 
-@requirement("RFC 5321 s6.2, RFC 3464 s2 (backscatter); DSN checklist ENV-8", RECIPIENT_HINT)
+@requirement("RFC 5321 s6.2, RFC 3464 s2 (backscatter); DSN checklist ENV-8", RECIPIENT_HINT,
+             causes="unknown-recipients")
 def test_no_backscatter_to_a_forged_sender(mta: Target) -> None:
     """Mail with a forged sender (a third party's address) to an unknown user never produces a bounce to that
     third party."""
@@ -123,7 +124,7 @@ def test_honours_notify_never(mta: Target) -> None:
     story.assert_no_dsn()
 
 
-@requirement("RFC 5321 s3.9 and s7.1 (no open relay)", "smtpd_relay_restrictions must end with "
+@requirement("RFC 5321 s3.9 and s7.1 (no open relay)", causes="relay", hint="smtpd_relay_restrictions must end with "
              "reject_unauth_destination, and mynetworks must not include hosts you do not trust")
 def test_refuses_to_relay_for_other_domains(mta: Target) -> None:
     """An outside client may not use the server to send mail to a domain it does not serve (5.7.1, or 4.7.1 as
@@ -142,7 +143,7 @@ def test_refuses_to_relay_for_other_domains(mta: Target) -> None:
 
 @requirement("RFC 5321 s6.2 (backscatter through a gateway); DSN checklist ENV-8",
              "set relay_recipient_maps for relay_domains (or reject_unverified_recipient), so that the gateway "
-             "refuses at RCPT what its backend would refuse")
+             "refuses at RCPT what its backend would refuse", causes="unknown-recipients")
 def test_no_backscatter_through_relaying_to_a_backend(mta: Target) -> None:
     """A gateway relaying a domain to a backend refuses unknown addresses itself; it never accepts them, and then
     bounces the backend's refusal to a forged sender."""

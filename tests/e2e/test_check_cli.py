@@ -12,7 +12,7 @@ EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
 def check(directory: Path, tmp_path: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "harness.cli", "check", str(directory),
-                           f"--mailharness-html={tmp_path / 'report.html'}"], capture_output=True, text=True,
+                           "--html", str(tmp_path / "report.html")], capture_output=True, text=True,
                           timeout=300, cwd=tmp_path)
 
 
@@ -20,7 +20,7 @@ def test_a_correct_configuration_passes(tmp_path: Path) -> None:
     r = check(EXAMPLES / "postfix-good", tmp_path)
     assert r.returncode == 0, r.stdout[-3000:]
     assert "7 passed, 0 failed, 7 not applicable, 1 not judged" in r.stdout, "the gateway requirement does not apply"
-    assert (tmp_path / "report.html").is_file()
+    assert (tmp_path / "report.html").is_file() and f"report written to {tmp_path / 'report.html'}" in r.stdout
 
 
 def test_debian_defaults_run_and_pass(tmp_path: Path) -> None:
@@ -63,7 +63,9 @@ def test_the_backscatter_mistake_fails_with_the_reason_and_the_fix(tmp_path: Pat
     assert "note: local_recipient_maps is empty" in out
     assert "FAIL" in out and "rejects_unknown_recipients_at_rcpt" in out and "no_backscatter_to_a_forged_sender" in out
     assert "should have rejected at RCPT" in out
-    assert "fix hint: local_recipient_maps is empty or missing a table" in out
+    # the cause this configuration shows first, then the general hint
+    assert "fix hint: local_recipient_maps is empty in this configuration" in out
+    assert "(in general: local_recipient_maps is empty or missing a table" in out
     assert "5 passed, 2 failed, 7 not applicable, 1 not judged" in out
 
 
@@ -77,7 +79,8 @@ def test_an_open_gateway_backscatters_through_its_backend(tmp_path: Path) -> Non
     assert r.returncode == 1
     assert "FAIL" in r.stdout and "no_backscatter_through_relaying_to_a_backend" in r.stdout
     assert "backend: rejected <no-such-user-4711@corp.library.example> from library at RCPT" in r.stdout
-    assert "fix hint: set relay_recipient_maps for relay_domains" in r.stdout
+    assert "fix hint: relay_domains without relay_recipient_maps" in r.stdout
+    assert "(in general: set relay_recipient_maps for relay_domains" in r.stdout
 
 
 def test_a_null_client_is_judged_on_what_it_sends(tmp_path: Path) -> None:
@@ -101,3 +104,16 @@ def test_a_satellite_with_a_login_and_required_tls_to_its_provider(tmp_path: Pat
             "required after STARTTLS)") in r.stdout
     assert "6 passed, 0 failed, 9 not applicable" in r.stdout, r.stdout[-4000:]
 
+
+
+def test_the_fix_hint_names_the_configuration_s_own_cause(tmp_path: Path) -> None:
+    """smtpd_reject_unlisted_recipient = no in a configuration whose tables are right: the hint begins with that
+    setting, not with the generic 'local_recipient_maps is empty'."""
+    cfg = tmp_path / "cfg"
+    shutil.copytree(EXAMPLES / "postfix-good", cfg)
+    with open(cfg / "main.cf", "a") as fh:
+        fh.write("smtpd_reject_unlisted_recipient = no\n")
+    r = check(cfg, tmp_path)
+    assert r.returncode == 1, r.stdout[-3000:]
+    assert "FAIL" in r.stdout and "rejects_unknown_recipients_at_rcpt" in r.stdout
+    assert "fix hint: smtpd_reject_unlisted_recipient = no: smtpd accepts recipients" in r.stdout, r.stdout[-3000:]

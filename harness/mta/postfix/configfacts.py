@@ -27,7 +27,8 @@ VALUE_PARAMS = ("myhostname", "mydomain", "myorigin", "mydestination", "virtual_
                 "non_smtpd_milters", "smtpd_recipient_restrictions", "smtpd_relay_restrictions",
                 "smtpd_client_restrictions", "smtpd_sender_restrictions", "smtpd_helo_restrictions",
                 "smtpd_data_restrictions", "smtpd_end_of_data_restrictions", "postscreen_dnsbl_sites",
-                "smtpd_tls_security_level", "smtpd_sasl_auth_enable", "smtpd_sasl_type", *sending.PARAMS)
+                "smtpd_tls_security_level", "smtpd_sasl_auth_enable", "smtpd_sasl_type",
+                "smtpd_reject_unlisted_recipient", *sending.PARAMS)
 _INDEXED = ("hash", "btree", "lmdb", "cdb", "dbm", "sdbm")
 _TABLE_FILE = re.compile(r"^(?:proxy:)?([a-z0-9]+):(/[^\s,{}]+)$")
 _TLS = ("cert", "key", "ca", "chain", "other")
