@@ -166,8 +166,10 @@ def known(values: dict[str, str], tables: Tables, found: Served, accounts: Accou
             if local and dom.lower() in served:
                 cands.append(Candidate(k.lower(), served[dom.lower()]))
     cands = list(dict.fromkeys(cands))
+    # Then by address: the order Postfix lists a table's keys in (postmap -s) varies from run to run, and the same
+    # configuration must give the same recipients every time
     cands.sort(key=lambda r: (not r.delivered_here, r.address.split("@")[0] in ROLE,
-                              r.address.rsplit("@", 1)[-1] != primary))
+                              r.address.rsplit("@", 1)[-1] != primary, r.address))
     tables.ask([p for r in cands[:_MAX_CANDIDATES] for p in lookups(r.address, r.klass, values)]  # one round trip
                + [p for x, k in served.items() for p in lookups(f"{UNKNOWN_LOCAL_PART}@{x}", k, values)])
     out = [r for r in cands[:_MAX_CANDIDATES] if verdict_for(r.address, r.klass, values, tables)[0]]
