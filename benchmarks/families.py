@@ -80,7 +80,7 @@ def main() -> None:
         for name, directory, extra in families(Path(d)):
             runs = [check(str(directory), *extra) for _ in range(a.runs)]
             out = runs[-1].stdout
-            stood = [line.strip() for line in out.splitlines()
+            stood = [line.strip() for line in dict.fromkeys(out.splitlines())
                      if line.startswith("  stood in for:") or line.startswith("  sends through relayhost")]
             print(f"{name}_verdicts: {runs[-1][1]}")
             print(f"{name}_warm_median_s: {sorted(r[0] for r in runs)[len(runs) // 2]:.1f}")
