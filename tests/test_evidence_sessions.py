@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from harness import evidence
+from harness.mta.postfix import evidence as postfix_evidence
 from harness.mta.postfix.evidence.grammar import parse_line
 
 P = "Dec 02 02:18:57 mx postfix"
@@ -37,7 +38,7 @@ def events(*lines: tuple[str, str]) -> list:
      "once", "mx.x.example", "10.1.2.3", "END-OF-MESSAGE", "timed out"),
 ])
 def test_postfix_words_for_a_failed_session(text: str, host: str, addr: str, stage: str, outcome: str) -> None:
-    f = evidence.parse_session_failure(text, "store")
+    f = postfix_evidence.parse_session_failure(text, "store")
     assert f is not None
     assert (f.node, f.host, f.address, f.stage, f.outcome, f.reason) == ("store", host, addr, stage, outcome, text)
 
@@ -45,7 +46,7 @@ def test_postfix_words_for_a_failed_session(text: str, host: str, addr: str, sta
 def test_other_words_are_no_failed_session() -> None:
     for text in ("delivered to maildir", "host mx[10.1.2.3] said: 550 5.1.1 no (in reply to RCPT TO command)",
                  "250 2.0.0 Ok: queued as ABC"):
-        assert evidence.parse_session_failure(text) is None
+        assert postfix_evidence.parse_session_failure(text) is None
 
 
 def test_a_delivery_knows_the_reply_its_stage_or_how_its_session_failed() -> None:

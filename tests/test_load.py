@@ -19,6 +19,7 @@ from harness.loadgen.mix import OUTCOMES, TEMPLATES, Mix, PlannedMessage, Planne
 from harness.loadgen.report import findings, percentile, table
 from harness.loadgen.settle import Drain, census_mismatches, logged_mailboxes
 from harness.mock import MockSMTP, Script, rule
+from harness.mta.postfix import evidence as postfix_evidence
 from harness.mta.postfix.evidence.grammar import parse_line
 from harness.smtp import Exchange, Reply, Transcript
 
@@ -470,13 +471,13 @@ def test_queue_listing_reads_postqueue_json_and_refuses_anything_else() -> None:
     out = ('{"queue_name": "deferred", "queue_id": "86358178014", "arrival_time": 1796180245, "message_size": 781, '
            '"forced_expire": false, "sender": "jack@store.example", "recipients": [{"address": "x@example.edu", '
            '"delay_reason": "host mx.example.edu[10.1.1.12] said: 451 4.7.1 later"}]}\n')
-    [q] = evidence.queue_listing(out, "store")
+    [q] = postfix_evidence.queue_listing(out, "store")
     assert (q.node, q.queue_id, q.queue_name, q.sender, q.recipients) == (
         "store", "86358178014", "deferred", "jack@store.example", ("x@example.edu",))
     assert str(q).endswith("(host mx.example.edu[10.1.1.12] said: 451 4.7.1 later)")
-    assert evidence.queue_listing("", "store") == []
+    assert postfix_evidence.queue_listing("", "store") == []
     with pytest.raises(ValueError, match="store: not a queue listing: postqueue: fatal: Queue report unavailable"):
-        evidence.queue_listing("postqueue: fatal: Queue report unavailable - mail system is down\n", "store")
+        postfix_evidence.queue_listing("postqueue: fatal: Queue report unavailable - mail system is down\n", "store")
 
 
 def test_the_mailboxes_are_compared_with_the_logged_deliveries() -> None:

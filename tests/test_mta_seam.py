@@ -17,7 +17,6 @@ POSTFIX = re.compile(
     r"|smtp_connect_timeout|smtp_helo_timeout|mail_spool_directory)\b")
 # The core modules that may name the Postfix package (and why); nothing else outside harness/mta/ may.
 NAMES_POSTFIX_PACKAGE = {
-    "evidence/__init__.py": "the log reader the verdict reads through (one MTA today; a dispatch per node next)",
     "world.py": "MailTopology.postfix(key), the typed accessor for Postfix's own methods (postconf by hand)",
 }
 
@@ -55,6 +54,26 @@ def leaks(paths: list[Path]) -> list[str]:
 
 def test_no_core_module_names_a_postfix_program_parameter_or_log_format() -> None:
     assert leaks(_core_modules()) == []
+
+
+# Exim's programs and options, its log files and the names its node gives them in the container's log.
+EXIM = re.compile(r"\bexim -(b[A-Za-z]*|q\w*|M\w*)\b|\bexim4\.conf|/etc/exim4\b|update-exim4|\b(main|reject|panic)log\b"
+                  r"|\b(dsn_advertise_hosts|check_spool_space|timeout_frozen_after|ignore_bounce_errors_after)\b"
+                  r"|\bexim-(main|reject|panic)\b")
+
+
+def test_no_core_module_names_an_exim_program_option_or_log_format() -> None:
+    found = [f"{p.relative_to(HARNESS)}:{line}: {m.group(0)}" for p in _core_modules()
+             for line, text in _code_strings(ast.parse(p.read_text(encoding="utf-8"))) if (m := EXIM.search(text))]
+    assert found == []
+    assert EXIM.search("exim -bpc") and EXIM.search("exim-main") and EXIM.search("/var/log/exim4/mainlog")
+
+
+def test_no_core_module_imports_the_exim_package() -> None:
+    importers = [p.relative_to(HARNESS).as_posix() for p in _core_modules()
+                 for node in ast.walk(ast.parse(p.read_text(encoding="utf-8")))
+                 if isinstance(node, ast.ImportFrom) and "mta.exim" in (node.module or "")]
+    assert importers == []
 
 
 def test_the_check_finds_what_it_looks_for() -> None:

@@ -56,6 +56,9 @@ class LogEvent:
     """The line after the program (and the queue id)."""
     fields: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     """Its key=value fields (Postfix: to, from, relay, status, dsn...)."""
+    mta: str = ""
+    """The MTA whose log it is ("postfix", "exim"), whose package reads it (harness.evidence); "" for a node that
+    runs none (the DNS server, a mock), or a line made by hand."""
 
     def get(self, key: str) -> str | None:
         """The value of one of its fields, None when it has none of that name."""
@@ -87,13 +90,14 @@ def plain(rest: str) -> tuple[str | None, str, dict[str, str]]:
     return None, rest, {}
 
 
-def parse_line(node: str, seq: int, line: str, at: float | None = None, grammar: Grammar = plain) -> LogEvent:
+def parse_line(node: str, seq: int, line: str, at: float | None = None, grammar: Grammar = plain,
+               mta: str = "") -> LogEvent:
     at = time.time() if at is None else at
     m = _LINE.match(line)
     if not m:
-        return LogEvent(node, seq, at, line, text=line)
+        return LogEvent(node, seq, at, line, text=line, mta=mta)
     qid, rest, fields = grammar(m.group("rest"))
-    return LogEvent(node, seq, at, line, m.group("prog"), qid, rest, MappingProxyType(fields))
+    return LogEvent(node, seq, at, line, m.group("prog"), qid, rest, MappingProxyType(fields), mta)
 
 
 Predicate = Callable[[LogEvent], bool]
@@ -143,6 +147,8 @@ class EventLog:
     _failures: list[FollowerFailure] = field(default_factory=list)
     # node -> the grammar of the MTA it runs (set by the node: harness.mta.base.MtaNode); others: `plain`
     grammars: dict[str, Grammar] = field(default_factory=dict)
+    # node -> the MTA it runs ("postfix", "exim"): each event says whose log it is (LogEvent.mta)
+    kinds: dict[str, str] = field(default_factory=dict)
 
     @contextmanager
     def paced(self, seconds: float) -> Iterator[None]:
@@ -159,7 +165,8 @@ class EventLog:
 
     def add(self, node: str, line: str) -> LogEvent:
         with self._cond:
-            ev = parse_line(node, len(self.events), line, grammar=self.grammars.get(node, plain))
+            ev = parse_line(node, len(self.events), line, grammar=self.grammars.get(node, plain),
+                            mta=self.kinds.get(node, ""))
             self.events.append(ev)
             self._cond.notify_all()
             return ev

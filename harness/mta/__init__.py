@@ -20,8 +20,6 @@ if TYPE_CHECKING:
     from .facts import ConfigInfo
 
 KINDS = ("postfix",)
-
-
 def start_node(spec: NodeSpec, topology: TopologySpec, image: str, placement: Placement) -> MtaNode:
     """The node that runs `spec`'s MTA (not yet started)."""
     if spec.kind == "postfix":

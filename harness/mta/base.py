@@ -25,7 +25,7 @@ from ..nodes.base import Node, NodeError
 from . import versions
 
 if TYPE_CHECKING:
-    from ..evidence import QueueEntry
+    from ..evidence.records import QueueEntry
     from ..faults import Fault
     from ..faults.changes import Change, NodeWant
     from ..topology import NodeSpec

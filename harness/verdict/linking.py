@@ -14,6 +14,7 @@ from typing import Protocol
 
 from .. import evidence
 from ..evidence.events import FollowerDied, LogEvent, MailTimeout
+from ..mta.readers import READERS, queued_as
 from ..ports import NodeDirectory, StoryWorld, Submission
 from .story import HARNESS, EmittedDsn, Hop, Story
 
@@ -160,11 +161,11 @@ def _pending(story: Story, events: list[LogEvent], tracked: dict[tuple[str, str]
     nodes = story.directory.nodes
     removed = evidence.removed(events)
     expected = set(tracked)
-    if t.accepted and t.queue_id and sent.via in nodes and nodes[sent.via].kind == "postfix":
+    if t.accepted and t.queue_id and sent.via in nodes and nodes[sent.via].kind in READERS:
         expected.add((sent.via, t.queue_id))
     for h in story.hops:
-        qid = evidence.queued_as(h.detail) if h.kind == "relayed" else ""
-        if qid and h.peer in nodes and nodes[h.peer].kind == "postfix":
+        qid = queued_as(h.detail) if h.kind == "relayed" else ""
+        if qid and h.peer in nodes and nodes[h.peer].kind in READERS:
             expected.add((h.peer, qid))
     return sorted(k for k in expected if k not in removed)
 

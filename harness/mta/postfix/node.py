@@ -117,6 +117,7 @@ class PostfixNode(MtaNode):
         self._expedited: dict[str, int] = {}
         self._expedite_lock = threading.Lock()
         self.events.grammars[spec.name] = grammar  # its mail log is read as Postfix writes it
+        self.events.kinds[spec.name] = self.kind
         # What the applied faults have written beyond the baseline (harness.faults.ledger asks for it: converge).
         self._config = ConfigWriter(self)
 

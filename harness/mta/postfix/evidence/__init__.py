@@ -15,30 +15,32 @@ The MTA-neutral core reads these through `harness.evidence`.
 from __future__ import annotations
 
 from ....evidence.events import LogEvent as LogEvent
-from ....smtp import Reply as Reply
-from ....smtp import Stage
-from ....smtp import stage_of as stage_of
-from .lines import (
+from ....evidence.records import (
     Delivery,
     Expiry,
     Notice,
     Outcome,
+    QueueEntry,
     Rejection,
     SessionFailure,
     connection_use,
     is_final_failure,
-    is_local_delivery,
     is_mailbox_delivery,
+    original_recipient,
+    split_host,
+)
+from ....smtp import Reply as Reply
+from ....smtp import Stage
+from ....smtp import stage_of as stage_of
+from .lines import (
+    is_local_delivery,
     is_removal,
     is_still_being_delivered,
     logged_at,
-    original_recipient,
     parse_session_failure,
     queued_as,
-    split_host,
 )
 from .views import (
-    QueueEntry,
     deliveries,
     expirations,
     message_ids,

@@ -31,4 +31,4 @@ def grammar(rest: str) -> tuple[str | None, str, dict[str, str]]:
 
 def parse_line(node: str, seq: int, line: str, at: float | None = None) -> LogEvent:
     """One of Postfix's log lines as a LogEvent (as the EventLog of a Postfix node reads it)."""
-    return _parse_line(node, seq, line, at, grammar=grammar)
+    return _parse_line(node, seq, line, at, grammar=grammar, mta="postfix")

@@ -7,15 +7,13 @@ Every regular expression about Postfix's words is here; harness.evidence.views r
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-from typing import Literal
 
 from ....evidence.events import LogEvent
+from ....evidence.records import Delivery, Expiry, Notice, Outcome, Rejection, SessionFailure, split_host
 from ....smtp import Reply, Stage, stage_of
 
 _REJECT = re.compile(r"^reject: (?P<stage>[A-Z-]+) from (?P<client>\S+): (?P<code>\d{3}) (?P<text>.*?); "
                      r"from=<(?P<sender>[^>]*)>(?: to=<(?P<rcpt>[^>]*)>)?")  # no to= at MAIL FROM
-_HOST = re.compile(r"^(?P<host>[^\[\]\s]*)\[(?P<addr>[^\]]*)\](?::(?P<port>\d+))?$")
 _SAID = re.compile(r"said: (?P<code>\d{3})[ -](?P<text>.*?)(?: \(in reply to (?P<cmd>.+?)\))?$")
 _REFUSED_TO_TALK = re.compile(r"^host (?P<host>\S+) refused to talk to me: (?P<code>\d{3})[ -](?P<text>.*)$")
 _QUEUED_AS = re.compile(r"queued as (\w+)")
@@ -53,42 +51,6 @@ _STAMP = re.compile(r"^(?P<mon>\w{3}) +(?P<day>\d{1,2}) (?P<h>\d\d):(?P<m>\d\d):
 _MONTHS = {m: i for i, m in enumerate(("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov",
                                        "Dec"), 1)}
 
-Outcome = Literal["refused", "timed out", "unreachable", "lost"]
-
-
-def split_host(value: str) -> tuple[str, str]:
-    """"mx.store.example[10.1.1.10]:25" -> ("mx.store.example", "10.1.1.10"); "unknown[10.1.1.1]" -> ("", ...);
-    a value that is no HOST[ADDR] (local, none) -> ("", "")."""
-    m = _HOST.match(value.strip())
-    if not m:
-        return "", ""
-    host = m.group("host")
-    return ("" if host == "unknown" else host), m.group("addr")
-
-
-@dataclass(frozen=True)
-class Rejection:
-    """A server refused during the dialogue (Postfix logs `NOQUEUE: reject: RCPT from ...`)."""
-
-    node: str
-    stage: Stage  # RCPT, MAIL, DATA, END-OF-MESSAGE, CONNECT...
-    reply: Reply
-    sender: str
-    recipient: str
-    line: str
-    client: str = ""  # as the server logged it: "mx.store.example[10.1.1.10]"
-    seq: int = 0  # the event's position in the topology's log
-
-    @property
-    def client_host(self) -> str:
-        """The client's host name ("" when the server could not name it: Postfix's "unknown")."""
-        return split_host(self.client)[0]
-
-    @property
-    def client_address(self) -> str:
-        return split_host(self.client)[1]
-
-
 def read_rejection(e: LogEvent) -> Rejection | None:
     """The refusal an smtpd line reports, else None. NOQUEUE before the transaction has a queue file; the queue id
     once it has one (a refused recipient after an accepted one, a refusal at END-OF-MESSAGE)."""
@@ -100,24 +62,6 @@ def read_rejection(e: LogEvent) -> Rejection | None:
         return None
     reply = Reply.parse(int(m.group("code")), m.group("text"))
     return Rejection(e.node, at, reply, m.group("sender"), m.group("rcpt") or "", e.line, m.group("client"), e.seq)
-
-
-@dataclass(frozen=True)
-class SessionFailure:
-    """An SMTP session of a node's client that ended without a reply to go by: the connection was refused, timed
-    out or could not be routed (stage CONNECT), or was lost or timed out later (at the greeting: BANNER, or at a
-    command). Read from Postfix's lines "connect to HOST[ADDR]:25: Connection refused", "lost connection with
-    HOST[ADDR] while receiving the initial server greeting", "conversation with HOST[ADDR] timed out while ..."."""
-
-    node: str  # the node whose client logged it
-    host: str  # the server it tried: "mx.library.example" ("" if Postfix had no name for it)
-    address: str  # its address, "10.1.2.11"
-    stage: Stage
-    outcome: Outcome
-    reason: str  # Postfix's words, whole
-    queue_id: str = ""  # the delivery it was part of ("" while its process has logged no queue id after it)
-    seq: int = 0
-    line: str = ""
 
 
 def parse_session_failure(text: str, node: str = "", *, queue_id: str = "", seq: int = 0,
@@ -154,37 +98,6 @@ def process_of(e: LogEvent) -> tuple[str, str, str]:
     return e.node, e.program, p.group("pid") if p else ""
 
 
-@dataclass(frozen=True)
-class Delivery:
-    """One delivery attempt's outcome, as a delivery agent logged it (`to=<..>, relay=.., dsn=.., status=..`)."""
-
-    node: str
-    queue_id: str
-    recipient: str
-    relay: str
-    dsn: str
-    status: str  # sent, bounced, deferred, expired, undeliverable
-    detail: str
-    agent: str  # postfix/smtp, postfix/local, postfix/error...
-    line: str
-    seq: int = 0
-    reply: Reply | None = None  # the next hop's reply when it gave one ("host X said: 550 ...")
-    stage: Stage | None = None  # where that reply (or the failed session) came
-    failure: SessionFailure | None = None  # the session failed without a reply (refused, timed out, lost)
-    host: str = ""  # the server talked to, or tried ("" for local delivery)
-    address: str = ""
-
-    @property
-    def forwarded(self) -> bool:
-        """The local delivery agent sent the mail on (an alias or a .forward): "forwarded as QUEUEID"."""
-        return self.status == "sent" and self.detail.startswith("forwarded")
-
-    @property
-    def queued_as(self) -> str:
-        """The next hop's queue id when it accepted the message ("250 2.0.0 Ok: queued as ABC")."""
-        return queued_as(self.detail) if self.status == "sent" and self.host else ""
-
-
 def read_delivery(e: LogEvent) -> Delivery | None:
     """The delivery attempt a delivery agent's line reports, with the next hop's reply and its stage, or how its
     session failed; None for any other line."""
@@ -208,8 +121,14 @@ def read_delivery(e: LogEvent) -> Delivery | None:
     elif failure is not None:
         at = failure.stage
         host, addr = (failure.host, failure.address) if failure.host or failure.address else (host, addr)
+    o = _ORIG_TO.search(e.line)
+    original = o.group("addr") if o else ""
+    c = _CONN_USE.search(e.line)
     return Delivery(e.node, e.queue_id or "", e.to or "", relay, e.get("dsn") or "", status, detail, e.program,
-                    e.line, e.seq, reply, at, failure, host, addr)
+                    e.line, e.seq, reply, at, failure, host, addr,
+                    forwarded=status == "sent" and detail.startswith("forwarded"),
+                    original=original if original.lower() != (e.to or "").lower() else "",
+                    conn_use=int(c.group("n")) if c else 1)
 
 
 def queued_as(text: str) -> str:
@@ -218,49 +137,13 @@ def queued_as(text: str) -> str:
     return m.group(1) if m else ""
 
 
-def original_recipient(d: Delivery) -> str:
-    """The recipient this delivery is about as its message first had it: Postfix logs `orig_to=<..>` when an alias,
-    a .forward or a virtual alias rewrote the recipient (and carries it on to the next hop as ORCPT), else `to`."""
-    m = _ORIG_TO.search(d.line)
-    return m.group("addr") if m else d.recipient
-
-
-def is_mailbox_delivery(d: Delivery) -> bool:
-    """The message reached a mailbox on this node: sent, to no next hop, and not forwarded on ("delivered to
-    maildir", "delivered to mailbox", "delivered to command: ...")."""
-    return d.status == "sent" and not d.host and not d.address and not d.forwarded
-
-
-def is_final_failure(d: Delivery) -> bool:
-    """The node gave up on this recipient for good: the failure a DSN reports (`status=bounced`, or `expired`)."""
-    return d.status in ("bounced", "expired")
-
-
-def connection_use(d: Delivery) -> int:
-    """How many deliveries the SMTP client's connection had carried, this one included, when it came from the
-    connection cache (`conn_use=N`, N >= 2); 1 for a new connection."""
-    m = _CONN_USE.search(d.line)
-    return int(m.group("n")) if m else 1
-
-
-@dataclass(frozen=True)
-class Notice:
-    """A DSN the node created: `postfix/bounce: QID: sender non-delivery notification: NEWQID`."""
-
-    node: str
-    queue_id: str  # the original message's queue id
-    dsn_queue_id: str
-    kind: str  # non-delivery, delay, delivery (success)
-    line: str
-
-
 def read_notice(e: LogEvent, *, postmaster: bool = False) -> Notice | None:
     """The notification bounce(8) says it created: for the sender, or (postmaster=True) the copy for the
     postmaster (notify_classes); else None."""
     if e.program == "postfix/bounce" and e.queue_id:
         m = (_POSTMASTER_NOTICE if postmaster else _NOTICE).match(e.text)
         if m:
-            return Notice(e.node, e.queue_id, m.group("qid"), m.group("kind"), e.line)
+            return Notice(e.node, e.queue_id, m.group("qid"), m.group("kind"), e.line, e.seq)
     return None
 
 
@@ -268,16 +151,6 @@ def created_notice(e: LogEvent) -> tuple[str, str] | None:
     """bounce(8)'s "sender ... notification: NEWQID" as (its words up to the new queue id, that queue id)."""
     m = _CREATED.match(e.text) if e.program.endswith("/bounce") else None
     return (m.group("head"), m.group("qid")) if m else None
-
-
-@dataclass(frozen=True)
-class Expiry:
-    """The queue manager gave up on a message (`QID: from=<..>, status=expired, returned to sender`)."""
-
-    node: str
-    queue_id: str
-    seq: int
-    line: str
 
 
 def read_expiry(e: LogEvent) -> Expiry | None:

@@ -6,9 +6,10 @@ a reused queue id, every Message-ID and sender by (node, queue id); and what `po
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 from ....evidence.events import LogEvent
+from ....evidence.records import QueueEntry
 from .lines import (
     Delivery,
     Expiry,
@@ -148,23 +149,6 @@ def queue_lives(events: Sequence[LogEvent]) -> list[LogEvent]:
         renamed = current(e.node, qid)
         out.append(e if renamed == qid and text == e.text else replace(e, queue_id=renamed, text=text))
     return out
-
-
-@dataclass(frozen=True)
-class QueueEntry:
-    """One message still in a node's queue, as `postqueue -j` lists it."""
-
-    node: str
-    queue_id: str
-    queue_name: str  # incoming, active, deferred, hold, corrupt
-    sender: str
-    recipients: tuple[str, ...]
-    reasons: tuple[str, ...]  # why each recipient is delayed ("" when Postfix gave none yet)
-
-    def __str__(self) -> str:
-        why = "; ".join(dict.fromkeys(r for r in self.reasons if r))
-        return (f"{self.node} {self.queue_name} {self.queue_id} from <{self.sender}> to "
-                f"{', '.join(self.recipients)}" + (f" ({why})" if why else ""))
 
 
 def queue_listing(text: str, node: str = "") -> list[QueueEntry]:
