@@ -12,11 +12,10 @@ from __future__ import annotations
 
 import shlex
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from typing import Protocol
 
-from ...faults import FaultError
-from ...faults.changes import File, NodeWant
+from ...faults.changes import NodeWant
+from ...faults.commands import Written, await_listener, files_script
 from ...nodes.base import write_file_command
 
 CF = "/etc/postfix"
@@ -27,10 +26,6 @@ SMTP_SERVICE = "smtp/inet"
 # client's cached connection. A texthash: table, read once when smtpd starts, would keep the refusals of before for
 # as long as that session lasts: minutes, while the client keeps reusing it (containers/postfix/main.cf).
 INDEXED = {"refuse": "lmdb"}
-# /var/mail is a small tmpfs: filled to the last block (dd stops at ENOSPC), or freed.
-_FILL = ("dd if=/dev/zero of=/var/mail/.mh-fill bs=64k 2>/dev/null || true; "
-         "dd if=/dev/zero of=/var/mail/.mh-fill2 bs=1 2>/dev/null || true")
-_UNFILL = "rm -f /var/mail/.mh-fill /var/mail/.mh-fill2"
 
 
 class Reloadable(Protocol):
@@ -44,27 +39,12 @@ class Reloadable(Protocol):
     def reconfigure(self, script: str) -> None: ...
 
 
-@dataclass
-class _Written:
-    """What has been written on the node beyond its baseline."""
-
-    params: dict[str, str] = field(default_factory=dict)
-    tables: dict[str, str | None] = field(default_factory=dict)  # None: unknown (the node restarted)
-    services_off: frozenset[str] = frozenset()
-    files: dict[str, File] = field(default_factory=dict)
-    disk_filled: bool = False
-
-    @property
-    def empty(self) -> bool:
-        return not (self.params or self.tables or self.services_off or self.files or self.disk_filled)
-
-
 class ConfigWriter:
     """One node's configuration beyond its baseline (see the module's docstring)."""
 
     def __init__(self, node: Reloadable):
         self._node = node
-        self._done = _Written()
+        self._done = Written()
         self._baseline_params: dict[str, str] | None = None
         self._baseline_tables: dict[str, str] = {}
 
@@ -118,22 +98,7 @@ class ConfigWriter:
             reload = True
             script.append(f"cp -p {CF}/baseline/master.cf {CF}/master.cf")
             script += [f"postconf -MX {shlex.quote(s)}" for s in sorted(w.services_off)]
-        files: list[str] = []
-        for path in sorted(set(done.files) | set(w.files)):
-            f = w.files.get(path)
-            if f is None:
-                files.append(f"rm -f {shlex.quote(path)}")
-            elif done.files.get(path) != f:
-                files.append(_file(f))
-        # A file to write on the full mailbox file system (a .forward while DiskFull holds): free it first,
-        # write, and fill it again, as the admin who wrote that file before the disk filled up would have.
-        refill = done.disk_filled and w.disk_filled and any(
-            f.path.startswith("/var/mail/") for p, f in w.files.items() if done.files.get(p) != f)
-        if refill or done.disk_filled and not w.disk_filled:
-            script.append(_UNFILL)
-        script += files
-        if refill or w.disk_filled and not done.disk_filled:
-            script.append(_FILL)
+        script += files_script(done.files, dict(w.files), filled=done.disk_filled, fill=w.disk_filled)
         if not script:
             return
         body = "set -e\n" + "\n".join(script)
@@ -142,20 +107,8 @@ class ConfigWriter:
         else:
             node.exec(["sh", "-c", body])
         if SMTP_SERVICE in done.services_off ^ w.services_off:
-            self._await_listener(listening=SMTP_SERVICE not in w.services_off)
-        self._done = _Written(params, tables, w.services_off, dict(w.files), w.disk_filled)
-
-    def _await_listener(self, listening: bool) -> None:
-        """After a reload master stops (or starts) listening, but an smtpd already waiting on the old socket can
-        still take one more connection: poll, with a deadline, until a connection is refused (or answered)."""
-        node = self._node
-        connect = f"timeout 1 bash -c 'exec 3<>/dev/tcp/{node.ip}/25' 2>/dev/null"
-        want = connect if listening else f"! {connect}"
-        out = node.exec(["bash", "-c", f"for i in $(seq 100); do {want} && echo ok && exit 0; sleep 0.05; done"],
-                        check=False)
-        if out.strip() != b"ok":
-            raise FaultError(f"{node.name}: port 25 still {'refuses' if listening else 'answers'} connections "
-                             f"5 s after the SMTP service was turned {'on' if listening else 'off'}")
+            await_listener(node, listening=SMTP_SERVICE not in w.services_off)
+        self._done = Written(params, tables, w.services_off, dict(w.files), w.disk_filled)
 
     def baseline(self) -> dict[str, str]:
         """The parameters the node's baseline main.cf sets explicitly (`postconf -n` on the saved copy)."""
@@ -191,16 +144,3 @@ def size_conflict(params: Mapping[str, str], baseline: Mapping[str, str]) -> str
 def _param(line: str) -> tuple[str, str]:
     name, _, value = line.partition(" = ")
     return name.strip(), value
-
-
-def _file(f: File) -> str:
-    q = shlex.quote(f.path)
-    steps = [f"mkdir -p {shlex.quote(f.directory)} && chmod 1777 {shlex.quote(f.directory)}"] if f.directory else []
-    if f.fill:
-        steps.append(f"head -c {f.fill} /dev/zero | tr '\\0' x > {q}")
-    else:
-        steps.append(write_file_command(f.path, f.text.encode()))
-    if f.owner:
-        steps.append(f"chown {shlex.quote(f.owner)}: {q}")
-    return " && ".join(steps)
-

@@ -1,0 +1,89 @@
+"""Bringing one Exim node's configuration to what the applied faults imply, writing only the difference.
+
+The tables and flag files under /etc/exim4/mh/ (harness.mta.exim.faults) are read by Exim when it uses them: writing
+them is enough. A macro (`Param`) is read when the daemon starts: the macros file is written whole (only the
+macros faults set: the configure file defines every default after including it) and the daemon restarted, as is
+the SMTP service turned off (the daemon then runs its queue without listening).
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from ...faults.changes import NodeWant
+from ...faults.commands import Written, await_listener, files_script
+from ...nodes.base import write_file_command
+from .faults import MH, SMTP_SERVICE
+
+NO_LISTEN = f"{MH}/no_listen"  # the daemon runs the queue only (containers/exim: the start script reads it)
+
+
+class Restartable(Protocol):
+    """What the writer drives: the node's commands, and its restart after a change of macros."""
+
+    name: str
+    ip: str
+
+    def exec(self, cmd: list[str], *, check: bool = True) -> bytes: ...
+
+    def reconfigure(self, script: str) -> None: ...
+
+
+class ConfigWriter:
+    """One Exim node's configuration beyond its baseline (see the module's docstring)."""
+
+    def __init__(self, node: Restartable):
+        self._node = node
+        self._done = Written()
+        self._baseline_tables: dict[str, str] = {}
+
+    @property
+    def changed(self) -> bool:
+        return not self._done.empty
+
+    def restarted(self) -> None:
+        """The node came back from its baseline files and an empty /var/mail."""
+        done = self._done
+        done.params, done.services_off, done.disk_filled = {}, frozenset(), False
+        done.tables = dict.fromkeys(done.tables)
+        done.files = {p: f for p, f in done.files.items() if not p.startswith("/var/mail/")}
+
+    def conflict(self, w: NodeWant) -> str | None:
+        return None
+
+    def converge(self, w: NodeWant) -> None:
+        done, node = self._done, self._node
+        script: list[str] = []
+        tables: dict[str, str | None] = {}
+        for t in sorted(set(done.tables) | w.tables):
+            baseline = self._table(t)
+            content = w.table(t, baseline)
+            if done.tables.get(t, baseline) != content:
+                script.append(write_file_command(f"{MH}/{t}", content.encode(), 0o644))
+            if content != baseline:
+                tables[t] = content
+        restart = dict(done.params) != dict(w.params) or done.services_off != w.services_off
+        if dict(done.params) != dict(w.params):
+            macros = "".join(f"{k} = {v}\n" for k, v in w.params.items())
+            script.append(write_file_command(f"{MH}/macros", macros.encode(), 0o644))
+        if done.services_off != w.services_off:
+            script.append(f"touch {NO_LISTEN}" if SMTP_SERVICE in w.services_off else f"rm -f {NO_LISTEN}")
+        script += files_script(done.files, dict(w.files), filled=done.disk_filled, fill=w.disk_filled)
+        if not script:
+            return
+        body = "set -e\n" + "\n".join(script)
+        if restart:
+            node.reconfigure(body)
+        else:
+            node.exec(["sh", "-c", body])
+        if SMTP_SERVICE in done.services_off ^ w.services_off:
+            await_listener(node, listening=SMTP_SERVICE not in w.services_off)
+        self._done = Written(dict(w.params), tables, w.services_off, dict(w.files), w.disk_filled)
+
+    def _table(self, table: str) -> str:
+        """A table's content before any fault (the saved baseline copy)."""
+        if table not in self._baseline_tables:
+            out = self._node.exec(["sh", "-c", f"cat {MH}/baseline/{table} 2>/dev/null || cat {MH}/{table} "
+                                               "2>/dev/null || true"])
+            self._baseline_tables[table] = out.decode("utf-8", "replace")
+        return self._baseline_tables[table]

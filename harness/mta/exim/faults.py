@@ -1,0 +1,159 @@
+"""What each fault of the catalogue means on an Exim node: the changes it makes (`harness.faults.changes`), each
+meaning what it means on Postfix (harness.mta.postfix.faults).
+
+The baseline configuration (containers/exim/configure) reads what faults change from files under /etc/exim4/mh/,
+at the moment it uses them, so most faults need no restart:
+
+- tables (lsearch, "key value" a line): `users` (the local mailboxes), `aliases` (local part -> address),
+  `refuse` (a recipient address -> the reply RCPT gets), `quota` (local part -> the Maildir's quota in bytes);
+- flag files: `accept_unknown` (RCPT does not verify the recipient);
+- macros (`macros`, "NAME = value" lines read when the daemon starts; a change restarts it): the queue times,
+  the size limit, the spool space check, the client's time-outs (`Param` names the macro).
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from typing import TYPE_CHECKING, Protocol
+
+from ... import faults as F
+from ...faults import FaultError
+from ...faults.changes import Change, DiskFilled, File, Param, ServiceOff, TableKeyGone, TableLine
+
+if TYPE_CHECKING:
+    from ...topology import NodeSpec
+    from ..base import ClientStage
+
+MH = "/etc/exim4/mh"
+SMTP_SERVICE = "smtp"
+ACCEPT_UNKNOWN = f"{MH}/accept_unknown"
+# Macros the baseline configure defines with `.ifndef` (its defaults) after including the macros file.
+RETRY_FOR = "MH_RETRY_FOR"  # the retry rule's lifetime: `* * F,MH_RETRY_FOR,1s`
+FROZEN_FOR = "MH_FROZEN_FOR"  # timeout_frozen_after and ignore_bounce_errors_after
+DELAY_WARNING = "MH_DELAY_WARNING"  # delay_warning
+SPOOL_SPACE = "MH_SPOOL_SPACE"  # check_spool_space
+SIZE_LIMIT = "MH_SIZE_LIMIT"  # message_size_limit
+CONNECT_TIMEOUT = "MH_CONNECT_TIMEOUT"  # the smtp transport's connect_timeout
+COMMAND_TIMEOUT = "MH_COMMAND_TIMEOUT"  # the smtp transport's command_timeout (the greeting included)
+_TIMEOUTS = {"connect": CONNECT_TIMEOUT, "greeting": COMMAND_TIMEOUT}
+# A message that cannot carry its own bounce would be pointless: the same floor as on Postfix.
+MIN_SIZE_LIMIT = 10_000
+
+
+class Addressed(Protocol):
+    """What interpreting a fault reads of the Exim node it is addressed to."""
+
+    name: str
+    domain: str
+    spec: NodeSpec
+
+
+Changes = tuple[Change, ...]
+
+
+def exim_time(value: str) -> str:
+    """A time as faults give it ("2s", "1h", "0") in Exim's form ("0s" for a bare number of seconds)."""
+    v = value.strip()
+    if re.fullmatch(r"\d+", v):
+        return f"{v}s"
+    if not re.fullmatch(r"(\d+[wdhms])+", v):
+        raise FaultError(f"{value!r} is not a time Exim can read (such as 2s, 1h, 1h30m)")
+    return v
+
+
+@functools.singledispatch
+def changes_for(fault: F.Fault, node: Addressed) -> Changes:
+    supported = ", ".join(sorted(c.__name__ for c in changes_for.registry if c is not F.Fault))
+    raise FaultError(f"{fault.describe()}: Exim cannot express {type(fault).__name__}; the faults it supports: "
+                     f"{supported}")
+
+
+def client_timeout(node: Addressed, stage: ClientStage, value: str) -> Changes:
+    return (Param(node.name, _TIMEOUTS[stage], exim_time(value)),)
+
+
+def smtp_off(node: Addressed) -> Changes:
+    return (ServiceOff(node.name, SMTP_SERVICE),)
+
+
+def _user(node: Addressed, fault: F.Fault, user: str) -> None:
+    if user not in node.spec.mailboxes:
+        raise FaultError(f"{fault.describe()}: no user {user!r} on {node.name} (users: "
+                         f"{', '.join(node.spec.mailboxes)})")
+
+
+@changes_for.register(F.UnknownUser)
+def _(fault: F.UnknownUser, node: Addressed) -> Changes:
+    return (TableKeyGone(node.name, "users", fault.user),)
+
+
+@changes_for.register(F.AcceptUnknownUsers)
+def _(fault: F.AcceptUnknownUsers, node: Addressed) -> Changes:
+    # Exim's form of the mistake: RCPT accepted without `verify = recipient`; routing finds out after acceptance.
+    return (File(node.name, ACCEPT_UNKNOWN, text="accept unknown recipients\n"),)
+
+
+@changes_for.register(F.DiskFull)
+def _(fault: F.DiskFull, node: Addressed) -> Changes:
+    return (Param(node.name, RETRY_FOR, exim_time(fault.retry_for)), DiskFilled(node.name))
+
+
+@changes_for.register(F.QueueFull)
+def _(fault: F.QueueFull, node: Addressed) -> Changes:
+    # check_spool_space above what any disk has: Exim refuses MAIL with 452 (it cannot take the message).
+    return (Param(node.name, SPOOL_SPACE, "1000000G"),)
+
+
+@changes_for.register(F.MailboxFull)
+def _(fault: F.MailboxFull, node: Addressed) -> Changes:
+    if fault.limit <= 64:
+        raise FaultError(f"{fault.describe()}: the limit must be more than 64 bytes")
+    if node.spec.dovecot:
+        raise FaultError(f"{fault.describe()}: a Dovecot quota on an Exim node is not modelled yet; Exim's own "
+                         "quota (appendfile) is, where Exim delivers into the Maildir itself")
+    _user(node, fault, fault.user)
+    # appendfile's quota for this user (expanded at each delivery), with the Maildir already holding the limit:
+    # the next message is over it, and the retry rule for quota errors fails it at once (as Postfix bounces).
+    return (TableLine(node.name, "quota", f"{fault.user} {fault.limit}"),
+            File(node.name, f"/var/mail/{fault.user}/cur/mh-fill,S={fault.limit}", fill=fault.limit,
+                 owner=fault.user))
+
+
+@changes_for.register(F.SizeLimit)
+def _(fault: F.SizeLimit, node: Addressed) -> Changes:
+    if fault.limit < MIN_SIZE_LIMIT:
+        raise FaultError(f"{fault.describe()}: below {MIN_SIZE_LIMIT} bytes the server could not send its own "
+                         f"bounces; choose a limit of at least {MIN_SIZE_LIMIT} and a larger message")
+    return (Param(node.name, SIZE_LIMIT, str(fault.limit)),)
+
+
+@changes_for.register(F.Forward)
+def _(fault: F.Forward, node: Addressed) -> Changes:
+    _user(node, fault, fault.user)
+    if any(c.isspace() for c in fault.to) or not fault.to:
+        raise FaultError(f"{fault.describe()}: `to` must be one address")
+    if fault.via == "alias":
+        return (TableLine(node.name, "aliases", f"{fault.user} {fault.to}"),)
+    if fault.via == "virtual":
+        raise FaultError(f"{fault.describe()}: Exim has no virtual alias table apart from its aliases (a redirect "
+                         "router); use via='alias' or via='forward'")
+    return (File(node.name, f"/var/mail/{fault.user}/.forward", text=f"{fault.to}\n", owner=fault.user),)
+
+
+@changes_for.register(F.Refuse)
+def _(fault: F.Refuse, node: Addressed) -> Changes:
+    code = fault.reply.split()[0] if fault.reply.split() else ""
+    if not (len(code) == 3 and code[0] in "45" and code.isdigit()):
+        raise FaultError(f"{fault.describe()}: the reply must start with a 4xx or 5xx code")
+    if not fault.address or any(c.isspace() for c in fault.address) or "\n" in fault.reply:
+        raise FaultError(f"{fault.describe()}: the address must be one word and the reply one line")
+    return (TableLine(node.name, "refuse", f"{fault.address.lower()} {fault.reply}"),)
+
+
+@changes_for.register(F.QueueLifetime)
+def _(fault: F.QueueLifetime, node: Addressed) -> Changes:
+    warn = "0s" if fault.delay_warning.strip() in ("0", "0s", "") else exim_time(fault.delay_warning)
+    return (Param(node.name, RETRY_FOR, exim_time(fault.lifetime)),
+            Param(node.name, FROZEN_FOR, exim_time(fault.lifetime)),
+            Param(node.name, DELAY_WARNING, warn))
