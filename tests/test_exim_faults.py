@@ -1,0 +1,104 @@
+"""What each fault means on an Exim node (harness.mta.exim.faults) and how the writer turns the applied changes into
+one script (harness.mta.exim.config): no Docker, a recording stand-in for the node."""
+
+from __future__ import annotations
+
+import pytest
+
+from harness import (
+    AcceptUnknownUsers,
+    DiskFull,
+    Forward,
+    MailboxFull,
+    QueueFull,
+    QueueLifetime,
+    Refuse,
+    SizeLimit,
+    UnknownUser,
+)
+from harness.faults import Fault, FaultError
+from harness.faults.changes import File, Param, TableKeyGone, TableLine, want
+from harness.mta.exim import faults as X
+from harness.mta.exim.config import NO_LISTEN, ConfigWriter
+from harness.topology import NodeSpec
+
+
+class _Node:
+    name, domain, ip = "library", "library.example", "10.9.9.11"
+
+    def __init__(self) -> None:
+        self.spec = NodeSpec("library", "library.example", users=("jill", "postmaster"))
+        self.execs: list[str] = []
+        self.restarts: list[str] = []
+
+    def exec(self, cmd: list[str], *, check: bool = True) -> bytes:
+        self.execs.append(cmd[-1])
+        if "cat /etc/exim4/mh/baseline/users" in cmd[-1]:
+            return b"jill\npostmaster\n"
+        return b"ok\n" if "dev/tcp" in cmd[-1] else b""
+
+    def reconfigure(self, script: str) -> None:
+        self.restarts.append(script)
+
+
+def test_each_fault_means_on_exim_what_it_means_on_postfix() -> None:
+    n = _Node()
+    assert X.changes_for(UnknownUser("library", "jill"), n) == (TableKeyGone("library", "users", "jill"),)
+    assert X.changes_for(AcceptUnknownUsers("library"), n)[0].path == X.ACCEPT_UNKNOWN  # type: ignore[union-attr]
+    assert Param("library", X.SPOOL_SPACE, "1000000G") in X.changes_for(QueueFull("library"), n)
+    assert X.changes_for(SizeLimit("library", 20_000), n) == (Param("library", X.SIZE_LIMIT, "20000"),)
+    assert X.changes_for(Refuse("library", "Jill@Library.example", "450 4.2.0 later"), n) == (
+        TableLine("library", "refuse", "jill@library.example 450 4.2.0 later"),)
+    assert X.changes_for(Forward("library", "jill", "jill@example.edu"), n) == (
+        TableLine("library", "aliases", "jill jill@example.edu"),)
+    assert Param("library", X.RETRY_FOR, "5s") in X.changes_for(DiskFull("library", retry_for="5s"), n)
+    assert set(X.changes_for(QueueLifetime("library", lifetime="2", delay_warning="0"), n)) == {
+        Param("library", X.RETRY_FOR, "2s"), Param("library", X.FROZEN_FOR, "2s"),
+        Param("library", X.DELAY_WARNING, "0s")}
+    full = X.changes_for(MailboxFull("library", "jill", 20_000), n)
+    assert TableLine("library", "quota", "jill 20000") in full and any(isinstance(c, File) for c in full)
+
+
+@pytest.mark.parametrize(("fault", "words"), [
+    (Forward("library", via="virtual"), "no virtual alias table"),
+    (Forward("library", "nobody"), "no user 'nobody' on library"),
+    (Refuse("library", reply="250 fine"), "4xx or 5xx"),
+    (SizeLimit("library", 5000), "at least 10000"),
+    (QueueLifetime("library", lifetime="soon"), "not a time Exim can read"),
+])
+def test_what_exim_cannot_express_is_refused_with_the_reason(fault: Fault, words: str) -> None:
+    with pytest.raises(FaultError, match=words):
+        X.changes_for(fault, _Node())
+
+
+def test_an_unknown_fault_names_exim_and_what_it_supports() -> None:
+    class Meteor(Fault):
+        pass
+
+    with pytest.raises(FaultError, match=r"Exim cannot express Meteor; the faults it supports: .*UnknownUser"):
+        X.changes_for(Meteor("library"), _Node())
+
+
+def test_tables_are_written_without_a_restart_and_macros_restart_once() -> None:
+    n = _Node()
+    w = ConfigWriter(n)
+    gone, _ = want([TableKeyGone("library", "users", "jill")])
+    w.converge(gone["library"])
+    assert not n.restarts and any("base64 -d > /etc/exim4/mh/users" in s for s in n.execs)
+    assert w.changed
+    both, _ = want([TableKeyGone("library", "users", "jill"), Param("library", X.SIZE_LIMIT, "20000")])
+    w.converge(both["library"])
+    assert len(n.restarts) == 1 and "/etc/exim4/mh/macros" in n.restarts[0]
+    assert "/etc/exim4/mh/users" not in n.restarts[0], "an unchanged table is not written again"
+    w.converge(want([])[0].get("library") or type(both["library"])())
+    assert len(n.restarts) == 2 and not w.changed
+
+
+def test_the_smtp_service_off_and_on_again() -> None:
+    n = _Node()
+    w = ConfigWriter(n)
+    off, _ = want(X.smtp_off(n))
+    w.converge(off["library"])
+    assert f"touch {NO_LISTEN}" in n.restarts[-1]
+    w.converge(type(off["library"])())
+    assert f"rm -f {NO_LISTEN}" in n.restarts[-1]
