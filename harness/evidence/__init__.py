@@ -122,7 +122,7 @@ def senders(events: Sequence[LogEvent], node: str | None = None) -> dict[tuple[s
 
 def queued(events: Sequence[LogEvent], node: str | None = None) -> list[str]:
     """Queue ids of the messages a node accepted into its queue."""
-    return [qid for (n, qid) in message_ids(events) if node is None or n == node]
+    return [qid for kind, evs in _groups(events).items() for qid in evidence_reader(kind).queued(evs, node)]
 
 
 def removed(events: Sequence[LogEvent]) -> set[tuple[str, str]]:

@@ -9,12 +9,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from ..mta import KINDS as MTA_KINDS
 from ..mta import versions as mta
 from ..topology import TopologySpec
 
 Keep = Literal["never", "on-failure", "always"]
 KEEP_CHOICES: tuple[Keep, ...] = ("never", "on-failure", "always")
-MTA_KINDS = ("postfix",)
 # Every environment variable the harness reads, with what it sets: the API reference lists them from here, and
 # tests/test_docs.py fails on a MAILHARNESS_ variable in harness/ or ci/ that is not here.
 ENVIRONMENT: dict[str, str] = {
@@ -86,17 +86,29 @@ def parse_mta(values: Iterable[str]) -> tuple[MtaChoice, ...]:
 
 
 def apply_mta(spec: TopologySpec, choices: Iterable[MtaChoice]) -> TopologySpec:
-    """The topology with the chosen releases: each choice sets the version of the nodes of its kind (its node
-    only, when it names one) that do not name a version themselves; a later choice wins over an earlier one for
-    the same node. A topology without such a node is returned unchanged."""
-    chosen: dict[str, str] = {}
+    """The topology with the chosen MTAs and releases. A choice applies to every node that runs an MTA (its node
+    only, when it names one); a later choice wins over an earlier one for the same node:
+
+    - of the node's own kind, it sets the release, unless the node names a version itself;
+    - of another kind, it replaces the node's MTA with the chosen one (`--mta exim` runs Exim where the topology
+      has Postfix), except on a node that runs a configuration of the user's (config_dir: written for its own
+      MTA), unless the choice names that node.
+
+    A topology without such a node is returned unchanged."""
+    chosen: dict[str, tuple[str, str]] = {}
     for c in choices:
         for n in spec.nodes:
-            if n.kind == c.kind and not n.version and c.node in ("", n.name):
-                chosen[n.name] = c.version
+            if n.kind not in MTA_KINDS or c.node not in ("", n.name):
+                continue
+            if n.kind == c.kind:
+                if not n.version:
+                    chosen[n.name] = (c.kind, c.version)
+            elif not n.config_dir or c.node == n.name:
+                chosen[n.name] = (c.kind, c.version)
     if not chosen:
         return spec
-    nodes = tuple(dataclasses.replace(n, version=chosen[n.name]) if n.name in chosen else n for n in spec.nodes)
+    nodes = tuple(dataclasses.replace(n, kind=chosen[n.name][0], version=chosen[n.name][1]) if n.name in chosen
+                  else n for n in spec.nodes)
     return dataclasses.replace(spec, nodes=nodes)
 
 

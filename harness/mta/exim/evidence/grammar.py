@@ -30,7 +30,7 @@ MSGID = r"[0-9A-Za-z]{6}-[0-9A-Za-z]{6,11}-[0-9A-Za-z]{2,4}"
 _ID = re.compile(rf"^(?P<id>{MSGID})(?: |$)")
 _FLAG = re.compile(r"^(?P<flag><=|=>|->|>>|\*\*|==|\*>) (?P<addr>\S+)(?: (?P<rest>.*))?$")
 # NAME=value: "quoted \" string", <address>, [ip]:port, or a bare word; at the start or after a space.
-_FIELD = re.compile(r'(?:^| )(?P<k>[A-Za-z]{1,3}|id|for)=(?P<v>"(?:[^"\\]|\\.)*"|<[^>]*>|\[[^\]]*\](?::\d+)?|\S+)')
+_FIELD = re.compile(r'(?:^| )(?P<k>[A-Za-z]{1,3}|id\*?|for)=(?P<v>"(?:[^"\\]|\\.)*"|<[^>]*>|\[[^\]]*\](?::\d+)?|\S+)')
 _FOR = re.compile(r"(?:^| )for (?P<rcpts>[^=]+?)$")
 
 

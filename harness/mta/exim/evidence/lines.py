@@ -40,7 +40,14 @@ _STAGES: dict[str, Stage] = {"RCPT": "RCPT", "MAIL": "MAIL", "DATA": "DATA", "af
                              "after end of data": "END-OF-MESSAGE", "EHLO": "EHLO", "HELO": "HELO",
                              "connection": "CONNECT", "VRFY": "VRFY", "ETRN": "ETRN"}
 _DEFER_ERRNO = re.compile(r"defer \((?P<errno>-?\d+)\)(?:: (?P<why>.*))?$")
-_STAMP = re.compile(r"^(?P<y>\d{4})-(?P<mo>\d\d)-(?P<d>\d\d) (?P<h>\d\d):(?P<mi>\d\d):(?P<s>\d\d)(?P<ms>\.\d{3})?")
+_STAMP = re.compile(r"^(?:[\w-]+: )?(?P<y>\d{4})-(?P<mo>\d\d)-(?P<d>\d\d) "
+                    r"(?P<h>\d\d):(?P<mi>\d\d):(?P<s>\d\d)(?P<ms>\.\d{3})?")
+# Exim appends its timings after a failure's reason ("...: 550 5.1.1 unknown DT=0.000s"): not part of the words
+_TIMINGS = re.compile(r"(?: (?:QT|DT|RT)=\S+)+$")
+# "1xaQFY-00001B-0U H=mx.example.edu [10.166.221.12]:25 Connection refused": the transport's own line about a host
+_HOST_ERROR = re.compile(r"^H=(?P<name>[^\s\[(]+)?(?: ?\([^)]*\))? ?\[(?P<ip>[^\]]+)\](?::\d+)? (?P<why>.+)$")
+# "rejected from <sender> H=...: message too big: read=8507 max=5000": refused once the data was read
+_REJECTED_FROM = re.compile(r"^rejected from <(?P<sender>[^>]*)> .*?: (?P<why>.+)$")
 _OK_ID = re.compile(rf"\bid=(?P<id>{MSGID})\b")
 _PARENTS = re.compile(r"<([^>]*)>")
 _FLAGS = {"=>": "sent", "->": "sent", ">>": "sent", "*>": "sent", "**": "bounced", "==": "deferred"}
@@ -59,6 +66,14 @@ def read_rejection(e: LogEvent) -> Rejection | None:
     """A refusal Exim logged as a server: "H=(helo) [ip]:port F=<sender> rejected RCPT <rcpt>: why"."""
     if e.mta != "exim" or e.program == "exim-reject" or "rejected " not in e.text:
         return None
+    relay, _, _ = _relay(e)
+    client = relay.rsplit(":", 1)[0] if relay else ""
+    big = _REJECTED_FROM.match(e.text)
+    if big:  # Exim's reply: "552 Message size exceeds maximum permitted" (the log has the reason, not the reply)
+        why = big.group("why")
+        code = 552 if "too big" in why else 550
+        return Rejection(e.node, "END-OF-MESSAGE", Reply.parse(code, why), big.group("sender"), "", e.line,
+                         client, e.seq)
     m = _REJECTED.search(e.text)
     if not m:
         return None
@@ -66,13 +81,11 @@ def read_rejection(e: LogEvent) -> Rejection | None:
     c = _CODE.match(why)
     code = int(c.group("code")) if c else (451 if m.group("temp") else 550)
     reply = Reply.parse(code, c.group("text") if c else why)
-    relay, _, _ = _relay(e)
     s = _SENDER.search(e.text)
     addr = (m.group("addr") or "<>")[1:-1]
     rcpt = addr if m.group("what") == "RCPT" else ""
     sender = s.group("s") if s else (addr if m.group("what") == "MAIL" else "")
-    return Rejection(e.node, _STAGES.get(m.group("what"), "RCPT"), reply, sender, rcpt, e.line,
-                     relay.rsplit(":", 1)[0] if relay else "", e.seq)
+    return Rejection(e.node, _STAGES.get(m.group("what"), "RCPT"), reply, sender, rcpt, e.line, client, e.seq)
 
 
 def _failure(why: str, e: LogEvent, host: str, ip: str) -> SessionFailure | None:
@@ -103,7 +116,7 @@ def read_delivery(e: LogEvent) -> Delivery | None:
     if e.mta != "exim" or not e.queue_id or flag not in _FLAGS or flag == "<=":
         return None
     status = _FLAGS[flag]
-    address = e.get("address") or ""
+    address = (e.get("address") or "").rstrip(":")
     after_flag = e.text.split(" ", 2)[2] if e.text.count(" ") >= 2 else ""
     parents = []
     rest = after_flag
@@ -131,7 +144,7 @@ def read_delivery(e: LogEvent) -> Delivery | None:
         d = _DEFER_ERRNO.search(rest)
         if d:
             reason = d.group("why") or f"defer ({d.group('errno')})"
-        detail = reason.strip()
+        detail = _TIMINGS.sub("", reason.strip())
         said = _SAID.search(detail)
         if said:
             reply = Reply.parse(int(said.group("code")), said.group("text"))
@@ -149,12 +162,23 @@ def read_delivery(e: LogEvent) -> Delivery | None:
                     conn_use=1)
 
 
+def read_host_error(e: LogEvent) -> SessionFailure | None:
+    """A session with a next hop that failed without a reply, on the transport's own line:
+    "ID H=mx.example.edu [10.1.2.12]:25 Connection refused" (the deferral of each address follows)."""
+    if e.mta != "exim" or not e.queue_id:
+        return None
+    m = _HOST_ERROR.match(e.text)
+    if not m:
+        return None
+    return _failure(m.group("why"), e, m.group("name") or "", m.group("ip"))
+
+
 def read_arrival(e: LogEvent) -> tuple[str, str, str] | None:
     """(sender, Message-ID in angle brackets or "", the message it is about: R= for a bounce) of an arrival."""
     if e.mta != "exim" or not e.queue_id or e.get("flag") != "<=":
         return None
     sender = e.get("address") or ""
-    mid = e.get("id") or ""
+    mid = e.get("id") or e.get("id*") or ""  # id*=: a Message-ID Exim made itself (log_selector +msg_id_created)
     return ("" if sender == "<>" else sender), (f"<{mid}>" if mid else ""), e.get("R") or ""
 
 

@@ -4,10 +4,20 @@ harness.evidence dispatches an Exim node's events to). Exim never reuses a messa
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 
 from ....evidence.events import LogEvent
 from ....evidence.records import Delivery, Expiry, Notice, Rejection, SessionFailure
-from .lines import is_problem, is_removal, read_arrival, read_delivery, read_expiry, read_notice, read_rejection
+from .lines import (
+    is_problem,
+    is_removal,
+    read_arrival,
+    read_delivery,
+    read_expiry,
+    read_host_error,
+    read_notice,
+    read_rejection,
+)
 
 
 def _of(events: Sequence[LogEvent], node: str | None) -> list[LogEvent]:
@@ -19,16 +29,43 @@ def rejections(events: Sequence[LogEvent], node: str | None = None) -> list[Reje
 
 
 def deliveries(events: Sequence[LogEvent], node: str | None = None) -> list[Delivery]:
-    return [d for e in _of(events, node) if (d := read_delivery(e)) is not None]
+    """Every delivery attempt's outcome. A deferral or failure whose session failed without a reply names no host
+    ("== jill@example.edu R=dnslookup T=remote_smtp defer (111): Connection refused"): the transport logged the
+    host on the line before ("ID H=mx.example.edu [10.1.2.12]:25 Connection refused"), which it takes."""
+    out: list[Delivery] = []
+    last: dict[tuple[str, str], SessionFailure] = {}
+    for e in _of(events, node):
+        f = read_host_error(e)
+        if f is not None:
+            last[(e.node, f.queue_id)] = f
+            continue
+        d = read_delivery(e)
+        if d is None:
+            continue
+        f = last.get((d.node, d.queue_id))
+        if d.status != "sent" and not d.host and not d.address and f is not None and d.failure is not None:
+            d = replace(d, host=f.host, address=f.address, relay=f"{f.host or 'unknown'}[{f.address}]",
+                        failure=replace(d.failure, host=f.host, address=f.address))
+        out.append(d)
+    return out
 
 
 def session_failures(events: Sequence[LogEvent], node: str | None = None) -> list[SessionFailure]:
-    """Exim logs a failed session on the deferral or failure of each address it was for (Delivery.failure)."""
-    return [d.failure for d in deliveries(events, node) if d.failure is not None]
+    """The sessions with a next hop that failed without a reply, each on the transport's own line with its queue
+    id (the deferral lines after them repeat the reason per address)."""
+    return [f for e in _of(events, node) if (f := read_host_error(e)) is not None]
 
 
 def notices(events: Sequence[LogEvent], node: str | None = None) -> list[Notice]:
-    return [n for e in _of(events, node) if (n := read_notice(e)) is not None]
+    """Every DSN an Exim node created: a failure report about a message one of whose addresses failed (`**`),
+    else a success report (NOTIFY=SUCCESS): Exim logs both the same way."""
+    failed = {(e.node, e.queue_id) for e in events if e.mta == "exim" and e.get("flag") == "**"}
+    out = []
+    for e in _of(events, node):
+        n = read_notice(e)
+        if n is not None:
+            out.append(n if (n.node, n.queue_id) in failed else replace(n, kind="delivery"))
+    return out
 
 
 def postmaster_notices(events: Sequence[LogEvent], node: str | None = None) -> list[Notice]:
@@ -37,7 +74,8 @@ def postmaster_notices(events: Sequence[LogEvent], node: str | None = None) -> l
 
 
 def notice_events(events: Sequence[LogEvent], node: str | None = None) -> list[tuple[LogEvent, Notice]]:
-    return [(e, n) for e in _of(events, node) if (n := read_notice(e)) is not None]
+    by_seq = {n.seq: n for n in notices(events, node)}
+    return [(e, by_seq[e.seq]) for e in _of(events, node) if e.seq in by_seq]
 
 
 def expirations(events: Sequence[LogEvent], node: str | None = None) -> list[Expiry]:
@@ -54,7 +92,8 @@ def senders(events: Sequence[LogEvent], node: str | None = None) -> dict[tuple[s
 
 
 def queued(events: Sequence[LogEvent], node: str | None = None) -> list[str]:
-    return [qid for (n, qid) in message_ids(events) if node is None or n == node]
+    """The message ids of every message an Exim node took in (its bounces, which may carry no Message-ID, too)."""
+    return [e.queue_id or "" for e in _of(events, node) if read_arrival(e) is not None]
 
 
 def removed(events: Sequence[LogEvent]) -> set[tuple[str, str]]:
