@@ -19,7 +19,7 @@ from harness import (
 from harness.faults import Fault, FaultError
 from harness.faults.changes import File, Param, TableKeyGone, TableLine, want
 from harness.mta.exim import faults as X
-from harness.mta.exim.config import NO_LISTEN, ConfigWriter
+from harness.mta.exim.config import ConfigWriter
 from harness.topology import NodeSpec
 
 
@@ -46,21 +46,23 @@ def test_each_fault_means_on_exim_what_it_means_on_postfix() -> None:
     assert X.changes_for(UnknownUser("library", "jill"), n) == (TableKeyGone("library", "users", "jill"),)
     assert X.changes_for(AcceptUnknownUsers("library"), n)[0].path == X.ACCEPT_UNKNOWN  # type: ignore[union-attr]
     assert Param("library", X.SPOOL_SPACE, "1000000G") in X.changes_for(QueueFull("library"), n)
-    assert X.changes_for(SizeLimit("library", 20_000), n) == (Param("library", X.SIZE_LIMIT, "20000"),)
+    assert X.changes_for(SizeLimit("library", 20_000), n) == (File("library", X.SIZE_LIMIT_FILE, text="20000"),)
     assert X.changes_for(Refuse("library", "Jill@Library.example", "450 4.2.0 later"), n) == (
-        TableLine("library", "refuse", "jill@library.example 450 4.2.0 later"),)
+        TableLine("library", "refuse", "jill@library.example: 450 4.2.0 later"),)
     assert X.changes_for(Forward("library", "jill", "jill@example.edu"), n) == (
-        TableLine("library", "aliases", "jill jill@example.edu"),)
-    assert Param("library", X.RETRY_FOR, "5s") in X.changes_for(DiskFull("library", retry_for="5s"), n)
+        TableLine("library", "aliases", "jill: jill@example.edu"),)
+    assert X.changes_for(Forward("library", "jill", "jill@example.edu", via="virtual"), n) == (
+        TableLine("library", "virtual", "jill@library.example: jill@example.edu"),)
+    assert Param("library", X.RETRY, "F,5s,1s") in X.changes_for(DiskFull("library", retry_for="5s"), n)
+    assert Param("library", X.RETRY, "F,1s,1s") in X.changes_for(DiskFull("library"), n), "0s: at the first failure"
     assert set(X.changes_for(QueueLifetime("library", lifetime="2", delay_warning="0"), n)) == {
-        Param("library", X.RETRY_FOR, "2s"), Param("library", X.FROZEN_FOR, "2s"),
+        Param("library", X.RETRY, "F,2s,1s"), Param("library", X.BOUNCE_ERRORS_FOR, "2s"),
         Param("library", X.DELAY_WARNING, "0s")}
     full = X.changes_for(MailboxFull("library", "jill", 20_000), n)
-    assert TableLine("library", "quota", "jill 20000") in full and any(isinstance(c, File) for c in full)
+    assert TableLine("library", "quota", "jill: 20000") in full and any(isinstance(c, File) for c in full)
 
 
 @pytest.mark.parametrize(("fault", "words"), [
-    (Forward("library", via="virtual"), "no virtual alias table"),
     (Forward("library", "nobody"), "no user 'nobody' on library"),
     (Refuse("library", reply="250 fine"), "4xx or 5xx"),
     (SizeLimit("library", 5000), "at least 10000"),
@@ -86,9 +88,9 @@ def test_tables_are_written_without_a_restart_and_macros_restart_once() -> None:
     w.converge(gone["library"])
     assert not n.restarts and any("base64 -d > /etc/exim4/mh/users" in s for s in n.execs)
     assert w.changed
-    both, _ = want([TableKeyGone("library", "users", "jill"), Param("library", X.SIZE_LIMIT, "20000")])
+    both, _ = want([TableKeyGone("library", "users", "jill"), Param("library", X.SPOOL_SPACE, "1000000G")])
     w.converge(both["library"])
-    assert len(n.restarts) == 1 and "/etc/exim4/mh/macros" in n.restarts[0]
+    assert len(n.restarts) == 1 and "/etc/exim4/mh/settings" in n.restarts[0]
     assert "/etc/exim4/mh/users" not in n.restarts[0], "an unchanged table is not written again"
     w.converge(want([])[0].get("library") or type(both["library"])())
     assert len(n.restarts) == 2 and not w.changed
@@ -99,6 +101,14 @@ def test_the_smtp_service_off_and_on_again() -> None:
     w = ConfigWriter(n)
     off, _ = want(X.smtp_off(n))
     w.converge(off["library"])
-    assert f"touch {NO_LISTEN}" in n.restarts[-1]
+    assert "MH_LOCAL_INTERFACES = 127.0.0.1" in base64_payloads(n.restarts[-1])
+    assert any("dev/tcp/10.9.9.11/25" in s for s in n.execs), "it waits until the port refuses connections"
     w.converge(type(off["library"])())
-    assert f"rm -f {NO_LISTEN}" in n.restarts[-1]
+    assert "MH_LOCAL_INTERFACES" not in base64_payloads(n.restarts[-1])
+
+
+def base64_payloads(script: str) -> str:
+    import base64
+    import re
+
+    return "".join(base64.b64decode(m).decode() for m in re.findall(r"echo '([A-Za-z0-9+/=]*)' \| base64 -d", script))

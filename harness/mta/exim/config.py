@@ -1,9 +1,9 @@
 """Bringing one Exim node's configuration to what the applied faults imply, writing only the difference.
 
-The tables and flag files under /etc/exim4/mh/ (harness.mta.exim.faults) are read by Exim when it uses them: writing
-them is enough. A macro (`Param`) is read when the daemon starts: the macros file is written whole (only the
-macros faults set: the configure file defines every default after including it) and the daemon restarted, as is
-the SMTP service turned off (the daemon then runs its queue without listening).
+The tables and files under /etc/exim4/mh/ (harness.mta.exim.faults) are read by Exim when it uses them: writing
+them is enough. A macro (`Param`) is read when an exim process starts: the settings file is written whole (only
+the macros faults set: the configure file gives every other its default after including it) and the daemon
+restarted (SIGHUP). The SMTP service goes off the network as a macro too (the daemon listens on loopback only).
 """
 
 from __future__ import annotations
@@ -13,9 +13,7 @@ from typing import Protocol
 from ...faults.changes import NodeWant
 from ...faults.commands import Written, await_listener, files_script
 from ...nodes.base import write_file_command
-from .faults import MH, SMTP_SERVICE
-
-NO_LISTEN = f"{MH}/no_listen"  # the daemon runs the queue only (containers/exim: the start script reads it)
+from .faults import INTERFACES, MH
 
 
 class Restartable(Protocol):
@@ -62,12 +60,10 @@ class ConfigWriter:
                 script.append(write_file_command(f"{MH}/{t}", content.encode(), 0o644))
             if content != baseline:
                 tables[t] = content
-        restart = dict(done.params) != dict(w.params) or done.services_off != w.services_off
-        if dict(done.params) != dict(w.params):
-            macros = "".join(f"{k} = {v}\n" for k, v in w.params.items())
-            script.append(write_file_command(f"{MH}/macros", macros.encode(), 0o644))
-        if done.services_off != w.services_off:
-            script.append(f"touch {NO_LISTEN}" if SMTP_SERVICE in w.services_off else f"rm -f {NO_LISTEN}")
+        restart = dict(done.params) != dict(w.params)
+        if restart:
+            settings = "".join(f"{k} = {v}\n" for k, v in w.params.items())
+            script.append(write_file_command(f"{MH}/settings", settings.encode(), 0o644))
         script += files_script(done.files, dict(w.files), filled=done.disk_filled, fill=w.disk_filled)
         if not script:
             return
@@ -76,8 +72,8 @@ class ConfigWriter:
             node.reconfigure(body)
         else:
             node.exec(["sh", "-c", body])
-        if SMTP_SERVICE in done.services_off ^ w.services_off:
-            await_listener(node, listening=SMTP_SERVICE not in w.services_off)
+        if done.params.get(INTERFACES) != w.params.get(INTERFACES):
+            await_listener(node, listening=INTERFACES not in w.params)
         self._done = Written(dict(w.params), tables, w.services_off, dict(w.files), w.disk_filled)
 
     def _table(self, table: str) -> str:

@@ -1,14 +1,15 @@
 """What each fault of the catalogue means on an Exim node: the changes it makes (`harness.faults.changes`), each
 meaning what it means on Postfix (harness.mta.postfix.faults).
 
-The baseline configuration (containers/exim/configure) reads what faults change from files under /etc/exim4/mh/,
-at the moment it uses them, so most faults need no restart:
+The baseline configuration (containers/exim/configure, its README) reads what faults change from files under
+/etc/exim4/mh/, at the moment it uses them, so most faults need no restart:
 
 - tables (lsearch, "key value" a line): `users` (the local mailboxes), `aliases` (local part -> address),
-  `refuse` (a recipient address -> the reply RCPT gets), `quota` (local part -> the Maildir's quota in bytes);
-- flag files: `accept_unknown` (RCPT does not verify the recipient);
-- macros (`macros`, "NAME = value" lines read when the daemon starts; a change restarts it): the queue times,
-  the size limit, the spool space check, the client's time-outs (`Param` names the macro).
+  `virtual` (address -> address), `refuse` (a recipient address or domain -> the reply RCPT gets), `quota` (local
+  part -> the Maildir's quota);
+- files: `accept_unknown` (a flag: RCPT does not verify the recipient), `size_limit` (message_size_limit);
+- macros (`settings`, "NAME = value" lines, read when an exim process starts: a change restarts the daemon): the
+  retry rule, the spool space check, the listening interfaces, the client's time-outs (`Param` names the macro).
 """
 
 from __future__ import annotations
@@ -19,24 +20,24 @@ from typing import TYPE_CHECKING, Protocol
 
 from ... import faults as F
 from ...faults import FaultError
-from ...faults.changes import Change, DiskFilled, File, Param, ServiceOff, TableKeyGone, TableLine
+from ...faults.changes import Change, DiskFilled, File, Param, TableKeyGone, TableLine
 
 if TYPE_CHECKING:
     from ...topology import NodeSpec
     from ..base import ClientStage
 
 MH = "/etc/exim4/mh"
-SMTP_SERVICE = "smtp"
 ACCEPT_UNKNOWN = f"{MH}/accept_unknown"
-# Macros the baseline configure defines with `.ifndef` (its defaults) after including the macros file.
-RETRY_FOR = "MH_RETRY_FOR"  # the retry rule's lifetime: `* * F,MH_RETRY_FOR,1s`
-FROZEN_FOR = "MH_FROZEN_FOR"  # timeout_frozen_after and ignore_bounce_errors_after
-DELAY_WARNING = "MH_DELAY_WARNING"  # delay_warning
-SPOOL_SPACE = "MH_SPOOL_SPACE"  # check_spool_space
-SIZE_LIMIT = "MH_SIZE_LIMIT"  # message_size_limit
-CONNECT_TIMEOUT = "MH_CONNECT_TIMEOUT"  # the smtp transport's connect_timeout
-COMMAND_TIMEOUT = "MH_COMMAND_TIMEOUT"  # the smtp transport's command_timeout (the greeting included)
-_TIMEOUTS = {"connect": CONNECT_TIMEOUT, "greeting": COMMAND_TIMEOUT}
+SIZE_LIMIT_FILE = f"{MH}/size_limit"
+# Macros the baseline configure gives a default with `.ifndef` after including the settings file.
+RETRY = "MH_RETRY"  # the retry rule of every error but quota: "F,1h,1s"
+FROZEN_FOR = "MH_TIMEOUT_FROZEN_AFTER"
+BOUNCE_ERRORS_FOR = "MH_IGNORE_BOUNCE_ERRORS_AFTER"
+DELAY_WARNING = "MH_DELAY_WARNING"
+SPOOL_SPACE = "MH_CHECK_SPOOL_SPACE"
+INTERFACES = "MH_LOCAL_INTERFACES"
+FILL_FOLDER = ".mh-fill"
+_TIMEOUTS = {"connect": "MH_CONNECT_TIMEOUT", "greeting": "MH_COMMAND_TIMEOUT"}
 # A message that cannot carry its own bounce would be pointless: the same floor as on Postfix.
 MIN_SIZE_LIMIT = 10_000
 
@@ -74,7 +75,8 @@ def client_timeout(node: Addressed, stage: ClientStage, value: str) -> Changes:
 
 
 def smtp_off(node: Addressed) -> Changes:
-    return (ServiceOff(node.name, SMTP_SERVICE),)
+    # The daemon listens on loopback only: connections from the topology are refused at once, the host stays up.
+    return (Param(node.name, INTERFACES, "127.0.0.1"),)
 
 
 def _user(node: Addressed, fault: F.Fault, user: str) -> None:
@@ -96,7 +98,7 @@ def _(fault: F.AcceptUnknownUsers, node: Addressed) -> Changes:
 
 @changes_for.register(F.DiskFull)
 def _(fault: F.DiskFull, node: Addressed) -> Changes:
-    return (Param(node.name, RETRY_FOR, exim_time(fault.retry_for)), DiskFilled(node.name))
+    return (Param(node.name, RETRY, retry_rule(fault.retry_for)), DiskFilled(node.name))
 
 
 @changes_for.register(F.QueueFull)
@@ -113,11 +115,13 @@ def _(fault: F.MailboxFull, node: Addressed) -> Changes:
         raise FaultError(f"{fault.describe()}: a Dovecot quota on an Exim node is not modelled yet; Exim's own "
                          "quota (appendfile) is, where Exim delivers into the Maildir itself")
     _user(node, fault, fault.user)
-    # appendfile's quota for this user (expanded at each delivery), with the Maildir already holding the limit:
-    # the next message is over it, and the retry rule for quota errors fails it at once (as Postfix bounces).
-    return (TableLine(node.name, "quota", f"{fault.user} {fault.limit}"),
-            File(node.name, f"/var/mail/{fault.user}/cur/mh-fill,S={fault.limit}", fill=fault.limit,
-                 owner=fault.user))
+    # appendfile's quota for this user (read at each delivery), with the Maildir already holding the limit in a
+    # folder of its own, which Exim's quota counts (maildir_quota_directory_regex: cur, new and .folders) and the
+    # harness's mailbox readers do not (new and cur; files named .mh-fill*): the next message is over the quota,
+    # and the retry rule for quota errors fails it at once (as Postfix bounces).
+    return (TableLine(node.name, "quota", f"{fault.user}: {fault.limit}"),
+            File(node.name, f"/var/mail/{fault.user}/{FILL_FOLDER}/cur/.mh-fill", fill=fault.limit, owner=fault.user,
+                 directory=f"/var/mail/{fault.user}/{FILL_FOLDER}/cur"))
 
 
 @changes_for.register(F.SizeLimit)
@@ -125,7 +129,7 @@ def _(fault: F.SizeLimit, node: Addressed) -> Changes:
     if fault.limit < MIN_SIZE_LIMIT:
         raise FaultError(f"{fault.describe()}: below {MIN_SIZE_LIMIT} bytes the server could not send its own "
                          f"bounces; choose a limit of at least {MIN_SIZE_LIMIT} and a larger message")
-    return (Param(node.name, SIZE_LIMIT, str(fault.limit)),)
+    return (File(node.name, SIZE_LIMIT_FILE, text=str(fault.limit)),)
 
 
 @changes_for.register(F.Forward)
@@ -134,10 +138,9 @@ def _(fault: F.Forward, node: Addressed) -> Changes:
     if any(c.isspace() for c in fault.to) or not fault.to:
         raise FaultError(f"{fault.describe()}: `to` must be one address")
     if fault.via == "alias":
-        return (TableLine(node.name, "aliases", f"{fault.user} {fault.to}"),)
+        return (TableLine(node.name, "aliases", f"{fault.user}: {fault.to}"),)
     if fault.via == "virtual":
-        raise FaultError(f"{fault.describe()}: Exim has no virtual alias table apart from its aliases (a redirect "
-                         "router); use via='alias' or via='forward'")
+        return (TableLine(node.name, "virtual", f"{fault.user}@{node.domain}: {fault.to}"),)
     return (File(node.name, f"/var/mail/{fault.user}/.forward", text=f"{fault.to}\n", owner=fault.user),)
 
 
@@ -148,12 +151,19 @@ def _(fault: F.Refuse, node: Addressed) -> Changes:
         raise FaultError(f"{fault.describe()}: the reply must start with a 4xx or 5xx code")
     if not fault.address or any(c.isspace() for c in fault.address) or "\n" in fault.reply:
         raise FaultError(f"{fault.describe()}: the address must be one word and the reply one line")
-    return (TableLine(node.name, "refuse", f"{fault.address.lower()} {fault.reply}"),)
+    return (TableLine(node.name, "refuse", f"{fault.address.lower()}: {fault.reply}"),)
 
 
 @changes_for.register(F.QueueLifetime)
 def _(fault: F.QueueLifetime, node: Addressed) -> Changes:
     warn = "0s" if fault.delay_warning.strip() in ("0", "0s", "") else exim_time(fault.delay_warning)
-    return (Param(node.name, RETRY_FOR, exim_time(fault.lifetime)),
-            Param(node.name, FROZEN_FOR, exim_time(fault.lifetime)),
+    return (Param(node.name, RETRY, retry_rule(fault.lifetime)),
+            Param(node.name, BOUNCE_ERRORS_FOR, exim_time(fault.lifetime)),
             Param(node.name, DELAY_WARNING, warn))
+
+
+def retry_rule(lifetime: str) -> str:
+    """Exim's retry rule for a message kept `lifetime`: retried every second, then bounced ("0s": at the first
+    failure, as Postfix's maximal_queue_lifetime = 0)."""
+    t = exim_time(lifetime)
+    return "F,1s,1s" if re.fullmatch(r"0+[wdhms]", t) else f"F,{t},1s"
