@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from .base import MtaNode
     from .facts import ConfigInfo
 
-KINDS = ("postfix",)
+KINDS = ("postfix", "exim")
 
 
 def start_node(spec: NodeSpec, topology: TopologySpec, image: str, placement: Placement) -> MtaNode:
@@ -28,6 +28,10 @@ def start_node(spec: NodeSpec, topology: TopologySpec, image: str, placement: Pl
         from .postfix.node import PostfixNode
 
         return PostfixNode(spec, topology, image, placement)
+    if spec.kind == "exim":
+        from .exim.node import EximNode
+
+        return EximNode(spec, topology, image, placement)
     raise UsageError(f"node {spec.name!r}: no MTA package for kind {spec.kind!r}; MTAs: {', '.join(KINDS)}")
 
 

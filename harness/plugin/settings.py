@@ -9,12 +9,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from ..mta import KINDS as MTA_KINDS
 from ..mta import versions as mta
 from ..topology import TopologySpec
 
 Keep = Literal["never", "on-failure", "always"]
 KEEP_CHOICES: tuple[Keep, ...] = ("never", "on-failure", "always")
-MTA_KINDS = ("postfix",)
 # Every environment variable the harness reads, with what it sets: the API reference lists them from here, and
 # tests/test_docs.py fails on a MAILHARNESS_ variable in harness/ or ci/ that is not here.
 ENVIRONMENT: dict[str, str] = {
@@ -73,7 +73,7 @@ def parse_mta(values: Iterable[str]) -> tuple[MtaChoice, ...]:
             m = _MTA.match(item.strip().lower())
             if m is None:
                 raise ValueError(f"mailharness mta {item!r}: expected [NODE=]KIND[@VERSION], e.g. postfix@3.10 or "
-                                 "library=postfix@3.10")
+                                 "library=exim@4.98")
             kind, version, node = m.group("kind"), m.group("version") or "", m.group("node") or ""
             if kind not in MTA_KINDS:
                 raise ValueError(f"mailharness mta {item!r}: unknown kind {kind!r}; known: {', '.join(MTA_KINDS)}")
