@@ -1,0 +1,183 @@
+"""A real Exim server (Debian's exim4-daemon-heavy), configured from the topology at start (containers/exim)."""
+
+from __future__ import annotations
+
+import logging
+
+import docker.errors
+import requests
+
+from ...evidence import QueueEntry
+from ...faults import Fault
+from ...faults.changes import Change, NodeWant
+from ...nodes.base import NodeError, Placement
+from ...topology import NodeSpec, TopologySpec
+from ..base import NEIGHBOUR_SYSCTLS, SYNC_PROGRAM, ClientStage, ConfigRefused, MtaNode
+from . import faults as interpret
+from . import queue as exim_queue
+from .evidence.grammar import grammar
+
+log = logging.getLogger("mailharness")
+
+EXIM = "/usr/sbin/exim4"
+LOGS = "/var/log/exim4"
+# The line Exim's daemon logs when it has started (again, after SIGHUP), and the entrypoint's when Exim refused
+# the configuration (`exim -bV`).
+STARTED = "daemon started"
+REFUSED = "mailharness: configuration refused by Exim"
+PANIC_LOG = "exim-panic"  # the program the panic log's lines come under (containers/exim/mh-run.py)
+# One round trip for a configuration change Exim reads only when it starts: the edit (its own shell, as the caller
+# wrote it), `exim -bV` on the result, then SIGHUP to PID 1 (mh-run.py passes it to the daemon, which reads its
+# configuration again). The files an edit may touch are saved first, and put back when Exim refuses the result, so
+# the node keeps running on the configuration of before. Exit 2: the edit failed; 3: Exim refused (its words).
+_RECONFIGURE = ('edit=$1; shift; save=$(mktemp -d); cp -p /etc/exim4/exim4.conf /etc/exim4/mh/settings "$save"/; '
+                'sh -c "$edit" edit "$@" || { rm -rf "$save"; exit 2; }; '
+                f'if ! out=$({EXIM} -bV 2>&1); then cp -p "$save"/exim4.conf /etc/exim4/; '
+                'cp -p "$save"/settings /etc/exim4/mh/; rm -rf "$save"; printf "%s\\n" "$out" | grep -v "^$" | '
+                'tail -n 8; exit 3; fi; rm -rf "$save"; kill -HUP 1')
+
+
+class EximNode(MtaNode):
+    kind = "exim"
+
+    def __init__(self, spec: NodeSpec, topology: TopologySpec, image: str, placement: Placement):
+        super().__init__(spec.name, spec.hostname, image, placement, domain=spec.domain,
+                         interface_sysctls=NEIGHBOUR_SYSCTLS)
+        self.spec = spec
+        own = {spec.domain, *spec.other_domains}
+        others = [d for d in topology.domains if d not in own and d not in spec.routes]
+        others += [f"{d}={host}" for d, host in spec.routes.items()]
+        env = {
+            "MH_HOSTNAME": spec.hostname,
+            "MH_DOMAIN": spec.domain,
+            "MH_USERS": " ".join(spec.mailboxes),
+            "MH_ROUTES": " ".join(others),
+            "MH_NETWORKS": placement.subnet,
+            "MH_DNS": placement.dns_ip or "",
+            # the other domains it serves: into its mailboxes, or (with a route: a gateway's) relayed for anyone
+            "MH_LOCAL_DOMAINS": " ".join(d for d in spec.other_domains if d not in spec.routes),
+            "MH_RELAY_DOMAINS": " ".join(d for d in spec.other_domains if d in spec.routes),
+        }
+        for k, v in env.items():
+            self.container.with_env(k, v)
+        # A small file system under the mailboxes, so that DiskFull can fill it.
+        self.container.with_tmpfs_mount("/var/mail", "size=16m")
+        self.events.grammars[spec.name] = grammar  # its log is read as Exim writes it
+        # Changed by hand (edit_config) since the baseline; the faults' changes are harness.faults.ledger's.
+        self.config_dirty = False
+        # What the applied faults have written beyond the baseline (harness.faults.ledger asks for it: converge).
+        self._config = interpret.ConfigWriter(self)
+
+    # -- start ---------------------------------------------------------------------------------------------------
+    def wait_ready(self, timeout: float, since: int) -> None:
+        self.wait_started(timeout, since)
+        self.wait_banner(timeout)
+
+    def wait_started(self, timeout: float, since: int) -> None:
+        """Exim's daemon logged its start; ConfigRefused with Exim's own words when `exim -bV` refused the
+        configuration, or the daemon died at its start (its panic log)."""
+        ev = self.events.wait(lambda e: e.node == self.name and (
+            STARTED in e.line or e.line.startswith(REFUSED) or e.program == PANIC_LOG), timeout=timeout,
+            since=since, what=f"{self.name}'s Exim to start")
+        if STARTED not in ev.line:
+            wrapped = self.container.get_wrapped_container()
+            try:
+                wrapped.wait(timeout=5)
+            except (requests.exceptions.RequestException, docker.errors.APIError) as exc:
+                # still running after a panic line: report what it said anyway
+                log.debug("mailharness: %s still running after its panic line: %s", self.name, exc)
+            out = wrapped.logs().decode("utf-8", "replace").strip()
+            raise ConfigRefused(f"{self.name}: Exim refused the configuration:\n{out}")
+
+    # -- between tests -------------------------------------------------------------------------------------------
+    def reset(self) -> None:
+        """Queue emptied, retry hints forgotten, mailboxes cleared, configuration back to its baseline (the daemon
+        restarted when a file it reads only at its start had changed)."""
+        self._run_restarting(["/usr/local/bin/reset.sh"], "reset")
+        self.config_dirty = False
+
+    def restore_config(self) -> None:
+        """Back to the configuration the node started with (restarting the daemon if that takes it)."""
+        self._run_restarting(["/usr/local/bin/reset.sh", "--config"], "configuration restored")
+        self.config_dirty = False
+
+    def _run_restarting(self, cmd: list[str], what: str) -> None:
+        mark = self.events.mark()
+        out = self.exec(cmd).decode("utf-8", "replace")
+        if "mailharness:" in out:
+            log.warning("mailharness: %s: %s", self.name, out.strip())
+        if "restarted" in out.split():
+            self.wait_log(STARTED, 10, mark, what)
+
+    # -- configuration -------------------------------------------------------------------------------------------
+    def edit_config(self, script: str) -> None:
+        """Run a shell edit of the configuration by hand (/etc/exim4/exim4.conf, /etc/exim4/mh/...), then make Exim
+        read it (waiting for it); `reset()` or `restore_config()` undo it."""
+        self.config_dirty = True
+        self.reconfigure(script)
+
+    def reconfigure(self, script: str) -> None:
+        """Run a shell edit of the configuration that its caller (harness.faults.ledger) records and undoes itself,
+        check the result with `exim -bV`, then SIGHUP the daemon and wait for its "daemon started" line. A refused
+        edit is put back (the node keeps running as before) and raises NodeError with Exim's words. (The data files
+        under /etc/exim4/mh need none of this: Exim reads them at each use.)"""
+        mark = self.events.mark()
+        code, out, err = self._run(["sh", "-c", _RECONFIGURE, "reconfigure", script])
+        text = (out + err).decode("utf-8", "replace").strip()
+        if code == 2:
+            raise NodeError(f"{self.name}: the configuration edit failed: {text or '(no output)'}")
+        if code == 3:
+            raise NodeError(f"{self.name}: Exim refused the changed configuration (put back as it was): {text}")
+        if code != 0:
+            raise NodeError(f"{self.name}: reconfiguring Exim failed (exit {code}): {text or '(no output)'}")
+        self.wait_log(STARTED, 10, mark, "configuration read again after SIGHUP")
+
+    # -- the seam (harness.mta.base.MtaNode) ---------------------------------------------------------------------
+    def fault_changes(self, fault: Fault) -> tuple[Change, ...]:
+        return interpret.changes_for(fault, self)
+
+    def client_timeout(self, stage: ClientStage, value: str) -> tuple[Change, ...]:
+        return interpret.client_timeout(self, stage, value)
+
+    def smtp_off(self) -> tuple[Change, ...]:
+        return interpret.smtp_off(self)
+
+    def converge(self, want: NodeWant) -> None:
+        self._config.converge(want)
+
+    def conflict(self, want: NodeWant) -> str | None:
+        return self._config.conflict(want)
+
+    def restarted(self) -> None:
+        self._config.restarted()
+
+    @property
+    def changed(self) -> bool:
+        return self._config.changed
+
+    def submit_command(self, sender: str, recipients: list[str], path: str) -> list[str]:
+        """Exim's sendmail interface, as an application submits: `exim -i -f SENDER -- RCPTS` with the message in
+        `path` on stdin (-i: a line with a lone dot does not end it; -f "": the null sender, root being trusted)."""
+        return ["sh", "-c", f'f=$1; shift; exec {EXIM} -i "$@" < "$f"', "submit", path, "-f", sender, "--",
+                *recipients]
+
+    def sync_command(self, token: str) -> list[str]:
+        """The token goes through the node's log follower (mh-run.py), which writes it as a SYNC_PROGRAM line after
+        every line Exim logged before it: the barrier holds for all three logs."""
+        return ["sh", "-c", f'echo "$1" >> {LOGS}/mh-sync', SYNC_PROGRAM, token]
+
+    def queue(self) -> list[QueueEntry]:
+        out = self.exec(exim_queue.COMMAND, check=False).decode("utf-8", "replace")
+        return exim_queue.parse(out, self.name)
+
+    def flush_queue(self) -> None:
+        """`exim -qff` (every message, frozen ones too), in the background: it returns at once, as new mail would
+        not wait for the deliveries either."""
+        self.exec(["sh", "-c", f"{EXIM} -qff >/dev/null 2>&1 &"], check=False)
+
+    @property
+    def mailbox_roots(self) -> tuple[str, ...]:
+        return ("/var/mail",)
+
+
+__all__ = ["ConfigRefused", "EximNode"]
