@@ -30,8 +30,8 @@ def _doctor(args: argparse.Namespace) -> int:
     print(f"access:  {mode_from()} (MAILHARNESS_ACCESS or --mailharness-access); auto probes the direct path at each "
           f"topology's start and else starts a gateway, reached {where.why}")
     try:
-        from .mta import KINDS
         from .mta import versions as mta
+        from .mta.versions import KINDS
 
         for name in images.IMAGE_NAMES:
             releases = mta.releases(name) if name in KINDS else {}

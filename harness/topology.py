@@ -19,8 +19,8 @@ from types import MappingProxyType
 from typing import Literal
 
 from .keywords import keywords
-from .mta import KINDS as MTA_KINDS
 from .mta import versions as mta
+from .mta.versions import KINDS as MTA_KINDS
 
 NodeKind = Literal["postfix", "exim", "mock"]
 _DOMAIN = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")

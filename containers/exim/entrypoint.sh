@@ -68,7 +68,8 @@ else
 fi
 
 # A broken configuration stops here, in Exim's own words (the harness reports them: ConfigRefused).
-if ! out=$(/usr/sbin/exim4 -bV 2>&1); then
+# (exim -bV prints its version on stdout, a configuration error on stderr.)
+if ! out=$(/usr/sbin/exim4 -bV 2>&1 >/dev/null); then
   echo "mailharness: configuration refused by Exim (exim -bV):"
   printf '%s\n' "$out" | grep -v '^$' | tail -n 20
   exit 1

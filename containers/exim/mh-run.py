@@ -92,6 +92,14 @@ class Followed:
         return done
 
 
+def pump(followed: list[Followed], sync: Followed) -> list[bytes]:
+    """One round: the tokens asked for so far, then every log's new lines, as the lines to write, the tokens last.
+    A token was written after every line Exim wrote before it; those lines are read here after the token was, so
+    they come out before it."""
+    tokens = [t for t in sync.lines() if t]
+    return [f.prefix + line for f in followed for line in f.lines()] + [SYNC_PREFIX + t for t in tokens]
+
+
 def write_out(lines: list[bytes]) -> None:
     """Write lines to stdout in writes of at most PIPE_BUF bytes that end at a line's end (a longer line alone)."""
     buf = b""
@@ -181,9 +189,7 @@ def main(argv: list[str]) -> int:
                 break
             if pid == daemon:
                 status = os.waitstatus_to_exitcode(st)
-        tokens = sync.lines()
-        out = [f.prefix + line for f in followed for line in f.lines()]
-        write_out(out + [SYNC_PREFIX + t for t in tokens if t])
+        write_out(pump(followed, sync))
         if status is not None:
             return status if status >= 0 else 128 - status
 

@@ -32,8 +32,8 @@ from pathlib import Path
 import docker.errors
 
 from .. import bundled
-from ..mta import KINDS as MTA_KINDS
 from ..mta import versions as mta
+from ..mta.versions import KINDS as MTA_KINDS
 from . import base
 from .base import BuildError, Progress
 from .docker import client, is_local

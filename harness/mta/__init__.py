@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..errors import UsageError
+from .versions import KINDS as KINDS
 
 if TYPE_CHECKING:
     from ..nodes.base import Placement
@@ -19,7 +20,6 @@ if TYPE_CHECKING:
     from .base import MtaNode
     from .facts import ConfigInfo
 
-KINDS = ("postfix", "exim")
 
 
 def start_node(spec: NodeSpec, topology: TopologySpec, image: str, placement: Placement) -> MtaNode:

@@ -22,6 +22,8 @@ class Release:
 _TABLES: dict[str, tuple[dict[str, str], str]] = {"postfix": (_postfix.RELEASES, _postfix.DEFAULT),
                                                    "exim": (_exim.RELEASES, _exim.DEFAULT)}
 _NAMES = {"postfix": "Postfix", "exim": "Exim"}
+# The MTAs the harness runs (harness.mta.KINDS): each has a package harness.mta.<kind> and an image per release.
+KINDS = tuple(_TABLES)
 # Each MTA's base image (a folder of containers/ with its packages.txt): Debian installs one mail-transport-agent
 # at a time, so Exim's images cannot share Postfix's base ("base", which the helper images share too).
 _BASES = {"postfix": _postfix.BASE, "exim": _exim.BASE}

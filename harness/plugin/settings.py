@@ -9,8 +9,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from ..mta import KINDS as MTA_KINDS
 from ..mta import versions as mta
+from ..mta.versions import KINDS as MTA_KINDS
 from ..topology import TopologySpec
 
 Keep = Literal["never", "on-failure", "always"]

@@ -8,7 +8,7 @@ at each use (users, aliases, virtual, refuse, refuse_data, accept_unknown, quota
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from ...faults import FaultError
 from ...faults.changes import NodeWant
@@ -17,7 +17,13 @@ if TYPE_CHECKING:
     from ...faults import Fault
     from ...faults.changes import Change
     from ..base import ClientStage
-    from .node import EximNode
+
+
+class _Addressed(Protocol):
+    """What interpreting a fault reads of the Exim node it is addressed to."""
+
+    name: str
+
 
 Changes = tuple["Change", ...]
 _NOT_YET = ("Exim: no fault is supported yet (harness.mta.exim.faults is still to be written); the MTA-neutral "
@@ -25,15 +31,15 @@ _NOT_YET = ("Exim: no fault is supported yet (harness.mta.exim.faults is still t
             "topology whose other MTA nodes are Postfix")
 
 
-def changes_for(fault: Fault, node: EximNode) -> Changes:
+def changes_for(fault: Fault, node: _Addressed) -> Changes:
     raise FaultError(f"{fault.describe()} on {node.name}: {_NOT_YET}")
 
 
-def client_timeout(node: EximNode, stage: ClientStage, value: str) -> Changes:
+def client_timeout(node: _Addressed, stage: ClientStage, value: str) -> Changes:
     raise FaultError(f"{node.name}'s SMTP client giving up after {value} at {stage}: {_NOT_YET}")
 
 
-def smtp_off(node: EximNode) -> Changes:
+def smtp_off(node: _Addressed) -> Changes:
     raise FaultError(f"{node.name}'s SMTP service off: {_NOT_YET}")
 
 
@@ -44,10 +50,10 @@ def _beyond_baseline(want: NodeWant) -> list[str]:
                                      ("files", want.files), ("a full disk", want.disk_filled)) if asked]
 
 
-class ConfigWriter:
+class EximConfigWriter:
     """One Exim node's configuration beyond its baseline: nothing, while no fault can change it."""
 
-    def __init__(self, node: EximNode):
+    def __init__(self, node: _Addressed):
         self._node = node
 
     @property

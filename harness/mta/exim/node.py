@@ -1,8 +1,11 @@
-"""A real Exim server (Debian's exim4-daemon-heavy), configured from the topology at start (containers/exim)."""
+"""A real Exim server (Debian's exim4-daemon-heavy), configured from the topology at start (containers/exim), and
+its queue as `exim -bp` lists it (`queue_listing`)."""
 
 from __future__ import annotations
 
 import logging
+import os
+import re
 
 import docker.errors
 import requests
@@ -14,8 +17,7 @@ from ...nodes.base import NodeError, Placement
 from ...topology import NodeSpec, TopologySpec
 from ..base import NEIGHBOUR_SYSCTLS, SYNC_PROGRAM, ClientStage, ConfigRefused, MtaNode
 from . import faults as interpret
-from . import queue as exim_queue
-from .evidence.grammar import grammar
+from .evidence.grammar import MSGID, grammar
 
 log = logging.getLogger("mailharness")
 
@@ -32,7 +34,7 @@ PANIC_LOG = "exim-panic"  # the program the panic log's lines come under (contai
 # the node keeps running on the configuration of before. Exit 2: the edit failed; 3: Exim refused (its words).
 _RECONFIGURE = ('edit=$1; shift; save=$(mktemp -d); cp -p /etc/exim4/exim4.conf /etc/exim4/mh/settings "$save"/; '
                 'sh -c "$edit" edit "$@" || { rm -rf "$save"; exit 2; }; '
-                f'if ! out=$({EXIM} -bV 2>&1); then cp -p "$save"/exim4.conf /etc/exim4/; '
+                f'if ! out=$({EXIM} -bV 2>&1 >/dev/null); then cp -p "$save"/exim4.conf /etc/exim4/; '
                 'cp -p "$save"/settings /etc/exim4/mh/; rm -rf "$save"; printf "%s\\n" "$out" | grep -v "^$" | '
                 'tail -n 8; exit 3; fi; rm -rf "$save"; kill -HUP 1')
 
@@ -66,7 +68,7 @@ class EximNode(MtaNode):
         # Changed by hand (edit_config) since the baseline; the faults' changes are harness.faults.ledger's.
         self.config_dirty = False
         # What the applied faults have written beyond the baseline (harness.faults.ledger asks for it: converge).
-        self._config = interpret.ConfigWriter(self)
+        self._config = interpret.EximConfigWriter(self)
 
     # -- start ---------------------------------------------------------------------------------------------------
     def wait_ready(self, timeout: float, since: int) -> None:
@@ -167,8 +169,8 @@ class EximNode(MtaNode):
         return ["sh", "-c", f'echo "$1" >> {LOGS}/mh-sync', SYNC_PROGRAM, token]
 
     def queue(self) -> list[QueueEntry]:
-        out = self.exec(exim_queue.COMMAND, check=False).decode("utf-8", "replace")
-        return exim_queue.parse(out, self.name)
+        out = self.exec(QUEUE_COMMAND, check=False).decode("utf-8", "replace")
+        return queue_listing(out, self.name)
 
     def flush_queue(self) -> None:
         """`exim -qff` (every message, frozen ones too), in the background: it returns at once, as new mail would
@@ -180,4 +182,58 @@ class EximNode(MtaNode):
         return ("/var/mail",)
 
 
-__all__ = ["ConfigRefused", "EximNode"]
+# -- the queue --------------------------------------------------------------------------------------------------------
+# `exim -bp` lists each message (its age, size, id, sender, "*** frozen ***" when frozen) and its recipients, the
+# delivered ones flagged "D" (or "+D": every address its alias expanded to was delivered). It gives no state beyond
+# frozen and no reasons: a message whose spool data file a process holds locked (/proc/locks: a delivery is under
+# way) is "active", a frozen one "frozen", any other "deferred" (waiting for its next try); the reasons are "" (the
+# log says why).
+SPOOL = "/var/spool/exim4"
+_MARK = "--mailharness-spool--"
+# One round trip: the listing, each spool data file's device, inode and name, then the kernel's file locks.
+QUEUE_COMMAND = ["sh", "-c", f"{EXIM} -bp 2>&1; echo {_MARK}; find {SPOOL}/input -name '*-D' -printf '%D %i %f\\n'; "
+                 f"echo {_MARK}; cat /proc/locks"]
+_HEAD = re.compile(rf"^\s*\d+[smhdw]\s+[\d.]+[KMG]?\s+(?P<id>{MSGID})\s+<(?P<sender>[^>]*)>(?P<rest>.*)$")
+_RCPT = re.compile(r"^\s+(?P<flag>\+?D\s+)?(?P<address>\S+)(?:\s.*)?$")
+
+
+def queue_listing(text: str, node: str = "") -> list[QueueEntry]:
+    """QUEUE_COMMAND's output as entries. A line that is none of the listing's (Exim's error instead of a listing)
+    raises ValueError with its words: an empty list must mean an empty queue."""
+    listing, _, rest = text.partition(_MARK + "\n")
+    files, _, locks = rest.partition(_MARK + "\n")
+    locked = {f[5] for f in (ln.split() for ln in locks.splitlines()) if len(f) > 5}  # "maj:min:inode" (hex:hex:dec)
+    active = set()
+    for line in files.splitlines():
+        dev, ino, name = (line.split() + ["", "", ""])[:3]
+        if dev.isdigit() and f"{os.major(int(dev)):02x}:{os.minor(int(dev)):02x}:{ino}" in locked:
+            active.add(name.removesuffix("-D"))
+    out: list[QueueEntry] = []
+    head: re.Match[str] | None = None
+    rcpts: list[str] = []
+
+    def flush() -> None:
+        if head is not None:
+            qid = head.group("id")
+            state = "frozen" if "*** frozen ***" in head.group("rest") else "active" if qid in active else "deferred"
+            out.append(QueueEntry(node, qid, state, head.group("sender"), tuple(rcpts), ("",) * len(rcpts)))
+
+    for line in listing.splitlines():
+        if not line.strip():
+            continue
+        m = _HEAD.match(line)
+        if m:
+            flush()
+            head, rcpts = m, []
+            continue
+        r = _RCPT.match(line)
+        if head is not None and r:
+            if not r.group("flag"):
+                rcpts.append(r.group("address"))
+            continue
+        raise ValueError(f"exim -bp on {node or 'the node'}: {line.strip()}")
+    flush()
+    return out
+
+
+__all__ = ["ConfigRefused", "EximNode", "queue_listing"]
