@@ -122,7 +122,8 @@ class EximNode(MtaNode):
         """Run a shell edit of the configuration that its caller (harness.faults.ledger) records and undoes itself,
         check the result with `exim -bV`, then SIGHUP the daemon and wait for its "daemon started" line. A refused
         edit is put back (the node keeps running as before) and raises NodeError with Exim's words. (The data files
-        under /etc/exim4/mh need none of this: Exim reads them at each use.)"""
+        under /etc/exim4/mh need none of this: Exim reads them at each use. The queue runs and deliveries read the
+        configure as it is when they start; the daemon and its SMTP sessions need the SIGHUP.)"""
         mark = self.events.mark()
         code, out, err = self._run(["sh", "-c", _RECONFIGURE, "reconfigure", script])
         text = (out + err).decode("utf-8", "replace").strip()
