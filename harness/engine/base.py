@@ -58,7 +58,7 @@ def plan(route: str, *, local: bool, root: bool, debootstrap: bool, suite: str =
         return ("pull",), (f"the pull route (the engine pulls {slim(suite)}); the offline route needs "
                            f"{', '.join(missing)}")
     return ("pull", "offline"), (f"the pull route if {slim(suite)} can be had, else offline (debootstrap {suite}, "
-                                 "then import)")
+                                 "apt-get install in it, then import)")
 
 
 def host_mirror() -> str:
@@ -123,8 +123,8 @@ def build_offline(tag: str, pkgs: list[str], progress: Progress, suite: str = SU
         _run_streaming(["debootstrap", "--variant=minbase", suite, str(rootfs), mirror], progress,
                        prefix="  debootstrap: ", every=25)
         _apt_install(rootfs, pkgs, progress)
-        # Leave no package lists or caches in the image.
-        for sub in ("var/cache/apt/archives", "var/lib/apt/lists"):
+        # Leave no package lists or caches in the image (apt-get update's pkgcache.bin and srcpkgcache.bin too).
+        for sub in ("var/cache/apt/archives", "var/lib/apt/lists", "var/cache/apt"):
             for p in (rootfs / sub).glob("*"):
                 if p.is_file():
                     p.unlink()

@@ -77,7 +77,8 @@ class EximNode(MtaNode):
 
     def wait_started(self, timeout: float, since: int) -> None:
         """Exim's daemon logged its start; ConfigRefused with Exim's own words when `exim -bV` refused the
-        configuration, or the daemon died at its start (its panic log)."""
+        configuration, or when the panic log speaks first (the daemon could not start: it exits, or, when it cannot
+        bind its port, retries for minutes)."""
         ev = self.events.wait(lambda e: e.node == self.name and (
             STARTED in e.line or e.line.startswith(REFUSED) or e.program == PANIC_LOG), timeout=timeout,
             since=since, what=f"{self.name}'s Exim to start")
@@ -89,7 +90,8 @@ class EximNode(MtaNode):
                 # still running after a panic line: report what it said anyway
                 log.debug("mailharness: %s still running after its panic line: %s", self.name, exc)
             out = wrapped.logs().decode("utf-8", "replace").strip()
-            raise ConfigRefused(f"{self.name}: Exim refused the configuration:\n{out}")
+            why = "it refused the configuration" if REFUSED in out else "its panic log"
+            raise ConfigRefused(f"{self.name}: Exim did not start ({why}):\n{out}")
 
     # -- between tests -------------------------------------------------------------------------------------------
     def reset(self) -> None:
