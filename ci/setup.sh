@@ -3,8 +3,9 @@
 #   1. a virtual environment in .venv with the project and its dev dependencies (reinstalled when
 #      pyproject.toml changes);
 #   2. a Docker engine (ci/ensure-docker.sh: installs and starts one as root when none answers);
-#   3. the images, a Postfix image per release of harness/mta/postfix/releases.py (3.7 on bookworm, 3.10 on trixie),
-#      each Debian base built offline from its packages when no registry answers; unchanged ones are kept.
+#   3. the images, an image per release of each MTA (harness/mta/*/releases.py: Postfix 3.7 and 3.10, Exim 4.96
+#      and 4.98, on bookworm and trixie), each Debian base built offline from its packages when no registry answers;
+#      unchanged ones are kept.
 # Sourced, so the caller gets $PY.
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)

@@ -31,19 +31,23 @@ def _doctor(args: argparse.Namespace) -> int:
           f"topology's start and else starts a gateway, reached {where.why}")
     try:
         from .mta import versions as mta
+        from .mta.versions import KINDS
 
-        RELEASES, DEFAULT = mta.releases("postfix"), mta.default_version("postfix")
         for name in images.IMAGE_NAMES:
-            for version in RELEASES if name == "postfix" else [""]:
+            releases = mta.releases(name) if name in KINDS else {}
+            for version in releases or [""]:
                 t = images.tag(name, version)
                 have = images.exists(t)
                 ok &= have
-                dflt = ", the default" if version == DEFAULT else ""
-                what = f"Postfix {version} (Debian {RELEASES[version].debian}{dflt})" if version else \
-                    f"{name}, on Debian's {images.HELPER_SUITE} base"
+                if version:
+                    r, dflt = releases[version], ", the default" if version == mta.default_version(name) else ""
+                    what = f"{mta.label(name, version)} (Debian {r.debian}{dflt})"
+                else:
+                    what = f"{name}, on Debian's {images.HELPER_SUITE} base"
                 print(f"image:   {t:45} {'present' if have else 'missing: run `mailharness images build`'}  {what}")
-        for r in RELEASES.values():
-            bt = images.base_tag(r.debian)
+        bases = dict.fromkeys((r.debian, r.base) for k in KINDS for r in mta.releases(k).values())
+        for suite, folder in bases:
+            bt = images.base_tag(suite, folder)
             print(f"base:    {bt:45} {'present' if images.exists(bt) else 'missing (built with the images)'}")
     except BuildError as exc:
         print(f"images:  {exc}")
@@ -60,7 +64,7 @@ def _images(args: argparse.Namespace) -> int:
         print("\n".join(f"removed {t}" for t in gone) or "nothing to remove")
         return 0
     t0 = time.monotonic()
-    tags = images.ensure(force=args.force, route=args.route)  # every Postfix release, dns and mock-smtp
+    tags = images.ensure(force=args.force, route=args.route)  # every release of every MTA, dns and mock-smtp
     for name, t in tags.items():
         print(f"{name}: {t}")
     print(f"images ready in {time.monotonic() - t0:.1f}s")

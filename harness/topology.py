@@ -20,8 +20,9 @@ from typing import Literal
 
 from .keywords import keywords
 from .mta import versions as mta
+from .mta.versions import KINDS as MTA_KINDS
 
-NodeKind = Literal["postfix", "mock"]
+NodeKind = Literal["postfix", "exim", "mock"]
 _DOMAIN = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
 # A mailbox (a Unix account on the node): what NodeSpec.users, a configuration's accounts and aliases may name.
 MAILBOX_NAME = re.compile(r"^[a-z_][a-z0-9_.-]{0,31}$")
@@ -31,8 +32,9 @@ MAILBOX_NAME = re.compile(r"^[a-z_][a-z0-9_.-]{0,31}$")
                  "host": "hostname", "domains": "other_domains", "relay": "routes", "transport": "routes"})
 @dataclass(frozen=True)
 class NodeSpec:
-    """One mail domain and the server that receives its mail (its MX): a real Postfix, or the programmable mock
-    SMTP server. Each field below is a keyword of the constructor; only `name` and `domain` are required::
+    """One mail domain and the server that receives its mail (its MX): a real Postfix, a real Exim, or the
+    programmable mock SMTP server. Each field below is a keyword of the constructor; only `name` and `domain` are
+    required::
 
         NodeSpec("gateway", "gw.example", other_domains=("corp.example",), routes={"corp.example": "mx.corp.example"},
                  main_cf={"relay_domains": "corp.example"})
@@ -46,7 +48,8 @@ class NodeSpec:
     users: tuple[str, ...] = ()
     """Local mailboxes (Unix accounts, e.g. ``("jill",)``); ``postmaster`` is always added."""
     kind: NodeKind = "postfix"
-    """"postfix" (a real Postfix) or "mock" (the programmable mock SMTP server, docs/mock-smtp.md)."""
+    """"postfix" (a real Postfix), "exim" (a real Exim, with the harness's baseline configuration) or "mock" (the
+    programmable mock SMTP server, docs/mock-smtp.md)."""
     hostname: str = ""
     """The server's host name, the MX target and the name in its DSNs' Reporting-MTA; default "mx.<domain>"."""
     main_cf: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
@@ -72,8 +75,8 @@ class NodeSpec:
     """YOUR configuration delivers over LMTP to Dovecot, which then runs in the node (MailboxFull sets a Dovecot
     quota there)."""
     version: str = ""
-    """The Postfix release the node runs ("3.10"), one of harness.mta.releases(kind); empty: the default release
-    (or the one --mailharness-mta names). Postfix nodes only."""
+    """The MTA release the node runs ("3.10" for Postfix, "4.96" for Exim), one of harness.mta.releases(kind);
+    empty: the default release (or the one --mailharness-mta names). MTA nodes only."""
     listens: bool = True
     """False when YOUR configuration listens on loopback only (inet_interfaces = loopback-only): the harness keeps
     that, so nothing outside the node can connect; mail is submitted inside it (MailTopology.submit)."""
@@ -90,11 +93,19 @@ class NodeSpec:
         for u in self.users:
             if not MAILBOX_NAME.match(u):
                 raise ValueError(f"node {self.name!r}: user {u!r} is not a valid local part for a mailbox")
-        if self.kind not in ("postfix", "mock"):
-            raise ValueError(f"node {self.name!r}: kind {self.kind!r} is not 'postfix' or 'mock'")
-        if self.version and self.kind != "postfix":
-            raise ValueError(f"node {self.name!r}: version {self.version!r} is for Postfix nodes; a {self.kind} node "
+        kinds = (*MTA_KINDS, "mock")
+        if self.kind not in kinds:
+            raise ValueError(f"node {self.name!r}: kind {self.kind!r} is not one of {', '.join(map(repr, kinds))}")
+        if self.version and self.kind not in MTA_KINDS:
+            raise ValueError(f"node {self.name!r}: version {self.version!r} is for MTA nodes; a {self.kind} node "
                              "has none")
+        if self.kind == "exim":
+            postfix_only = [f for f, on in (("main_cf", self.main_cf), ("config_dir", self.config_dir),
+                                             ("files", self.files), ("dovecot", self.dovecot),
+                                             ("relayhost", self.relayhost), ("listens=False", not self.listens)) if on]
+            if postfix_only:
+                raise ValueError(f"node {self.name!r}: {', '.join(postfix_only)} are for Postfix nodes; an exim node "
+                                 "runs the harness's baseline configuration (containers/exim/configure)")
         if self.ports and self.kind != "mock":
             raise ValueError(f"node {self.name!r}: ports {self.ports} are for mock nodes (a Postfix node listens "
                              "where its configuration says)")

@@ -115,7 +115,9 @@ class MailTopology:
                                "containers again (stop() it first)")
         t0 = time.monotonic()
         warm_up()  # faker, for the first message, while the containers start
-        tags = images.ensure(versions=[n.version for n in self.spec.nodes if n.kind == "postfix"])
+        kinds = tuple(dict.fromkeys(n.kind for n in self.spec.nodes if n.kind in mta.KINDS))
+        tags = images.ensure(("dns", "mock-smtp", *kinds),
+                             versions={k: [n.version for n in self.spec.nodes if n.kind == k] for k in kinds})
         self._tags = tags
         with _sweep_lock:
             if not _swept:

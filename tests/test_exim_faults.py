@@ -19,7 +19,7 @@ from harness import (
 from harness.faults import Fault, FaultError
 from harness.faults.changes import File, Param, TableKeyGone, TableLine, want
 from harness.mta.exim import faults as X
-from harness.mta.exim.config import ConfigWriter
+from harness.mta.exim.config import EximConfigWriter
 from harness.topology import NodeSpec
 
 
@@ -83,7 +83,7 @@ def test_an_unknown_fault_names_exim_and_what_it_supports() -> None:
 
 def test_tables_are_written_without_a_restart_and_macros_restart_once() -> None:
     n = _Node()
-    w = ConfigWriter(n)
+    w = EximConfigWriter(n)
     gone, _ = want([TableKeyGone("library", "users", "jill")])
     w.converge(gone["library"])
     assert not n.restarts and any("base64 -d > /etc/exim4/mh/users" in s for s in n.execs)
@@ -98,7 +98,7 @@ def test_tables_are_written_without_a_restart_and_macros_restart_once() -> None:
 
 def test_the_smtp_service_off_and_on_again() -> None:
     n = _Node()
-    w = ConfigWriter(n)
+    w = EximConfigWriter(n)
     off, _ = want(X.smtp_off(n))
     w.converge(off["library"])
     assert "MH_LOCAL_INTERFACES = 127.0.0.1" in base64_payloads(n.restarts[-1])

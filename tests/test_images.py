@@ -6,16 +6,18 @@ import pytest
 
 from harness.engine import images
 from harness.engine.base import BuildError, host_mirror
+from harness.mta import KINDS
 from harness.mta.versions import default_version, releases
 
 RELEASES, DEFAULT = releases("postfix"), default_version("postfix")
+EXIM, EXIM_DEFAULT = releases("exim"), default_version("exim")
 
 
 def test_tags_are_stable_and_name_the_image() -> None:
     for name in images.IMAGE_NAMES:
         t = images.tag(name)
         assert t == images.tag(name)
-        want = f"mailharness-postfix-{DEFAULT}:" if name == "postfix" else f"mailharness-{name}:"
+        want = f"mailharness-{name}-{default_version(name)}:" if name in KINDS else f"mailharness-{name}:"
         assert t.startswith(want) and len(t.split(":")[1]) == 12
 
 
@@ -33,10 +35,28 @@ def test_each_postfix_release_has_its_image_on_its_debian_base() -> None:
         images.postfix_tag("3.9")
 
 
+def test_each_exim_release_has_its_image_on_its_own_debian_base() -> None:
+    """Exim cannot share Postfix's base (both are Debian's mail-transport-agent): its own, per Debian release."""
+    for version, r in EXIM.items():
+        t = images.mta_tag("exim", version)
+        assert t.startswith(f"mailharness-exim-{version}:") and images.tag("exim", version) == t
+        assert r.base == "exim" and images.base_tag(r.debian, r.base).startswith(f"mailharness-base-exim-{r.debian}:")
+        assert images.base_tag(r.debian, r.base) != images.base_tag(r.debian)
+    assert images.tag("exim") == images.mta_tag("exim", EXIM_DEFAULT)
+    assert images.key("exim", "4.96") == "exim@4.96" and images.key("exim") == "exim"
+    with pytest.raises(ValueError, match="known: 4.96"):
+        images.mta_tag("exim", "4.95")
+
+
 def test_ensure_asks_for_the_releases_wanted() -> None:
     every = images._wanted(images.IMAGE_NAMES, None)
-    assert {k for k, *_ in every} == {"postfix", *(f"postfix@{v}" for v in RELEASES), "dns", "mock-smtp"}
+    assert {k for k, *_ in every} == {"postfix", *(f"postfix@{v}" for v in RELEASES), "dns", "mock-smtp",
+                                      "exim", *(f"exim@{v}" for v in EXIM)}
     assert {s for *_, s in every} == {r.debian for r in RELEASES.values()}
+    # a mapping kind -> versions: each kind its own releases, a kind it leaves out none
+    mixed = images._wanted(("postfix", "exim", "dns"), {"exim": ["4.96"], "postfix": [""]})
+    assert [k for k, *_ in mixed] == [f"postfix@{DEFAULT}", "postfix", "exim@4.96", "dns"]
+    assert [k for k, *_ in images._wanted(("postfix", "exim"), {"postfix": ["3.7"]})] == ["postfix@3.7"]
     only = images._wanted(("postfix", "dns"), ["3.10", "3.10"])
     want = [("postfix@3.10", images.postfix_tag("3.10"), "trixie")]
     if DEFAULT == "3.10":  # the default release's image is also "postfix"
@@ -59,9 +79,16 @@ def test_a_changed_input_changes_the_tag(tmp_path: Path, monkeypatch: pytest.Mon
     after = {n: images.tag(n) for n in images.IMAGE_NAMES}
     assert after["postfix"] != before["postfix"]
     assert after["dns"] == before["dns"] and images.base_tag() == base_before
+    assert after["exim"] == before["exim"]
     (dst / "base" / "packages.txt").write_text("postfix\n")
     assert images.base_tag() != base_before
-    assert all(images.tag(n) != after[n] for n in images.IMAGE_NAMES), "a new base rebuilds every image"
+    on_shared = [n for n in images.IMAGE_NAMES if n != "exim"]
+    assert all(images.tag(n) != after[n] for n in on_shared), "a new base rebuilds every image on it"
+    assert images.tag("exim") == after["exim"], "Exim's images have a base of their own"
+    shared = {n: images.tag(n) for n in on_shared}
+    (dst / "exim" / "packages.txt").write_text("exim4-daemon-light\n")
+    assert images.tag("exim") != after["exim"], "Exim's packages make its base"
+    assert {n: images.tag(n) for n in on_shared} == shared, "and no other image's"
 
 
 def test_missing_definitions_say_where_they_were_looked_for(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -29,7 +29,7 @@ def test_nodespec_version_is_checked_against_the_releases() -> None:
     with pytest.raises(ValueError, match=r"node 'a': Postfix '3.9' is not a release.*known: 3.7 \(bookworm\), "
                                          r"3.10 \(trixie, the default\)"):
         NodeSpec("a", "a.example", version="3.9")
-    with pytest.raises(ValueError, match="version '3.10' is for Postfix nodes; a mock node has none"):
+    with pytest.raises(ValueError, match="version '3.10' is for MTA nodes; a mock node has none"):
         NodeSpec("a", "a.example", kind="mock", version="3.10")
 
 
@@ -40,6 +40,7 @@ def test_nodespec_version_is_checked_against_the_releases() -> None:
     ("library=postfix@3.10", (MtaChoice("postfix", "3.10", "library"),)),
     ("postfix@3.7, library=postfix@3.10", (MtaChoice("postfix", "3.7"), MtaChoice("postfix", "3.10", "library"))),
     (" postfix@3.10 store=postfix@3.7 ", (MtaChoice("postfix", "3.10"), MtaChoice("postfix", "3.7", "store"))),
+    ("library=exim@4.96", (MtaChoice("exim", "4.96", "library"),)),
     ("", ()),
 ])
 def test_parse_mta(value: str, want: tuple[MtaChoice, ...]) -> None:
@@ -50,7 +51,9 @@ def test_parse_mta(value: str, want: tuple[MtaChoice, ...]) -> None:
 @pytest.mark.parametrize(("value", "message"), [
     ("postfix@3.9", r"'postfix@3.9': Postfix '3.9' is not a release the harness runs; known: 3.7 .*3.10 "
                     r"\(trixie, the default\)"),
-    ("exim@4.96", r"unknown kind 'exim'; known: postfix"),
+    ("sendmail@8.18", r"unknown kind 'sendmail'; known: postfix, exim"),
+    ("exim@4.9", r"'exim@4.9': Exim '4.9' is not a release the harness runs; known: 4.96 \(bookworm\), 4.98 "
+                 r"\(trixie, the default\)"),
     ("library=", r"expected \[NODE=\]KIND\[@VERSION\]"),
     ("postfix@", r"expected \[NODE=\]KIND\[@VERSION\]"),
     ("a=b=postfix", r"expected \[NODE=\]KIND\[@VERSION\]"),

@@ -41,7 +41,10 @@ def test_invalid_user_and_kind_are_refused() -> None:
     with pytest.raises(ValueError, match="user"):
         NodeSpec("x", "x.example", users=("no spaces",))
     with pytest.raises(ValueError, match="kind"):
-        NodeSpec("x", "x.example", kind="exim")  # type: ignore[arg-type]
+        NodeSpec("x", "x.example", kind="sendmail")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="main_cf, relayhost are for Postfix nodes; an exim node runs"):
+        NodeSpec("x", "x.example", kind="exim", main_cf={"a": "b"}, relayhost="[r.example]")
+    assert NodeSpec("x", "x.example", kind="exim", version="4.96").version == "4.96"
 
 
 def test_duplicate_domains_are_refused() -> None:

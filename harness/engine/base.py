@@ -1,12 +1,13 @@
 """The base images every mailharness image is built from, one per Debian release (suite): pulled, or made offline
 from Debian's packages.
 
-Route "pull": `debian:<suite>-slim` (local or pulled) plus `apt-get install` of containers/base/packages.txt.
-Route "offline": `debootstrap --variant=minbase --include=<packages> <suite>` into a temporary folder, from the
-Debian mirror the host's apt sources name (the same mirror serves every suite), then `docker import`. Chosen
-automatically ("auto", see `plan`): pull when the slim image is present or can be pulled; offline otherwise, but
-only where the engine is local and this process is root with debootstrap at hand (a remote engine, or a user
-without root, gets the pull route alone, and an error that says so when the engine cannot pull).
+Route "pull": `debian:<suite>-slim` (local or pulled) plus `apt-get install` of the base's packages.txt
+(containers/base/, or an MTA's own: containers/exim/). Route "offline": `debootstrap --variant=minbase <suite>` into
+a temporary folder, from the Debian mirror the host's apt sources name (the same mirror serves every suite),
+`apt-get install <packages>` inside it, then `docker import`. Chosen automatically ("auto", see `plan`): pull when
+the slim image is present or can be pulled; offline otherwise, but only where the engine is local and this process
+is root with debootstrap at hand (a remote engine, or a user without root, gets the pull route alone, and an error
+that says so when the engine cannot pull).
 """
 
 from __future__ import annotations
@@ -57,7 +58,7 @@ def plan(route: str, *, local: bool, root: bool, debootstrap: bool, suite: str =
         return ("pull",), (f"the pull route (the engine pulls {slim(suite)}); the offline route needs "
                            f"{', '.join(missing)}")
     return ("pull", "offline"), (f"the pull route if {slim(suite)} can be had, else offline (debootstrap {suite}, "
-                                 "then import)")
+                                 "apt-get install in it, then import)")
 
 
 def host_mirror() -> str:
@@ -105,7 +106,7 @@ def slim_available(progress: Progress, suite: str = SUITE) -> bool:
 
 
 def build_offline(tag: str, pkgs: list[str], progress: Progress, suite: str = SUITE) -> None:
-    """debootstrap a minbase rootfs of `suite` with `pkgs` and import it as `tag`."""
+    """debootstrap a minbase rootfs of `suite`, install `pkgs` in it (apt-get) and import it as `tag`."""
     if shutil.which("debootstrap") is None:
         raise BuildError(
             "offline base image needs debootstrap (no registry can be reached): "
@@ -116,16 +117,18 @@ def build_offline(tag: str, pkgs: list[str], progress: Progress, suite: str = SU
     mirror = host_mirror()
     with tempfile.TemporaryDirectory(prefix="mailharness-rootfs-") as tmp:
         rootfs = Path(tmp) / "rootfs"
-        cmd = ["debootstrap", "--variant=minbase", f"--include={','.join(pkgs)}", suite, str(rootfs), mirror]
-        progress(f"debootstrap {suite} from {mirror} with {', '.join(pkgs)} (about a minute) ...")
+        progress(f"debootstrap {suite} from {mirror}, then apt-get install {', '.join(pkgs)} in it (a minute or "
+                 "two) ...")
         t0 = time.monotonic()
-        _run_streaming(cmd, progress, prefix="  debootstrap: ", every=25)
-        # Leave no package lists or caches in the image.
-        for sub in ("var/cache/apt/archives", "var/lib/apt/lists"):
+        _run_streaming(["debootstrap", "--variant=minbase", suite, str(rootfs), mirror], progress,
+                       prefix="  debootstrap: ", every=25)
+        _apt_install(rootfs, pkgs, progress)
+        # Leave no package lists or caches in the image (apt-get update's pkgcache.bin and srcpkgcache.bin too).
+        for sub in ("var/cache/apt/archives", "var/lib/apt/lists", "var/cache/apt"):
             for p in (rootfs / sub).glob("*"):
                 if p.is_file():
                     p.unlink()
-        progress(f"debootstrap done in {time.monotonic() - t0:.0f}s; importing as {tag}")
+        progress(f"rootfs done in {time.monotonic() - t0:.0f}s; importing as {tag}")
         tarball = Path(tmp) / "rootfs.tar"
         subprocess.run(["tar", "--numeric-owner", "-C", str(rootfs), "-cf", str(tarball), "."], check=True)
         repo, _, version = tag.partition(":")
@@ -136,6 +139,27 @@ def build_offline(tag: str, pkgs: list[str], progress: Progress, suite: str = SU
         if not ids:
             raise BuildError(f"docker import of {tag}: no image id in the engine's answer: {str(out)[-500:]}")
         client().api.tag(ids[-1], repo, version)
+
+
+def _apt_install(rootfs: Path, pkgs: list[str], progress: Progress) -> None:
+    """apt-get install `pkgs` inside the minbase rootfs (from the mirror debootstrap wrote into its sources), as the
+    pull route does in Debian's slim image. Not debootstrap's --include: its resolver takes the first alternative of
+    every dependency and installs a batch in one dpkg call, which fails where that alternative pre-depends on a
+    package of the same batch (trixie's exim4-base: cron | cron-daemon -> cron-daemon-common -> systemd, whose
+    pre-dependency libsystemd-shared is not yet configured). No service starts meanwhile (policy-rc.d)."""
+    policy = rootfs / "usr" / "sbin" / "policy-rc.d"
+    policy.write_text("#!/bin/sh\n# mailharness: no service starts while the image is built\nexit 101\n")
+    policy.chmod(0o755)
+    proc = rootfs / "proc"
+    subprocess.run(["mount", "-t", "proc", "proc", str(proc)], check=True)
+    try:
+        apt = ["chroot", str(rootfs), "env", "DEBIAN_FRONTEND=noninteractive", "LC_ALL=C", "apt-get", "-q"]
+        _run_streaming([*apt, "update"], progress, prefix="  apt-get: ", every=10)
+        _run_streaming([*apt, "install", "-y", "--no-install-recommends", *pkgs], progress, prefix="  apt-get: ",
+                       every=40)
+    finally:
+        subprocess.run(["umount", str(proc)], check=False)
+        policy.unlink()
 
 
 def _run_streaming(cmd: list[str], progress: Progress, prefix: str, every: int) -> None:

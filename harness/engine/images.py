@@ -1,9 +1,12 @@
-"""The harness's images: postfix (one per Postfix release), dns, mock-smtp, each tagged by a hash of its inputs.
+"""The harness's images: one per release of each MTA (harness.mta.KINDS: postfix, exim), dns, mock-smtp, each
+tagged by a hash of its inputs.
 
-Each Postfix release (harness.mta.postfix.releases) is built from the base image of the Debian release that ships
-it: mailharness-postfix-3.7 on mailharness-base-bookworm, mailharness-postfix-3.10 on mailharness-base-trixie.
-dns and mock-smtp are built once, on Debian 12's base (HELPER_SUITE). The world asks for a node's image with
-`postfix_tag(version)`.
+Each MTA release (harness.mta.<kind>.releases) is built from containers/<kind>/ on a base image of the Debian
+release that ships it: mailharness-postfix-3.7 on mailharness-base-bookworm, mailharness-postfix-3.10 on
+mailharness-base-trixie; mailharness-exim-4.96 on mailharness-base-exim-bookworm, mailharness-exim-4.98 on
+mailharness-base-exim-trixie (Debian installs one mail-transport-agent at a time, so Exim's base is its own, from
+containers/exim/packages.txt: `Release.base`). dns and mock-smtp are built once, on Debian 12's base
+(HELPER_SUITE). The world asks for a node's image with `mta_tag(kind, version)`.
 
 An image whose tag exists is never rebuilt, so an unchanged tree costs one `images.get` per image. Builds
 hold a file lock, so several pytest-xdist workers starting at once build each image once.
@@ -21,7 +24,7 @@ import sys
 import tarfile
 import tempfile
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,13 +33,17 @@ import docker.errors
 
 from .. import bundled
 from ..mta import versions as mta
+from ..mta.versions import KINDS as MTA_KINDS
 from . import base
 from .base import BuildError, Progress
 from .docker import client, is_local
 
 log = logging.getLogger("mailharness")
 
-IMAGE_NAMES = ("postfix", "dns", "mock-smtp")
+# An image per release of each MTA, then the helpers.
+IMAGE_NAMES = (*MTA_KINDS, "dns", "mock-smtp")
+# The folder of containers/ whose files make the base image every helper image and Postfix's are built on.
+SHARED_BASE = "base"
 
 
 def containers_dir() -> Path:
@@ -93,51 +100,93 @@ def spec(name: str) -> ImageSpec:
 HELPER_SUITE = "bookworm"
 
 
-def base_tag(suite: str = "") -> str:
-    """The base image of a Debian suite ("" = the default release's): mailharness-base-trixie:<hash of the suite
-    and containers/base>."""
+def base_tag(suite: str = "", base: str = SHARED_BASE) -> str:
+    """The base image of a Debian suite ("" = the default Postfix release's) from the packages.txt in containers/
+    `base`: mailharness-base-trixie:<hash of the suite and containers/base> for the shared base;
+    mailharness-base-exim-trixie:<hash of the suite, containers/exim/packages.txt and the pull route's Dockerfile>
+    for an MTA's own (Release.base)."""
     suite = suite or mta.release("postfix").debian
-    d = containers_dir() / "base"
+    d = containers_dir()
     h = hashlib.sha256(suite.encode() + b"\0")
-    for path, content in _folder_files(d):
+    if base == SHARED_BASE:
+        files = _folder_files(d / "base")
+        name = f"mailharness-base-{suite}"
+    else:
+        files = [(f"{base}/packages.txt", _packages_file(base).read_bytes()),
+                 ("base/Dockerfile.pull", (d / "base" / "Dockerfile.pull").read_bytes())]
+        name = f"mailharness-base-{base}-{suite}"
+    for path, content in files:
         h.update(path.encode() + b"\0" + content)
-    return f"mailharness-base-{suite}:{h.hexdigest()[:12]}"
+    return f"{name}:{h.hexdigest()[:12]}"
+
+
+def _packages_file(base: str) -> Path:
+    p = containers_dir() / base / "packages.txt"
+    if not p.is_file():
+        raise BuildError(f"image definitions: no {base}/packages.txt in {containers_dir()} (the packages of the base "
+                         f"image {base!r})")
+    return p
 
 
 def tag(name: str, version: str = "") -> str:
-    """An image's tag; for "postfix", the image of that Postfix release ("" = the default release)."""
-    if name == "postfix":
-        return postfix_tag(version)
+    """An image's tag; for an MTA kind ("postfix", "exim"), the image of that release ("" = the default release)."""
+    if name in MTA_KINDS:
+        return mta_tag(name, version)
     return f"mailharness-{name}:{spec(name).digest(base_tag(HELPER_SUITE))}"
 
 
+def mta_tag(kind: str, version: str = "") -> str:
+    """The image of a release of MTA `kind` ("3.10"; "" = the default): mailharness-<kind>-<version>:<hash>, built
+    from containers/<kind> on the base of the Debian release that ships it. A ValueError names the known releases."""
+    r = mta.release(kind, version)
+    return f"mailharness-{kind}-{r.version}:{spec(kind).digest(base_tag(r.debian, r.base))}"
+
+
 def postfix_tag(version: str = "") -> str:
-    """The image of a Postfix release ("3.10"; "" = the default): mailharness-postfix-3.10:<hash>, built on the
-    base of the Debian release that ships it. A ValueError names the known releases."""
-    r = mta.release("postfix", version)
-    return f"mailharness-postfix-{r.version}:{spec('postfix').digest(base_tag(r.debian))}"
+    """The image of a Postfix release ("3.10"; "" = the default): mailharness-postfix-3.10:<hash>."""
+    return mta_tag("postfix", version)
 
 
 def key(name: str, version: str = "") -> str:
-    """The key of an image in what `ensure` returns: "postfix@3.10"; "postfix" is the default release's."""
-    return f"{name}@{mta.release('postfix', version).version}" if name == "postfix" and version else name
+    """The key of an image in what `ensure` returns: "postfix@3.10"; "postfix" is the default release's (the same
+    for every MTA kind: "exim@4.96", "exim")."""
+    return f"{name}@{mta.release(name, version).version}" if name in MTA_KINDS and version else name
 
 
-def _wanted(names: Iterable[str], versions: Iterable[str] | None) -> list[tuple[str, str, str, str]]:
-    """(key, image name, tag, base suite) of each image asked for: the postfix image of every release in
-    `versions` (None: every release the harness knows), the others on HELPER_SUITE's base."""
-    default_suite, default = mta.release("postfix").debian, mta.default_version("postfix")
+Versions = Iterable[str] | Mapping[str, Iterable[str]] | None
+
+
+def _versions_of(kind: str, versions: Versions) -> list[str]:
+    """The releases of `kind` asked for: every one (None); the kind's entry of a mapping kind -> versions (none
+    when it has no entry); a plain list of versions names Postfix's (as callers always did)."""
+    if versions is None:
+        return list(mta.releases(kind))
+    if isinstance(versions, Mapping):
+        vs = list(versions.get(kind, ()))
+    else:
+        vs = list(versions) if kind == "postfix" else []
+    return list(dict.fromkeys(mta.release(kind, v).version for v in vs))
+
+
+def _base_folder(name: str) -> str:
+    """The folder of containers/ whose packages.txt makes the base of image `name` (Release.base for an MTA)."""
+    return mta.release(name).base if name in MTA_KINDS else SHARED_BASE
+
+
+def _wanted(names: Iterable[str], versions: Versions) -> list[tuple[str, str, str, str]]:
+    """(key, image name, tag, base suite) of each image asked for: the image of every release of an MTA kind in
+    `names` that `versions` asks for (see _versions_of), the others on HELPER_SUITE's shared base."""
     out: list[tuple[str, str, str, str]] = []
     for n in names:
-        if n != "postfix":
+        if n not in MTA_KINDS:
             out.append((n, n, tag(n), HELPER_SUITE))
             continue
-        vs = list(mta.releases("postfix")) if versions is None else \
-            list(dict.fromkeys(mta.release("postfix", v).version for v in versions))
+        default = mta.default_version(n)
+        vs = _versions_of(n, versions)
         for v in vs:
-            out.append((key(n, v), n, postfix_tag(v), mta.release("postfix", v).debian))
-        if default in vs:  # "postfix" stays the default release's image, as it always was
-            out.append((n, n, postfix_tag(default), default_suite))
+            out.append((key(n, v), n, mta_tag(n, v), mta.release(n, v).debian))
+        if default in vs:  # "postfix" (or "exim") stays the default release's image, as it always was
+            out.append((n, n, mta_tag(n, default), mta.release(n, default).debian))
     return out
 
 
@@ -169,12 +218,13 @@ def _build_lock() -> Iterator[None]:
 
 
 def ensure(
-    names: tuple[str, ...] = IMAGE_NAMES, *, versions: Iterable[str] | None = None,
+    names: tuple[str, ...] = IMAGE_NAMES, *, versions: Versions = None,
     progress: Progress = _stderr_progress, force: bool = False, route: str = ""
 ) -> dict[str, str]:
     """Make sure the images exist (building what is missing, each base first); returns {key: tag}: "dns",
-    "mock-smtp", "postfix@<version>" for each Postfix release of `versions` (None: every release; "" is the
-    default), and "postfix" for the default release's when it is among them."""
+    "mock-smtp", "<kind>@<version>" for each release of each MTA kind in `names` that `versions` asks for (None:
+    every release of every kind; a mapping kind -> versions; a plain list: Postfix's; "" is the default), and
+    "<kind>" for the default release's when it is among them."""
     route = route or os.environ.get("MAILHARNESS_BASE_ROUTE", "auto")
     wanted = _wanted(names, versions)
     tags = {k: t for k, _, t, _ in wanted}
@@ -182,21 +232,21 @@ def ensure(
         return tags
     with _build_lock():  # another worker may have built them meanwhile: look again under the lock
         built: set[str] = set()
-        for suite in dict.fromkeys(s for _, _, _, s in wanted):
-            btag = base_tag(suite)
+        for suite, b in dict.fromkeys((s, _base_folder(n)) for _, n, _, s in wanted):
+            btag = base_tag(suite, b)
             if force or not exists(btag):
-                _build_base(btag, suite, route, progress)
+                _build_base(btag, suite, route, progress, b)
         for _, n, t, suite in wanted:
             if t not in built and (force or not exists(t)):
-                _build_image(spec(n), t, base_tag(suite), progress)
+                _build_image(spec(n), t, base_tag(suite, _base_folder(n)), progress)
                 built.add(t)
     return tags
 
 
-def _build_base(btag: str, suite: str, route: str, progress: Progress) -> None:
+def _build_base(btag: str, suite: str, route: str, progress: Progress, folder: str = SHARED_BASE) -> None:
     t0 = time.monotonic()
     d = containers_dir()
-    pkgs = base.packages(d / "base")
+    pkgs = base.packages(_packages_file(folder).parent)
     routes, why = base.plan(route, local=is_local(), root=os.geteuid() == 0,
                             debootstrap=shutil.which("debootstrap") is not None, suite=suite)
     progress(f"base image {btag}: {why}")
@@ -246,7 +296,7 @@ def remove(current: bool = True, stale: bool = False) -> list[str]:
     """Remove the harness's images: the current tags (and base) with `current`, older tags with `stale` (what
     earlier inputs left behind). Returns the tags removed."""
     wanted = _wanted(IMAGE_NAMES, None)
-    want = {t for _, _, t, _ in wanted} | {base_tag(s) for _, _, _, s in wanted}
+    want = {t for _, _, t, _ in wanted} | {base_tag(s, _base_folder(n)) for _, n, _, s in wanted}
     removed = []
     for img in client().images.list():
         for t in img.tags:

@@ -172,7 +172,7 @@ class Dns(Fault):
     """The node's domain in DNS: nxdomain (it does not exist), servfail (its server fails), no_mx (no MX record;
     an A record for the domain itself), null_mx (RFC 7505 "MX 0 ."), dead_mx (the MX points at an address of the
     topology's network where no host is: the sending node's ARP probes go unanswered, and its connection fails
-    with "No route to host" after 0.8 s, harness.mta.postfix.node)."""
+    with "No route to host" after 0.8 s, harness.mta.base.NEIGHBOUR_SYSCTLS)."""
 
     kind: DnsKind = "nxdomain"
     """What DNS answers for the node's domain: "nxdomain", "servfail", "no_mx", "null_mx" or "dead_mx"."""

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..errors import UsageError
+from .versions import KINDS as KINDS
 
 if TYPE_CHECKING:
     from ..nodes.base import Placement
@@ -19,13 +20,17 @@ if TYPE_CHECKING:
     from .base import MtaNode
     from .facts import ConfigInfo
 
-KINDS = ("postfix",)
+
 def start_node(spec: NodeSpec, topology: TopologySpec, image: str, placement: Placement) -> MtaNode:
     """The node that runs `spec`'s MTA (not yet started)."""
     if spec.kind == "postfix":
         from .postfix.node import PostfixNode
 
         return PostfixNode(spec, topology, image, placement)
+    if spec.kind == "exim":
+        from .exim.node import EximNode
+
+        return EximNode(spec, topology, image, placement)
     raise UsageError(f"node {spec.name!r}: no MTA package for kind {spec.kind!r}; MTAs: {', '.join(KINDS)}")
 
 

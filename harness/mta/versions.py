@@ -1,12 +1,13 @@
 """The releases of each MTA the harness runs: the upstream version users name ("3.10"), and the Debian release
 whose packages its image is built from. Each MTA package keeps its table as data (`harness.mta.postfix.releases`);
-this is where the core reads them."""
+this is where the core reads them, with the base image each MTA's images are built on (`Release.base`)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 from ..errors import UsageError
+from .exim import releases as _exim
 from .postfix import releases as _postfix
 
 
@@ -15,10 +16,17 @@ class Release:
     kind: str
     version: str  # upstream major.minor, as users name it ("3.10")
     debian: str  # the Debian release whose packages the image is built from ("trixie")
+    base: str = "base"  # the folder of the image definitions (containers/) whose packages.txt makes its base image
 
 
-_TABLES: dict[str, tuple[dict[str, str], str]] = {"postfix": (_postfix.RELEASES, _postfix.DEFAULT)}
-_NAMES = {"postfix": "Postfix"}
+_TABLES: dict[str, tuple[dict[str, str], str]] = {"postfix": (_postfix.RELEASES, _postfix.DEFAULT),
+                                                   "exim": (_exim.RELEASES, _exim.DEFAULT)}
+_NAMES = {"postfix": "Postfix", "exim": "Exim"}
+# The MTAs the harness runs (harness.mta.KINDS): each has a package harness.mta.<kind> and an image per release.
+KINDS = tuple(_TABLES)
+# Each MTA's base image (a folder of containers/ with its packages.txt): Debian installs one mail-transport-agent
+# at a time, so Exim's images cannot share Postfix's base ("base", which the helper images share too).
+_BASES = {"postfix": _postfix.BASE, "exim": _exim.BASE}
 
 
 def _table(kind: str) -> tuple[dict[str, str], str]:
@@ -30,7 +38,7 @@ def _table(kind: str) -> tuple[dict[str, str], str]:
 def releases(kind: str = "postfix") -> dict[str, Release]:
     """The releases of MTA `kind` the harness runs, version -> Release, oldest first."""
     table, _ = _table(kind)
-    return {v: Release(kind, v, suite) for v, suite in table.items()}
+    return {v: Release(kind, v, suite, _BASES[kind]) for v, suite in table.items()}
 
 
 def default_version(kind: str = "postfix") -> str:

@@ -7,11 +7,11 @@ import os
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
-from ..mta import KINDS as MTA_KINDS
 from ..mta import versions as mta
-from ..topology import TopologySpec
+from ..mta.versions import KINDS as MTA_KINDS
+from ..topology import NodeKind, TopologySpec
 
 Keep = Literal["never", "on-failure", "always"]
 KEEP_CHOICES: tuple[Keep, ...] = ("never", "on-failure", "always")
@@ -73,7 +73,7 @@ def parse_mta(values: Iterable[str]) -> tuple[MtaChoice, ...]:
             m = _MTA.match(item.strip().lower())
             if m is None:
                 raise ValueError(f"mailharness mta {item!r}: expected [NODE=]KIND[@VERSION], e.g. postfix@3.10 or "
-                                 "library=postfix@3.10")
+                                 "library=exim@4.98")
             kind, version, node = m.group("kind"), m.group("version") or "", m.group("node") or ""
             if kind not in MTA_KINDS:
                 raise ValueError(f"mailharness mta {item!r}: unknown kind {kind!r}; known: {', '.join(MTA_KINDS)}")
@@ -95,16 +95,16 @@ def apply_mta(spec: TopologySpec, choices: Iterable[MtaChoice]) -> TopologySpec:
       MTA), unless the choice names that node.
 
     A topology without such a node is returned unchanged."""
-    chosen: dict[str, tuple[str, str]] = {}
+    chosen: dict[str, tuple[NodeKind, str]] = {}
     for c in choices:
         for n in spec.nodes:
             if n.kind not in MTA_KINDS or c.node not in ("", n.name):
                 continue
             if n.kind == c.kind:
                 if not n.version:
-                    chosen[n.name] = (c.kind, c.version)
+                    chosen[n.name] = (n.kind, c.version)
             elif not n.config_dir or c.node == n.name:
-                chosen[n.name] = (c.kind, c.version)
+                chosen[n.name] = (cast(NodeKind, c.kind), c.version)
     if not chosen:
         return spec
     nodes = tuple(dataclasses.replace(n, kind=chosen[n.name][0], version=chosen[n.name][1]) if n.name in chosen

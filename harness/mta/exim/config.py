@@ -27,7 +27,7 @@ class Restartable(Protocol):
     def reconfigure(self, script: str) -> None: ...
 
 
-class ConfigWriter:
+class EximConfigWriter:
     """One Exim node's configuration beyond its baseline (see the module's docstring)."""
 
     def __init__(self, node: Restartable):

@@ -42,7 +42,7 @@ _TIMEOUTS = {"connect": "MH_CONNECT_TIMEOUT", "greeting": "MH_COMMAND_TIMEOUT"}
 MIN_SIZE_LIMIT = 10_000
 
 
-class Addressed(Protocol):
+class EximAddressed(Protocol):
     """What interpreting a fault reads of the Exim node it is addressed to."""
 
     name: str
@@ -64,51 +64,51 @@ def exim_time(value: str) -> str:
 
 
 @functools.singledispatch
-def changes_for(fault: F.Fault, node: Addressed) -> Changes:
+def changes_for(fault: F.Fault, node: EximAddressed) -> Changes:
     supported = ", ".join(sorted(c.__name__ for c in changes_for.registry if c is not F.Fault))
     raise FaultError(f"{fault.describe()}: Exim cannot express {type(fault).__name__}; the faults it supports: "
                      f"{supported}")
 
 
-def client_timeout(node: Addressed, stage: ClientStage, value: str) -> Changes:
+def client_timeout(node: EximAddressed, stage: ClientStage, value: str) -> Changes:
     return (Param(node.name, _TIMEOUTS[stage], exim_time(value)),)
 
 
-def smtp_off(node: Addressed) -> Changes:
+def smtp_off(node: EximAddressed) -> Changes:
     # The daemon listens on loopback only: connections from the topology are refused at once, the host stays up.
     return (Param(node.name, INTERFACES, "127.0.0.1"),)
 
 
-def _user(node: Addressed, fault: F.Fault, user: str) -> None:
+def _user(node: EximAddressed, fault: F.Fault, user: str) -> None:
     if user not in node.spec.mailboxes:
         raise FaultError(f"{fault.describe()}: no user {user!r} on {node.name} (users: "
                          f"{', '.join(node.spec.mailboxes)})")
 
 
 @changes_for.register(F.UnknownUser)
-def _(fault: F.UnknownUser, node: Addressed) -> Changes:
+def _(fault: F.UnknownUser, node: EximAddressed) -> Changes:
     return (TableKeyGone(node.name, "users", fault.user),)
 
 
 @changes_for.register(F.AcceptUnknownUsers)
-def _(fault: F.AcceptUnknownUsers, node: Addressed) -> Changes:
+def _(fault: F.AcceptUnknownUsers, node: EximAddressed) -> Changes:
     # Exim's form of the mistake: RCPT accepted without `verify = recipient`; routing finds out after acceptance.
     return (File(node.name, ACCEPT_UNKNOWN, text="accept unknown recipients\n"),)
 
 
 @changes_for.register(F.DiskFull)
-def _(fault: F.DiskFull, node: Addressed) -> Changes:
+def _(fault: F.DiskFull, node: EximAddressed) -> Changes:
     return (Param(node.name, RETRY, retry_rule(fault.retry_for)), DiskFilled(node.name))
 
 
 @changes_for.register(F.QueueFull)
-def _(fault: F.QueueFull, node: Addressed) -> Changes:
+def _(fault: F.QueueFull, node: EximAddressed) -> Changes:
     # check_spool_space above what any disk has: Exim refuses MAIL with 452 (it cannot take the message).
     return (Param(node.name, SPOOL_SPACE, "1000000G"),)
 
 
 @changes_for.register(F.MailboxFull)
-def _(fault: F.MailboxFull, node: Addressed) -> Changes:
+def _(fault: F.MailboxFull, node: EximAddressed) -> Changes:
     if fault.limit <= 64:
         raise FaultError(f"{fault.describe()}: the limit must be more than 64 bytes")
     if node.spec.dovecot:
@@ -125,7 +125,7 @@ def _(fault: F.MailboxFull, node: Addressed) -> Changes:
 
 
 @changes_for.register(F.SizeLimit)
-def _(fault: F.SizeLimit, node: Addressed) -> Changes:
+def _(fault: F.SizeLimit, node: EximAddressed) -> Changes:
     if fault.limit < MIN_SIZE_LIMIT:
         raise FaultError(f"{fault.describe()}: below {MIN_SIZE_LIMIT} bytes the server could not send its own "
                          f"bounces; choose a limit of at least {MIN_SIZE_LIMIT} and a larger message")
@@ -133,7 +133,7 @@ def _(fault: F.SizeLimit, node: Addressed) -> Changes:
 
 
 @changes_for.register(F.Forward)
-def _(fault: F.Forward, node: Addressed) -> Changes:
+def _(fault: F.Forward, node: EximAddressed) -> Changes:
     _user(node, fault, fault.user)
     if any(c.isspace() for c in fault.to) or not fault.to:
         raise FaultError(f"{fault.describe()}: `to` must be one address")
@@ -145,7 +145,7 @@ def _(fault: F.Forward, node: Addressed) -> Changes:
 
 
 @changes_for.register(F.Refuse)
-def _(fault: F.Refuse, node: Addressed) -> Changes:
+def _(fault: F.Refuse, node: EximAddressed) -> Changes:
     code = fault.reply.split()[0] if fault.reply.split() else ""
     if not (len(code) == 3 and code[0] in "45" and code.isdigit()):
         raise FaultError(f"{fault.describe()}: the reply must start with a 4xx or 5xx code")
@@ -155,7 +155,7 @@ def _(fault: F.Refuse, node: Addressed) -> Changes:
 
 
 @changes_for.register(F.QueueLifetime)
-def _(fault: F.QueueLifetime, node: Addressed) -> Changes:
+def _(fault: F.QueueLifetime, node: EximAddressed) -> Changes:
     warn = "0s" if fault.delay_warning.strip() in ("0", "0s", "") else exim_time(fault.delay_warning)
     return (Param(node.name, RETRY, retry_rule(fault.lifetime)),
             Param(node.name, BOUNCE_ERRORS_FOR, exim_time(fault.lifetime)),

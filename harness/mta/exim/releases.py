@@ -3,3 +3,6 @@
 
 RELEASES = {"4.96": "bookworm", "4.98": "trixie"}
 DEFAULT = "4.98"  # what Debian stable (13, trixie) ships
+# The folder of containers/ whose packages.txt lists its base image's Debian packages: Exim's own, since Debian's
+# exim4-daemon-heavy and postfix are both the mail-transport-agent and cannot be installed together.
+BASE = "exim"

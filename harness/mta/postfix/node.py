@@ -14,7 +14,7 @@ from ...faults import Fault
 from ...faults.changes import Change, NodeWant
 from ...nodes.base import NodeError, Placement
 from ...topology import NodeSpec, TopologySpec
-from ..base import SYNC_PROGRAM, ClientStage, ConfigRefused, MtaNode, Quota
+from ..base import NEIGHBOUR_SYSCTLS, SYNC_PROGRAM, ClientStage, ConfigRefused, MtaNode, Quota
 from . import evidence
 from . import faults as interpret
 from . import quota as dovecot_quota
@@ -70,14 +70,6 @@ while time.monotonic() < deadline:
 print(last)
 """
 EXPEDITE_LIMIT = 5  # per queue file: past that, something really holds it (a hung delivery agent): leave it be
-
-
-# The neighbour (ARP) settings of a Postfix node's network interface. A connection to an address of the topology's
-# network where no host answers (DNS dead_mx) fails after 2 ARP probes 0.4 s apart: "No route to host" after
-# 0.8 s instead of the kernel's 3 s (3 probes a second apart). An address that answers, answers the first probe
-# (the network is one local bridge). A host that is gone (Down(whole_host), Unreachable) still times out after the
-# client's 1 s: harness.faults.ledger puts it in every node's neighbour table before it goes (docs/time-outs.md).
-NEIGHBOUR_SYSCTLS = {"net.ipv4.neigh.IFNAME.mcast_solicit": "2", "net.ipv4.neigh.IFNAME.retrans_time_ms": "400"}
 
 
 class PostfixNode(MtaNode):

@@ -3,3 +3,5 @@ image is built from. The core reads them through harness.mta.versions."""
 
 RELEASES = {"3.7": "bookworm", "3.10": "trixie"}
 DEFAULT = "3.10"  # what Debian stable (13, trixie) ships
+# The folder of containers/ whose packages.txt lists its base image's Debian packages (shared with dns, mock-smtp).
+BASE = "base"
