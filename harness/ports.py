@@ -7,7 +7,8 @@ project's own tests:
     EventSource    the topology's log events (harness.evidence.events.EventLog): mark, since, wait
     Logs           those events and the position of the last reset (`mark`)
     LogBarrier     sync_logs(): every node's log has arrived up to now
-    NodeDirectory  a node by key (name, domain, host name, an address in its domain), and all of them
+    NodeDirectory  a node by key (name, domain, host name, an address in its domain), all of them, and how
+                   messages name them (display_names)
     Mailboxes      a user's mailbox, to read its messages
     Submission     a message the harness submitted (harness.world.Sent)
 
@@ -84,6 +85,12 @@ class NodeDirectory(Protocol):
     @property
     def nodes(self) -> Mapping[str, NodeView]:
         """Every node that handles mail, by name, in the topology's order."""
+        ...
+
+    @property
+    def display_names(self) -> Mapping[str, str]:
+        """How messages and reports name the nodes a user knows by another name: node name -> that name (a node
+        running the user's own configuration: its host name). Every other node goes by its node name."""
         ...
 
 

@@ -254,6 +254,11 @@ class MailTopology:
         """A node by name ("library"), domain, host name, or an address in its domain."""
         return self.nodes[self.spec.node(key).name]
 
+    @property
+    def display_names(self) -> dict[str, str]:
+        """How messages and reports name the nodes that run YOUR configuration: by its host name (TopologySpec)."""
+        return self.spec.display_names
+
     def mock(self, key: str) -> MockNode:
         """A mock SMTP node by name, domain or address, typed as one (for its script and spool)."""
         node = self.node(key)

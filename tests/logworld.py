@@ -46,6 +46,10 @@ class LogWorld:
         for node, line in lines:
             self.events.add(node, line)
 
+    @property
+    def display_names(self) -> dict[str, str]:
+        return self.spec.display_names
+
     def node(self, key: str) -> NodeInfo:
         return self.nodes[self.spec.node(key).name]
 
