@@ -14,7 +14,7 @@ project's own tests:
 
     StoryWorld     what harness.verdict.gather reads: Logs, LogBarrier, NodeDirectory, Mailboxes
     (SentWorld, a StoryWorld that keeps the stories for the report, is in harness.verdict, beside Story)
-    MailStore      what harness.mail.Mailbox reads: Logs and NodeDirectory
+    MailStore      what harness.mail.Mailbox reads: Logs and NodeDirectory (and where it notes the DSNs it hands out)
 """
 
 from __future__ import annotations
@@ -125,4 +125,8 @@ class StoryWorld(Logs, LogBarrier, NodeDirectory, Mailboxes, Protocol):
 
 
 class MailStore(Logs, NodeDirectory, Protocol):
-    """What a Mailbox reads: the node holding it, and the log events to wait on."""
+    """What a Mailbox reads: the node holding it, and the log events to wait on; and where it notes the DSNs it
+    handed to the test (for --mailharness-keep-dsns)."""
+
+    dsns_seen: list[tuple[str, str, EmailMessage]]
+    """(mailbox address, Message-ID, message) of each DSN `Mailbox.wait_for_dsn` returned since the last reset."""

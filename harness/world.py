@@ -86,6 +86,7 @@ class MailTopology:
         self.transcripts: list[Transcript] = []
         self.stories: list[Story] = []  # verdicts gathered since the last reset (for reports)
         self.sent: list[Sent] = []  # messages sent since the last reset
+        self.dsns_seen: list[tuple[str, str, EmailMessage]] = []  # (mailbox, Message-ID, DSN) wait_for_dsn returned
         self.network_name = f"mailharness-{self.id}"
         self.subnet = ""
         self.timings = Timings()
@@ -232,6 +233,7 @@ class MailTopology:
         self.transcripts = []
         self.stories = []
         self.sent = []
+        self.dsns_seen = []
         self.mark = self.events.mark()
 
     def keep(self) -> None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import argparse
 import ast
 import dataclasses
+import importlib
 import inspect
 import re
 import shlex
@@ -18,12 +19,12 @@ import pytest
 
 import harness
 import harness.plugin as plugin
-import harness.plugin.shard as shard
 from harness.cli import parser as cli_parser
 from harness.dsn.lint import parser as lint_parser
 from harness.plugin.settings import ENVIRONMENT
 
 ROOT = Path(__file__).resolve().parents[1]
+PLUGINS = [plugin, *map(importlib.import_module, plugin.pytest_plugins)]  # the plugin and those it loads
 PUBLIC = [getattr(harness, n) for n in harness.__all__]
 # Public types the API returns without exporting their names: a story's hops and DSNs, a mailbox, a DSN's parts.
 REACHED = ["harness.verdict.Hop", "harness.verdict.EmittedDsn", "harness.mail.Mailbox", "harness.smtp.Exchange",
@@ -131,7 +132,7 @@ class _Recorder:
 
 def test_every_option_and_ini_setting_has_help() -> None:
     rec = _Recorder()
-    for module in (plugin, shard):
+    for module in PLUGINS:
         module.pytest_addoption(rec)
     assert len(rec.options) >= 10 and len(rec.inis) >= 4
     assert [names for names, kw in rec.options if not kw.get("help")] == []
@@ -175,7 +176,7 @@ PYTESTS_OWN = {"--junitxml"}  # options of pytest itself the cookbook uses
 
 def _plugin_options() -> set[str]:
     rec = _Recorder()
-    for module in (plugin, shard):
+    for module in PLUGINS:
         module.pytest_addoption(rec)
     return {n for names, _ in rec.options for n in names}
 

@@ -217,6 +217,8 @@ def junit_properties(record: Record) -> list[tuple[str, str]]:
             fields = ", ".join(f"{k}={v}" for k, v in s.items() if v not in (None, "") and k != "recipients")
             props.append((f"{key}.dsn.{j}", _line(f"{d['kind']} from {d['node']} to <{d.get('to') or '?'}>, "
                                                   f"{where}" + (f": {fields}" if fields else ""))))
+            if d.get("file"):  # kept by --mailharness-keep-dsns
+                props.append((f"{key}.dsn.{j}.file", str(d["file"])))
             props.append((f"{key}.dsn.{j}.findings", _line(" | ".join(
                 f"{f['rule']} {f['level']}: {f['message']}" for f in d.get("findings", [])) or "none")))
         for p in m.get("pending", []):
