@@ -10,17 +10,26 @@ from pathlib import Path
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
 
-def check(directory: Path, tmp_path: Path) -> subprocess.CompletedProcess[str]:
+def check(directory: Path, tmp_path: Path, *more: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "harness.cli", "check", str(directory),
-                           "--html", str(tmp_path / "report.html")], capture_output=True, text=True,
+                           "--html", str(tmp_path / "report.html"), *more], capture_output=True, text=True,
                           timeout=300, cwd=tmp_path)
 
 
 def test_a_correct_configuration_passes(tmp_path: Path) -> None:
-    r = check(EXAMPLES / "postfix-good", tmp_path)
+    """...and the run writes its reports where it is told, says where, and keeps the DSNs it saw for dsn-lint."""
+    r = check(EXAMPLES / "postfix-good", tmp_path, "--junitxml", "out/junit.xml", "--keep-dsns", "dsns")
     assert r.returncode == 0, r.stdout[-3000:]
     assert "7 passed, 0 failed, 7 not applicable, 1 not judged" in r.stdout, "the gateway requirement does not apply"
     assert (tmp_path / "report.html").is_file() and f"report written to {tmp_path / 'report.html'}" in r.stdout
+    assert f"JUnit XML written to {tmp_path / 'out' / 'junit.xml'}" in r.stdout
+    assert 'name="verdict" value="PASS"' in (tmp_path / "out" / "junit.xml").read_text()
+    kept = sorted((tmp_path / "dsns").glob("*.eml"))
+    assert [p for p in kept if "test_bounces_to_the_envelope_sender" in p.name], [p.name for p in kept]
+    assert f"DSN(s) kept in {tmp_path / 'dsns'}" in r.stdout
+    lint = subprocess.run([sys.executable, "-m", "harness.cli", "dsn-lint", "--profile", "postfix", "--delivered",
+                           *map(str, kept)], capture_output=True, text=True, timeout=60)
+    assert lint.returncode == 0, lint.stdout
 
 
 def test_debian_defaults_run_and_pass(tmp_path: Path) -> None:
