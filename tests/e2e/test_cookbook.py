@@ -1,5 +1,9 @@
 """docs/cookbook.md's recipes are tests: every Python block is a test file a user could copy, and each passes
-against real Postfix servers. (Its command lines are checked against the parsers in tests/test_docs.py.)"""
+against real Postfix servers. (Its command lines are checked against the parsers in tests/test_docs.py.)
+
+So are the test files of the user's guide's concept pages (tests/docblocks.py says which blocks are test files):
+all of them in one pytest run, so that they share one default topology, as a user's suite does. A requirement that
+does not apply says so (N/A), and nothing else may be skipped."""
 
 from __future__ import annotations
 
@@ -11,6 +15,8 @@ import textwrap
 from pathlib import Path
 
 import pytest
+
+from ..docblocks import CONCEPT_PAGES, OWN_TESTS, blocks
 
 COOKBOOK = Path(__file__).resolve().parents[2] / "docs" / "cookbook.md"
 
@@ -50,3 +56,16 @@ def test_every_recipe_passes(pytester: pytest.Pytester) -> None:
     linted = subprocess.run([sys.executable, "-m", "harness.cli", "dsn-lint", *(a for a in lint if "*" not in a),
                              *files], capture_output=True, text=True, timeout=120, cwd=pytester.path)
     assert linted.returncode == 0, linted.stdout + linted.stderr
+
+
+def test_every_test_file_of_the_concept_pages_passes(pytester: pytest.Pytester) -> None:
+    files = [b for p in CONCEPT_PAGES if p not in OWN_TESTS for b in blocks(p, "python") if b.is_test]
+    pytester.makepyfile(**{f"test_{b.page.removesuffix('.md')}_{b.line}": b.code for b in files})
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-rs")
+    tests = sum(("\n" + b.code).count("\ndef test_") for b in files)
+    outcomes = result.parseoutcomes()
+    assert (outcomes.get("failed", 0), outcomes.get("errors", 0)) == (0, 0), result.stdout.str()[-6000:]
+    skips = re.findall(r"^SKIPPED \[\d+\] [^:]+:\d+: (.*)$", result.stdout.str(), flags=re.M)
+    assert all(s.startswith("not applicable: ") for s in skips), skips
+    assert outcomes.get("passed", 0) + outcomes.get("skipped", 0) == tests, outcomes
+    assert outcomes.get("skipped", 0) == 1  # conformance.md's gateway requirement, on a server that relays nothing
