@@ -97,6 +97,10 @@ class NodeDirectory(Protocol):
 class MailboxReader(Protocol):
     def messages(self) -> list[EmailMessage]: ...
 
+    def raw_messages(self) -> list[bytes]:
+        """The messages as delivered, byte for byte (what --mailharness-keep-dsns keeps)."""
+        ...
+
 
 class Mailboxes(Protocol):
     def mailbox(self, address: str) -> MailboxReader: ...

@@ -27,6 +27,9 @@ class EmptyMailbox:
     def messages(self) -> list[EmailMessage]:
         return []
 
+    def raw_messages(self) -> list[bytes]:
+        return []
+
 
 class LogWorld:
     """The topology's nodes (from a spec, addresses 10.1.1.10, .11, ...), an event log fed with (node, line)

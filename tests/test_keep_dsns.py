@@ -5,7 +5,6 @@ to pytest and saying where the files went (item 5)."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -20,15 +19,6 @@ from .report.samples import FORWARD_DSN, FWD_DSN_MID, FakeWorld, forward_refused
 from .test_config_options import _info
 
 NODEID = "tests/test_mail.py::test_bounce[unknown user/at RCPT]"
-
-
-class RawWorld(FakeWorld):
-    """FakeWorld's mailboxes, which also give the messages as delivered, byte for byte (as harness.mail's do)."""
-
-    def mailbox(self, address: str) -> Any:
-        box: Any = super().mailbox(address)
-        box.raw_messages = lambda: [m.encode("utf-8") for m in self.boxes.get(address, [])]
-        return box
 
 
 def test_a_file_is_named_after_the_test() -> None:
@@ -46,7 +36,7 @@ def test_a_file_is_never_overwritten(tmp_path: Path) -> None:
 
 
 def test_every_dsn_the_stories_show_is_kept_as_delivered(tmp_path: Path) -> None:
-    world = RawWorld([], boxes={"jack@store.example": [FORWARD_DSN]})
+    world = FakeWorld([], boxes={"jack@store.example": [FORWARD_DSN]})
     story = forward_refused()
     handed = [("jack@store.example", FWD_DSN_MID, parse_message(FORWARD_DSN.encode()))]  # the same DSN: kept once
     kept = keep_dsns(world, [story], tmp_path / "dsns", NODEID, handed=handed)
@@ -62,14 +52,14 @@ def test_every_dsn_the_stories_show_is_kept_as_delivered(tmp_path: Path) -> None
 
 def test_a_dsn_that_cannot_be_read_is_said_never_lost_silently(tmp_path: Path) -> None:
     story = forward_refused()
-    gone = keep_dsns(RawWorld([], boxes={}), [story], tmp_path, NODEID)
+    gone = keep_dsns(FakeWorld([], boxes={}), [story], tmp_path, NODEID)
     assert gone.files == [] and gone.problems == [
         f"DSN {FWD_DSN_MID} to jack@store.example: not in the mailbox (Message-IDs there: none)"]
     broken = keep_dsns(FakeWorld([], broken_mailboxes=True), [story], tmp_path, NODEID)
     assert broken.problems == [f"DSN {FWD_DSN_MID} to jack@store.example: its mailbox could not be read: "
                                "RuntimeError: container gone"]
     handed = [("jack@store.example", "<gone@x>", parse_message(b"Message-ID: <gone@x>\n\nthe copy the test got\n"))]
-    copy = keep_dsns(RawWorld([], boxes={}), [], tmp_path, "t.py::test_handed", handed=handed)
+    copy = keep_dsns(FakeWorld([], boxes={}), [], tmp_path, "t.py::test_handed", handed=handed)
     assert [p.read_bytes() for p in copy.files] == [b"Message-ID: <gone@x>\n\nthe copy the test got\n"]
 
 

@@ -123,9 +123,7 @@ class _Boxes:
 
         if address not in self.read and address not in self.errors:
             try:
-                mailbox = self.mailboxes.mailbox(address)
-                raw = getattr(mailbox, "raw_messages", None)  # a Mailbox; a stand-in may only parse
-                datas = raw() if raw is not None else [m.as_bytes() for m in mailbox.messages()]
+                datas = self.mailboxes.mailbox(address).raw_messages()
                 self.read[address] = {str(parse_message(d)["Message-ID"] or "").strip(): d for d in datas}
             except Exception as exc:  # a node halted by a fault, a container gone, a mailbox the harness cannot
                 # read (docker errors, NodeError, NotFound...): the DSN is not kept, and the summary says why
