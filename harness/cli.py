@@ -133,11 +133,33 @@ def _suites() -> Path:
     return folder("suites")
 
 
-def _report_opts(rest: list[str]) -> list[str]:
-    """An HTML report by default (reports/mailharness.html), unless the caller chose a path."""
-    if any(a.startswith("--mailharness-html") for a in rest):
-        return []
-    return ["--mailharness-html=reports/mailharness.html"]
+def _report_opts(args: argparse.Namespace, rest: list[str]) -> list[str]:
+    """run's and check's reports as the plugin's options: the HTML report (reports/mailharness.html unless --html
+    PATH or --mailharness-html chose the place), JUnit XML (--junitxml PATH) and the DSNs kept (--keep-dsns DIR)."""
+    html = [] if any(a.startswith("--mailharness-html") for a in rest) else \
+        [f"--mailharness-html={args.html or 'reports/mailharness.html'}"]
+    return [*html, *([f"--junitxml={args.junitxml}"] if args.junitxml else []),
+            *([f"--mailharness-keep-dsns={args.keep_dsns}"] if args.keep_dsns else [])]
+
+
+def _say_junit(args: argparse.Namespace) -> None:
+    """Say where the JUnit XML went (pytest says it only when not quiet, and run and check are quiet)."""
+    if args.junitxml:
+        path = Path(args.junitxml).resolve()
+        print(f"mailharness: JUnit XML written to {path}" if path.is_file() else
+              f"mailharness: no JUnit XML at {path}: the run stopped before pytest wrote it")
+
+
+def _add_reports(p: argparse.ArgumentParser) -> None:
+    """--html PATH, --junitxml PATH, --keep-dsns DIR: where run and check write what they found."""
+    p.add_argument("--html", default="", metavar="PATH",
+                   help="where to write the HTML report (default reports/mailharness.html); the run says where it "
+                        "wrote it")
+    p.add_argument("--junitxml", default="", metavar="PATH", help="also write JUnit XML there (pytest's own, with "
+                                                                  "each requirement's verdict as properties)")
+    p.add_argument("--keep-dsns", default="", metavar="DIR",
+                   help="save every DSN each test saw in DIR, as .eml files named after the test, for `mailharness "
+                        "dsn-lint`; the HTML report links to them (the plugin's --mailharness-keep-dsns)")
 
 
 def _workers(rest: list[str]) -> list[str]:
@@ -153,8 +175,10 @@ def _workers(rest: list[str]) -> list[str]:
 def _run(args: argparse.Namespace, rest: list[str]) -> int:
     import pytest
 
-    return int(pytest.main([str(_suites()), *_QUIET, *_UNUSED_PLUGINS, "--mailharness-summary", "-q", *_workers(rest),
-                            *_report_opts(rest), *_mta_opts(args), *rest]))
+    code = int(pytest.main([str(_suites()), *_QUIET, *_UNUSED_PLUGINS, "--mailharness-summary", "-q",
+                            *_workers(rest), *_report_opts(args, rest), *_mta_opts(args), *rest]))
+    _say_junit(args)
+    return code
 
 
 def _mta_opts(args: argparse.Namespace) -> list[str]:
@@ -192,10 +216,11 @@ def _check(args: argparse.Namespace, rest: list[str]) -> int:
     print(f"mailharness check: {first}")
     for line in more:
         print(line)
-    return int(pytest.main([str(_suites() / "conformance"), *_QUIET, *_UNUSED_PLUGINS, "--mailharness-summary",
-                            "-q", "--tb=short", *user.pytest_options(),
-                            *([f"--mailharness-html={args.html}"] if args.html else _report_opts(rest)),
-                            *_mta_opts(args), *rest]))
+    code = int(pytest.main([str(_suites() / "conformance"), *_QUIET, *_UNUSED_PLUGINS, "--mailharness-summary",
+                            "-q", "--tb=short", *user.pytest_options(), *_report_opts(args, rest), *_mta_opts(args),
+                            *rest]))
+    _say_junit(args)
+    return code
 
 
 def _examples() -> int:
@@ -243,15 +268,15 @@ def parser() -> argparse.ArgumentParser:
     d = sub.add_parser("down", help="remove the topologies `up` (or a kept session) left running")
     d.add_argument("--all", action="store_true", help="remove every mailharness container and network on this host")
     d.add_argument("topology", nargs="*", help="only these topologies (ids from `mailharness up --list`)")
-    add_mta(sub.add_parser("run", help="run the bundled scenarios against the default topology (extra args go to "
-                                        "pytest)"))
+    r = sub.add_parser("run", help="run the bundled scenarios against the default topology (extra args go to "
+                                   "pytest)")
+    _add_reports(r)
+    add_mta(r)
     c = sub.add_parser("check", help="run the conformance suite against YOUR Postfix configuration directory")
     c.add_argument("directory", nargs="?", default="",
                    help="a directory with main.cf (and master.cf and the tables it names)")
     c.add_argument("--node", default="library", help="the node of the default topology it replaces (library)")
-    c.add_argument("--html", default="", metavar="PATH",
-                   help="where to write the HTML report (default reports/mailharness.html; the run says where); "
-                        "--junitxml PATH writes JUnit XML as pytest does")
+    _add_reports(c)
     add_config_arguments(c)
     sub.add_parser("examples", help="list the bundled example configurations for `mailharness check`")
     rep = sub.add_parser("report", help="reports: merge the shards of a CI matrix (--mailharness-shard=K/N)")

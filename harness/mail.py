@@ -102,6 +102,11 @@ class Mailbox:
 
     def messages(self) -> list[EmailMessage]:
         """Every message in the mailbox, in delivery order."""
+        return [parse_message(data) for data in self.raw_messages()]
+
+    def raw_messages(self) -> list[bytes]:
+        """Every message in the mailbox as it was delivered, byte for byte (what `mailharness dsn-lint` reads),
+        in delivery order."""
         # A delivery may land while tar reads (it links a finished file into new/): GNU tar then says "file
         # changed as we read it" and exits 1 with a complete archive of what it read. Files arrive whole (Maildir
         # writes in tmp/ first), so that snapshot is consistent; a later read sees the newcomer.
@@ -115,7 +120,7 @@ class Mailbox:
                     assert f is not None
                     out.append((m.name.rsplit("/", 1)[-1], f.read()))
         out.sort()  # Maildir names start with the delivery time in seconds and microseconds
-        return [parse_message(data) for _, data in out]
+        return [data for _, data in out]
 
     @keywords
     def wait_for(self, predicate: Callable[[EmailMessage], bool] | None = None, *, timeout: float = 15.0,
@@ -147,9 +152,11 @@ class Mailbox:
     def wait_for_dsn(self, timeout: float = 15.0) -> EmailMessage:
         """The first delivery status notification (multipart/report; report-type=delivery-status) in the mailbox,
         as an `email.message.EmailMessage` (check it with `assert_dsn`; keep it for ``mailharness dsn-lint`` with
-        ``Path("bounce.eml").write_bytes(dsn.as_bytes())``); `MailTimeout` when none comes within `timeout`
-        seconds."""
-        return self.wait_for(is_dsn, timeout=timeout, what="a DSN")
+        ``Path("bounce.eml").write_bytes(dsn.as_bytes())``, or run with ``--mailharness-keep-dsns=DIR``, which
+        keeps every DSN a test saw); `MailTimeout` when none comes within `timeout` seconds."""
+        dsn = self.wait_for(is_dsn, timeout=timeout, what="a DSN")
+        self._store.dsns_seen.append((self.address, str(dsn["Message-ID"] or "").strip(), dsn))
+        return dsn
 
     def _hint(self, predicate: object, seen: int) -> str:
         if seen:

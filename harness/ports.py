@@ -7,13 +7,14 @@ project's own tests:
     EventSource    the topology's log events (harness.evidence.events.EventLog): mark, since, wait
     Logs           those events and the position of the last reset (`mark`)
     LogBarrier     sync_logs(): every node's log has arrived up to now
-    NodeDirectory  a node by key (name, domain, host name, an address in its domain), and all of them
+    NodeDirectory  a node by key (name, domain, host name, an address in its domain), all of them, and how
+                   messages name them (display_names)
     Mailboxes      a user's mailbox, to read its messages
     Submission     a message the harness submitted (harness.world.Sent)
 
     StoryWorld     what harness.verdict.gather reads: Logs, LogBarrier, NodeDirectory, Mailboxes
     (SentWorld, a StoryWorld that keeps the stories for the report, is in harness.verdict, beside Story)
-    MailStore      what harness.mail.Mailbox reads: Logs and NodeDirectory
+    MailStore      what harness.mail.Mailbox reads: Logs and NodeDirectory (and where it notes the DSNs it hands out)
 """
 
 from __future__ import annotations
@@ -86,9 +87,19 @@ class NodeDirectory(Protocol):
         """Every node that handles mail, by name, in the topology's order."""
         ...
 
+    @property
+    def display_names(self) -> Mapping[str, str]:
+        """How messages and reports name the nodes a user knows by another name: node name -> that name (a node
+        running the user's own configuration: its host name). Every other node goes by its node name."""
+        ...
+
 
 class MailboxReader(Protocol):
     def messages(self) -> list[EmailMessage]: ...
+
+    def raw_messages(self) -> list[bytes]:
+        """The messages as delivered, byte for byte (what --mailharness-keep-dsns keeps)."""
+        ...
 
 
 class Mailboxes(Protocol):
@@ -118,4 +129,8 @@ class StoryWorld(Logs, LogBarrier, NodeDirectory, Mailboxes, Protocol):
 
 
 class MailStore(Logs, NodeDirectory, Protocol):
-    """What a Mailbox reads: the node holding it, and the log events to wait on."""
+    """What a Mailbox reads: the node holding it, and the log events to wait on; and where it notes the DSNs it
+    handed to the test (for --mailharness-keep-dsns)."""
+
+    dsns_seen: list[tuple[str, str, EmailMessage]]
+    """(mailbox address, Message-ID, message) of each DSN `Mailbox.wait_for_dsn` returned since the last reset."""

@@ -168,6 +168,13 @@ class TopologySpec:
         raise KeyError(f"no node {key!r} in topology {self.name!r}; nodes: {known}")
 
     @property
+    def display_names(self) -> dict[str, str]:
+        """How messages and reports name the nodes: a node that runs YOUR configuration (`config_dir`) by its host
+        name (your configuration's myhostname, mail.acme.test: the server you know), node name -> host name. The
+        others go by their node name, the topology's own ("store")."""
+        return {n.name: n.hostname for n in self.nodes if n.config_dir}
+
+    @property
     def domains(self) -> tuple[str, ...]:
         """Every mail domain of the topology (each node's domain and other_domains), in node order."""
         return tuple(dict.fromkeys(d for n in self.nodes for d in (n.domain, *n.other_domains)))

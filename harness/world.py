@@ -86,6 +86,7 @@ class MailTopology:
         self.transcripts: list[Transcript] = []
         self.stories: list[Story] = []  # verdicts gathered since the last reset (for reports)
         self.sent: list[Sent] = []  # messages sent since the last reset
+        self.dsns_seen: list[tuple[str, str, EmailMessage]] = []  # (mailbox, Message-ID, DSN) wait_for_dsn returned
         self.network_name = f"mailharness-{self.id}"
         self.subnet = ""
         self.timings = Timings()
@@ -234,6 +235,7 @@ class MailTopology:
         self.transcripts = []
         self.stories = []
         self.sent = []
+        self.dsns_seen = []
         self.mark = self.events.mark()
 
     def keep(self) -> None:
@@ -255,6 +257,11 @@ class MailTopology:
     def node(self, key: str) -> Node:
         """A node by name ("library"), domain, host name, or an address in its domain."""
         return self.nodes[self.spec.node(key).name]
+
+    @property
+    def display_names(self) -> dict[str, str]:
+        """How messages and reports name the nodes that run YOUR configuration: by its host name (TopologySpec)."""
+        return self.spec.display_names
 
     def mock(self, key: str) -> MockNode:
         """A mock SMTP node by name, domain or address, typed as one (for its script and spool)."""

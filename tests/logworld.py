@@ -27,6 +27,9 @@ class EmptyMailbox:
     def messages(self) -> list[EmailMessage]:
         return []
 
+    def raw_messages(self) -> list[bytes]:
+        return []
+
 
 class LogWorld:
     """The topology's nodes (from a spec, addresses 10.1.1.10, .11, ...), an event log fed with (node, line)
@@ -45,6 +48,10 @@ class LogWorld:
         self.stories: list[Story] = []
         for node, line in lines:
             self.events.add(node, line)
+
+    @property
+    def display_names(self) -> dict[str, str]:
+        return self.spec.display_names
 
     def node(self, key: str) -> NodeInfo:
         return self.nodes[self.spec.node(key).name]

@@ -1,15 +1,20 @@
 """The API reference can be complete: every public name has a docstring, every field of the public data types
 one under it, every fixture, option, ini setting and environment variable a text, every command-line argument a
-help. ci/build-docs fails on the same with warnings as errors; these catch it without building the docs."""
+help. ci/build-docs fails on the same with warnings as errors; these catch it without building the docs.
+
+And the user's guide has a page per concept (issue 22: topology, faults, the verdict, DSNs and their rules, the
+conformance requirements, explore, load), each linked from the README and the docs' table of contents, and every
+code block on them runs: here the scripts and the command lines (no Docker); the test files in
+tests/e2e/test_cookbook.py, with the cookbook's (tests/docblocks.py says which block is which)."""
 
 from __future__ import annotations
 
 import argparse
 import ast
 import dataclasses
+import importlib
 import inspect
 import re
-import shlex
 import sys
 from pathlib import Path
 from typing import Any
@@ -18,12 +23,14 @@ import pytest
 
 import harness
 import harness.plugin as plugin
-import harness.plugin.shard as shard
 from harness.cli import parser as cli_parser
 from harness.dsn.lint import parser as lint_parser
 from harness.plugin.settings import ENVIRONMENT
 
+from .docblocks import CONCEPT_PAGES, DOCS, LANGUAGES, OWN_TESTS, Block, blocks, check_command, command_lines
+
 ROOT = Path(__file__).resolve().parents[1]
+PLUGINS = [plugin, *map(importlib.import_module, plugin.pytest_plugins)]  # the plugin and those it loads
 PUBLIC = [getattr(harness, n) for n in harness.__all__]
 # Public types the API returns without exporting their names: a story's hops and DSNs, a mailbox, a DSN's parts.
 REACHED = ["harness.verdict.Hop", "harness.verdict.EmittedDsn", "harness.mail.Mailbox", "harness.smtp.Exchange",
@@ -131,7 +138,7 @@ class _Recorder:
 
 def test_every_option_and_ini_setting_has_help() -> None:
     rec = _Recorder()
-    for module in (plugin, shard):
+    for module in PLUGINS:
         module.pytest_addoption(rec)
     assert len(rec.options) >= 10 and len(rec.inis) >= 4
     assert [names for names, kw in rec.options if not kw.get("help")] == []
@@ -170,36 +177,13 @@ def test_every_environment_variable_is_documented() -> None:
 
 # -- the cookbook's command lines and included files (its Python blocks run in tests/e2e/test_cookbook.py) ------
 COOKBOOK = ROOT / "docs" / "cookbook.md"
-PYTESTS_OWN = {"--junitxml"}  # options of pytest itself the cookbook uses
-
-
-def _plugin_options() -> set[str]:
-    rec = _Recorder()
-    for module in (plugin, shard):
-        module.pytest_addoption(rec)
-    return {n for names, _ in rec.options for n in names}
-
-
-def _sh_commands() -> list[list[str]]:
-    blocks = re.findall(r"^```sh\n(.*?)^```", COOKBOOK.read_text(), flags=re.S | re.M)
-    return [shlex.split(line.split("  #")[0]) for b in blocks for line in b.splitlines() if line.strip()]
 
 
 def test_the_cookbooks_command_lines_are_ones_the_parsers_take() -> None:
-    commands = _sh_commands()
+    commands = command_lines(blocks("cookbook.md", "sh"))
     assert {c[0] for c in commands} == {"mailharness", "pytest"} and len(commands) >= 5
-    known = _plugin_options()
     for argv in commands:
-        if argv[:2] == ["mailharness", "dsn-lint"]:
-            lint_parser().parse_args(argv[2:])  # SystemExit on an unknown option
-            continue
-        if argv[0] == "mailharness":
-            args, rest = cli_parser().parse_known_args(argv[1:])
-            assert not rest or args.cmd in ("run", "check"), argv  # only these pass the rest to pytest
-        else:
-            rest = argv[1:]
-        options = {a.split("=", 1)[0] for a in rest if a.startswith("--")}
-        assert options <= known | PYTESTS_OWN, f"{' '.join(argv)}: unknown {options - known - PYTESTS_OWN}"
+        check_command(argv)
 
 
 def test_the_files_the_cookbook_includes_exist_and_are_tested() -> None:
@@ -209,3 +193,44 @@ def test_the_files_the_cookbook_includes_exist_and_are_tested() -> None:
     for path in included:
         assert (COOKBOOK.parent / path).is_file()
         assert Path(path).name in tested  # tests/e2e/test_templates.py runs each template's steps
+
+
+# -- the concept pages ---------------------------------------------------------------------------------------------
+SCRIPTS = [b for p in CONCEPT_PAGES if p not in OWN_TESTS for b in blocks(p, "python") if not b.is_test]
+TESTS = [b for p in CONCEPT_PAGES if p not in OWN_TESTS for b in blocks(p, "python") if b.is_test]
+SHELL = [b for p in CONCEPT_PAGES for b in blocks(p, "sh")]
+
+
+@pytest.mark.parametrize("page", CONCEPT_PAGES)
+def test_every_concept_page_is_in_the_contents_and_linked_from_the_readme(page: str) -> None:
+    toctree = re.findall(r"^   (\S+)$", (DOCS / "index.rst").read_text(), flags=re.M)
+    assert page.removesuffix(".md") in toctree, f"docs/index.rst: add {page} to a toctree"
+    assert f"(docs/{page})" in (ROOT / "README.md").read_text(), f"README.md: link docs/{page}"
+
+
+@pytest.mark.parametrize("page", CONCEPT_PAGES)
+def test_every_block_says_what_it_is(page: str) -> None:
+    found = blocks(page)
+    assert found, f"docs/{page} has no example"
+    assert [b.where for b in found if b.lang not in LANGUAGES] == [], f"fences must name one of {LANGUAGES}"
+
+
+@pytest.mark.parametrize("block", SCRIPTS, ids=lambda b: b.where)
+def test_every_script_runs_without_docker(block: Block) -> None:
+    exec(compile(block.code, block.where, "exec"), {"__name__": f"docs_{block.page}"})
+
+
+@pytest.mark.parametrize("block", TESTS, ids=lambda b: b.where)
+def test_every_test_file_compiles(block: Block) -> None:
+    compile(block.code, block.where, "exec")  # and runs against real servers in tests/e2e/test_cookbook.py
+
+
+@pytest.mark.parametrize("block", SHELL, ids=lambda b: b.where)
+def test_every_command_line_is_one_the_parsers_take(block: Block) -> None:
+    for argv in command_lines([block]):
+        check_command(argv)
+
+
+def test_the_pages_have_examples_of_each_kind() -> None:
+    assert len(SCRIPTS) >= 4 and len(TESTS) >= 6 and len(SHELL) >= 5
+    assert {b.page for b in TESTS} >= {"topology.md", "faults.md", "verdict.md", "conformance.md", "load.md"}

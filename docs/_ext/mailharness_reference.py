@@ -130,12 +130,14 @@ class _Recorder:
 
 
 def declared() -> _Recorder:
-    """What harness.plugin and harness.plugin.shard declare in pytest_addoption."""
+    """What harness.plugin and the plugins it loads (its `pytest_plugins`: shard, keepdsns) declare in
+    pytest_addoption."""
+    import importlib
+
     import harness.plugin as plugin
-    import harness.plugin.shard as shard
 
     rec = _Recorder()
-    for module in (plugin, shard):
+    for module in (plugin, *map(importlib.import_module, plugin.pytest_plugins)):
         module.pytest_addoption(rec)
     return rec
 

@@ -40,7 +40,8 @@ from .settings import KEEP_CHOICES, Settings, apply_mta
 
 log = logging.getLogger("mailharness")
 
-pytest_plugins = ["harness.plugin.shard"]  # --mailharness-shard=K/N: its own options and collection hook
+# Options with hooks of their own: --mailharness-shard=K/N, --mailharness-keep-dsns=DIR
+pytest_plugins = ["harness.plugin.shard", "harness.plugin.keepdsns"]
 
 _OUTCOMES = pytest.StashKey[dict[str, str]]()  # per test: "passed", "failed" or "skipped", by phase
 _SETTINGS = pytest.StashKey[Settings]()

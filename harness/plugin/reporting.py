@@ -2,7 +2,9 @@
 `LogXML`: the tests' order (`_Order`), the access paths taken (`_Access`), the summary table (`_Summary`,
 --mailharness-summary) and the HTML report and records (`_Report`, --mailharness-html/--mailharness-records).
 They read the test reports (not the items), so that the controller of a pytest-xdist run sees every worker's
-tests; `_Report` also reads the topologies a test used from `item.stash[_USED]` while they still run.
+tests; `_Report` also reads the topologies a test used from `item.stash[_USED]` while they still run, and what a
+test leaves for them: its stories (`stories_of`) and the DSNs it saw, kept (`KEPT`, by harness.plugin.keepdsns,
+--mailharness-keep-dsns).
 """
 
 from __future__ import annotations
@@ -15,7 +17,10 @@ from typing import Any
 
 import pytest
 
+from ..report.dsnfiles import Kept
+from ..report.records import Record
 from ..sut.conformance import judged
+from ..verdict import Story
 from ..world import MailTopology
 
 log = logging.getLogger("mailharness")
@@ -32,13 +37,43 @@ def plain_nodeid(nodeid: str) -> str:
     return nodeid.removesuffix(f"@{MOCK_GROUP}")
 
 
+_STORIES = pytest.StashKey[list[Story]]()  # per test: its messages' stories, gathered once at its end
+KEPT = pytest.StashKey[Kept | None]()  # per test: the DSNs it saw, kept (harness.plugin.keepdsns)
+
+
+def stories_of(item: pytest.Item) -> list[Story]:
+    """The stories of every message the test sent, on every topology it used: the verdicts it gathered, and for
+    the messages it asked none about, theirs gathered now without waiting. Gathered once per test (the report and
+    --mailharness-keep-dsns read the same), while its topologies still run."""
+    if _STORIES not in item.stash:
+        from ..verdict import gather
+
+        stories: list[Story] = []
+        for topo in item.stash.get(_USED, []):
+            stories += topo.stories
+            told = {id(s.sent) for s in topo.stories}
+            stories += [gather(topo, s, timeout=0) for s in topo.sent if id(s) not in told]
+        item.stash[_STORIES] = stories
+    return item.stash[_STORIES]
+
+
+def link_kept_dsns(record: Record, item: pytest.Item) -> None:
+    """Give each DSN of the test's report record the file it was kept in (`file`, an absolute path), when
+    --mailharness-keep-dsns kept them (harness.plugin.keepdsns, before the report's hook reads them)."""
+    kept = item.stash.get(KEPT, None)
+    if kept is None:
+        return
+    for m in record.get("messages", []):
+        for d in m.get("dsns", []):
+            path = kept.by_message_id.get(str(d.get("message_id", "")))
+            if path is not None:
+                d["file"] = str(path)
+
+
 def _counts(report: pytest.TestReport) -> bool:
     """The one report that stands for a test in the summary and the records: its call, or a setup that did not
     pass (an error, or a skip)."""
     return report.when == "call" or (report.when == "setup" and report.outcome != "passed")
-
-
-
 
 
 class _Order:
@@ -141,19 +176,14 @@ class _Report:
 
     def _write_record(self, item: pytest.Item, rep: pytest.TestReport) -> None:
         from ..report import scenario_record
-        from ..verdict import gather
 
         try:
             used = item.stash.get(_USED, [])
-            stories = []
-            for topo in used:
-                stories += topo.stories
-                told = {id(s.sent) for s in topo.stories}
-                # Messages the test sent without asking for a verdict: gather theirs now, without waiting.
-                stories += [gather(topo, s, timeout=0) for s in topo.sent if id(s) not in told]
+            stories = stories_of(item)
             doc = dict(item.user_properties).get("doc", "")
             outcome, why = judged(rep.outcome, rep.longrepr)
             record = scenario_record(plain_nodeid(item.nodeid), outcome, rep.duration, str(doc), stories)
+            link_kept_dsns(record, item)
             record["access"] = sorted({topo.access.summary for topo in used})  # how the servers were reached
             if why:
                 record["failure"] = f"{outcome.replace('-', ' ')}: {why}"

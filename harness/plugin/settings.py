@@ -29,6 +29,9 @@ ENVIRONMENT: dict[str, str] = {
                                "all of that host's addresses",
     "MAILHARNESS_MTA": "the MTA release of the topologies' nodes, [NODE=]KIND[@VERSION], several separated by commas "
                        "or spaces (--mailharness-mta, ini mailharness_mta; `mailharness run/check/up --mta`)",
+    "MAILHARNESS_KEEP_DSNS": "DIR: save every DSN each test saw there, as .eml files named after the test "
+                             "(--mailharness-keep-dsns, ini mailharness_keep_dsns; `mailharness run/check "
+                             "--keep-dsns`)",
     "MAILHARNESS_SHARD": "K/N: run only the K-th of N parts of the selected tests (--mailharness-shard, ini "
                          "mailharness_shard)",
     "MAILHARNESS_CONTAINERS": "a folder of image definitions to build instead of the bundled ones (to try changed "

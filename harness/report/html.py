@@ -9,6 +9,7 @@ each DSN's summary and findings beside it, and the hops as text with the servers
 
 from __future__ import annotations
 
+import copy
 import logging
 import os
 import re
@@ -17,6 +18,7 @@ from datetime import UTC, datetime
 from html import escape
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from .outcomes import label
 from .svg import legend, render_svg, steps
@@ -67,7 +69,7 @@ details.scenario .content { padding: 6px 14px 14px; }
 .dsn-panel { border: 1px solid #e1d3ea; border-left: 4px solid var(--dsn); border-radius: 4px; padding: 6px 10px;
        margin: 0 0 10px; }
 .dsn-panel h4 { margin: 0 0 4px; color: var(--dsn); font-size: 14px; }
-.dsn-panel .where { color: var(--muted); font-size: 12px; margin: 0 0 6px; word-break: break-all; }
+.dsn-panel .where, .dsn-panel .kept { color: var(--muted); font-size: 12px; margin: 0 0 6px; word-break: break-all; }
 .dsn-panel dl { display: grid; grid-template-columns: max-content 1fr; gap: 1px 10px; margin: 0 0 6px;
                 font-size: 13px; }
 .dsn-panel dt { color: var(--muted); } .dsn-panel dd { margin: 0; word-break: break-word; }
@@ -151,7 +153,20 @@ def write_html(records: Sequence[Record], path: str | os.PathLike[str], title: s
     """Write render_html(records) to `path` (UTF-8; the parent folder is created). Returns the path."""
     out = Path(path)
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(render_html(records, title=title), encoding="utf-8")
+    out.write_text(render_html([kept_relative_to(r, out.parent) for r in records], title=title), encoding="utf-8")
+    return out
+
+
+def kept_relative_to(record: Record, folder: Path) -> Record:
+    """The record with each kept DSN's file (--mailharness-keep-dsns) as a path relative to `folder`, the
+    report's: the links hold when the report and the DSNs move together (a CI job's artifacts)."""
+    if not any(d.get("file") for m in record.get("messages", []) for d in m.get("dsns", [])):
+        return record
+    out = copy.deepcopy(record)
+    for m in out.get("messages", []):
+        for d in m.get("dsns", []):
+            if d.get("file") and Path(str(d["file"])).is_absolute():
+                d["file"] = Path(os.path.relpath(str(d["file"]), folder.resolve())).as_posix()
     return out
 
 
@@ -260,6 +275,10 @@ def dsn_panel(d: Record, message_number: int = 0) -> str:
     where = (f"delivered at {d['delivered_at']}" if d.get("delivered_at") else "not delivered (yet)") + \
         (f" \u00b7 Message-ID {d['message_id']}" if d.get("message_id") else "")
     out = [f'<section class="dsn-panel"><h4>{escape(head)}</h4><p class="where">{escape(where)}</p>']
+    if d.get("file"):  # kept by --mailharness-keep-dsns: relative to the report where write_html made it so
+        href = Path(str(d["file"])).as_uri() if Path(str(d["file"])).is_absolute() else quote(str(d["file"]))
+        out.append(f'<p class="kept">kept as <a href="{escape(href)}">{escape(Path(str(d["file"])).name)}</a> '
+                   f'(<code>mailharness dsn-lint --delivered</code>)</p>')
     s = d.get("summary")
     if s:
         names = (("action", "Action"), ("status", "Status"), ("reporting_mta", "Reporting-MTA"),

@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import logging
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
@@ -49,10 +49,12 @@ def message_record(story: Story, *, read_dsns: bool = True) -> Record:
                    "pending": [], "notes": []}
     try:
         env = story.sent.envelope
+        names = _names(story)
         rec.update(sender=env.sender, recipients=[r.address for r in env.recipients],
-                   message_id=str(story.sent.message["Message-ID"] or "").strip(), via=story.sent.via)
-        rec["hops"] = [hop_record(h) for h in story.hops]
-        rec["pending"] = [{"node": node, "queue_id": qid} for node, qid in story.pending]
+                   message_id=str(story.sent.message["Message-ID"] or "").strip(),
+                   via=names.get(story.sent.via, story.sent.via))
+        rec["hops"] = [hop_record(h, names) for h in story.hops]
+        rec["pending"] = [{"node": names.get(node, node), "queue_id": qid} for node, qid in story.pending]
     except Exception as exc:  # anything a half-gathered Story lacks (AttributeError, KeyError...): a report must
         # never crash a test run, so the reason becomes a note in the record (and the traceback goes to the log)
         log.debug("could not describe the message", exc_info=True)
@@ -63,13 +65,26 @@ def message_record(story: Story, *, read_dsns: bool = True) -> Record:
     return rec
 
 
-def hop_record(h: Hop) -> Record:
+def _names(story: Story) -> Mapping[str, str]:
+    """How the record names the story's nodes (Story.names: a node running the user's configuration by its host
+    name); {} when the story's directory cannot say."""
+    try:
+        return dict(story.names)
+    except Exception as exc:  # a half-built Story or a directory without display names (AttributeError...): the
+        # record then names every node by its node name
+        log.debug("no display names from %r: %s: %s", getattr(story, "directory", None), type(exc).__name__, exc)
+        return {}
+
+
+def hop_record(h: Hop, names: Mapping[str, str] | None = None) -> Record:
+    """A hop as data, its nodes named as `names` says (Story.names), else by their node names."""
+    names = names or {}
     return {
         "seq": h.seq,
-        "node": h.node,
+        "node": names.get(h.node, h.node),
         "kind": h.kind,
         "recipient": h.recipient,
-        "peer": h.peer,
+        "peer": names.get(h.peer, h.peer),
         "stage": h.stage or "",
         "reply": str(h.reply) if h.reply is not None else None,
         "code": h.reply.code if h.reply is not None else None,
@@ -83,9 +98,10 @@ def hop_record(h: Hop) -> Record:
 
 def dsn_record(story: Story, d: EmittedDsn, boxes: dict[str, list[EmailMessage]] | None) -> Record:
     """An emitted DSN; when `boxes` is given (a per-message cache of mailboxes read), its content too."""
-    rec: Record = {"node": d.node, "queue_id": d.queue_id, "kind": d.kind, "to": d.to,
-                   "delivered_at": d.delivered_at, "message_id": d.message_id, "about": list(d.about),
-                   "findings": [], "summary": None}
+    names = _names(story)
+    rec: Record = {"node": names.get(d.node, d.node), "queue_id": d.queue_id, "kind": d.kind, "to": d.to,
+                   "delivered_at": names.get(d.delivered_at, d.delivered_at), "message_id": d.message_id,
+                   "about": list(d.about), "findings": [], "summary": None}
     if boxes is None or not d.delivered_at:
         return rec
     try:
@@ -137,9 +153,12 @@ def _nodes(stories: Sequence[Story]) -> list[Record]:
     out: dict[str, Record] = {}
     for s in stories:
         try:
+            names = _names(s)
             for n in s.directory.nodes.values():
-                rec = out.setdefault(n.name, {"name": n.name, "domain": n.domain, "hostname": n.hostname,
-                                              "kind": n.kind})
+                rec = out.setdefault(n.name, {"name": names.get(n.name, n.name), "domain": n.domain,
+                                              "hostname": n.hostname, "kind": n.kind})
+                if n.name in names:  # named by its host name: the topology's own name for it, for the picture
+                    rec["node"] = n.name
                 release = getattr(n, "release", "")  # the MTA and release a real MTA node ran ("Postfix 3.10")
                 if release:
                     rec["release"] = str(release)
@@ -198,6 +217,8 @@ def junit_properties(record: Record) -> list[tuple[str, str]]:
             fields = ", ".join(f"{k}={v}" for k, v in s.items() if v not in (None, "") and k != "recipients")
             props.append((f"{key}.dsn.{j}", _line(f"{d['kind']} from {d['node']} to <{d.get('to') or '?'}>, "
                                                   f"{where}" + (f": {fields}" if fields else ""))))
+            if d.get("file"):  # kept by --mailharness-keep-dsns
+                props.append((f"{key}.dsn.{j}.file", str(d["file"])))
             props.append((f"{key}.dsn.{j}.findings", _line(" | ".join(
                 f"{f['rule']} {f['level']}: {f['message']}" for f in d.get("findings", [])) or "none")))
         for p in m.get("pending", []):

@@ -141,7 +141,10 @@ class _Diagram:
             fill = "#eef1f5" if n["name"] == HARNESS else "#ffffff"
             name = n["name"] + (f" \u00b7 {n['kind']}" if n.get("kind") in ("mock", "other") else "") \
                 + (f" \u00b7 {n['release']}" if n.get("release") else "")
-            tip = " / ".join(x for x in (n["name"], n.get("domain"), n.get("hostname"), n.get("release")) if x)
+            third = f"node {n['node']}" if n.get("node") else n.get("hostname", "")  # a host name already on top
+            tip = " / ".join(x for x in (n["name"], n.get("node") and f"node {n['node']}", n.get("domain"),
+                                         n.get("hostname") if n.get("hostname") != n["name"] else "",
+                                         n.get("release")) if x)
             out.append(f'<g class="lane" data-node="{escape(n["name"])}">'
                        f'<title>{escape(tip)}'
                        f'</title><line x1="{cx}" y1="{HEAD_H - 8}" x2="{cx}" y2="{height - 6:.0f}" stroke="#b8bec6" '
@@ -153,7 +156,7 @@ class _Diagram:
                        f'<text x="{cx}" y="36" text-anchor="middle" fill="#333">'
                        f'{escape(_fit(n.get("domain", ""), w - 8))}</text>'
                        f'<text x="{cx}" y="49" text-anchor="middle" fill="#6b7280">'
-                       f'{escape(_fit(n.get("hostname", ""), w - 8))}</text></g>')
+                       f'{escape(_fit(third, w - 8))}</text></g>')
         return out
 
     def _message_row(self, mi: int, m: Record, y: float) -> None:

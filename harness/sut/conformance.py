@@ -162,7 +162,7 @@ class Target:
         assert after is not None
         counted = after.messages is not None and after.messages > (before.messages or 0)
         if not (counted and after.limit is not None and abs(after.limit - limit) < 1024):
-            hops = "; ".join(h.render() for h in story.hops) or "nothing logged"
+            hops = "; ".join(h.render(story.names) for h in story.hops) or "nothing logged"
             not_judged(f"the quota put on {final}'s mailbox ({limit} bytes) does not hold where {rcpt}'s mail "
                        f"ends: a probe message to {rcpt} ({hops}), then {after.said} (before the probe: "
                        f"{before.said})")
@@ -187,10 +187,16 @@ class Target:
         return self.known_recipient(delivered_here=True), ""  # NOT JUDGED, saying which routes were seen
 
     @property
+    def shown(self) -> str:
+        """How messages and reports name the server: the host name its configuration gives it (mail.acme.test)
+        when it runs yours, else its node name (TopologySpec.display_names)."""
+        return self.world.spec.display_names.get(self.node, self.node)
+
+    @property
     def description(self) -> str:
         if self.info is None:
             return f"{self.node} ({self.domain}) with the harness's baseline Postfix configuration"
-        return f"{self.node} ({self.domain}) with the configuration in {self.info.directory}"
+        return f"{self.shown} (node {self.node}, {self.domain}) with the configuration in {self.info.directory}"
 
     def causes(self, topic: str) -> list[str]:
         """The causes of a failure about `topic` that the configuration's own values show ([] with the harness's

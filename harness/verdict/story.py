@@ -17,7 +17,7 @@ harness.verdict.linking gathers it.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 
@@ -70,22 +70,24 @@ class Hop:
     """The recipient as the message first had it, where the server's own aliases, a .forward or a virtual alias
     rewrote it (Postfix's orig_to); "" when it was not rewritten."""
 
-    def render(self) -> str:
-        """The hop on one line, as `Story.render` lists it ("store -> library: relayed <jill@library.example> ...")."""
+    def render(self, names: Mapping[str, str] | None = None) -> str:
+        """The hop on one line, as `Story.render` lists it ("store -> library: relayed <jill@library.example> ...");
+        `names`: how to name nodes other than by their node name (`Story.names`)."""
+        names = names or {}
+        node, peer = names.get(self.node, self.node), names.get(self.peer, self.peer)
         what = f"{'DSN ' if self.dsn else ''}{self.kind}"
         rcpt = f" <{self.recipient}>" if self.recipient else ""
         if self.kind == "rejected":
-            return f"{self.node}: rejected{rcpt} from {self.peer} at {self.stage}: {self.reply}"
+            return f"{node}: rejected{rcpt} from {peer} at {self.stage}: {self.reply}"
         if self.kind == "accepted":
-            return f"{self.node}: accepted from {self.peer}: {self.reply}"
+            return f"{node}: accepted from {peer}: {self.reply}"
         if self.kind == "unreachable":
-            return f"{self.node}: {what} from {self.peer} at {self.stage}: {self.detail}"
+            return f"{node}: {what} from {peer} at {self.stage}: {self.detail}"
         if self.kind == "lost":
-            return f"{self.node}: {'DSN ' if self.dsn else ''}session with {self.peer} lost at {self.stage}: " \
-                   f"{self.detail}"
+            return f"{node}: {'DSN ' if self.dsn else ''}session with {peer} lost at {self.stage}: {self.detail}"
         if self.reply is not None:
-            return f"{self.node}: {what}{rcpt}, {self.peer or 'the next hop'} said at {self.stage or '?'}: {self.reply}"
-        who = f"{self.node} -> {self.peer}" if self.peer else self.node
+            return f"{node}: {what}{rcpt}, {peer or 'the next hop'} said at {self.stage or '?'}: {self.reply}"
+        who = f"{node} -> {peer}" if peer else node
         at = f" at {self.stage}" if self.stage else ""
         tail = f" ({self.status}{', ' if self.status and self.detail else ''}{self.detail})" \
             if self.status or self.detail else ""
@@ -146,20 +148,32 @@ class Story:
     """Fatal or panic lines any server logged meanwhile (their own words)."""
 
     # -- reading ---------------------------------------------------------------------------------------------
+    @property
+    def names(self) -> Mapping[str, str]:
+        """How the story's text names the nodes a user knows by another name than the topology's: a node that runs
+        YOUR configuration by its host name (mail.acme.test, not "library"); node name -> that name. The data
+        (`hops`, `dsns`, `accepted`) keeps the node names, and the checks take either."""
+        return self.directory.display_names
+
+    def shown(self, node: str) -> str:
+        """The name the story's text gives `node` (see `names`)."""
+        return self.names.get(node, node)
+
     def render(self) -> str:
         """The whole story as text, hop by hop, then the DSNs (what ``str(story)`` and a failed check show)."""
         env = self.sent.envelope
         rcpts = ", ".join(r.address for r in env.recipients)
         lines = [f"message <{env.sender}> -> {rcpts} (Message-ID {self.sent.message['Message-ID']}), "
-                 f"submitted to {self.sent.via}"]
-        lines += [f"  {i}. {h.render()}" for i, h in enumerate(self.hops, 1)]
+                 f"submitted to {self.shown(self.sent.via)}"]
+        lines += [f"  {i}. {h.render(self.names)}" for i, h in enumerate(self.hops, 1)]
         for d in self.dsns:
-            lines.append(f"  DSN ({d.kind}) from {d.node} to <{d.to or '?'}>"
-                         + (f", delivered at {d.delivered_at}" if d.delivered_at else ", not delivered (yet)"))
+            lines.append(f"  DSN ({d.kind}) from {self.shown(d.node)} to <{d.to or '?'}>"
+                         + (f", delivered at {self.shown(d.delivered_at)}" if d.delivered_at
+                            else ", not delivered (yet)"))
         if not self.dsns:
             lines.append("  no DSN was emitted")
         for node, qid in self.pending:
-            lines.append(f"  still queued at {node}: {qid}")
+            lines.append(f"  still queued at {self.shown(node)}: {qid}")
         if self.errors:
             lines.append("  servers reported errors (their own words):")
             lines += [f"    {e}" for e in self.errors]
@@ -226,7 +240,8 @@ class Story:
         """The node took responsibility for the message (queued it after 250 at the end of data)."""
         name = self._node(node)
         if name not in self.accepted:
-            raise self._fail(f"{name} accepted the message", [f"accepted by {n}" for n in self.accepted])
+            raise self._fail(f"{self.shown(name)} accepted the message",
+                             [f"accepted by {self.shown(n)}" for n in self.accepted])
 
     @keywords(hints=_HINTS)
     def assert_rejected_by(self, node: str, *, stage: str | None = None, status: str | None = None,
@@ -243,7 +258,7 @@ class Story:
                     (recipient is None or h.recipient.lower() == recipient.lower()):
                 return
         what = " ".join(x for x in (f"at {want}" if want else "", str(code or ""), status or "") if x)
-        raise self._fail(f"rejected by {name} {what}".rstrip(), [h.render() for h in cands])
+        raise self._fail(f"rejected by {self.shown(name)} {what}".rstrip(), [h.render(self.names) for h in cands])
 
     @keywords(hints=_HINTS)
     def assert_unreachable(self, node: str, *, stage: str | None = None, by: str | None = None) -> None:
@@ -259,7 +274,7 @@ class Story:
             if server == name and (want is None or h.stage == want) and (peer is None or client == peer):
                 return
         what = " ".join(x for x in (f"from {peer}" if peer else "", f"at {want}" if want else "") if x)
-        raise self._fail(f"no session with {name} {what}".rstrip(), [h.render() for h in cands])
+        raise self._fail(f"no session with {self.shown(name)} {what}".rstrip(), [h.render(self.names) for h in cands])
 
     @keywords(hints=_HINTS)
     def assert_delivered_to(self, address: str) -> None:
@@ -267,7 +282,7 @@ class Story:
         hits = [h for h in self.hops if h.kind == "delivered" and not h.dsn]
         if any(h.recipient.lower() == address.lower() for h in hits):
             return
-        raise self._fail(f"delivered to {address}", [h.render() for h in hits])
+        raise self._fail(f"delivered to {address}", [h.render(self.names) for h in hits])
 
     @keywords(hints=_HINTS)
     def assert_failed_at(self, node: str, *, recipient: str | None = None) -> None:
@@ -281,8 +296,8 @@ class Story:
                     (recipient is None or h.recipient.lower() == recipient.lower()):
                 return
         what = f" to {recipient}" if recipient else ""
-        raise self._fail(f"{name} gave up delivering the message{what} (bounced or expired)",
-                         [h.render() for h in cands])
+        raise self._fail(f"{self.shown(name)} gave up delivering the message{what} (bounced or expired)",
+                         [h.render(self.names) for h in cands])
 
     @keywords(hints=_HINTS)
     def dsns_from(self, node: str) -> list[EmittedDsn]:
@@ -306,8 +321,9 @@ class Story:
                         return m
                 raise self._fail(f"the {kind} DSN {d.message_id} in {to}'s mailbox",
                                  [str(m["Message-ID"]) for m in messages])
-        raise self._fail(f"a {kind} DSN from {name} delivered to {to}",
-                         [f"DSN ({d.kind}) from {d.node} to {d.to} delivered at {d.delivered_at or '-'}"
+        raise self._fail(f"a {kind} DSN from {self.shown(name)} delivered to {to}",
+                         [f"DSN ({d.kind}) from {self.shown(d.node)} to {d.to} delivered at "
+                          f"{self.shown(d.delivered_at) if d.delivered_at else '-'}"
                           for d in self.dsns])
 
     @keywords(hints=_HINTS)
@@ -315,8 +331,8 @@ class Story:
         """No DSN at all (from `node`, or from anyone)."""
         found = self.dsns if node is None else self.dsns_from(node)
         if found:
-            raise self._fail(f"no DSN from {node or 'any node'}", [f"DSN ({d.kind}) from {d.node} to {d.to}"
-                                                                  for d in found])
+            raise self._fail(f"no DSN from {self.names.get(self._node(node), node) if node else 'any node'}",
+                             [f"DSN ({d.kind}) from {self.shown(d.node)} to {d.to}" for d in found])
 
     def _serves(self, node: str, address: str) -> bool:
         """The address's domain is one of the node's (its own or another it serves)."""
@@ -337,13 +353,14 @@ class Story:
         never = {r.address.lower() for r in env.recipients if [n.upper() for n in r.notify] == ["NEVER"]}
         for d in self.dsns:  # NOTIFY belongs to the recipient as sent: judged on the addresses before rewriting
             if never and all(a.lower() in never for a in d.about_original or d.about):
-                problems.append(f"a DSN from {d.node} about NOTIFY=NEVER recipient(s) "
+                problems.append(f"a DSN from {self.shown(d.node)} about NOTIFY=NEVER recipient(s) "
                                 f"{', '.join(d.about_original or d.about)}")
         for h in self.hops:
             if h.kind == "bounced" and not h.dsn and h.status.startswith("5.1.") and h.node in self.accepted \
                     and "@" in h.recipient and self._serves(h.node, h.recipient) and self.dsns_from(h.node):
-                problems.append(f"{h.node} accepted mail for {h.recipient}, then bounced it ({h.status}): it "
-                                "should have rejected at RCPT; its DSN goes to whoever the sender claimed to be")
+                problems.append(f"{self.shown(h.node)} accepted mail for {h.recipient}, then bounced it "
+                                f"({h.status}): it should have rejected at RCPT; its DSN goes to whoever the sender "
+                                "claimed to be")
         if problems:
             raise self._fail("no backscatter", problems)
 

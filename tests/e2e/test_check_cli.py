@@ -10,17 +10,26 @@ from pathlib import Path
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
 
-def check(directory: Path, tmp_path: Path) -> subprocess.CompletedProcess[str]:
+def check(directory: Path, tmp_path: Path, *more: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "harness.cli", "check", str(directory),
-                           "--html", str(tmp_path / "report.html")], capture_output=True, text=True,
+                           "--html", str(tmp_path / "report.html"), *more], capture_output=True, text=True,
                           timeout=300, cwd=tmp_path)
 
 
 def test_a_correct_configuration_passes(tmp_path: Path) -> None:
-    r = check(EXAMPLES / "postfix-good", tmp_path)
+    """...and the run writes its reports where it is told, says where, and keeps the DSNs it saw for dsn-lint."""
+    r = check(EXAMPLES / "postfix-good", tmp_path, "--junitxml", "out/junit.xml", "--keep-dsns", "dsns")
     assert r.returncode == 0, r.stdout[-3000:]
     assert "7 passed, 0 failed, 7 not applicable, 1 not judged" in r.stdout, "the gateway requirement does not apply"
     assert (tmp_path / "report.html").is_file() and f"report written to {tmp_path / 'report.html'}" in r.stdout
+    assert f"JUnit XML written to {tmp_path / 'out' / 'junit.xml'}" in r.stdout
+    assert 'name="verdict" value="PASS"' in (tmp_path / "out" / "junit.xml").read_text()
+    kept = sorted((tmp_path / "dsns").glob("*.eml"))
+    assert [p for p in kept if "test_bounces_to_the_envelope_sender" in p.name], [p.name for p in kept]
+    assert f"DSN(s) kept in {tmp_path / 'dsns'}" in r.stdout
+    lint = subprocess.run([sys.executable, "-m", "harness.cli", "dsn-lint", "--profile", "postfix", "--delivered",
+                           *map(str, kept)], capture_output=True, text=True, timeout=60)
+    assert lint.returncode == 0, lint.stdout
 
 
 def test_debian_defaults_run_and_pass(tmp_path: Path) -> None:
@@ -78,7 +87,7 @@ def test_an_open_gateway_backscatters_through_its_backend(tmp_path: Path) -> Non
     r = check(cfg, tmp_path)
     assert r.returncode == 1
     assert "FAIL" in r.stdout and "no_backscatter_through_relaying_to_a_backend" in r.stdout
-    assert "backend: rejected <no-such-user-4711@corp.library.example> from library at RCPT" in r.stdout
+    assert "backend: rejected <no-such-user-4711@corp.library.example> from mx.library.example at RCPT" in r.stdout
     assert "fix hint: relay_domains without relay_recipient_maps" in r.stdout
     assert "(in general: set relay_recipient_maps for relay_domains" in r.stdout
 
@@ -108,12 +117,16 @@ def test_a_satellite_with_a_login_and_required_tls_to_its_provider(tmp_path: Pat
 
 def test_the_fix_hint_names_the_configuration_s_own_cause(tmp_path: Path) -> None:
     """smtpd_reject_unlisted_recipient = no in a configuration whose tables are right: the hint begins with that
-    setting, not with the generic 'local_recipient_maps is empty'."""
+    setting, not with the generic 'local_recipient_maps is empty'. The server is named by its own host name (the
+    configuration's myhostname), not by the topology's node name "library"."""
     cfg = tmp_path / "cfg"
     shutil.copytree(EXAMPLES / "postfix-good", cfg)
     with open(cfg / "main.cf", "a") as fh:
-        fh.write("smtpd_reject_unlisted_recipient = no\n")
+        fh.write("smtpd_reject_unlisted_recipient = no\nmyhostname = mail.acme.test\n")
     r = check(cfg, tmp_path)
     assert r.returncode == 1, r.stdout[-3000:]
     assert "FAIL" in r.stdout and "rejects_unknown_recipients_at_rcpt" in r.stdout
+    assert "expected: rejected by mail.acme.test at RCPT 550" in r.stdout, r.stdout[-3000:]
+    assert "rejected by library" not in r.stdout and "mail.acme.test: accepted from harness" in r.stdout
+    assert "mail.acme.test" in (tmp_path / "report.html").read_text()
     assert "fix hint: smtpd_reject_unlisted_recipient = no: smtpd accepts recipients" in r.stdout, r.stdout[-3000:]

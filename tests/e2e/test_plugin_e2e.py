@@ -1,4 +1,6 @@
-"""The plugin end to end (pytester, in subprocesses): failure reports, keeping containers, Ctrl-C, up/down."""
+"""The plugin end to end (pytester, in subprocesses): failure reports, keeping containers, Ctrl-C, up/down, and
+--mailharness-keep-dsns=DIR: every DSN a test saw is a file named after the test, which `mailharness dsn-lint`
+takes as it is, and the HTML report links to it (issue 22, item 4)."""
 
 from __future__ import annotations
 
@@ -109,3 +111,42 @@ def test_the_html_report_of_a_failed_scenario_has_its_evidence(pytester: pytest.
     assert "SMTP transcripts" in page and "mail logs of every node" in page
     [record] = [json.loads(line) for line in (pytester.path / "out" / "records.jsonl").read_text().splitlines()]
     assert record["outcome"] == "failed" and record["messages"][0]["hops"][1]["kind"] == "rejected"
+
+
+def test_every_dsn_a_test_saw_is_kept_for_dsn_lint(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_bounces="""
+        def test_waited_for(mail_topology):
+            '''The DSN handed by wait_for_dsn, no verdict asked.'''
+            mail_topology.send("jack@store.example", "nosuchuser@library.example")
+            mail_topology.mailbox("jack@store.example").wait_for_dsn()
+
+        def test_two_in_the_verdicts(mail_topology):
+            '''Two messages, a DSN each, seen only through their verdicts.'''
+            for user in ("nobody", "noone"):
+                story = mail_topology.send("jack@store.example", f"{user}@library.example").verdict()
+                assert not story.no_dsn("store"), story
+
+        def test_no_bounce(mail_topology):
+            mail_topology.send("jack@store.example", "jill@library.example").verdict().assert_no_dsn()
+    """)
+    dsns, report = pytester.path / "kept", pytester.path / "out" / "report.html"
+    r = pytester.runpytest_subprocess("-p", "no:cacheprovider", f"--mailharness-keep-dsns={dsns}",
+                                      f"--mailharness-html={report}", f"--junitxml={pytester.path / 'j.xml'}")
+    r.assert_outcomes(passed=3)
+    names = sorted(p.name for p in dsns.iterdir())
+    assert names == ["test_bounces.py_test_two_in_the_verdicts-1.eml", "test_bounces.py_test_two_in_the_verdicts-2.eml",
+                     "test_bounces.py_test_waited_for-1.eml"], names
+    assert f"mailharness: 3 DSN(s) kept in {dsns}" in r.stdout.str()
+    lint = subprocess.run([sys.executable, "-m", "harness.cli", "dsn-lint", "--profile", "postfix", "--delivered",
+                           *(str(dsns / n) for n in names)], capture_output=True, text=True, timeout=60)
+    assert lint.returncode == 0, lint.stdout + lint.stderr
+    page = report.read_text()
+    assert page.count('kept as <a href="../kept/test_bounces.py_test_') == 3
+    junit = (pytester.path / "j.xml").read_text()
+    assert f'name="mailharness_dsn" value="{dsns / names[2]}"' in junit
+
+    again = pytester.runpytest_subprocess("-p", "no:cacheprovider", f"--mailharness-keep-dsns={dsns}",
+                                          "-k", "waited_for")
+    again.assert_outcomes(passed=1, deselected=2)
+    assert (dsns / "test_bounces.py_test_waited_for-2.eml").is_file(), "a second run keeps the first one's files"
+    assert len(list(dsns.iterdir())) == 4

@@ -131,9 +131,12 @@ class FakeMailbox:
         self.world, self.address = world, address
 
     def messages(self) -> list[EmailMessage]:
+        return [parse_message(m) for m in self.raw_messages()]
+
+    def raw_messages(self) -> list[bytes]:
         if self.world.broken_mailboxes:
             raise RuntimeError("container gone")
-        return [parse_message(m.encode("utf-8")) for m in self.world.boxes.get(self.address, [])]
+        return [m.encode("utf-8") for m in self.world.boxes.get(self.address, [])]
 
 
 class FakeWorld(LogWorld):
