@@ -65,7 +65,7 @@ class NodeView(Protocol):
     def name(self) -> str: ...
 
     @property
-    def kind(self) -> str: ...  # postfix, mock
+    def kind(self) -> str: ...  # postfix, exim, mock
 
     @property
     def hostname(self) -> str: ...
@@ -75,6 +75,11 @@ class NodeView(Protocol):
 
     @property
     def domain(self) -> str: ...
+
+    @property
+    def enhanced_status_codes(self) -> bool:
+        """Whether its SMTP server gives enhanced status codes (RFC 2034: advertised as ENHANCEDSTATUSCODES)."""
+        ...
 
 
 class NodeDirectory(Protocol):

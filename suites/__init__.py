@@ -1,1 +1,33 @@
 """Ready-made scenarios: mail behaviour, written to be read as documentation. Run them with `mailharness run`."""
+
+from collections.abc import Sequence
+
+from harness import MailTopology, parse_dsn
+from harness.dsn.parse import Source
+from harness.dsn.profiles import PROFILES
+
+
+def dsn_profile(topology: MailTopology, node: str) -> str:
+    """The DSN profile for a DSN `node` wrote: its MTA's (Postfix's or Exim's known departures are warnings),
+    strict for any other."""
+    kind = topology.node(node).kind
+    return kind if kind in PROFILES else "strict"
+
+
+def status_or_undefined(specific: str) -> list[str]:
+    """The DSN Status a scenario accepts where it knows the specific one: that one, or the undefined code of a class
+    (RFC 3463 s3.1: X.0.0 when the reporting MTA knows no more; Exim reports every failure it finds itself as
+    5.0.0, and an MTA that quotes a reply without an enhanced code can only say X.0.0), of either class for a
+    failure after a transient error (RFC 3464 s2.3.4 lets a "failed" report keep the 4.x.x that ended it)."""
+    return list(dict.fromkeys([specific, f"{specific[0]}.0.0", *(["5.0.0"] if specific[0] == "4" else [])]))
+
+
+def reported_recipient(dsn: Source, *candidates: str) -> str:
+    """The first of `candidates` the DSN reports on (Final-Recipient): after forwarding, the address it went to or
+    the address it came for (RFC 3464 s2.3.2 leaves it to the reporting MTA); the first when it names none."""
+    parsed = parse_dsn(dsn)
+    names = {(b.address or "").lower() for b in getattr(parsed, "recipients", ())}
+    return next((c for c in candidates if c.lower() in names), candidates[0])
+
+
+__all__: Sequence[str] = ("dsn_profile", "status_or_undefined", "reported_recipient")

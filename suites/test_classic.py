@@ -5,6 +5,8 @@ store.example, library.example and example.edu are real Postfix servers; DNS ser
 
 from harness import MailTopology, assert_dsn
 
+from . import dsn_profile, status_or_undefined
+
 
 def test_delivered_to_jills_mailbox(mail_topology: MailTopology) -> None:
     """jack -> jill@library.example lands in Jill's mailbox, relayed through library's MX."""
@@ -17,6 +19,7 @@ def test_delivered_to_jills_mailbox(mail_topology: MailTopology) -> None:
     assert msg["Subject"] == "Lunch on Friday?"
     assert msg["Return-Path"] == "<jack@store.example>"
     assert "by mx.library.example" in str(msg["Received"])  # the newest Received: line
+    sent.verdict()  # settled: store's own line about the hand-over may come after Jill's mailbox has the message
     assert [d.status for d in mail_topology.deliveries("store")] == ["sent"]
 
 
@@ -29,13 +32,17 @@ def test_unknown_user_rejected_at_rcpt_and_bounced_by_the_sender(mail_topology: 
 
     # library.example knew at RCPT time: it rejected during the dialogue...
     [reject] = mail_topology.rejections("library")
-    assert (reject.stage, reject.reply.code, reject.reply.enhanced) == ("RCPT", 550, "5.1.1")
+    assert (reject.stage, reject.reply.code) == ("RCPT", 550)
+    # 5.1.1 from a server that gives enhanced status codes (RFC 2034); Exim gives none ("550 Unrouteable address")
+    assert reject.reply.enhanced == "5.1.1" or (reject.reply.enhanced is None
+                                                and not mail_topology.node("library").enhanced_status_codes)
     # ...so it queued nothing and can send nothing (no backscatter).
     assert mail_topology.queued("library") == []
     assert mail_topology.notices("library") == []
     # store.example, which accepted the message from Jack, tells Jack.
     assert [n.kind for n in mail_topology.notices("store")] == ["non-delivery"]
     assert dsn["Return-Path"] == "<>"
-    assert_dsn(dsn, action="failed", status="5.1.1", recipient="nosuchuser@library.example",
-               reporting_mta="mx.store.example", remote_mta="mx.library.example",
-               diagnostic_contains=[reject.reply.text], profile="postfix")
+    assert_dsn(dsn, action="failed", status=status_or_undefined(reject.reply.enhanced or "5.1.1"),
+               recipient="nosuchuser@library.example", reporting_mta="mx.store.example",
+               remote_mta="mx.library.example", diagnostic_contains=[reject.reply.text],
+               profile=dsn_profile(mail_topology, "store"))

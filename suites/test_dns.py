@@ -8,6 +8,8 @@ import pytest
 from harness import Dns, FaultApplier, MailTopology, QueueLifetime, assert_dsn
 from harness.faults import DnsKind
 
+from . import dsn_profile
+
 
 @pytest.mark.parametrize(("kind", "status", "words"), [
     ("nxdomain", "5.4.4", "Host or domain name not found"),
@@ -26,7 +28,7 @@ def test_dns_failure(mail_topology: MailTopology, mail_fault: FaultApplier, kind
     assert story.bounced_by("store", to="jack@store.example")
     assert_dsn(dsn, action="failed", status=[status, status[:3]] if kind == "null_mx" else status,
                reporting_mta="mx.store.example", diagnostic_contains=words,
-               envelope=sent.original_envelope(), profile="postfix")
+               envelope=sent.original_envelope(), profile=dsn_profile(mail_topology, "store"))
 
 
 def test_no_mx(mail_topology: MailTopology, mail_fault: FaultApplier) -> None:

@@ -6,6 +6,8 @@ import pytest
 
 from harness import Down, Fault, FaultApplier, MailTopology, QueueLifetime, Tarpit, Unreachable, assert_dsn
 
+from . import dsn_profile
+
 
 @pytest.mark.parametrize(("fault", "status", "words"), [
     (Down("library"), "4.4.1", "Connection refused"),
@@ -24,4 +26,5 @@ def test_next_hop_unavailable(mail_topology: MailTopology, mail_fault: FaultAppl
     assert story.bounced_by("store", to="jack@store.example")
     story.assert_no_dsn("library")
     assert_dsn(dsn, action="failed", status=status, reporting_mta="mx.store.example",
-               diagnostic_contains=words, envelope=sent.original_envelope(), profile="postfix")
+               diagnostic_contains=words, envelope=sent.original_envelope(),
+               profile=dsn_profile(mail_topology, "store"))

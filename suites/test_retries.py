@@ -3,6 +3,8 @@ A "delayed" DSN may warn the sender; a failed one must come when the message exp
 
 from harness import FaultApplier, MailTopology, QueueLifetime, Refuse, assert_dsn
 
+from . import dsn_profile
+
 
 def test_tempfail_then_delivered(mail_topology: MailTopology) -> None:
     """library says 451 4.3.2 once; the fault heals; store's next retry delivers. No DSN."""
@@ -31,9 +33,11 @@ def test_tempfail_then_expired(mail_topology: MailTopology, mail_fault: FaultApp
     failed = box.wait_for(lambda m: m["Message-ID"] != delayed["Message-ID"] and "multipart/report" in
                           m.get_content_type(), timeout=20, what="the failed DSN")
     assert_dsn(delayed, action="delayed", status="4.3.2", reporting_mta="mx.store.example",
-               remote_mta="mx.library.example", envelope=sent.original_envelope(), profile="postfix")
+               remote_mta="mx.library.example", envelope=sent.original_envelope(),
+               profile=dsn_profile(mail_topology, "store"))
     assert_dsn(failed, action="failed", status="4.3.2", reporting_mta="mx.store.example",
-               remote_mta="mx.library.example", envelope=sent.original_envelope(), profile="postfix")
+               remote_mta="mx.library.example", envelope=sent.original_envelope(),
+               profile=dsn_profile(mail_topology, "store"))
     story = sent.verdict()
     assert len([h for h in story.hops if h.kind == "deferred" and h.node == "store" and not h.dsn]) >= 2, \
         story.render()

@@ -7,6 +7,8 @@ responsibility: it must send the DSN itself, to the original envelope sender (RF
 
 from harness import DiskFull, FaultApplier, MailboxFull, MailTopology, QueueFull, SizeLimit, assert_dsn
 
+from . import dsn_profile, status_or_undefined
+
 
 def test_disk_full(mail_topology: MailTopology, mail_fault: FaultApplier) -> None:
     """ENOSPC at delivery, tried once: library accepted, so library bounces to Jack (4.3.0, no Remote-MTA)."""
@@ -18,8 +20,9 @@ def test_disk_full(mail_topology: MailTopology, mail_fault: FaultApplier) -> Non
     dsn = story.bounced_by("library", to="jack@store.example")
     # The log says why; the DSN itself says "x-unix; input/output error" (Postfix's wording).
     assert any("No space left on device" in h.detail for h in story.hops), story.render()
-    assert_dsn(dsn, action="failed", status="4.3.0", reporting_mta="mx.library.example", remote_mta=None,
-               recipient="jill@library.example", envelope=sent.original_envelope(), profile="postfix")
+    assert_dsn(dsn, action="failed", status=status_or_undefined("4.3.0"), reporting_mta="mx.library.example",
+               remote_mta=None, recipient="jill@library.example", envelope=sent.original_envelope(),
+               profile=dsn_profile(mail_topology, "library"))
     story.assert_no_backscatter()
 
 
@@ -31,11 +34,14 @@ def test_disk_full_retried_then_expired(mail_topology: MailTopology, mail_fault:
 
     dsn = mail_topology.mailbox("jack@store.example").wait_for_dsn(timeout=20)
     story = sent.verdict()
-    assert len([h for h in story.hops if h.kind == "deferred" and h.node == "library"]) >= 2, story.render()
+    # tried at least twice: deferred, then deferred again or failed for good at the next try (Exim logs the last
+    # try as the failure itself, Postfix as one more deferral before the expiry)
+    assert len([h for h in story.hops if h.kind in ("deferred", "bounced") and h.node == "library"
+                and not h.dsn]) >= 2, story.render()
     assert any(h.kind == "expired" and h.node == "library" for h in story.hops), story.render()
     assert story.bounced_by("library")
-    assert_dsn(dsn, action="failed", status="4.3.0", reporting_mta="mx.library.example", remote_mta=None,
-               envelope=sent.original_envelope(), profile="postfix")
+    assert_dsn(dsn, action="failed", status=status_or_undefined("4.3.0"), reporting_mta="mx.library.example",
+               remote_mta=None, envelope=sent.original_envelope(), profile=dsn_profile(mail_topology, "library"))
 
 
 def test_queue_full(mail_topology: MailTopology, mail_fault: FaultApplier) -> None:
@@ -56,8 +62,8 @@ def test_quota(mail_topology: MailTopology, mail_fault: FaultApplier) -> None:
 
     story = sent.verdict()
     dsn = story.bounced_by("library", to="jack@store.example")
-    assert_dsn(dsn, action="failed", status="5.2.2", reporting_mta="mx.library.example", remote_mta=None,
-               envelope=sent.original_envelope(), profile="postfix")
+    assert_dsn(dsn, action="failed", status=status_or_undefined("5.2.2"), reporting_mta="mx.library.example",
+               remote_mta=None, envelope=sent.original_envelope(), profile=dsn_profile(mail_topology, "library"))
     story.assert_no_backscatter()
 
 
@@ -72,4 +78,4 @@ def test_too_large(mail_topology: MailTopology, mail_fault: FaultApplier) -> Non
     dsn = story.bounced_by("store", to="jack@store.example")
     assert_dsn(dsn, action="failed", status=["5.3.4", "5.2.3"], reporting_mta="mx.store.example",
                remote_mta=None, diagnostic_contains="exceeds size limit 10000 of server mx.library.example",
-               envelope=sent.original_envelope(), profile="postfix")
+               envelope=sent.original_envelope(), profile=dsn_profile(mail_topology, "store"))

@@ -21,6 +21,7 @@ class NodeInfo:
     hostname: str
     ip: str
     domain: str
+    enhanced_status_codes: bool = True
 
 
 class EmptyMailbox:

@@ -123,4 +123,5 @@ def auto_submitted(inp: Inputs) -> Iterator[Issue]:
     for v in values:
         keyword = strip_comments(v).split(";")[0].strip().lower()
         if keyword == "auto-generated":
-            yield Issue("H-2", f"Auto-Submitted {quote(v)} labels the DSN auto-generated; a DSN is auto-replied")
+            yield Issue("H-2", f"Auto-Submitted {quote(v)} labels the DSN auto-generated; a DSN is auto-replied",
+                        variant="auto-generated")

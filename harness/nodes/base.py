@@ -112,6 +112,9 @@ class Node:
     """A running container. Subclasses say which image, environment and files it gets, and when it is ready."""
 
     kind = "node"
+    # Whether the node's SMTP server gives enhanced status codes (RFC 2034: it advertises ENHANCEDSTATUSCODES and
+    # prefixes every reply with one); a server that does not may refuse with a bare "550 Unrouteable address".
+    enhanced_status_codes = True
 
     def __init__(self, name: str, hostname: str, image: str, placement: Placement, *, domain: str = "",
                  interface_sysctls: Mapping[str, str] | None = None):

@@ -247,18 +247,29 @@ class Story:
     def assert_rejected_by(self, node: str, *, stage: str | None = None, status: str | None = None,
                            code: int | None = None, recipient: str | None = None) -> None:
         """The node refused during the SMTP dialogue (at `stage`, with `code` / enhanced `status`). The stage is
-        read in any case and usual spelling ("rcpt", "EOD", "banner"); an unknown one raises UnknownStage."""
+        read in any case and usual spelling ("rcpt", "EOD", "banner"); an unknown one raises UnknownStage. A server
+        that gives no enhanced status codes (RFC 2034: it does not advertise ENHANCEDSTATUSCODES, as Exim) meets
+        `status` with a reply that has none; a reply that has one must have that one."""
         name = self._node(node)
         want = as_stage(stage) if stage is not None else None
         cands = [h for h in self.rejections() if not h.dsn]
         for h in cands:
             if h.node == name and (want is None or h.stage == want) and \
-                    (status is None or (h.reply is not None and h.reply.enhanced == status)) and \
+                    (status is None or (h.reply is not None and self._status_matches(name, h.reply, status))) and \
                     (code is None or (h.reply is not None and h.reply.code == code)) and \
                     (recipient is None or h.recipient.lower() == recipient.lower()):
                 return
         what = " ".join(x for x in (f"at {want}" if want else "", str(code or ""), status or "") if x)
         raise self._fail(f"rejected by {self.shown(name)} {what}".rstrip(), [h.render(self.names) for h in cands])
+
+    def _status_matches(self, node: str, reply: Reply, status: str) -> bool:
+        """The reply has the enhanced status `status`, or has none at all and comes from a server that gives none
+        (RFC 2034 s3: only a server that advertises ENHANCEDSTATUSCODES must prefix its replies with one); the
+        reply code itself is checked on its own (`code`)."""
+        if reply.enhanced == status:
+            return True
+        n = self.directory.nodes.get(node)
+        return reply.enhanced is None and n is not None and not n.enhanced_status_codes
 
     @keywords(hints=_HINTS)
     def assert_unreachable(self, node: str, *, stage: str | None = None, by: str | None = None) -> None:

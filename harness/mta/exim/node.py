@@ -42,6 +42,9 @@ _RECONFIGURE = ('edit=$1; shift; save=$(mktemp -d); cp -p /etc/exim4/exim4.conf 
 
 class EximNode(MtaNode):
     kind = "exim"
+    # Exim implements no RFC 2034: it never advertises ENHANCEDSTATUSCODES, and its own replies carry none ("550
+    # Unrouteable address"); a reply an ACL writes may still begin with one.
+    enhanced_status_codes = False
 
     def __init__(self, spec: NodeSpec, topology: TopologySpec, image: str, placement: Placement):
         super().__init__(spec.name, spec.hostname, image, placement, domain=spec.domain,

@@ -48,6 +48,10 @@ _TIMINGS = re.compile(r"(?: (?:QT|DT|RT)=\S+)+$")
 _HOST_ERROR = re.compile(r"^H=(?P<name>[^\s\[(]+)?(?: ?\([^)]*\))? ?\[(?P<ip>[^\]]+)\](?::\d+)? (?P<why>.+)$")
 # "rejected from <sender> H=...: message too big: read=8507 max=5000": refused once the data was read
 _REJECTED_FROM = re.compile(r"^rejected from <(?P<sender>[^>]*)> .*?: (?P<why>.+)$")
+# Exim logs no enhanced status for a failure it found itself: what its words mean in RFC 3463's terms, for the
+# verdict's reasoning (a local part no router accepts is an unknown mailbox; a quota refusal a full mailbox).
+_STATUS_OF_WORDS = (("Unrouteable address", "5.1.1"), ("mailbox is full", "5.2.2"),
+                    ("No space left on device", "4.3.0"))
 _OK_ID = re.compile(rf"\bid=(?P<id>{MSGID})\b")
 _PARENTS = re.compile(r"<([^>]*)>")
 _FLAGS = {"=>": "sent", "->": "sent", ">>": "sent", "*>": "sent", "**": "bounced", "==": "deferred"}
@@ -156,6 +160,8 @@ def read_delivery(e: LogEvent) -> Delivery | None:
         if not host and not ip:
             relay = transport or e.get("R") or "none"
     dsn = reply.enhanced if reply is not None and reply.enhanced else ""
+    if not dsn and status != "sent" and not host:
+        dsn = next((code for words, code in _STATUS_OF_WORDS if detail.startswith(words)), "")
     return Delivery(e.node, e.queue_id, recipient, relay, dsn or "", status, detail, transport or "exim", e.line,
                     e.seq, reply, stage, failure, host, ip,
                     forwarded=False, original=original if original.lower() != recipient.lower() else "",
