@@ -231,10 +231,12 @@ class Transcript:
 
     @property
     def queue_id(self) -> str | None:
-        """The queue id in the reply at the end of data ("queued as ..."), None without one."""
+        """The queue id the reply at the end of data names, in the words of the server's MTA ("queued as ABC",
+        "OK id=1vXyZ1-..."), None without one."""
+        from .mta.readers import queued_as
+
         eod = self.reply("END-OF-MESSAGE")
-        m = re.search(r"queued as ([0-9A-Za-z]+)", eod.text) if eod else None
-        return m.group(1) if m else None
+        return (queued_as(eod.text) or None) if eod else None
 
     def render(self) -> str:
         """The session as text, C: and S: lines (as failure reports show it)."""

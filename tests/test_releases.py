@@ -126,3 +126,19 @@ def test_cli_mta_passes_through(monkeypatch: pytest.MonkeyPatch, capsys: pytest.
     with pytest.raises(SystemExit):
         main(["run", "--mta", "postfix@9"])
     assert "Postfix '9' is not a release" in capsys.readouterr().err
+
+
+def test_a_choice_of_another_kind_replaces_the_mta() -> None:
+    t = default_topology()
+    kinds = {n.name: (n.kind, n.version) for n in apply_mta(t, parse_mta(["library=exim@4.96"]))}
+    assert kinds == {"store": ("postfix", ""), "library": ("exim", "4.96"), "edu": ("postfix", "")}
+    every = {n.name: n.kind for n in apply_mta(t, parse_mta(["exim"]))}
+    assert every == {"store": "exim", "library": "exim", "edu": "exim"}
+    # a later choice wins for its node, of either kind
+    back = {n.name: (n.kind, n.version) for n in apply_mta(t, parse_mta(["exim", "library=postfix@3.7"]))}
+    assert back == {"store": ("exim", ""), "library": ("postfix", "3.7"), "edu": ("exim", "")}
+    mine = TopologySpec(nodes=(NodeSpec("a", "a.example", config_dir="/etc/postfix"), NodeSpec("b", "b.example")))
+    assert [n.kind for n in apply_mta(mine, parse_mta(["exim"]))] == ["postfix", "exim"], \
+        "a user's Postfix configuration stays Postfix unless the choice names its node"
+    mock = {n.name: n.kind for n in apply_mta(topology_with_mock_next_hop(), parse_mta(["exim"]))}
+    assert mock["edu"] == "mock"

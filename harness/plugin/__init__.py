@@ -29,7 +29,9 @@ from ..faults import Fault
 from ..mock import MockSMTP
 from ..mta.base import ConfigRefused
 from ..mta.facts import ProbeError
-from ..mta.versions import default_version, known_releases, release
+from ..mta.versions import KINDS as MTA_KINDS
+from ..mta.versions import known_releases, release
+from ..mta.versions import label as mta_label
 from ..report.outcomes import label
 from ..sut.byoc import ConfigError, relayhost_node, relayhost_script, table_options, topology_for_config
 from ..sut.conformance import Target, judged
@@ -86,9 +88,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                      "gateway container), direct, or gateway (env MAILHARNESS_ACCESS)")
     g.addoption("--mailharness-mta", dest="mailharness_mta", action="append", default=None,
                 metavar="[NODE=]KIND[@VERSION]",
-                help="the MTA release the topologies' nodes run, e.g. postfix@3.10 (every Postfix node that names "
-                     "no version) or library=postfix@3.10 (that node); repeatable; ini mailharness_mta, env "
-                     "MAILHARNESS_MTA. Releases: " + known_releases())
+                help="the MTA and release the topologies' nodes run, e.g. postfix@3.10 (every Postfix node that "
+                     "names no version), library=postfix@3.10 (that node), exim (every MTA node runs Exim) or "
+                     "library=exim@4.96; repeatable; ini mailharness_mta, env MAILHARNESS_MTA. Releases: Postfix "
+                     + known_releases("postfix") + "; Exim " + known_releases("exim"))
     parser.addini("mailharness_keep", "never | on-failure | always", default="")
     parser.addini("mailharness_mta", "[NODE=]KIND[@VERSION], one a line (e.g. postfix@3.10)", type="linelist",
                   default=[])
@@ -173,14 +176,15 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
 
 
 def _releases_line(s: Settings) -> str:
-    """The Postfix release each node of the default topology runs: "Postfix 3.10 (trixie) on store, library, edu"."""
-    by: dict[str, list[str]] = {}
+    """The MTA release each node of the default topology runs: "Postfix 3.10 (trixie) on store, edu; Exim 4.98
+    (trixie) on library"."""
+    by: dict[tuple[str, str], list[str]] = {}
     for n in apply_mta(default_topology(), s.mta):
-        if n.kind == "postfix":
-            by.setdefault(n.version or default_version(n.kind), []).append(n.name)
+        if n.kind in MTA_KINDS:
+            by.setdefault((n.kind, n.version), []).append(n.name)
     chosen = f" (--mailharness-mta {' '.join(map(str, s.mta))})" if s.mta else ""
-    return "; ".join(f"Postfix {v} ({release('postfix', v).debian}) on {', '.join(names)}"
-                     for v, names in by.items()) + chosen
+    return "; ".join(f"{mta_label(kind, v)} ({release(kind, v).debian}) on {', '.join(names)}"
+                     for (kind, v), names in by.items()) + chosen
 
 
 def _settings(config: pytest.Config) -> Settings:
