@@ -28,6 +28,8 @@ _WHERE = {
     "Refuse": "faults", "SizeLimit": "faults", "Tarpit": "faults", "UnknownUser": "faults",
     "Unreachable": "faults", "Story": "verdict", "VerdictError": "verdict",
     "assert_guarantees": "explore.guarantees",  # the guarantees `mailharness explore` checks
+    # SMTP smuggling: the probe and its report
+    "probe_smuggling": "smuggling", "SmugglingReport": "smuggling",
 }
 
 __all__ = sorted(_WHERE)
@@ -72,6 +74,7 @@ if TYPE_CHECKING:  # what type checkers and IDEs see
     from .mail import Mailbox, is_dsn, make_message
     from .plugin import FaultApplier
     from .smtp import Envelope, Recipient, Reply, Stage, Transcript, UnknownStage
+    from .smuggling import SmugglingReport, probe_smuggling
     from .topology import NodeSpec, TopologySpec, default_topology, topology_with_mock_next_hop
     from .verdict import Story, VerdictError
     from .world import MailTopology, Sent
