@@ -23,7 +23,8 @@ _WHERE = {
     "LogEvent": "evidence.events", "MailTimeout": "evidence.events", "EngineUnavailable": "engine.docker",
     "MailharnessError": "errors",
     # faults and the verdict
-    "Fault": "faults", "AcceptUnknownUsers": "faults", "DiskFull": "faults", "Dns": "faults", "Down": "faults",
+    "Fault": "faults", "AcceptUnknownUsers": "faults", "BareNewlineAccepted": "faults", "DiskFull": "faults",
+    "Dns": "faults", "Down": "faults",
     "Forward": "faults", "MailboxFull": "faults", "QueueFull": "faults", "QueueLifetime": "faults",
     "Refuse": "faults", "SizeLimit": "faults", "Tarpit": "faults", "UnknownUser": "faults",
     "Unreachable": "faults", "Story": "verdict", "VerdictError": "verdict",
@@ -56,6 +57,7 @@ if TYPE_CHECKING:  # what type checkers and IDEs see
     from .explore.guarantees import assert_guarantees
     from .faults import (
         AcceptUnknownUsers,
+        BareNewlineAccepted,
         DiskFull,
         Dns,
         Down,
