@@ -122,3 +122,14 @@ def test_a_server_that_ends_data_at_a_bare_line_feed_takes_the_smuggled_message(
         assert not result.vulnerable and len(server.messages) == 1
         assert b"MAIL FROM:<ceo@store.example>" in server.messages[0]  # the smuggled commands are text to it
     assert "C: This message carries a second one (lf-dot-crlf)<LF>" in result.render()
+
+
+def test_a_mailbox_is_named_after_its_owner_below_the_harness_own_folders() -> None:
+    from harness.loadgen.settle import MailboxFile
+    from harness.smuggling.probe import _mailbox
+
+    assert _mailbox(MailboxFile("library", "jill", "<m>", "/var/mail/jill/new/1.x")) == "library: jill"
+    assert _mailbox(MailboxFile("library", ".mh_home", "<m>", "/var/mail/.mh_home/jill/Maildir/new/1.x")) == \
+        "library: jill"
+    assert _mailbox(MailboxFile("library", ".mh-dovecot", "<m>", "/var/mail/.mh-dovecot/acme.test/bob/new/1")) == \
+        "library: acme.test/bob"

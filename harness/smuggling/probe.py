@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from .. import evidence
-from ..loadgen.settle import mailbox_files
+from ..loadgen.settle import MailboxFile, mailbox_files
 from ..mail import parse_message
 from ..mta.base import MtaNode
 from ..nodes.base import in_parallel
@@ -252,6 +252,16 @@ def _smuggled_transcript(s: Session, env: Envelope) -> Transcript:
     return t
 
 
+def _mailbox(f: MailboxFile) -> str:
+    """"library: jill" for a mailbox file; below a folder of the harness's own (".mh_home/jill/Maildir/new/..." for
+    a configuration's home_mailbox), the folders that name the owner."""
+    if not f.user.startswith("."):
+        return f"{f.node}: {f.user}"
+    rest = f.path.split(f"/{f.user}/", 1)[-1].split("/")[:-1]
+    owner = "/".join(p for p in rest if p not in ("new", "cur", "tmp", "Maildir"))
+    return f"{f.node}: {owner or f.user}"
+
+
 def _find(world: MailTopology, via: str, message_id: str, env: Envelope, t: Transcript, data: bytes,
           copies: dict[str, list[tuple[str, str]]], deadline: float) -> Found:
     """Where the message `message_id` is: the copies the logs show (their story settled first, until `deadline`),
@@ -263,7 +273,7 @@ def _find(world: MailTopology, via: str, message_id: str, env: Envelope, t: Tran
         story = sent.verdict(timeout=max(1.0, deadline - time.monotonic()))
     mtas = [n for n in world.nodes.values() if isinstance(n, MtaNode) and n.alive]
     files = [f for f in mailbox_files(mtas) if f.message_id == message_id]
-    mailboxes = [f"{f.node}: {f.user}" for f in files]
+    mailboxes = [_mailbox(f) for f in files]
     paths = [f"{f.node}:{f.path}" for f in files]
     text = ""
     if files:
