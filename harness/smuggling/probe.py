@@ -216,18 +216,33 @@ def probe_smuggling(world: MailTopology, node: str, *, recipient: str, sender: s
     deadline = time.monotonic() + timeout
     world.sync_logs()
     copies = _queued(world)
+    # What each variant sent that a server took: the smuggled message, or (bare characters) the carrier.
+    looked: list[tuple[VariantResult, str, Sent]] = []
     for r, w in zip(results, wires, strict=True):
-        if r.variant.smuggles and not r.session.stopped:
-            smuggled = Envelope.of(forged, [recipient])
-            found = _find(world, target.name, w.smuggled_id, smuggled, _smuggled_transcript(r.session, smuggled),
-                          w.smuggled, copies, deadline)
-            r.smuggled = found if found.anywhere else None
-        elif r.variant.inside and not r.session.stopped and r.carrier_reply is not None and r.carrier_reply.ok:
+        if r.session.stopped:
+            continue
+        if r.variant.smuggles:
+            env = Envelope.of(forged, [recipient])
+            looked.append((r, w.smuggled_id, Sent(env, _smuggled_transcript(r.session, env),
+                                                  parse_message(w.smuggled), target.name, world)))
+        elif r.carrier_reply is not None and r.carrier_reply.ok:
             env = Envelope.of(sender, [recipient])
             t = Transcript(r.session.server, env, [Exchange("END-OF-MESSAGE", "<carrier>", r.carrier_reply,
                                                             time.time())])
-            r.carrier = _find(world, target.name, w.carrier_id, env, t, w.first.partition(b"\r\n.\r\n")[0],
-                              copies, deadline)
+            looked.append((r, w.carrier_id, Sent(env, t, parse_message(w.first.partition(b"\r\n.\r\n")[0]),
+                                                 target.name, world)))
+    # The copies a log shows are followed until they are settled (delivered, bounced: their story), then every
+    # mailbox is read once.
+    stories = {mid: sent.verdict(timeout=max(1.0, deadline - time.monotonic())) for _, mid, sent in looked
+               if copies.get(mid)}
+    held = _held(world, {mid for _, mid, _ in looked})
+    for r, mid, _ in looked:
+        found = Found(mid, tuple(f"{n}: {q}" for n, q in copies.get(mid, [])), *held.get(mid, ((), (), "")),
+                      story=stories.get(mid))
+        if r.variant.smuggles:
+            r.smuggled = found if found.anywhere else None
+        else:
+            r.carrier = found
     release = target.release if isinstance(target, MtaNode) else ""
     client = next((s.client for s in sessions if s.client), "")
     return SmugglingReport(target.name, client, release, results)
@@ -262,29 +277,27 @@ def _mailbox(f: MailboxFile) -> str:
     return f"{f.node}: {owner or f.user}"
 
 
-def _find(world: MailTopology, via: str, message_id: str, env: Envelope, t: Transcript, data: bytes,
-          copies: dict[str, list[tuple[str, str]]], deadline: float) -> Found:
-    """Where the message `message_id` is: the copies the logs show (their story settled first, until `deadline`),
-    then the mailboxes of every MTA node and every mock server that hold it."""
-    queued = copies.get(message_id, [])
-    story = None
-    if queued:
-        sent = Sent(env, t, parse_message(data), via, world)
-        story = sent.verdict(timeout=max(1.0, deadline - time.monotonic()))
+def _held(world: MailTopology, wanted: set[str]) -> dict[str, tuple[tuple[str, ...], tuple[str, ...], str]]:
+    """Message-ID -> the mailboxes that hold it, where, and its stored text (the first copy's first 4000 bytes):
+    every MTA node's mailboxes (the census) and every mock server's accepted messages, each read once."""
+    found: dict[str, tuple[list[str], list[str], str]] = {}
     mtas = [n for n in world.nodes.values() if isinstance(n, MtaNode) and n.alive]
-    files = [f for f in mailbox_files(mtas) if f.message_id == message_id]
-    mailboxes = [_mailbox(f) for f in files]
-    paths = [f"{f.node}:{f.path}" for f in files]
-    text = ""
-    if files:
-        raw = world.nodes[files[0].node].read(["head", "-c", "4000", files[0].path])
-        text = raw.decode("utf-8", "replace")
+    for f in mailbox_files(mtas):
+        if f.message_id in wanted:
+            boxes, paths, text = found.setdefault(f.message_id, ([], [], ""))
+            boxes.append(_mailbox(f))
+            paths.append(f"{f.node}:{f.path}")
+            if not text:
+                raw = world.nodes[f.node].read(["head", "-c", "4000", f.path])
+                found[f.message_id] = (boxes, paths, raw.decode("utf-8", "replace"))
     for n in world.nodes.values():
-        if isinstance(n, MockNode) and n.alive:
-            for m in n.messages:
-                if m.accepted and message_id.encode() in m.data:
-                    mailboxes.append(f"{n.name} (mock)")
+        if not (isinstance(n, MockNode) and n.alive):
+            continue
+        for m in n.messages:
+            for mid in wanted:
+                if m.accepted and mid.encode() in m.data:
+                    boxes, paths, text = found.setdefault(mid, ([], [], ""))
+                    boxes.append(f"{n.name} (mock)")
                     paths.append(f"{n.name} (mock): message {m.id}")
-                    text = text or m.data.decode("utf-8", "replace")[:4000]
-    return Found(message_id, tuple(f"{node}: {qid}" for node, qid in queued), tuple(mailboxes), tuple(paths), text,
-                 story)
+                    found[mid] = (boxes, paths, text or m.data.decode("utf-8", "replace")[:4000])
+    return {mid: (tuple(b), tuple(p), t) for mid, (b, p, t) in found.items()}
