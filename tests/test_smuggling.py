@@ -133,3 +133,19 @@ def test_a_mailbox_is_named_after_its_owner_below_the_harness_own_folders() -> N
         "library: jill"
     assert _mailbox(MailboxFile("library", ".mh-dovecot", "<m>", "/var/mail/.mh-dovecot/acme.test/bob/new/1")) == \
         "library: acme.test/bob"
+
+
+@pytest.mark.parametrize(("name", "stored", "said"), [
+    ("bare-cr", "h: v\nline one line two\n", "replaced by a space"),
+    ("bare-cr", "h: v\nline one\rline two\n", "kept"),
+    ("bare-lf", "h: v\nline one\nline two\n", "a line end"),  # a Maildir file: <LF> line ends
+    ("bare-lf", "h: v\r\n\r\nline one\nline two\r\n", "kept"),  # a mock's spool: <CR><LF> line ends
+    ("bare-lf", "h: v\r\n\r\nline one\r\nline two\r\n", "a line end"),
+    ("bare-lf", "h: v\nline two\n", "changed otherwise"),
+])
+def test_how_the_stored_carrier_has_the_bare_character(name: str, stored: str, said: str) -> None:
+    from harness.smuggling import Found
+    from harness.smuggling.session import Session
+
+    r = VariantResult(variant(name), Session("x:25"), carrier=Found("<c>", text=stored))
+    assert r.stored_as == said

@@ -106,12 +106,13 @@ class VariantResult:
         if self.carrier is None or not self.carrier.text or not self.variant.inside:
             return ""
         text = self.carrier.text
+        crlf = "\r\n" in text  # stored with <CR><LF> line ends (a mock's spool), or <LF> ones (a Maildir file)
         if "line one line two" in text:
             return "replaced by a space"
-        if "line one\rline two" in text:
-            return "kept"
-        if "line one\nline two" in text:
+        if "line one\r\nline two" in text or (not crlf and "line one\nline two" in text):
             return "a line end"
+        if f"line one{self.variant.inside.decode()}line two" in text:
+            return "kept"
         return "changed otherwise"
 
     def outcome(self) -> str:
