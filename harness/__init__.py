@@ -23,11 +23,14 @@ _WHERE = {
     "LogEvent": "evidence.events", "MailTimeout": "evidence.events", "EngineUnavailable": "engine.docker",
     "MailharnessError": "errors",
     # faults and the verdict
-    "Fault": "faults", "AcceptUnknownUsers": "faults", "DiskFull": "faults", "Dns": "faults", "Down": "faults",
+    "Fault": "faults", "AcceptUnknownUsers": "faults", "BareNewlineAccepted": "faults", "DiskFull": "faults",
+    "Dns": "faults", "Down": "faults",
     "Forward": "faults", "MailboxFull": "faults", "QueueFull": "faults", "QueueLifetime": "faults",
     "Refuse": "faults", "SizeLimit": "faults", "Tarpit": "faults", "UnknownUser": "faults",
     "Unreachable": "faults", "Story": "verdict", "VerdictError": "verdict",
     "assert_guarantees": "explore.guarantees",  # the guarantees `mailharness explore` checks
+    # SMTP smuggling: the probe and its report
+    "probe_smuggling": "smuggling", "SmugglingReport": "smuggling",
 }
 
 __all__ = sorted(_WHERE)
@@ -54,6 +57,7 @@ if TYPE_CHECKING:  # what type checkers and IDEs see
     from .explore.guarantees import assert_guarantees
     from .faults import (
         AcceptUnknownUsers,
+        BareNewlineAccepted,
         DiskFull,
         Dns,
         Down,
@@ -72,6 +76,7 @@ if TYPE_CHECKING:  # what type checkers and IDEs see
     from .mail import Mailbox, is_dsn, make_message
     from .plugin import FaultApplier
     from .smtp import Envelope, Recipient, Reply, Stage, Transcript, UnknownStage
+    from .smuggling import SmugglingReport, probe_smuggling
     from .topology import NodeSpec, TopologySpec, default_topology, topology_with_mock_next_hop
     from .verdict import Story, VerdictError
     from .world import MailTopology, Sent

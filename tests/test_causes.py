@@ -33,3 +33,19 @@ def test_an_open_relay_by_mynetworks_or_a_leading_permit() -> None:
 
 def test_a_topic_the_package_does_not_know_has_no_cause() -> None:
     assert causes("postfix", "quota", GOOD) == []
+
+
+def test_smuggling_causes_read_the_values_the_node_runs_with() -> None:
+    from harness.mta import cause_settings
+
+    assert "smtpd_forbid_bare_newline" in cause_settings("postfix", "smuggling")
+    assert cause_settings("postfix", "relay") == ()
+    fixed = {"smtpd_forbid_bare_newline": "normalize", "smtpd_forbid_bare_newline_exclusions": "127.0.0.0/8",
+             "smtpd_forbid_unauth_pipelining": "no"}
+    assert causes("postfix", "smuggling", fixed) == []
+    found = causes("postfix", "smuggling", {**fixed, "smtpd_forbid_bare_newline": "no"})
+    assert found[0].startswith("smtpd_forbid_bare_newline = no") and "normalize" in found[0], found
+    assert found[1].startswith("smtpd_forbid_unauth_pipelining = no as well"), found
+    [wide] = causes("postfix", "smuggling", {**fixed, "smtpd_forbid_bare_newline_exclusions": "0.0.0.0/0",
+                                             "smtpd_forbid_unauth_pipelining": "yes"})
+    assert "exempts every client on the Internet" in wide

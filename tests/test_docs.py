@@ -38,7 +38,8 @@ REACHED = ["harness.verdict.Hop", "harness.verdict.EmittedDsn", "harness.mail.Ma
            "harness.dsn.model.Address", "harness.dsn.model.DateValue", "harness.dsn.model.Field",
            "harness.dsn.model.Block", "harness.dsn.model.MimePart", "harness.dsn.model.ReturnedContent",
            "harness.dsn.context.RecipientParams", "harness.dsn.assertions.DsnAssertionError",
-           "harness.errors.KeywordError"]
+           "harness.errors.KeywordError", "harness.smuggling.VariantResult", "harness.smuggling.Found",
+           "harness.smuggling.Variant", "harness.smuggling.Line", "harness.smuggling.session.Session"]
 
 
 def _load(dotted: str) -> Any:

@@ -81,3 +81,20 @@ def test_a_size_limit_keeps_bounces_possible() -> None:
     assert params["message_size_limit"] == 20_000 and 0 < params["bounce_size_limit"] < 20_000
     with pytest.raises(FaultError, match="could not send its own DSNs"):
         postfix_changes(SizeLimit("library", 2000), _Library())  # type: ignore[arg-type]
+
+
+def test_bare_newline_accepted_is_one_postfix_parameter_and_needs_a_real_mta() -> None:
+    """Postfix's unfixed behaviour (smtpd_forbid_bare_newline = no, Postfix < 3.9's default); the ledger undoes the
+    one Param exactly as for any other fault. A mock node cannot express it."""
+    from harness import BareNewlineAccepted
+    from harness.faults.changes import Param
+    from harness.mta.postfix.faults import changes_for as postfix_changes
+
+    class _Library:
+        name, domain = "library", "library.example"
+
+    assert postfix_changes(BareNewlineAccepted("library"), _Library()) == (  # type: ignore[arg-type]
+        Param("library", "smtpd_forbid_bare_newline", "no"),)
+    assert BareNewlineAccepted("library").describe() == "BareNewlineAccepted(library)"
+    with pytest.raises(FaultError, match="edu is a mock node; this fault needs a real MTA"):
+        changes_for(BareNewlineAccepted("edu"), _World())  # type: ignore[arg-type]

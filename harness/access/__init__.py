@@ -62,6 +62,13 @@ class Access:
     mode: Literal["direct", "gateway"]
     reason: str  # why this path, and for the gateway how it is reached (the same for every topology of a run)
     tunnel: Tunnel | None = None
+    # The address the nodes see this path's connections come from: the gateway's on the topology's network; ""
+    # for the direct path, where it is the connection's own local address (the network's gateway on the host).
+    client_ip: str = ""
+
+    def client_address(self, sock: socket.socket) -> str:
+        """The address the node at the other end of `sock` (a connection made by `connect`) sees it come from."""
+        return self.client_ip or str(sock.getsockname()[0])
 
     def connect(self, ip: str, port: int, timeout: float) -> socket.socket:
         """A TCP connection to a node's address; fails as a direct connection would (refused, timed out)."""
@@ -150,7 +157,7 @@ class Chooser:
                               f"{exc.__class__.__name__}: {exc}")
             raise self._none() from None
         how = "forced" if self.mode == "gateway" else "no direct route to the containers"
-        return Access("gateway", f"{how}; reached {self.where.why}", tunnel)
+        return Access("gateway", f"{how}; reached {self.where.why}", tunnel, client_ip=self.gateway_ip)
 
     def _none(self) -> NoAccessPath:
         tried = "\n".join(f"  - {t}" for t in self.tried)

@@ -129,6 +129,16 @@ class QueueLifetime(Fault):
     """When a "delayed" DSN is sent (delay_warning_time), a Postfix time; "0": never."""
 
 
+# -- what the server accepts on the wire --------------------------------------------------------------------------
+@dataclass(frozen=True)
+class BareNewlineAccepted(Fault):
+    """The node's SMTP server takes a bare line feed for a line end everywhere, the end of data included
+    (<LF>.<LF>, <LF>.<CR><LF>): the behaviour before the fixes for SMTP smuggling (CVE-2023-51764), which RFC 5321
+    s4.1.1.4 forbids. A client that passes such a sequence on (an outbound relay) can then have a second message
+    accepted, with a forged sender, from the relay's address. On Postfix: ``smtpd_forbid_bare_newline = no``
+    (Postfix 3.9's default is normalize; 3.7's, as Debian 12 ships it, is already no). See docs/smuggling.md."""
+
+
 # -- the next hop's availability -------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Down(Fault):

@@ -5,8 +5,9 @@
 - `log_gaps`: the event pipeline lost nothing: every line Docker holds for a node, up to a token written to its
   log now, was followed into the EventLog (the accounting reads only the EventLog).
 - `mailbox_census`: what the mailboxes hold (the first Message-ID of each Maildir file and of each message of an
-  mbox file), to compare with the deliveries the logs report: a message in a mailbox that no log line delivered
-  means a log line was lost before it reached the harness (by Postfix, or by Docker).
+  mbox file; `mailbox_files` says where each one is), to compare with the deliveries the logs report: a message
+  in a mailbox that no log line delivered means a log line was lost before it reached the harness (by Postfix,
+  or by Docker). The SMTP smuggling probe (harness.smuggling) looks for a smuggled message with it.
 """
 
 from __future__ import annotations
@@ -117,10 +118,21 @@ def log_gaps(world: MailTopology, timeout: float = 30.0) -> dict[str, tuple[int,
     return gaps
 
 
-def mailbox_census(nodes: Sequence[MtaNode]) -> Counter[MailboxKey]:
-    """(node, user, Message-ID) -> copies in that user's mailbox, on these nodes (the harness's mail layout: under
-    each of the node's mailbox_roots, a Maildir folder or an mbox file named after the user)."""
-    out: Counter[MailboxKey] = Counter()
+@dataclass(frozen=True)
+class MailboxFile:
+    """One message in a mailbox: the node, the user whose mailbox holds it, its first Message-ID ("" for none) and
+    the file (a Maildir file, or the mbox file that holds it among others)."""
+
+    node: str
+    user: str
+    message_id: str
+    path: str
+
+
+def mailbox_files(nodes: Sequence[MtaNode]) -> list[MailboxFile]:
+    """Every message in the mailboxes of these nodes (the harness's mail layout: under each of the node's
+    mailbox_roots, a Maildir folder or an mbox file named after the user), read in one command per node."""
+    out: list[MailboxFile] = []
     raws = in_parallel([functools.partial(n.exec, ["sh", "-c", _CENSUS, "census", _CENSUS_AWK, *n.mailbox_roots],
                                           check=False) for n in nodes])
     for n, raw in zip(nodes, raws, strict=True):
@@ -131,8 +143,13 @@ def mailbox_census(nodes: Sequence[MtaNode]) -> Counter[MailboxKey]:
             if root is None:
                 continue
             user = path[len(root.rstrip("/")) + 1:].split("/")[0]
-            out[(n.name, user, mid)] += 1
+            out.append(MailboxFile(n.name, user, mid, path))
     return out
+
+
+def mailbox_census(nodes: Sequence[MtaNode]) -> Counter[MailboxKey]:
+    """(node, user, Message-ID) -> copies in that user's mailbox, on these nodes (see mailbox_files)."""
+    return Counter((f.node, f.user, f.message_id) for f in mailbox_files(nodes))
 
 
 def logged_mailboxes(events: Sequence[LogEvent], nodes: Sequence[str], delimiter: str = "+") -> Counter[MailboxKey]:

@@ -61,3 +61,13 @@ def causes(kind: str, topic: str, params: dict[str, str]) -> list[str]:
 
         return postfix_causes(topic, params)
     raise UsageError(f"no MTA package for kind {kind!r}; MTAs: {', '.join(KINDS)}")
+
+
+def cause_settings(kind: str, topic: str) -> tuple[str, ...]:
+    """The settings whose values, as the running node has them (`MtaNode.settings`), the causes of `topic` read
+    (where the values of the configuration's inspection would be another release's defaults); () for none."""
+    if kind == "postfix":
+        from .postfix.causes import SETTINGS
+
+        return SETTINGS.get(topic, ())
+    raise UsageError(f"no MTA package for kind {kind!r}; MTAs: {', '.join(KINDS)}")

@@ -9,7 +9,9 @@ an `MtaNode` and asks it:
   at all (`conflict`); to forget what it wrote when its container restarted (`restarted`);
 - for a log barrier (`sync_command`: a command that writes a token to the mail log under SYNC_PROGRAM);
 - for its queue (`queue`, `flush_queue`), where its mailboxes are (`mailbox_roots`), and a mailbox's quota as the
-  server that stores it reports it (`quota`).
+  server that stores it reports it (`quota`);
+- for the values it runs with (`settings`, for the causes of a failed requirement), and whether it trusts a client
+  enough to let it send bare line feeds (`lenient_to`, for the SMTP smuggling probe).
 
 Each MTA package (`harness.mta.postfix`) subclasses it; `harness.mta.node_class(kind)` gives the class.
 """
@@ -17,6 +19,7 @@ Each MTA package (`harness.mta.postfix`) subclasses it; `harness.mta.node_class(
 from __future__ import annotations
 
 import abc
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
@@ -117,6 +120,17 @@ class MtaNode(Node, abc.ABC):
     @abc.abstractmethod
     def mailbox_roots(self) -> tuple[str, ...]:
         """The folders under which the node delivers into mailboxes (what a census of the mailboxes reads)."""
+
+    def settings(self, names: Sequence[str]) -> dict[str, str]:
+        """The values this node's MTA runs with for the settings `names` (its release's defaults where the
+        configuration sets none), for the causes of a failed requirement; {} where the MTA has no such thing."""
+        return {}
+
+    def lenient_to(self, client_ip: str) -> str:
+        """Why this node's SMTP server would let a client at `client_ip` end lines and the data with a bare line
+        feed although it holds other clients to <CR><LF> (it trusts that client); "" when it treats that client as
+        any other. A smuggling probe from such a client says nothing of what a client on the Internet meets."""
+        return ""
 
     def quota(self, address: str) -> Quota | None:
         """The quota on the mailbox that stores `address`'s mail, as the server that stores it reports it (a

@@ -203,7 +203,12 @@ class Target:
         baseline, or when none is visible)."""
         if self.info is None or not topic:
             return []
-        return mta.causes(self.world.spec.node(self.node).kind, topic, self.info.params)
+        kind = self.world.spec.node(self.node).kind
+        params = dict(self.info.params)
+        names = mta.cause_settings(kind, topic)
+        if names:  # as the node runs them: its release's defaults, not the inspection's
+            params.update(self.world.mta(self.node).settings(names))
+        return mta.causes(kind, topic, params)
 
     def overrides(self) -> list[str]:
         return [f"{what}: {why}" for what, why in mta.overrides("postfix")] if self.info is not None else []

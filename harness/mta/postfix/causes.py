@@ -41,12 +41,34 @@ def _relay(p: Params) -> list[str]:
     return out
 
 
-_CAUSES: dict[str, Callable[[Params], list[str]]] = {"unknown-recipients": _unknown_recipients, "relay": _relay}
+def _smuggling(p: Params) -> list[str]:
+    out = []
+    if p.get("smtpd_forbid_bare_newline", "").strip().lower() == "no":
+        out.append("smtpd_forbid_bare_newline = no (set here, or the default of Postfix < 3.9, such as Debian 12's "
+                   "3.7): a bare LF ends a line, and <LF>.<CR><LF> the data; set it to normalize (Postfix >= 3.7.10; "
+                   "yes on 3.7.9)")
+    wide = [n for n in items(p.get("smtpd_forbid_bare_newline_exclusions", "")) if n.endswith("/0")]
+    if wide:
+        out.append(f"smtpd_forbid_bare_newline_exclusions = {p.get('smtpd_forbid_bare_newline_exclusions')}: "
+                   f"{', '.join(wide)} exempts every client on the Internet; keep it to your own networks")
+    if out and p.get("smtpd_forbid_unauth_pipelining", "").strip().lower() == "no":
+        out.append("smtpd_forbid_unauth_pipelining = no as well: not even a smuggled transaction sent in one go "
+                   "is refused (yes from Postfix 3.9; it stops only that one form)")
+    return out
+
+
+_CAUSES: dict[str, Callable[[Params], list[str]]] = {"unknown-recipients": _unknown_recipients, "relay": _relay,
+                                                     "smuggling": _smuggling}
 TOPICS = tuple(_CAUSES)
+# The settings a topic's causes read from the node itself, as it runs (its release's defaults where the
+# configuration sets none: the probe that reads a configuration runs the default release).
+SETTINGS: dict[str, tuple[str, ...]] = {"smuggling": ("smtpd_forbid_bare_newline",
+                                                      "smtpd_forbid_bare_newline_exclusions",
+                                                      "smtpd_forbid_unauth_pipelining")}
 
 
 def causes(topic: str, params: Params) -> list[str]:
-    """The causes of `topic` ("unknown-recipients", "relay") the configuration's own values show; [] for none
-    visible, or for a topic this package knows nothing of."""
+    """The causes of `topic` ("unknown-recipients", "relay", "smuggling") the configuration's own values show; []
+    for none visible, or for a topic this package knows nothing of."""
     fn = _CAUSES.get(topic)
     return fn(params) if fn is not None else []

@@ -154,6 +154,13 @@ def _(fault: F.Refuse, node: Addressed) -> Changes:
     return (TableLine(node.name, "refuse", f"{fault.address} {fault.reply}"),)
 
 
+@changes_for.register(F.BareNewlineAccepted)
+def _(fault: F.BareNewlineAccepted, node: Addressed) -> Changes:
+    # Postfix < 3.9's default (and the only behaviour before 3.5.23/3.6.13/3.7.9/3.8.4): a bare <LF> ends a line,
+    # and "." on such a line ends the data. Clients in smtpd_forbid_bare_newline_exclusions are treated so anyway.
+    return (Param(node.name, "smtpd_forbid_bare_newline", "no"),)
+
+
 @changes_for.register(F.QueueLifetime)
 def _(fault: F.QueueLifetime, node: Addressed) -> Changes:
     return (Param(node.name, "maximal_queue_lifetime", fault.lifetime),

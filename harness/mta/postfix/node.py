@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Sequence
 from pathlib import Path
 
 import docker.errors
@@ -15,10 +16,11 @@ from ...faults.changes import Change, NodeWant
 from ...nodes.base import NodeError, Placement
 from ...topology import NodeSpec, TopologySpec
 from ..base import NEIGHBOUR_SYSCTLS, SYNC_PROGRAM, ClientStage, ConfigRefused, MtaNode, Quota
-from . import evidence
+from . import evidence, smuggling
 from . import faults as interpret
 from . import quota as dovecot_quota
 from .config import ConfigWriter
+from .configfacts import settings
 from .evidence.grammar import grammar
 from .faults import MBOX_SPOOL
 
@@ -251,6 +253,27 @@ class PostfixNode(MtaNode):
     @property
     def mailbox_roots(self) -> tuple[str, ...]:
         return ("/var/mail", MBOX_SPOOL)
+
+    def settings(self, names: Sequence[str]) -> dict[str, str]:
+        """`postconf -x` on the node: main.cf's values, the release's defaults where main.cf sets none."""
+        if not names:
+            return {}
+        return settings(self.exec(["postconf", "-x", *names], check=False).decode("utf-8", "replace"))
+
+    def lenient_to(self, client_ip: str) -> str:
+        """smtpd_forbid_bare_newline_exclusions (as master.cf's smtp service may override it), when it holds
+        `client_ip` and smtpd_forbid_bare_newline holds other clients to <CR><LF> (harness.mta.postfix.smuggling)."""
+        main = self.settings(smuggling.PARAMS)
+        overrides = settings(self.exec(["postconf", "-Px"], check=False).decode("utf-8", "replace"))
+
+        def read_file(path: str) -> str:
+            return self.read(["cat", path], ok=(0, 1)).decode("utf-8", "replace")
+
+        def in_table(table: str, key: str) -> bool:
+            return self.run(["postmap", "-q", key, table])[0] == 0
+
+        return smuggling.exemption(smuggling.effective(main, overrides), client_ip, read_file=read_file,
+                                   in_table=in_table)
 
     def quota(self, address: str) -> Quota | None:
         """Dovecot's report where your configuration delivers to it (lmtp:); None for Postfix's own delivery (a
