@@ -10,7 +10,7 @@ and looks for the smuggled message in every log and mailbox of the topology.
 
 import pytest
 
-from harness import BareNewlineAccepted, MailTopology, probe_smuggling
+from harness import BareNewlineAccepted, FaultError, MailTopology, probe_smuggling
 
 JILL, JACK = "jill@library.example", "jack@store.example"
 
@@ -18,8 +18,14 @@ JILL, JACK = "jill@library.example", "jack@store.example"
 def test_bare_newline_accepted(mail_topology: MailTopology) -> None:
     """A bare LF taken for a line end: <LF>.<CR><LF> ends DATA, and the smuggled message, from a forged sender, is
     delivered to Jill; once the fault is removed, no variant gets through."""
-    with mail_topology.fault(BareNewlineAccepted("library")):
+    try:
+        remove = mail_topology.apply(BareNewlineAccepted("library"))
+    except FaultError as exc:  # an MTA whose fix cannot be turned off (Exim: no setting brings the old way back)
+        pytest.skip(f"not applicable: {exc}")
+    try:
         report = probe_smuggling(mail_topology, "library", recipient=JILL, sender=JACK)
+    finally:
+        remove()
 
     assert report.vulnerable, report.render()
     result = report.result("lf-dot-crlf")
@@ -38,7 +44,12 @@ def test_bare_newline_accepted(mail_topology: MailTopology) -> None:
 def test_release_default(mail_topology: MailTopology) -> None:
     """Each release's own default, seen from a client on the Internet: DATA ends at <CR><LF>.<CR><LF> only. Postfix
     3.7 as Debian 12 ships it (3.7.11) leaves the fix off by default (smtpd_forbid_bare_newline = no): vulnerable,
-    an expected failure until it is set; Postfix 3.10 (Debian 13) is not."""
+    an expected failure until it is set; Postfix 3.10 (Debian 13) is not. Exim's baseline changes nothing about
+    line ends: its release's own behaviour is probed as it is."""
+    if mail_topology.node("library").kind != "postfix":
+        other = probe_smuggling(mail_topology, "library", recipient=JILL, sender=JACK)
+        assert not other.vulnerable, other.render()
+        return
     node = mail_topology.postfix("library")
     # The harness's baseline sets the fix on every release: back to the release's own default for this test.
     node.edit_config("postconf -X smtpd_forbid_bare_newline")
