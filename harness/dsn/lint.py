@@ -1,4 +1,5 @@
-"""`mailharness dsn-lint [--profile strict|postfix|lenient] [--json] [--delivered] FILE...` ('-' is standard input).
+"""`mailharness dsn-lint [--profile strict|postfix|exim|lenient] [--json] [--delivered] FILE...`
+(`-` is standard input).
 
 Exit status: 0 when no input has an error finding, 1 when any has, 2 when an input could not be read at all
 (2 wins over 1). A message that is not a DSN is reported with the reason and is not an error, unless it declares
