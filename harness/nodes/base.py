@@ -148,6 +148,11 @@ class Node:
         self._shell_lock = threading.Lock()  # the threads that run commands in parallel open one shell
         self.access: Access = DIRECT  # how the test process reaches it (harness.access; the topology decides)
 
+    def add_files(self, files: Mapping[str, bytes]) -> None:
+        """Files (path -> content) the container has before its first process starts (the node's TLS files)."""
+        for path, content in files.items():
+            self.container.with_copy_into_container(content, path)
+
     # -- lifecycle ---------------------------------------------------------------------------------
     def start(self) -> None:
         self.started_at = time.monotonic()
