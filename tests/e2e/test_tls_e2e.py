@@ -1,6 +1,7 @@
 """TLS inside a topology: every node offers STARTTLS with a certificate issued by the topology's own CA for its host
-name (Postfix, Exim and the mock alike), the mock presents the kind its script chooses, and a sending node that
-verifies trusts the topology's CA. Checked from the test process as a verifying client (Python's ssl) does."""
+name (Postfix, Exim and the mock alike), the mock presents the kind its script chooses, and the TLS faults change
+each kind of node's server and are undone exactly. Checked from the test process as a verifying client (Python's
+ssl) does."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from typing import BinaryIO
 
 import pytest
 
-from harness import MailTopology, NodeSpec, TopologySpec
+from harness import BadCertificate, MailTopology, NodeSpec, NoStartTLS, TopologySpec
 from harness.mock import Script
 
 SPEC = TopologySpec(name="tls", nodes=(
@@ -93,3 +94,21 @@ def test_each_node_has_its_own_key_and_the_same_ca(world: MailTopology) -> None:
     keys = {n: world.node(n).exec(["cat", "/etc/mailharness/tls/key.pem"]) for n in ("store", "library", "edu")}
     cas = {world.node(n).exec(["cat", "/etc/mailharness/tls/ca.pem"]) for n in ("store", "library", "edu")}
     assert len(set(keys.values())) == 3 and len(cas) == 1
+
+
+@pytest.mark.parametrize("node", ["store", "library", "edu"])
+def test_the_tls_faults_on_each_kind_of_node_and_their_undo(world: MailTopology, ca: Path, node: str) -> None:
+    """NoStartTLS and BadCertificate on Postfix (store), Exim (library) and the mock (edu): STARTTLS gone, then the
+    bad certificate presented; each undo brings back exactly what was there (the other fault still holds)."""
+    world.reset()
+    if node == "edu":
+        world.mock("edu").script = Script().advertise("STARTTLS")
+    bad = world.apply(BadCertificate(node, "untrusted"))
+    assert "unable to get local issuer certificate" in starttls(world, node, ca)[1]
+    off = world.apply(NoStartTLS(node))
+    keywords, said = starttls(world, node, ca)
+    assert said == "no STARTTLS" and b"STARTTLS" not in keywords, keywords
+    off()
+    assert "unable to get local issuer certificate" in starttls(world, node, ca)[1]  # BadCertificate still holds
+    bad()
+    assert starttls(world, node, ca)[1] == ""
