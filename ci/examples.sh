@@ -10,7 +10,8 @@
 # shellcheck disable=SC2034  # used by the scripts that source this file
 declare -A want=([postfix-good]=0 [postfix-debian]=0 [postfix-distribution]=0 [postfix-gateway]=0
                  [postfix-inbound-gateway]=0 [postfix-backscatter]=1 [postfix-sql]=0
-                 [postfix-nullclient]=0 [postfix-satellite]=0 [postfix-bare-newline]=1)
+                 [postfix-nullclient]=0 [postfix-satellite]=0 [postfix-bare-newline]=1
+                 [postfix-tls]=0 [postfix-auth-in-clear]=1)
 #   want_on: where a release gives another exit status than `want`, EXAMPLE@VERSION. Debian's own default
 #          configuration on Postfix 3.7 (Debian 12) is vulnerable to SMTP smuggling: 3.7.11's default
 #          smtpd_forbid_bare_newline is no, and RFC 5321 s4.1.1.4 forbids what it does (docs/smuggling.md).
