@@ -72,8 +72,9 @@ class MailTopology:
     What a test reads besides the methods: ``spec`` (its `TopologySpec`), ``id`` (unique, the prefix of its
     containers' and network's names), ``nodes`` (node name -> node: ``world.nodes["library"].ip``), ``sent`` and
     ``transcripts`` (the messages sent and their SMTP sessions since the last reset), ``stories`` (the verdicts
-    gathered since then), ``access`` (how the test process reaches the nodes) and ``timings`` (how long the start
-    took, in seconds).
+    gathered since then), ``access`` (how the test process reaches the nodes), ``pki`` (the topology's own CA and
+    its nodes' certificates, harness.pki: ``world.pki.ca`` for a client of your own that verifies) and ``timings``
+    (how long the start took, in seconds).
     """
 
     def __init__(self, spec: TopologySpec | None = None, *, ready_timeout: float = 30.0, access: str | None = None):
