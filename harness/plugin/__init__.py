@@ -369,6 +369,9 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
             hint = "; ".join(seen) + (f" (in general: {req.kwargs.get('hint', '')})" if seen else
                                       req.kwargs.get("hint", ""))
             rep.sections.append(("mailharness requirement", f"{req.kwargs.get('ref', '')}\nfix hint: {hint}"))
+            # the hint with this configuration's own causes, in JUnit and the HTML report as in the terminal
+            item.user_properties[:] = [(k, hint if k == "fix_hint" else v) for k, v in item.user_properties]
+            rep.user_properties = [*rep.user_properties, ("fix_hint", hint)]
         for topo in item.stash.get(_USED, []):
             if topo.transcripts:
                 rep.sections.append((f"mailharness {topo.id}: SMTP transcripts",

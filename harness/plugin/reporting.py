@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 from collections.abc import Generator
 from pathlib import Path
 from typing import Any
@@ -185,6 +186,11 @@ class _Report:
             record = scenario_record(plain_nodeid(item.nodeid), outcome, rep.duration, str(doc), stories)
             link_kept_dsns(record, item)
             record["access"] = sorted({topo.access.summary for topo in used})  # how the servers were reached
+            props = dict(item.user_properties)
+            if props.get("requirement"):  # a conformance requirement: its RFC reference, and the fix when it failed
+                record["requirement"] = str(props["requirement"])
+                if rep.failed and props.get("fix_hint"):
+                    record["fix_hint"] = str(props["fix_hint"])
             if why:
                 record["failure"] = f"{outcome.replace('-', ' ')}: {why}"
             if rep.failed:  # what the terminal report shows, in the page too
@@ -220,4 +226,4 @@ class _Report:
         for err in self.errors:
             terminalreporter.write_line(f"mailharness: report record failed: {err}")
         for path in self.written:
-            terminalreporter.write_line(f"mailharness: report written to {path}")
+            terminalreporter.write_line(f"mailharness: report written to {os.path.abspath(path)}")

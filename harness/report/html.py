@@ -246,6 +246,10 @@ def scenario_section(record: Record, ident: str) -> str:
                f'<span class="time">{float(record.get("duration") or 0):.2f} s</span>'
                f'<span class="doc">{escape(str(record.get("doc", "")))}</span></summary>')
     body = [f'<p class="nodeid">{escape(str(record.get("nodeid", "")))}</p>']
+    if record.get("requirement"):
+        body.append(f'<p class="requirement">requirement: {escape(str(record["requirement"]))}</p>')
+    if record.get("fix_hint"):
+        body.append(f'<p class="fix-hint"><strong>fix hint:</strong> {escape(str(record["fix_hint"]))}</p>')
     messages = record.get("messages", [])
     if not messages:
         body.append('<p class="none">No verdict was gathered in this scenario (no <code>sent.verdict()</code> '
