@@ -132,3 +132,14 @@ def test_a_world_of_postfix_and_exim_reads_as_one_log_in_order() -> None:
     assert [(d.node, d.status) for d in got] == [("store", "sent"), ("library", "sent")]
     assert got[0].queued_as == sent.queue_id, "Exim's 250 names its message id: the next hop's copy is found"
     assert evidence.logged_at(exim[0]) is not None and evidence.problems(mixed) == []
+
+
+@pytest.mark.parametrize("release", ["4.96", "4.98"])
+def test_a_queue_run_before_the_retry_time_is_no_attempt(release: str) -> None:
+    """"routing defer (-52): retry time not reached": the queue runner left the address alone, so the story shows
+    the two refusals it got and the delivery, not a third deferral."""
+    evs = events("retry time not reached", release=release)
+    assert any("retry time not reached" in e.line for e in evs), "the sample holds the line the reader skips"
+    got = [(d.status, d.reply.code if d.reply else None) for d in evidence.deliveries(evs)]
+    assert got == [("deferred", 451), ("deferred", 451), ("sent", None)]
+

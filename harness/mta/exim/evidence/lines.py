@@ -40,6 +40,9 @@ _STAGES: dict[str, Stage] = {"RCPT": "RCPT", "MAIL": "MAIL", "DATA": "DATA", "af
                              "after end of data": "END-OF-MESSAGE", "EHLO": "EHLO", "HELO": "HELO",
                              "connection": "CONNECT", "VRFY": "VRFY", "ETRN": "ETRN"}
 _DEFER_ERRNO = re.compile(r"defer \((?P<errno>-?\d+)\)(?:: (?P<why>.*))?$")
+# "== jill@example.edu routing defer (-52) DT=0.000s: retry time not reached" (or "... not reached for any host for
+# 'example.edu'"): a queue run came before the address's next try was due and left it alone. No attempt was made.
+_NOT_TRIED = re.compile(r"^retry time not reached\b")
 _STAMP = re.compile(r"^(?:[\w-]+: )?(?P<y>\d{4})-(?P<mo>\d\d)-(?P<d>\d\d) "
                     r"(?P<h>\d\d):(?P<mi>\d\d):(?P<s>\d\d)(?P<ms>\.\d{3})?")
 # Exim appends its timings after a failure's reason ("...: 550 5.1.1 unknown DT=0.000s"): not part of the words
@@ -115,7 +118,7 @@ def _failure(why: str, e: LogEvent, host: str, ip: str) -> SessionFailure | None
 
 def read_delivery(e: LogEvent) -> Delivery | None:
     """A delivery attempt's outcome for one address: `=>`, `->`, `>>`, `*>` (sent), `**` (bounced), `==`
-    (deferred)."""
+    (deferred). A deferral that says the retry time was not reached is none: the address was not tried."""
     flag = e.get("flag")
     if e.mta != "exim" or not e.queue_id or flag not in _FLAGS or flag == "<=":
         return None
@@ -149,6 +152,8 @@ def read_delivery(e: LogEvent) -> Delivery | None:
         if d:
             reason = d.group("why") or f"defer ({d.group('errno')})"
         detail = _TIMINGS.sub("", reason.strip())
+        if status == "deferred" and _NOT_TRIED.match(detail):
+            return None
         said = _SAID.search(detail)
         if said:
             reply = Reply.parse(int(said.group("code")), said.group("text"))
