@@ -143,3 +143,13 @@ def test_a_queue_run_before_the_retry_time_is_no_attempt(release: str) -> None:
     got = [(d.status, d.reply.code if d.reply else None) for d in evidence.deliveries(evs)]
     assert got == [("deferred", 451), ("deferred", 451), ("sent", None)]
 
+
+@pytest.mark.parametrize("release", ["4.96", "4.98"])
+def test_a_delay_warning_is_told_from_the_bounce_that_follows(release: str) -> None:
+    """Exim logs its "delayed" DSN as it logs a bounce (<= <> R=<id>): the outcome of the address before each
+    (deferred, then failed for good) says which it is."""
+    evs = events("a delay warning", release=release)
+    [parent] = {n.queue_id for n in evidence.notices(evs)}
+    assert [n.kind for n in evidence.notices(evs)] == ["delay", "non-delivery"]
+    assert [x.queue_id for x in evidence.expirations(evs)] == [parent]
+
