@@ -153,3 +153,11 @@ def test_a_delay_warning_is_told_from_the_bounce_that_follows(release: str) -> N
     assert [n.kind for n in evidence.notices(evs)] == ["delay", "non-delivery"]
     assert [x.queue_id for x in evidence.expirations(evs)] == [parent]
 
+
+@pytest.mark.parametrize("release", ["4.96", "4.98"])
+def test_mail_refused_for_the_size_the_client_declared(release: str) -> None:
+    """An Exim client declares the size at MAIL (RFC 1870); a server over its message_size_limit refuses MAIL with
+    552 (Exim logs the reason, not the reply)."""
+    [r] = evidence.rejections(events("MAIL refused for the size", release=release))
+    assert (r.stage, r.reply.code, r.sender, r.recipient) == ("MAIL", 552, "jack@store.example", "")
+    assert "message too big" in r.reply.text and r.client_address.startswith("10.")
