@@ -1,6 +1,9 @@
 """Ready-made scenarios: mail behaviour, written to be read as documentation. Run them with `mailharness run`."""
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import NoReturn
+
+import pytest
 
 from harness import MailTopology, parse_dsn
 from harness.dsn.parse import Source
@@ -30,4 +33,18 @@ def reported_recipient(dsn: Source, *candidates: str) -> str:
     return next((c for c in candidates if c.lower() in names), candidates[0])
 
 
-__all__: Sequence[str] = ("dsn_profile", "status_or_undefined", "reported_recipient")
+def known_departures(mta: str, departures: Mapping[str, str | None]) -> NoReturn:
+    """End a scenario, all of whose other checks have passed, on the departures from the RFCs it knows `mta` makes:
+    `departures` maps each (its RFC and section, and what that requires) to the evidence the run showed, or None
+    when the run did not show it. The outcome is an expected failure (XFAIL) that names each departure, its section
+    and its evidence; when one of them was not seen the scenario FAILS, so that a release that conforms is noticed
+    and the expectation removed (a strict expected failure)."""
+    gone = [what for what, seen in departures.items() if seen is None]
+    if gone:
+        pytest.fail(f"{mta} was expected to depart from the RFCs here and conforms now: {'; '.join(gone)}. Remove "
+                    "the expected departure from the scenario.")
+    pytest.xfail(f"{mta} departs from the RFCs: "
+                 + "; ".join(f"{what} (seen: {seen})" for what, seen in departures.items()))
+
+
+__all__: Sequence[str] = ("dsn_profile", "status_or_undefined", "reported_recipient", "known_departures")
