@@ -19,9 +19,10 @@ def dsn_profile(topology: MailTopology, node: str) -> str:
 
 def status_or_undefined(specific: str) -> list[str]:
     """The DSN Status a scenario accepts where it knows the specific one: that one, or the undefined code of a class
-    (RFC 3463 s3.1: X.0.0 when the reporting MTA knows no more; Exim reports every failure it finds itself as
-    5.0.0, and an MTA that quotes a reply without an enhanced code can only say X.0.0), of either class for a
-    failure after a transient error (RFC 3464 s2.3.4 lets a "failed" report keep the 4.x.x that ended it)."""
+    (RFC 3463 s3.1: X.0.0 is for a failure of which only the class is known, and no rule forbids it for any other:
+    Exim reports every failure as 5.0.0 and every delay as 4.0.0, whatever it or the next hop knew; an MTA that
+    quotes a reply without an enhanced code can only say X.0.0), of either class for a failure after a transient
+    error (RFC 3464 s2.3.4 lets a "failed" report keep the 4.x.x that ended it)."""
     return list(dict.fromkeys([specific, f"{specific[0]}.0.0", *(["5.0.0"] if specific[0] == "4" else [])]))
 
 
@@ -31,6 +32,17 @@ def reported_recipient(dsn: Source, *candidates: str) -> str:
     parsed = parse_dsn(dsn)
     names = {(b.address or "").lower() for b in getattr(parsed, "recipients", ())}
     return next((c for c in candidates if c.lower() in names), candidates[0])
+
+
+def own_diagnostic(dsn: Source, words: str | Sequence[str]) -> str | Sequence[str] | None:
+    """What a scenario asks of the Diagnostic-Code of a failure no server replied to (a connection refused or
+    timed out, a DNS answer, a loop the reporting MTA found itself): `words`, where the DSN gives a Diagnostic-Code;
+    nothing where it gives none. RFC 3461 s6.3 asks for the field to quote a remote server's failure reply, and
+    RFC 3464 s2.3 leaves it out of the required fields otherwise: Postfix writes its own words ("X-Postfix; ..."),
+    Exim none. A failure a server replied to is checked with the reply, always (R-7)."""
+    parsed = parse_dsn(dsn)
+    given = any(b.diagnostic_code is not None for b in getattr(parsed, "recipients", ()))
+    return words if given else None
 
 
 def known_departures(mta: str, departures: Mapping[str, str | None]) -> NoReturn:
@@ -47,4 +59,5 @@ def known_departures(mta: str, departures: Mapping[str, str | None]) -> NoReturn
                  + "; ".join(f"{what} (seen: {seen})" for what, seen in departures.items()))
 
 
-__all__: Sequence[str] = ("dsn_profile", "status_or_undefined", "reported_recipient", "known_departures")
+__all__: Sequence[str] = ("dsn_profile", "status_or_undefined", "reported_recipient", "own_diagnostic",
+                          "known_departures")
