@@ -1,11 +1,12 @@
 """Ready-made scenarios: mail behaviour, written to be read as documentation. Run them with `mailharness run`."""
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from email.message import EmailMessage
 from typing import NoReturn
 
 import pytest
 
-from harness import MailTopology, parse_dsn
+from harness import MailTopology, is_dsn, parse_dsn
 from harness.dsn.parse import Source
 from harness.dsn.profiles import PROFILES
 
@@ -45,6 +46,17 @@ def own_diagnostic(dsn: Source, words: str | Sequence[str]) -> str | Sequence[st
     return words if given else None
 
 
+def dsn_of(action: str) -> Callable[[EmailMessage], bool]:
+    """A mailbox predicate: a DSN whose recipients' Action is `action` ("delayed", "failed"). RFC 3464 s2.3.3 lets
+    a server send more "delayed" DSNs as the delay goes on: a scenario waits for the one it means by what it says."""
+    def matches(msg: EmailMessage) -> bool:
+        if not is_dsn(msg):
+            return False
+        parsed = parse_dsn(msg)
+        return any(b.action == action for b in getattr(parsed, "recipients", ()))
+    return matches
+
+
 def known_departures(mta: str, departures: Mapping[str, str | None]) -> NoReturn:
     """End a scenario, all of whose other checks have passed, on the departures from the RFCs it knows `mta` makes:
     `departures` maps each (its RFC and section, and what that requires) to the evidence the run showed, or None
@@ -59,5 +71,5 @@ def known_departures(mta: str, departures: Mapping[str, str | None]) -> NoReturn
                  + "; ".join(f"{what} (seen: {seen})" for what, seen in departures.items()))
 
 
-__all__: Sequence[str] = ("dsn_profile", "status_or_undefined", "reported_recipient", "own_diagnostic",
+__all__: Sequence[str] = ("dsn_profile", "status_or_undefined", "reported_recipient", "own_diagnostic", "dsn_of",
                           "known_departures")
