@@ -79,8 +79,9 @@ def test_an_unknown_fault_names_exim_and_what_it_supports() -> None:
     class Meteor(Fault):
         pass
 
-    with pytest.raises(FaultError, match=r"Exim cannot express Meteor; the faults it supports: .*UnknownUser"):
+    with pytest.raises(FaultError, match=r"Exim cannot express Meteor; the faults it supports: .*UnknownUser") as e:
         X.changes_for(Meteor("library"), _Node())
+    assert "object" not in str(e.value), "only faults are listed, not singledispatch's fallback"
 
 
 def test_tables_are_written_without_a_restart_and_macros_restart_once() -> None:

@@ -65,7 +65,7 @@ def exim_time(value: str) -> str:
 
 @functools.singledispatch
 def changes_for(fault: F.Fault, node: EximAddressed) -> Changes:
-    supported = ", ".join(sorted(c.__name__ for c in changes_for.registry if c is not F.Fault))
+    supported = ", ".join(sorted(c.__name__ for c in changes_for.registry if c not in (object, F.Fault)))
     raise FaultError(f"{fault.describe()}: Exim cannot express {type(fault).__name__}; the faults it supports: "
                      f"{supported}")
 
