@@ -358,7 +358,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
             rep.user_properties.append(("mailharness_access", topo.access.summary))
             rep.user_properties.append(("mailharness_mta", topo.releases()))
     if req is not None and _counts(rep):  # JUnit: PASS, FAIL or NOT JUDGED, and why not judged
-        outcome, why = judged(rep.outcome, rep.longrepr)
+        outcome, why = judged(rep.outcome, rep.longrepr, getattr(rep, "wasxfail", None))
         props = [("verdict", label(outcome))] + ([(outcome.replace("-", "_"), why)] if why else [])
         item.user_properties += props  # junitxml writes the teardown report's (a copy of the item's)
         rep.user_properties = [*rep.user_properties, *props]

@@ -128,7 +128,7 @@ class _Summary:
         if _counts(report):
             doc = dict(report.user_properties).get("doc", "")
             self.mtas.update((str(v), None) for k, v in report.user_properties if k == "mailharness_mta")
-            outcome, why = judged(report.outcome, report.longrepr)
+            outcome, why = judged(report.outcome, report.longrepr, getattr(report, "wasxfail", None))
             self.results.append((plain_nodeid(report.nodeid), outcome, report.duration,
                                  f"{outcome.replace('-', ' ')}: {why}" if why else str(doc)))
 
@@ -182,7 +182,7 @@ class _Report:
             used = item.stash.get(_USED, [])
             stories = stories_of(item)
             doc = dict(item.user_properties).get("doc", "")
-            outcome, why = judged(rep.outcome, rep.longrepr)
+            outcome, why = judged(rep.outcome, rep.longrepr, getattr(rep, "wasxfail", None))
             record = scenario_record(plain_nodeid(item.nodeid), outcome, rep.duration, str(doc), stories)
             link_kept_dsns(record, item)
             record["access"] = sorted({topo.access.summary for topo in used})  # how the servers were reached

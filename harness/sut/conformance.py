@@ -33,9 +33,13 @@ def not_applicable(reason: str) -> NoReturn:
     pytest.skip(NOT_APPLICABLE + reason)
 
 
-def judged(outcome: str, longrepr: object) -> tuple[str, str]:
+def judged(outcome: str, longrepr: object, wasxfail: str | None = None) -> tuple[str, str]:
     """A test report's outcome as a verdict: ("not-judged", reason) for a skip that says "not judged: ...",
-    ("not-applicable", reason) for one that says "not applicable: ...", otherwise (outcome, "")."""
+    ("not-applicable", reason) for one that says "not applicable: ...", ("expected-failure", reason) for an
+    expected failure (pytest's xfail, `wasxfail` its reason: a departure from an RFC the scenario knows the server
+    makes, suites.known_departures), otherwise (outcome, "")."""
+    if outcome == "skipped" and wasxfail is not None:
+        return "expected-failure", wasxfail.removeprefix("reason: ")
     if outcome == "skipped" and isinstance(longrepr, tuple) and len(longrepr) == 3:
         msg = str(longrepr[2]).removeprefix("Skipped: ")
         for prefix, verdict in ((NOT_JUDGED, "not-judged"), (NOT_APPLICABLE, "not-applicable")):

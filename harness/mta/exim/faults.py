@@ -65,7 +65,7 @@ def exim_time(value: str) -> str:
 
 @functools.singledispatch
 def changes_for(fault: F.Fault, node: EximAddressed) -> Changes:
-    supported = ", ".join(sorted(c.__name__ for c in changes_for.registry if c is not F.Fault))
+    supported = ", ".join(sorted(c.__name__ for c in changes_for.registry if c not in (object, F.Fault)))
     raise FaultError(f"{fault.describe()}: Exim cannot express {type(fault).__name__}; the faults it supports: "
                      f"{supported}")
 
@@ -156,7 +156,9 @@ def _(fault: F.Refuse, node: EximAddressed) -> Changes:
 
 @changes_for.register(F.QueueLifetime)
 def _(fault: F.QueueLifetime, node: EximAddressed) -> Changes:
-    warn = "0s" if fault.delay_warning.strip() in ("0", "0s", "") else exim_time(fault.delay_warning)
+    # One "delayed" DSN, as on Postfix (delay_warning_time): Exim's delay_warning is a list of times whose last
+    # interval repeats (a single "1s" would warn every second), so a second time a year later keeps it to one.
+    warn = "0s" if fault.delay_warning.strip() in ("0", "0s", "") else f"{exim_time(fault.delay_warning)}:52w"
     return (Param(node.name, RETRY, retry_rule(fault.lifetime)),
             Param(node.name, BOUNCE_ERRORS_FOR, exim_time(fault.lifetime)),
             Param(node.name, DELAY_WARNING, warn))

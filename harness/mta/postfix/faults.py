@@ -46,7 +46,7 @@ _TIMEOUTS = {"connect": "smtp_connect_timeout", "greeting": "smtp_helo_timeout"}
 
 @functools.singledispatch
 def changes_for(fault: F.Fault, node: Addressed) -> Changes:
-    supported = ", ".join(sorted(c.__name__ for c in changes_for.registry if c is not F.Fault))
+    supported = ", ".join(sorted(c.__name__ for c in changes_for.registry if c not in (object, F.Fault)))
     raise FaultError(f"{fault.describe()}: Postfix cannot express {type(fault).__name__}; the faults it supports: "
                      f"{supported}")
 
