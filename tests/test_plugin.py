@@ -154,7 +154,7 @@ def test_an_expected_failure_says_xfail_and_the_departure_it_shows(pytester: pyt
     """A scenario that ends on the departures from the RFCs it knows the server makes (suites.known_departures):
     XFAIL with the departure in the summary, and the run does not fail; when the server conforms, it FAILS."""
     pytester.makepyfile("""
-        from suites import known_departures
+        from harness.suites import known_departures
 
         def test_departs():
             known_departures("Exim", {"RFC 3461 s6.3 (a): ENVID decoded": "Original-Envelope-Id: a+2Bb"})
