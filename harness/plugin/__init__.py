@@ -31,7 +31,14 @@ from ..mta.base import ConfigRefused
 from ..mta.facts import ProbeError
 from ..mta.versions import default_version, known_releases, release
 from ..report.outcomes import label
-from ..sut.byoc import ConfigError, relayhost_node, relayhost_script, table_options, topology_for_config
+from ..sut.byoc import (
+    ConfigError,
+    config_mta,
+    relayhost_node,
+    relayhost_script,
+    table_options,
+    topology_for_config,
+)
 from ..sut.conformance import Target, judged
 from ..topology import TopologySpec, default_topology, topology_with_mock_next_hop
 from ..world import MailTopology
@@ -47,6 +54,7 @@ _OUTCOMES = pytest.StashKey[dict[str, str]]()  # per test: "passed", "failed" or
 _SETTINGS = pytest.StashKey[Settings]()
 _KEPT = pytest.StashKey[list[str]]()
 _STOOD_IN = pytest.StashKey[tuple[str, ...]]()  # --mta-config: the services the node stands in for
+_CONFIG_KIND = pytest.StashKey[str]()  # --mta-config: the MTA that runs it
 _SUMMARY = pytest.StashKey[_Summary]()
 _REPORT = pytest.StashKey[_Report]()
 
@@ -71,8 +79,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     g.addoption("--mailharness-records", dest="mailharness_records", default=None, metavar="PATH",
                 help="write the report's records, one JSON object per scenario and line")
     g.addoption("--mta-config", dest="mta_config", default=None, metavar="[NODE=]DIR",
-                help="run the conformance suite against YOUR Postfix configuration in DIR, in place of NODE "
-                     "(default: library)")
+                help="run the conformance suite against YOUR configuration in DIR (Postfix's main.cf, or an Exim "
+                     "configuration: its configure, or Debian's folder of it), in place of NODE (default: library); "
+                     "--mailharness-mta=NODE=exim[@VERSION] says which Exim runs it")
     g.addoption("--mta-recipient", dest="mta_recipient", default=None, metavar="ADDRESS",
                 help="a recipient your configuration accepts (when its tables cannot be listed)")
     g.addoption("--mta-domain", dest="mta_domain", action="append", default=[], metavar="DOMAIN",
@@ -264,10 +273,13 @@ def _mailharness_target(request: pytest.FixtureRequest) -> Iterator[Target]:
         return
     node, _, directory = opt.rpartition("=")
     node = node or "library"
+    kind, version = config_mta(directory, node, _settings(request.config).mta)
+    request.config.stash[_CONFIG_KIND] = kind
     try:
         spec, info = topology_for_config(directory, node, recipient=rcpt or "",
                                          domains=request.config.getoption("mta_domain"),
-                                         tables=table_options(request.config.getoption("mta_table")))
+                                         tables=table_options(request.config.getoption("mta_table")),
+                                         kind=kind, version=version)
     except (ConfigError, ProbeError, OSError) as exc:
         pytest.exit(f"mailharness: --mta-config {opt}: {exc}", returncode=4)
     spec = apply_mta(spec, _settings(request.config).mta)
@@ -361,9 +373,10 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     if rep.failed:
         if req is not None:
             target = item.funcargs.get("mta") if hasattr(item, "funcargs") else None
-            seen = target.causes(req.kwargs.get("causes", "")) if isinstance(target, Target) else []
-            hint = "; ".join(seen) + (f" (in general: {req.kwargs.get('hint', '')})" if seen else
-                                      req.kwargs.get("hint", ""))
+            topic = req.kwargs.get("causes", "")
+            seen = target.causes(topic) if isinstance(target, Target) else []
+            general = (target.hint(topic) if isinstance(target, Target) else "") or req.kwargs.get("hint", "")
+            hint = "; ".join(seen) + (f" (in general: {general})" if seen else general)
             rep.sections.append(("mailharness requirement", f"{req.kwargs.get('ref', '')}\nfix hint: {hint}"))
         for topo in item.stash.get(_USED, []):
             if topo.transcripts:
@@ -391,7 +404,7 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
         from ..mta import overrides
 
         terminalreporter.write_sep("-", f"mailharness: what the harness changed in {config.getoption('mta_config')}")
-        for what, why in overrides("postfix"):
+        for what, why in overrides(config.stash.get(_CONFIG_KIND, "postfix")):
             terminalreporter.write_line(f"  {what}  ({why})")
         for stand_in in config.stash.get(_STOOD_IN, ()):
             terminalreporter.write_line(f"  stood in for: {stand_in}")
