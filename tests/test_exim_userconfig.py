@@ -274,3 +274,20 @@ def test_the_mta_of_a_configuration_is_the_one_its_files_name_or_the_one_chosen(
     assert mixed.mta_choices() == ["postfix@3.7"] and mixed.kind() == ("exim", "")
     assert UserConfig(default, mta=("library=postfix",)).kind() == ("postfix", ""), "what you chose for its node"
     assert "--mailharness-mta=library=exim@4.96" in exim.pytest_options()
+
+
+def test_a_smarthost_router_is_an_outbound_route_the_harness_does_not_stand_in_for() -> None:
+    """Debian's satellite: a manualroute router for every domain but the server's own. The outbound requirements
+    are NOT JUDGED (no stand-in for an Exim smarthost yet), with the router named; sending by MX is no smarthost."""
+    from harness.mta.exim.routes import Routing, smarthost
+
+    routers = {"hubbed_hosts": {"driver": "manualroute", "domains": "${if exists{/etc/exim4/hubbed_hosts}{x}fail}",
+                                "route_data": "${lookup{$domain}lsearch{/etc/exim4/hubbed_hosts}}"},
+               "smarthost": {"driver": "manualroute", "domains": "! +local_domains",
+                             "route_list": "* smtp.provider.test::587 byname", "transport": "remote_smtp_smarthost"}}
+    transports = {"remote_smtp_smarthost": {"driver": "smtp", "hosts_require_tls": "*"}}
+    out = smarthost(Routing(routers, transports), "library.example")
+    assert out is not None and out.relayhost == "smtp.provider.test::587" and out.host == "", out
+    assert (out.tls, out.origin) == ("encrypt", "library.example") and out.tls_required
+    assert out.why.startswith("router smarthost sends every other domain's mail to smtp.provider.test:587")
+    assert smarthost(Routing({"dnslookup": {"driver": "dnslookup", "domains": "! +local_domains"}}, {}), "x") is None

@@ -101,3 +101,23 @@ def test_a_broken_configuration_is_refused_at_once_in_exim_s_words(tmp_path: Pat
     assert r.returncode == 4, r.stdout[-2000:] + r.stderr[-2000:]
     assert "configuration refused by Exim (exim -bV)" in r.stderr, r.stderr
     assert 'main option "no_such_option" unknown' in r.stderr, r.stderr
+
+
+def test_debian_s_satellite_is_judged_on_nothing_it_cannot_be_judged_on(tmp_path: Path) -> None:
+    """A satellite (loopback only, everything to a smarthost, Debian's own template): the inbound requirements do
+    not apply, the outbound ones are NOT JUDGED (no stand-in for an Exim smarthost yet), and nothing FAILs."""
+    cfg = tmp_path / "satellite"
+    cfg.mkdir()
+    (cfg / "update-exim4.conf.conf").write_text(
+        "dc_eximconfig_configtype='satellite'\ndc_other_hostnames=''\ndc_local_interfaces='127.0.0.1 ; ::1'\n"
+        "dc_readhost='library.example'\ndc_relay_domains=''\ndc_minimaldns='false'\ndc_relay_nets=''\n"
+        "dc_smarthost='smtp.provider.test::587'\nCFILEMODE='644'\ndc_use_split_config='false'\n"
+        "dc_hide_mailname='true'\ndc_mailname_in_oh='true'\ndc_localdelivery='mail_spool'\n")
+    (cfg / "mailname").write_text("library.example\n")
+    r = check(cfg, tmp_path, "--mta", "exim")
+    assert r.returncode == 0, r.stdout[-4000:]
+    assert "0 passed, 0 failed, 9 not applicable, 6 not judged" in r.stdout, r.stdout[-4000:]
+    assert "receives no mail from outside: no listener on the network (local_interfaces = <; 127.0.0.1 ; ::1)" \
+        in r.stdout
+    assert "not judged: router smarthost sends every other domain's mail to smtp.provider.test:587" in r.stdout
+    assert "note: /etc/mailname: the folder's copy (mailname)" in r.stdout

@@ -17,7 +17,7 @@ from ...topology import MAILBOX_NAME
 from ..facts import UNKNOWN_LOCAL_PART, ConfigError, ConfigInfo, ProbeError, Route
 from ..probe import USER_DIR, Probe
 from . import answers as read
-from .routes import Routing, route_of
+from .routes import Routing, route_of, smarthost
 
 EXIM = "/usr/sbin/exim4"
 USER_CONF = "/var/lib/exim4/mh-user.conf"  # the configuration as Exim read it (user-config.py render)
@@ -118,6 +118,7 @@ def _resolve(d: Path, probe: Probe, recipient: str, vouched: list[str]) -> Confi
         delivered_here=first is not None and first.stored_here, relay_unknown=relay_unknown,
         relay_unknown_reason=relay_reason, lmtp_delivery=first is not None and first.kind == "lmtp",
         routes=tuple(routes),
+        outbound=smarthost(routing, me.options.get("qualify_domain", me.domain)),
         inbound_na=f"no listener on the network (local_interfaces = {interfaces})" if loopback else "")
 
 
@@ -184,7 +185,8 @@ def _accounts(probe: Probe, me: Identity, routing: Routing, recipient: str,
     """The local parts to try, and the Unix accounts the probe (and the node) must get for them: the recipient the
     user vouches for, the harness's test user, and the users the redirect routers' files send mail to."""
     wanted = [recipient.split("@")[0]] if recipient and recipient.rsplit("@", 1)[-1] in local_d else []
-    wanted.append(TEST_USER)
+    if not recipient:  # the user named none: the harness's own, where the routers deliver to accounts
+        wanted.append(TEST_USER)
     aliases: list[str] = []
     for a in probe.run([["cat", f] for f in routing.alias_files()]):
         aliases += read.file_keys(a.out)

@@ -9,8 +9,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from ..facts import Route
-from .answers import Tested
+from ..facts import Outbound, Route
+from .answers import Tested, list_items
 
 _KINDS = {"appendfile": "mailbox", "lmtp": "lmtp", "smtp": "relay"}
 _LOOKUP_FILE = re.compile(r"(?:[a-z]*search|cdb|dbm)\*{0,2}@?(?:,[^{;]*)?(?:\{|;\s*)(/[^}\s]+)")
@@ -69,4 +69,28 @@ def route_of(address: str, tests: list[Tested], routing: Routing) -> Route | Non
 def _via(t: Tested, how: str) -> str:
     chain = " -> ".join([*reversed(t.parents), t.address]) if t.parents else t.address
     return f"{chain}: " + (f"router {t.router}, " if t.router else "") + how
+
+
+def smarthost(routing: Routing, origin: str) -> Outbound | None:
+    """How the configuration sends other domains' mail through a smarthost, as a manualroute router for every
+    domain but its own says (Exim's default configure with ROUTER_SMARTHOST, Debian's satellite and smarthost
+    types); None when it sends by MX. The harness does not stand in for an Exim smarthost yet: `why` says so, and
+    the outbound requirements are NOT JUDGED."""
+    for name, r in routing.routers.items():
+        domains = r.get("domains", "").replace(" ", "")
+        if r.get("driver") != "manualroute" or domains not in ("", "*", "!+local_domains"):
+            continue
+        route = r.get("route_data", "") or " ".join(r.get("route_list", "").split()[1:2])
+        if not route:
+            continue
+        transport = routing.transports.get(r.get("transport", ""), {})
+        tls = ("verify" if transport.get("tls_verify_hosts") else
+               "encrypt" if transport.get("hosts_require_tls") else "may")
+        host = list_items(route)[0] if list_items(route) else route
+        port = transport.get("port", "25")
+        return Outbound(route, "", int(port) if port.isdigit() else 25, None, tls, origin,
+                        why=f"router {name} sends every other domain's mail to {host} (an Exim smarthost): the "
+                            "harness does not stand in for one yet; pass the outbound requirements with a Postfix "
+                            "configuration of the same relayhost, or judge this one by hand")
+    return None
 
