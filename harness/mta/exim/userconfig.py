@@ -15,8 +15,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from ..facts import ConfigError, ConfigInfo
+from ..recognise import EXIM_LAYOUTS as LAYOUTS
 from .configfacts import resolve_config
-from .layouts import LAYOUTS, recognises
 
 _ASKED: dict[tuple[object, ...], ConfigInfo] = {}
 _MARK = "# override: "
@@ -41,7 +41,7 @@ def inspect_config(directory: str | Path, recipient: str = "", *, domains: Seque
     the user says of it: `recipient`, an address it accepts (--mta-recipient); `domains`, domains it serves
     (--mta-domain). `tables` (--mta-table) are Postfix's: an Exim configuration reads its lookups' files itself."""
     d = Path(directory)
-    if not recognises(d):
+    if not any((d / name).is_file() for name in LAYOUTS):
         found = ", ".join(sorted(p.name for p in d.iterdir())[:10]) if d.is_dir() else "not a folder"
         raise ConfigError(f"{d}: no Exim configuration here (expected one of {', '.join(LAYOUTS)}; found {found})")
     if tables:
