@@ -54,7 +54,6 @@ _OUTCOMES = pytest.StashKey[dict[str, str]]()  # per test: "passed", "failed" or
 _SETTINGS = pytest.StashKey[Settings]()
 _KEPT = pytest.StashKey[list[str]]()
 _STOOD_IN = pytest.StashKey[tuple[str, ...]]()  # --mta-config: the services the node stands in for
-_CONFIG_KIND = pytest.StashKey[str]()  # --mta-config: the MTA that runs it
 _SUMMARY = pytest.StashKey[_Summary]()
 _REPORT = pytest.StashKey[_Report]()
 
@@ -274,7 +273,6 @@ def _mailharness_target(request: pytest.FixtureRequest) -> Iterator[Target]:
     node, _, directory = opt.rpartition("=")
     node = node or "library"
     kind, version = config_mta(directory, node, _settings(request.config).mta)
-    request.config.stash[_CONFIG_KIND] = kind
     try:
         spec, info = topology_for_config(directory, node, recipient=rcpt or "",
                                          domains=request.config.getoption("mta_domain"),
@@ -404,7 +402,8 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
         from ..mta import overrides
 
         terminalreporter.write_sep("-", f"mailharness: what the harness changed in {config.getoption('mta_config')}")
-        for what, why in overrides(config.stash.get(_CONFIG_KIND, "postfix")):
+        node, _, directory = config.getoption("mta_config").rpartition("=")  # (on the controller too, under xdist)
+        for what, why in overrides(config_mta(directory, node or "library", _settings(config).mta)[0]):
             terminalreporter.write_line(f"  {what}  ({why})")
         for stand_in in config.stash.get(_STOOD_IN, ()):
             terminalreporter.write_line(f"  stood in for: {stand_in}")
