@@ -291,3 +291,21 @@ def test_a_smarthost_router_is_an_outbound_route_the_harness_does_not_stand_in_f
     assert (out.tls, out.origin) == ("encrypt", "library.example") and out.tls_required
     assert out.why.startswith("router smarthost sends every other domain's mail to smtp.provider.test:587")
     assert smarthost(Routing({"dnslookup": {"driver": "dnslookup", "domains": "! +local_domains"}}, {}), "x") is None
+
+
+def test_mail_that_would_be_delivered_as_root_is_no_known_recipient_and_says_why() -> None:
+    """Exim's default configure with Debian's /etc/aliases: postmaster -> root, whose delivery Exim refuses
+    (never_users): -bt calls it deliverable, the delivery would fail; Debian's mail4root (user = mail) delivers."""
+    from harness.mta.exim.routes import Routing, route_of, why_not
+
+    routing = Routing({"localuser": {"driver": "accept", "check_local_user": "true"},
+                       "mail4root": {"driver": "redirect", "user": "mail"}},
+                      {"local_delivery": {"driver": "appendfile"}, "address_file": {"driver": "appendfile"}})
+    as_root = [read.Tested("root@library.example", "deliverable", router="localuser", transport="local_delivery",
+                           parents=("postmaster@library.example",))]
+    assert route_of("postmaster@library.example", as_root, routing) is None
+    assert why_not(as_root, routing).startswith("root@library.example would be delivered as root (router localuser")
+    to_file = [read.Tested("root@library.example", "deliverable", router="mail4root", transport="address_file",
+                           target="/var/mail/mail", parents=("postmaster@library.example",))]
+    route = route_of("postmaster@library.example", to_file, routing)
+    assert route is not None and (route.kind, route.final) == ("mailbox", "root@library.example")

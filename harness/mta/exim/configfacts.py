@@ -17,7 +17,7 @@ from ...topology import MAILBOX_NAME
 from ..facts import UNKNOWN_LOCAL_PART, ConfigError, ConfigInfo, ProbeError, Route
 from ..probe import USER_DIR, Probe
 from . import answers as read
-from .routes import Routing, route_of, smarthost
+from .routes import Routing, route_of, smarthost, why_not
 
 EXIM = "/usr/sbin/exim4"
 USER_CONF = "/var/lib/exim4/mh-user.conf"  # the configuration as Exim read it (user-config.py render)
@@ -92,7 +92,7 @@ def _resolve(d: Path, probe: Probe, recipient: str, vouched: list[str]) -> Confi
                                r.address.split("@")[0] in ROLE, r.address.rsplit("@", 1)[-1] != me.domain, r.address))
     if recipient and not any(r.address == recipient for r in routes):
         notes.append(f"--mta-recipient {recipient}: Exim's routers do not deliver it "
-                     f"({_said(tested.get(recipient, []))}); used as you said")
+                     f"({why_not(tested.get(recipient, []), routing)}); used as you said")
         routes.insert(0, Route(recipient, "other", recipient, "as you said (--mta-recipient)"))
     unknown, unknown_reason = _unknown(tested, served, me.domain)
     relay_unknown, relay_reason = _relay_unknown(tested, served)

@@ -66,6 +66,16 @@ def route_of(address: str, tests: list[Tested], routing: Routing) -> Route | Non
     return next((r for r in ends if r.stored_here), ends[0])
 
 
+def why_not(tests: list[Tested], routing: Routing) -> str:
+    """Why route_of found no place for an address's mail, in Exim's words where it gave some."""
+    root = [t for t in tests if t.status == "deliverable" and routing.as_root(t)]
+    if root:
+        return (f"{root[0].address} would be delivered as root (router {root[0].router}, transport "
+                f"{root[0].transport}), which Exim refuses at delivery (never_users; Debian's build fixes root in it)")
+    return "; ".join(f"{t.address}: {t.status}" + (f" ({t.reason})" if t.reason else "") for t in tests) or \
+        "exim -bt said nothing of it"
+
+
 def _via(t: Tested, how: str) -> str:
     chain = " -> ".join([*reversed(t.parents), t.address]) if t.parents else t.address
     return f"{chain}: " + (f"router {t.router}, " if t.router else "") + how
