@@ -215,4 +215,10 @@ class Target:
         return mta.causes(kind, topic, params)
 
     def overrides(self) -> list[str]:
-        return [f"{what}: {why}" for what, why in mta.overrides("postfix")] if self.info is not None else []
+        kind = self.world.spec.node(self.node).kind
+        return [f"{what}: {why}" for what, why in mta.overrides(kind)] if self.info is not None else []
+
+    def hint(self, topic: str) -> str:
+        """What usually causes a failure about `topic` on this server's MTA, in its own words ("" when the
+        requirement's own hint says it: harness.mta.hint)."""
+        return mta.hint(self.world.spec.node(self.node).kind, topic) if topic else ""

@@ -164,6 +164,20 @@ def _(fault: F.QueueLifetime, node: EximAddressed) -> Changes:
             Param(node.name, DELAY_WARNING, warn))
 
 
+def on_user_config(fault: F.Fault, changes: Changes) -> None:
+    """FaultError when `fault` cannot act on a user's configuration: a user's configure reads the macros of
+    /etc/exim4/mh/settings (the retry rule, the spool space check, the listening interfaces, time-outs) and the
+    size_limit file, through the harness's overrides (containers/exim/user-config.py), but none of the harness's
+    tables or flags: those would mean rewriting the ACLs and routers being judged."""
+    bad = [c for c in changes if not (isinstance(c, (Param, DiskFilled))
+                                      or isinstance(c, File) and c.path == SIZE_LIMIT_FILE)]
+    if bad:
+        raise FaultError(f"{fault.describe()}: not on a user's Exim configuration: it would need the harness's own "
+                         f"routers and ACLs ({', '.join(sorted({type(c).__name__ for c in bad}))}), and your "
+                         "configuration's are what is judged; the faults that apply to it: DiskFull, QueueFull, "
+                         "QueueLifetime, SizeLimit, and the network's (Down, Unreachable, Tarpit, Dns)")
+
+
 def retry_rule(lifetime: str) -> str:
     """Exim's retry rule for a message kept `lifetime`: retried every second, then bounced ("0s": at the first
     failure, as Postfix's maximal_queue_lifetime = 0)."""
