@@ -135,8 +135,7 @@ def _(fault: F.SizeLimit, node: EximAddressed) -> Changes:
 @changes_for.register(F.Forward)
 def _(fault: F.Forward, node: EximAddressed) -> Changes:
     _user(node, fault, fault.user)
-    if any(c.isspace() for c in fault.to) or not fault.to:
-        raise FaultError(f"{fault.describe()}: `to` must be one address")
+    fault.check()
     if fault.via == "alias":
         return (TableLine(node.name, "aliases", f"{fault.user}: {fault.to}"),)
     if fault.via == "virtual":
@@ -146,11 +145,7 @@ def _(fault: F.Forward, node: EximAddressed) -> Changes:
 
 @changes_for.register(F.Refuse)
 def _(fault: F.Refuse, node: EximAddressed) -> Changes:
-    code = fault.reply.split()[0] if fault.reply.split() else ""
-    if not (len(code) == 3 and code[0] in "45" and code.isdigit()):
-        raise FaultError(f"{fault.describe()}: the reply must start with a 4xx or 5xx code")
-    if not fault.address or any(c.isspace() for c in fault.address) or "\n" in fault.reply:
-        raise FaultError(f"{fault.describe()}: the address must be one word and the reply one line")
+    fault.check()
     return (TableLine(node.name, "refuse", f"{fault.address.lower()}: {fault.reply}"),)
 
 
