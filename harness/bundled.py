@@ -1,5 +1,5 @@
 """Where the files the harness needs at run time are: the image definitions, the bundled scenarios and the
-example Postfix configurations.
+example configurations (Postfix's and Exim's).
 
 Installed (wheel or sdist), they are inside the package: `harness/containers`, `harness/suites` (the package
 `harness.suites`) and `harness/examples`, put there by setup.py's build step. In a source checkout (an editable
@@ -56,8 +56,11 @@ def folder(name: str) -> Path:
 
 
 def examples() -> dict[str, Path]:
-    """The example configurations for `mailharness check`, by name (postfix-good, ...)."""
-    return {d.name: d for d in sorted(folder("examples").iterdir()) if (d / "main.cf").is_file()}
+    """The example configurations for `mailharness check`, by name (postfix-good, exim-default, ...): each folder
+    an MTA package recognises as its configuration (harness.mta.recognise)."""
+    from .mta.recognise import recognise
+
+    return {d.name: d for d in sorted(folder("examples").iterdir()) if d.is_dir() and recognise(d)}
 
 
 def example(name: str) -> Path:

@@ -217,8 +217,7 @@ def _check(args: argparse.Namespace, rest: list[str]) -> int:
     for line in more:
         print(line)
     code = int(pytest.main([str(_suites() / "conformance"), *_QUIET, *_UNUSED_PLUGINS, "--mailharness-summary",
-                            "-q", "--tb=short", *user.pytest_options(), *_report_opts(args, rest), *_mta_opts(args),
-                            *rest]))
+                            "-q", "--tb=short", *user.pytest_options(), *_report_opts(args, rest), *rest]))
     _say_junit(args)
     return code
 
@@ -272,9 +271,12 @@ def parser() -> argparse.ArgumentParser:
                                    "pytest)")
     _add_reports(r)
     add_mta(r)
-    c = sub.add_parser("check", help="run the conformance suite against YOUR Postfix configuration directory")
+    c = sub.add_parser("check", help="run the conformance suite against YOUR mail server's configuration directory "
+                                     "(Postfix's or Exim's)")
     c.add_argument("directory", nargs="?", default="",
-                   help="a directory with main.cf (and master.cf and the tables it names)")
+                   help="a directory with Postfix's main.cf (and master.cf and the tables it names), or an Exim "
+                        "configuration (its configure, or Debian's folder of it); --mta exim[@VERSION] says which "
+                        "Exim runs it (`mailharness check -h` and docs/conformance.md say more)")
     c.add_argument("--node", default="library", help="the node of the default topology it replaces (library)")
     _add_reports(c)
     add_config_arguments(c)

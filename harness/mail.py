@@ -54,11 +54,13 @@ def make_message(sender: str, recipients: Sequence[str], *, subject: str | None 
         fk = type(fk)()
         fk.seed_instance(seed)
     msg = EmailMessage()
-    msg["From"] = sender or "MAILER-DAEMON"  # a null reverse-path: a bounce's usual From
+    domain = sender.rsplit("@", 1)[-1] if "@" in sender else "mailharness.test"
+    # A null reverse-path: a bounce's usual From, with a domain (RFC 5322 s3.4.1: an addr-spec has one; Exim's
+    # `verify = header_syntax` refuses a bare "MAILER-DAEMON" as an unqualified address)
+    msg["From"] = sender or f"MAILER-DAEMON@{domain}"
     msg["To"] = ", ".join(recipients)
     msg["Subject"] = subject if subject is not None else fk.sentence(nb_words=6).rstrip(".")
     msg["Date"] = email.utils.formatdate(localtime=False)
-    domain = sender.rsplit("@", 1)[-1] if "@" in sender else "mailharness.test"
     msg["Message-ID"] = email.utils.make_msgid(domain=domain)
     for k, v in (headers or {}).items():
         if k in msg:

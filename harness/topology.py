@@ -100,12 +100,15 @@ class NodeSpec:
             raise ValueError(f"node {self.name!r}: version {self.version!r} is for MTA nodes; a {self.kind} node "
                              "has none")
         if self.kind == "exim":
-            postfix_only = [f for f, on in (("main_cf", self.main_cf), ("config_dir", self.config_dir),
-                                             ("files", self.files), ("dovecot", self.dovecot),
-                                             ("relayhost", self.relayhost), ("listens=False", not self.listens)) if on]
+            postfix_only = [f for f, on in (("main_cf", self.main_cf), ("files", self.files),
+                                             ("dovecot", self.dovecot), ("relayhost", self.relayhost)) if on]
             if postfix_only:
                 raise ValueError(f"node {self.name!r}: {', '.join(postfix_only)} are for Postfix nodes; an exim node "
-                                 "runs the harness's baseline configuration (containers/exim/configure)")
+                                 "runs the harness's baseline configuration (containers/exim/configure), or yours "
+                                 "(config_dir)")
+            if not self.listens and not self.config_dir:
+                raise ValueError(f"node {self.name!r}: listens=False is for a configuration of yours (config_dir) "
+                                 "that listens on loopback only")
         if self.ports and self.kind != "mock":
             raise ValueError(f"node {self.name!r}: ports {self.ports} are for mock nodes (a Postfix node listens "
                              "where its configuration says)")

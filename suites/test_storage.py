@@ -68,14 +68,23 @@ def test_quota(mail_topology: MailTopology, mail_fault: FaultApplier) -> None:
 
 
 def test_too_large(mail_topology: MailTopology, mail_fault: FaultApplier) -> None:
-    """library takes at most 10000 bytes: store learns it from EHLO's SIZE and bounces to Jack itself (5.3.4).
-    Postfix words it as its own finding (X-Postfix diagnostic, no Remote-MTA): no SMTP reply was refused."""
+    """library takes at most 10000 bytes and says so in EHLO (SIZE 10000, RFC 1870): it never takes the message,
+    and store bounces to Jack itself (5.3.4). Either store declines on its own from EHLO's SIZE (Postfix: its own
+    diagnostic, no Remote-MTA, since no reply was refused) or it declares the size at MAIL and library refuses there
+    with 552 (Exim: the DSN quotes library's reply, with Remote-MTA); RFC 1870 s6 allows both."""
     mail_fault(SizeLimit("library", limit=10_000))
     sent = mail_topology.send("jack@store.example", "jill@library.example", body="x" * 12_000 + "\n")
 
     story = sent.verdict()
     story.assert_no_dsn("library")
+    assert not story.accepted_by("library"), story.render()
     dsn = story.bounced_by("store", to="jack@store.example")
-    assert_dsn(dsn, action="failed", status=["5.3.4", "5.2.3"], reporting_mta="mx.store.example",
-               remote_mta=None, diagnostic_contains="exceeds size limit 10000 of server mx.library.example",
-               envelope=sent.original_envelope(), profile=dsn_profile(mail_topology, "store"))
+    if story.rejected_by("library", stage="MAIL"):  # store declared the size (SIZE=), library refused it
+        story.assert_rejected_by("library", stage="MAIL", code=552)
+        assert_dsn(dsn, action="failed", status=[*status_or_undefined("5.3.4"), "5.2.3"],
+                   reporting_mta="mx.store.example", remote_mta="mx.library.example", diagnostic_contains="552",
+                   envelope=sent.original_envelope(), profile=dsn_profile(mail_topology, "store"))
+    else:  # store declined on its own, from library's EHLO
+        assert_dsn(dsn, action="failed", status=["5.3.4", "5.2.3"], reporting_mta="mx.store.example",
+                   remote_mta=None, diagnostic_contains="exceeds size limit 10000 of server mx.library.example",
+                   envelope=sent.original_envelope(), profile=dsn_profile(mail_topology, "store"))

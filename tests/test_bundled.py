@@ -17,7 +17,8 @@ def test_a_checkout_reads_the_repository_folders() -> None:
     assert bundled.folder("suites") == ROOT / "suites"
     found = bundled.examples()
     assert {"postfix-good", "postfix-backscatter", "postfix-gateway"} <= set(found)
-    assert set(found) == {d.name for d in (ROOT / "examples").iterdir() if (d / "main.cf").is_file()}
+    assert {"exim-default", "exim-debian", "exim-default-backscatter", "exim-debian-backscatter"} <= set(found)
+    assert set(found) == {d.name for d in (ROOT / "examples").iterdir() if d.is_dir()}, "every folder is an example"
     assert bundled.example("postfix-good") == ROOT / "examples" / "postfix-good"
 
 

@@ -61,7 +61,7 @@ def test_explore_options_reach_the_config_and_the_topology(monkeypatch: pytest.M
     built: list[tuple[Any, ...]] = []
 
     def inspect(directory: str, recipient: str = "", kind: str = "postfix", *, domains: Any = (),
-                tables: Any = ()) -> ConfigInfo:
+                tables: Any = (), version: str = "") -> ConfigInfo:
         asked.append((directory, recipient, tuple(domains), tuple(tables)))
         return _info()
 

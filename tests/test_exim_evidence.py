@@ -132,3 +132,32 @@ def test_a_world_of_postfix_and_exim_reads_as_one_log_in_order() -> None:
     assert [(d.node, d.status) for d in got] == [("store", "sent"), ("library", "sent")]
     assert got[0].queued_as == sent.queue_id, "Exim's 250 names its message id: the next hop's copy is found"
     assert evidence.logged_at(exim[0]) is not None and evidence.problems(mixed) == []
+
+
+@pytest.mark.parametrize("release", ["4.96", "4.98"])
+def test_a_queue_run_before_the_retry_time_is_no_attempt(release: str) -> None:
+    """"routing defer (-52): retry time not reached": the queue runner left the address alone, so the story shows
+    the two refusals it got and the delivery, not a third deferral."""
+    evs = events("retry time not reached", release=release)
+    assert any("retry time not reached" in e.line for e in evs), "the sample holds the line the reader skips"
+    got = [(d.status, d.reply.code if d.reply else None) for d in evidence.deliveries(evs)]
+    assert got == [("deferred", 451), ("deferred", 451), ("sent", None)]
+
+
+@pytest.mark.parametrize("release", ["4.96", "4.98"])
+def test_a_delay_warning_is_told_from_the_bounce_that_follows(release: str) -> None:
+    """Exim logs its "delayed" DSN as it logs a bounce (<= <> R=<id>): the outcome of the address before each
+    (deferred, then failed for good) says which it is."""
+    evs = events("a delay warning", release=release)
+    [parent] = {n.queue_id for n in evidence.notices(evs)}
+    assert [n.kind for n in evidence.notices(evs)] == ["delay", "non-delivery"]
+    assert [x.queue_id for x in evidence.expirations(evs)] == [parent]
+
+
+@pytest.mark.parametrize("release", ["4.96", "4.98"])
+def test_mail_refused_for_the_size_the_client_declared(release: str) -> None:
+    """An Exim client declares the size at MAIL (RFC 1870); a server over its message_size_limit refuses MAIL with
+    552 (Exim logs the reason, not the reply)."""
+    [r] = evidence.rejections(events("MAIL refused for the size", release=release))
+    assert (r.stage, r.reply.code, r.sender, r.recipient) == ("MAIL", 552, "jack@store.example", "")
+    assert "message too big" in r.reply.text and r.client_address.startswith("10.")

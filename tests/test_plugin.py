@@ -148,3 +148,24 @@ def test_a_requirement_the_harness_cannot_judge_says_not_judged_and_why(pytester
     assert '<property name="verdict" value="NOT JUDGED" />' in junit
     assert '<property name="not_judged" value="mysql: tables cannot be read here; pass --mta-recipient" />' in junit
     assert '<property name="verdict" value="PASS" />' in junit
+
+
+def test_an_expected_failure_says_xfail_and_the_departure_it_shows(pytester: pytest.Pytester) -> None:
+    """A scenario that ends on the departures from the RFCs it knows the server makes (suites.known_departures):
+    XFAIL with the departure in the summary, and the run does not fail; when the server conforms, it FAILS."""
+    pytester.makepyfile("""
+        from harness.suites import known_departures
+
+        def test_departs():
+            known_departures("Exim", {"RFC 3461 s6.3 (a): ENVID decoded": "Original-Envelope-Id: a+2Bb"})
+
+        def test_conforms_now():
+            known_departures("Exim", {"RFC 3461 s6.3 (a): ENVID decoded": None})
+    """)
+    r = pytester.runpytest_subprocess("--mailharness-summary", "-p", "no:cacheprovider")
+    out = r.stdout.str()
+    assert r.ret == 1, out
+    assert "XFAIL" in out and "expected failure: Exim departs from the RFCs: RFC 3461 s6.3 (a): ENVID decoded " \
+        "(seen: Original-Envelope-Id: a+2Bb)" in out
+    assert "conforms now: RFC 3461 s6.3 (a): ENVID decoded" in out
+    assert "0 passed, 1 failed, 1 expected failure(s) (known departures)" in out

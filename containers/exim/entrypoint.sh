@@ -11,6 +11,8 @@
 #   MH_DNS            the topology's DNS server address
 #   MH_LOCAL_DOMAINS  more domains whose mail this node delivers into its mailboxes (NodeSpec.other_domains)
 #   MH_RELAY_DOMAINS  domains this node relays to from any client (other_domains with a route: a gateway's)
+#   MH_USER_CONFIG    set: run the user's configuration (copied under /etc/mailharness-user/<dir>/) in place of the
+#                     harness's, with the harness's overrides (user-config.py); its accounts' homes are /home/USER
 set -eu
 mh=/etc/exim4/mh
 logs=/var/log/exim4
@@ -23,6 +25,17 @@ chmod 640 $logs/mainlog $logs/rejectlog $logs/paniclog
 : > $logs/mh-sync
 
 mailboxes() {
+  if [ -n "${MH_USER_CONFIG:-}" ]; then
+    # The user's configuration makes its own mailboxes (an mbox file in /var/mail, a Maildir in a home...): only
+    # the homes are made, on the mail file system (DiskFull fills the one Exim delivers to). /var/mail is the
+    # spool both ways of writing it expect: sticky and open to all (Exim's default configure delivers as the user)
+    # and of group mail, setgid (Debian's `group = mail`).
+    chgrp mail /var/mail && chmod 3777 /var/mail
+    mkdir -p /var/mail/.mh-home && chmod 1777 /var/mail/.mh-home
+    [ -L /home ] || { rm -rf /home && ln -s /var/mail/.mh-home /home; }
+    for u in ${MH_USERS}; do mkdir -p "/home/$u" && chown "$u:$u" "/home/$u"; done
+    return
+  fi
   for u in ${MH_USERS}; do
     mkdir -p /var/mail/$u/new /var/mail/$u/cur /var/mail/$u/tmp && chown -R "$u:$u" /var/mail/$u
   done
@@ -54,10 +67,12 @@ else
   : > $mh/users
   for f in aliases virtual refuse refuse_data quota; do : > $mh/$f; done
   uid=2000
+  home=/var/mail
+  [ -n "${MH_USER_CONFIG:-}" ] && home=/home
   for u in ${MH_USERS}; do
     echo "$u" >> $mh/users
     if ! grep -q "^$u:" /etc/passwd; then
-      echo "$u:x:$uid:$uid::/var/mail/$u:/usr/sbin/nologin" >> /etc/passwd
+      echo "$u:x:$uid:$uid::$home/$u:/usr/sbin/nologin" >> /etc/passwd
       echo "$u:x:$uid:" >> /etc/group
     fi
     uid=$((uid + 1))
@@ -65,6 +80,11 @@ else
   mailboxes
   chmod 644 $mh/*
   cp -p $mh/* $mh/baseline/ 2>/dev/null || true
+  if [ -n "${MH_USER_CONFIG:-}" ]; then
+    # The user's configuration as the running one (and the baseline reset.sh restores), with the harness's
+    # overrides; a refusal stops here, in Exim's words.
+    python3 /usr/local/bin/user-config.py "$(ls -d /etc/mailharness-user/*/ | head -n 1)" || exit 1
+  fi
 fi
 
 # A broken configuration stops here, in Exim's own words (the harness reports them: ConfigRefused).

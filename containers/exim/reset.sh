@@ -67,5 +67,7 @@ rm -f $spool/db/retry $spool/db/retry.lockfile $spool/db/wait-* 2>/dev/null
 # The mailboxes: every message, quota file and .forward, and what a full disk left.
 rm -f /var/mail/.mh-fill* /var/mail/*/.forward /var/mail/*/maildirsize
 find /var/mail -path '*/new/*' -type f -delete -o -path '*/cur/*' -type f -delete -o -path '*/tmp/*' -type f -delete
+# A user's configuration: its mbox files (/var/mail/USER; its Maildirs in the homes are cleared above).
+find /var/mail -maxdepth 1 -type f -delete
 restart_if "$(restore_files)"
 exit 0

@@ -101,6 +101,11 @@ class Forward(Fault):
     via: Literal["alias", "forward", "virtual"] = "alias"
     """How: "alias" (/etc/aliases), "forward" (the user's ~/.forward) or "virtual" (virtual_alias_maps)."""
 
+    def check(self) -> None:
+        """FaultError unless `to` is one address (what every MTA's interpretation needs)."""
+        if any(c.isspace() for c in self.to) or not self.to:
+            raise FaultError(f"{self.describe()}: `to` must be one address")
+
 
 @dataclass(frozen=True)
 class Refuse(Fault):
@@ -110,6 +115,15 @@ class Refuse(Fault):
     """The recipient address refused at RCPT TO."""
     reply: str = "550 5.1.1 Recipient refused by mailharness"
     """The reply: code, enhanced status and text ("450 4.2.0 Try later")."""
+
+    def check(self) -> None:
+        """FaultError unless the reply starts with a 4xx or 5xx code and is one line, and the address one word
+        (what every MTA's interpretation needs)."""
+        code = self.reply.split()[0] if self.reply.split() else ""
+        if not (len(code) == 3 and code[0] in "45" and code.isdigit()):
+            raise FaultError(f"{self.describe()}: the reply must start with a 4xx or 5xx code")
+        if not self.address or any(c.isspace() for c in self.address) or "\n" in self.reply:
+            raise FaultError(f"{self.describe()}: the address must be one word and the reply one line")
 
 
 @dataclass(frozen=True)

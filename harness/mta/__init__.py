@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..errors import UsageError
+from .recognise import recognise as recognise
 from .versions import KINDS as KINDS
 
 if TYPE_CHECKING:
@@ -35,12 +36,17 @@ def start_node(spec: NodeSpec, topology: TopologySpec, image: str, placement: Pl
 
 
 def inspect_config(kind: str, directory: str | Path, recipient: str = "", *, domains: Sequence[str] = (),
-                   tables: Sequence[tuple[str, str]] = ()) -> ConfigInfo:
-    """What the configuration in `directory` serves, asked of the MTA `kind` itself (see harness.sut.byoc)."""
+                   tables: Sequence[tuple[str, str]] = (), version: str = "") -> ConfigInfo:
+    """What the configuration in `directory` serves, asked of the MTA `kind` itself (release `version`, "" the
+    default; see harness.sut.byoc)."""
     if kind == "postfix":
         from .postfix.userconfig import inspect_config
 
         return inspect_config(directory, recipient, domains=domains, tables=tables)
+    if kind == "exim":
+        from .exim.userconfig import inspect_config as exim_inspect
+
+        return exim_inspect(directory, recipient, domains=domains, tables=tables, version=version)
     raise UsageError(f"no MTA package for kind {kind!r}; MTAs: {', '.join(KINDS)}")
 
 
@@ -50,6 +56,10 @@ def overrides(kind: str) -> tuple[tuple[str, str], ...]:
         from .postfix.userconfig import overrides as postfix_overrides
 
         return postfix_overrides()
+    if kind == "exim":
+        from .exim.userconfig import overrides as exim_overrides
+
+        return exim_overrides()
     raise UsageError(f"no MTA package for kind {kind!r}; MTAs: {', '.join(KINDS)}")
 
 
@@ -60,6 +70,10 @@ def causes(kind: str, topic: str, params: dict[str, str]) -> list[str]:
         from .postfix.causes import causes as postfix_causes
 
         return postfix_causes(topic, params)
+    if kind == "exim":
+        from .exim.causes import causes as exim_causes
+
+        return exim_causes(topic, params)
     raise UsageError(f"no MTA package for kind {kind!r}; MTAs: {', '.join(KINDS)}")
 
 
@@ -70,4 +84,16 @@ def cause_settings(kind: str, topic: str) -> tuple[str, ...]:
         from .postfix.causes import SETTINGS
 
         return SETTINGS.get(topic, ())
+    if kind in KINDS:  # its causes read the configuration's own values only
+        return ()
     raise UsageError(f"no MTA package for kind {kind!r}; MTAs: {', '.join(KINDS)}")
+
+
+def hint(kind: str, topic: str) -> str:
+    """What usually causes a failure about `topic` on MTA `kind`, in its own options' words ("" when its package
+    has no word of its own for it: the requirement's hint then stands)."""
+    if kind == "exim":
+        from .exim.causes import HINTS
+
+        return HINTS.get(topic, "")
+    return ""

@@ -33,7 +33,14 @@ from ..mta.versions import KINDS as MTA_KINDS
 from ..mta.versions import known_releases, release
 from ..mta.versions import label as mta_label
 from ..report.outcomes import label
-from ..sut.byoc import ConfigError, relayhost_node, relayhost_script, table_options, topology_for_config
+from ..sut.byoc import (
+    ConfigError,
+    config_mta,
+    relayhost_node,
+    relayhost_script,
+    table_options,
+    topology_for_config,
+)
 from ..sut.conformance import Target, judged
 from ..topology import TopologySpec, default_topology, topology_with_mock_next_hop
 from ..world import MailTopology
@@ -73,8 +80,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     g.addoption("--mailharness-records", dest="mailharness_records", default=None, metavar="PATH",
                 help="write the report's records, one JSON object per scenario and line")
     g.addoption("--mta-config", dest="mta_config", default=None, metavar="[NODE=]DIR",
-                help="run the conformance suite against YOUR Postfix configuration in DIR, in place of NODE "
-                     "(default: library)")
+                help="run the conformance suite against YOUR configuration in DIR (Postfix's main.cf, or an Exim "
+                     "configuration: its configure, or Debian's folder of it), in place of NODE (default: library); "
+                     "--mailharness-mta=NODE=exim[@VERSION] says which Exim runs it")
     g.addoption("--mta-recipient", dest="mta_recipient", default=None, metavar="ADDRESS",
                 help="a recipient your configuration accepts (when its tables cannot be listed)")
     g.addoption("--mta-domain", dest="mta_domain", action="append", default=[], metavar="DOMAIN",
@@ -268,10 +276,12 @@ def _mailharness_target(request: pytest.FixtureRequest) -> Iterator[Target]:
         return
     node, _, directory = opt.rpartition("=")
     node = node or "library"
+    kind, version = config_mta(directory, node, _settings(request.config).mta)
     try:
         spec, info = topology_for_config(directory, node, recipient=rcpt or "",
                                          domains=request.config.getoption("mta_domain"),
-                                         tables=table_options(request.config.getoption("mta_table")))
+                                         tables=table_options(request.config.getoption("mta_table")),
+                                         kind=kind, version=version)
     except (ConfigError, ProbeError, OSError) as exc:
         pytest.exit(f"mailharness: --mta-config {opt}: {exc}", returncode=4)
     spec = apply_mta(spec, _settings(request.config).mta)
@@ -358,17 +368,21 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
             rep.user_properties.append(("mailharness_access", topo.access.summary))
             rep.user_properties.append(("mailharness_mta", topo.releases()))
     if req is not None and _counts(rep):  # JUnit: PASS, FAIL or NOT JUDGED, and why not judged
-        outcome, why = judged(rep.outcome, rep.longrepr)
+        outcome, why = judged(rep.outcome, rep.longrepr, getattr(rep, "wasxfail", None))
         props = [("verdict", label(outcome))] + ([(outcome.replace("-", "_"), why)] if why else [])
         item.user_properties += props  # junitxml writes the teardown report's (a copy of the item's)
         rep.user_properties = [*rep.user_properties, *props]
     if rep.failed:
         if req is not None:
             target = item.funcargs.get("mta") if hasattr(item, "funcargs") else None
-            seen = target.causes(req.kwargs.get("causes", "")) if isinstance(target, Target) else []
-            hint = "; ".join(seen) + (f" (in general: {req.kwargs.get('hint', '')})" if seen else
-                                      req.kwargs.get("hint", ""))
+            topic = req.kwargs.get("causes", "")
+            seen = target.causes(topic) if isinstance(target, Target) else []
+            general = (target.hint(topic) if isinstance(target, Target) else "") or req.kwargs.get("hint", "")
+            hint = "; ".join(seen) + (f" (in general: {general})" if seen else general)
             rep.sections.append(("mailharness requirement", f"{req.kwargs.get('ref', '')}\nfix hint: {hint}"))
+            # the hint with this configuration's own causes, in JUnit and the HTML report as in the terminal
+            item.user_properties[:] = [(k, hint if k == "fix_hint" else v) for k, v in item.user_properties]
+            rep.user_properties = [*rep.user_properties, ("fix_hint", hint)]
         for topo in item.stash.get(_USED, []):
             if topo.transcripts:
                 rep.sections.append((f"mailharness {topo.id}: SMTP transcripts",
@@ -395,7 +409,8 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
         from ..mta import overrides
 
         terminalreporter.write_sep("-", f"mailharness: what the harness changed in {config.getoption('mta_config')}")
-        for what, why in overrides("postfix"):
+        node, _, directory = config.getoption("mta_config").rpartition("=")  # (on the controller too, under xdist)
+        for what, why in overrides(config_mta(directory, node or "library", _settings(config).mta)[0]):
             terminalreporter.write_line(f"  {what}  ({why})")
         for stand_in in config.stash.get(_STOOD_IN, ()):
             terminalreporter.write_line(f"  stood in for: {stand_in}")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 from collections.abc import Generator
 from pathlib import Path
 from typing import Any
@@ -127,7 +128,7 @@ class _Summary:
         if _counts(report):
             doc = dict(report.user_properties).get("doc", "")
             self.mtas.update((str(v), None) for k, v in report.user_properties if k == "mailharness_mta")
-            outcome, why = judged(report.outcome, report.longrepr)
+            outcome, why = judged(report.outcome, report.longrepr, getattr(report, "wasxfail", None))
             self.results.append((plain_nodeid(report.nodeid), outcome, report.duration,
                                  f"{outcome.replace('-', ' ')}: {why}" if why else str(doc)))
 
@@ -181,10 +182,15 @@ class _Report:
             used = item.stash.get(_USED, [])
             stories = stories_of(item)
             doc = dict(item.user_properties).get("doc", "")
-            outcome, why = judged(rep.outcome, rep.longrepr)
+            outcome, why = judged(rep.outcome, rep.longrepr, getattr(rep, "wasxfail", None))
             record = scenario_record(plain_nodeid(item.nodeid), outcome, rep.duration, str(doc), stories)
             link_kept_dsns(record, item)
             record["access"] = sorted({topo.access.summary for topo in used})  # how the servers were reached
+            props = dict(item.user_properties)
+            if props.get("requirement"):  # a conformance requirement: its RFC reference, and the fix when it failed
+                record["requirement"] = str(props["requirement"])
+                if rep.failed and props.get("fix_hint"):
+                    record["fix_hint"] = str(props["fix_hint"])
             if why:
                 record["failure"] = f"{outcome.replace('-', ' ')}: {why}"
             if rep.failed:  # what the terminal report shows, in the page too
@@ -220,4 +226,4 @@ class _Report:
         for err in self.errors:
             terminalreporter.write_line(f"mailharness: report record failed: {err}")
         for path in self.written:
-            terminalreporter.write_line(f"mailharness: report written to {path}")
+            terminalreporter.write_line(f"mailharness: report written to {os.path.abspath(path)}")

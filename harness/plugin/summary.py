@@ -18,9 +18,10 @@ def render_summary(results: list[tuple[str, str, float, str]]) -> list[str]:
     out = [f"{'verdict':{vw}}  {'time':>7}  {'scenario':{width}}  what it checks"]
     for verdict, took, name, doc in rows:
         out.append(f"{verdict:{vw}}  {took:>7}  {name:{width}}  {doc}")
-    counts = {k: sum(1 for r in rows if r[0] == k) for k in ("PASS", "FAIL", "SKIP", "N/A", "NOT JUDGED")}
+    counts = {k: sum(1 for r in rows if r[0] == k) for k in ("PASS", "FAIL", "SKIP", "N/A", "NOT JUDGED", "XFAIL")}
     out.append(f"{counts['PASS']} passed, {counts['FAIL']} failed" + (f", {counts['SKIP']} skipped"
                                                                      if counts["SKIP"] else "")
                + (f", {counts['N/A']} not applicable" if counts["N/A"] else "")
-               + (f", {counts['NOT JUDGED']} not judged" if counts["NOT JUDGED"] else ""))
+               + (f", {counts['NOT JUDGED']} not judged" if counts["NOT JUDGED"] else "")
+               + (f", {counts['XFAIL']} expected failure(s) (known departures)" if counts["XFAIL"] else ""))
     return out

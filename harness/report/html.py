@@ -50,6 +50,7 @@ table.summary td.gist { color: #374151; font-size: 13px; }
 .badge.passed { background: var(--ok); } .badge.failed, .badge.error { background: var(--fail); }
 .badge.skipped { background: #8a939e; }
 .badge.not-judged { background: #b07d12; } .badge.not-applicable { background: #6b7280; }
+.badge.expected-failure { background: #7c3aed; }
 .legend { display: flex; flex-wrap: wrap; gap: 6px 18px; margin: 14px 0; color: #374151; font-size: 13px; }
 .legend .key { display: inline-flex; align-items: center; gap: 6px; }
 details.scenario { border: 1px solid var(--line); border-left: 5px solid var(--muted); border-radius: 4px;
@@ -120,13 +121,15 @@ def render_html(records: Sequence[Record], *, title: str, generated: str | None 
     ids = [scenario_id(i, r) for i, r in enumerate(records, 1)]
     access = sorted({str(a) for r in records for a in (r.get("access") or [])})  # harness.access: direct or gateway
     counts = {k: sum(1 for r in records if r.get("outcome") == k)
-              for k in ("passed", "failed", "skipped", "not-applicable", "not-judged")}
+              for k in ("passed", "failed", "skipped", "not-applicable", "not-judged", "expected-failure")}
     other = len(records) - sum(counts.values())
     total = sum(float(r.get("duration") or 0) for r in records)
     line = (f"{len(records)} scenario(s): {counts['passed']} passed, {counts['failed']} failed, "
             f"{counts['skipped']} skipped"
             + (f", {counts['not-applicable']} not applicable" if counts["not-applicable"] else "")
             + (f", {counts['not-judged']} not judged" if counts["not-judged"] else "")
+            + (f", {counts['expected-failure']} expected failure(s) (known departures)"
+               if counts["expected-failure"] else "")
             + (f", {other} other" if other else "") + f"; {total:.2f} s in all")
     parts = [
         "<!DOCTYPE html>",
@@ -246,6 +249,10 @@ def scenario_section(record: Record, ident: str) -> str:
                f'<span class="time">{float(record.get("duration") or 0):.2f} s</span>'
                f'<span class="doc">{escape(str(record.get("doc", "")))}</span></summary>')
     body = [f'<p class="nodeid">{escape(str(record.get("nodeid", "")))}</p>']
+    if record.get("requirement"):
+        body.append(f'<p class="requirement">requirement: {escape(str(record["requirement"]))}</p>')
+    if record.get("fix_hint"):
+        body.append(f'<p class="fix-hint"><strong>fix hint:</strong> {escape(str(record["fix_hint"]))}</p>')
     messages = record.get("messages", [])
     if not messages:
         body.append('<p class="none">No verdict was gathered in this scenario (no <code>sent.verdict()</code> '
@@ -257,8 +264,8 @@ def scenario_section(record: Record, ident: str) -> str:
                     f'<div class="dsns">{dsns or "<p class=none>No DSN was emitted.</p>"}</div></div>')
         body += [hop_table(m, mi) for mi, m in enumerate(messages, 1)]
     if record.get("failure"):
-        why = {"not-judged": "why it was not judged", "not-applicable": "why it does not apply"}.get(outcome,
-                                                                                                      "why it failed")
+        why = {"not-judged": "why it was not judged", "not-applicable": "why it does not apply",
+               "expected-failure": "the departure from the RFCs it shows"}.get(outcome, "why it failed")
         body.append(f'<details class="evidence" open><summary>{why}</summary>'
                     f'<pre>{escape(str(record["failure"]))}</pre></details>')
     for title, key in (("SMTP transcripts", "transcripts"), ("mail logs of every node", "logs")):

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 LABELS = {"passed": "PASS", "failed": "FAIL", "not-applicable": "N/A", "not-judged": "NOT JUDGED", "skipped": "SKIP",
-          "error": "ERROR"}
+          "error": "ERROR", "expected-failure": "XFAIL"}
 
 
 def label(outcome: str) -> str:

@@ -6,14 +6,15 @@ harness changes (harness.mta.overrides).
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
+from typing import Protocol, cast
 
 from .. import mta
 from ..mock import Script
 from ..mta.facts import ConfigError as ConfigError
 from ..mta.facts import ConfigInfo as ConfigInfo
-from ..topology import MAILBOX_NAME, NodeSpec, TopologySpec, default_topology
+from ..topology import MAILBOX_NAME, NodeKind, NodeSpec, TopologySpec, default_topology
 
 
 def table_options(values: Sequence[str]) -> tuple[tuple[str, str], ...]:
@@ -28,22 +29,51 @@ def table_options(values: Sequence[str]) -> tuple[tuple[str, str], ...]:
     return tuple(out)
 
 
+class MtaChoiceLike(Protocol):
+    """An --mta choice (harness.plugin.settings.MtaChoice): KIND[@VERSION] for NODE ("" every node)."""
+
+    @property
+    def kind(self) -> str: ...
+
+    @property
+    def version(self) -> str: ...
+
+    @property
+    def node(self) -> str: ...
+
+
+def config_mta(directory: str | Path, node: str, choices: Iterable[MtaChoiceLike] = ()) -> tuple[str, str]:
+    """The MTA (kind, version) that runs the configuration in `directory` in place of `node`: the last choice that
+    names the node; else the MTA whose files the folder holds (Postfix's main.cf, Exim's configure...), at the
+    release of the last choice of that kind that names no node (the default release without one). A folder no
+    MTA recognises is Postfix's (its inspection says what is missing)."""
+    chosen = [c for c in choices if c.node == node]
+    if chosen:
+        return chosen[-1].kind, chosen[-1].version
+    kind = mta.recognise(directory) or "postfix"
+    versions = [c.version for c in choices if not c.node and c.kind == kind]
+    return kind, versions[-1] if versions else ""
+
+
 def inspect_config(directory: str | Path, recipient: str = "", kind: str = "postfix", *, domains: Sequence[str] = (),
-                   tables: Sequence[tuple[str, str]] = ()) -> ConfigInfo:
-    """Ask the MTA (in a probe container of its node image) what the configuration in `directory` serves and
-    which recipients its tables know. What the user vouches for: `recipient`, an address it accepts
-    (--mta-recipient); `domains`, domains it serves (--mta-domain); `tables`, (PARAM, FILE): a readable copy of
-    the tables PARAM names, for the probe and the node (--mta-table PARAM=FILE)."""
-    return mta.inspect_config(kind, directory, recipient, domains=domains, tables=tables)
+                   tables: Sequence[tuple[str, str]] = (), version: str = "") -> ConfigInfo:
+    """Ask the MTA `kind` (release `version`, "" the default; in a probe container of its node image) what the
+    configuration in `directory` serves and which recipients it knows. What the user vouches for: `recipient`, an
+    address it accepts (--mta-recipient); `domains`, domains it serves (--mta-domain); `tables`, (PARAM, FILE): a
+    readable copy of the tables PARAM names, for the probe and the node (--mta-table PARAM=FILE, Postfix's)."""
+    return mta.inspect_config(kind, directory, recipient, domains=domains, tables=tables, version=version)
 
 
 def node_for_config(directory: str | Path, name: str = "library", recipient: str = "", *,
-                    domains: Sequence[str] = (), tables: Sequence[tuple[str, str]] = ()) -> tuple[NodeSpec, ConfigInfo]:
-    """A Postfix node running the configuration in `directory` (with `tables`' copies: see inspect_config)."""
-    info = inspect_config(directory, recipient, domains=domains, tables=tables)
+                    domains: Sequence[str] = (), tables: Sequence[tuple[str, str]] = (), kind: str = "postfix",
+                    version: str = "") -> tuple[NodeSpec, ConfigInfo]:
+    """A node of MTA `kind` (release `version`) running the configuration in `directory` (with `tables`' copies:
+    see inspect_config)."""
+    info = inspect_config(directory, recipient, kind, domains=domains, tables=tables, version=version)
     others = tuple(d for d in info.domains if d != info.domain)
     relay = info.outbound
-    spec = NodeSpec(name, info.domain, users=tuple(u for u in info.local_users if MAILBOX_NAME.match(u)),
+    spec = NodeSpec(name, info.domain, kind=cast(NodeKind, kind), version=version,
+                    users=tuple(u for u in info.local_users if MAILBOX_NAME.match(u)),
                     hostname=info.hostname, config_dir=str(Path(info.directory).resolve()), other_domains=others,
                     files=info.files, dovecot=any(s.startswith("dovecot:") for s in info.stand_ins),
                     listens=not info.inbound_na.startswith("no listener"),
@@ -78,12 +108,13 @@ def relayhost_script(info: ConfigInfo) -> Script:
 
 
 def topology_for_config(directory: str | Path, node: str = "library", base: TopologySpec | None = None,
-                        recipient: str = "", *, domains: Sequence[str] = (), tables: Sequence[tuple[str, str]] = ()
-                        ) -> tuple[TopologySpec, ConfigInfo]:
-    """The default topology (or `base`) with `node` replaced by one running your configuration. Its domains must
-    not be another node's; rename it in your test topology if they are."""
+                        recipient: str = "", *, domains: Sequence[str] = (), tables: Sequence[tuple[str, str]] = (),
+                        kind: str = "postfix", version: str = "") -> tuple[TopologySpec, ConfigInfo]:
+    """The default topology (or `base`) with `node` replaced by one of MTA `kind` (release `version`) running your
+    configuration. Its domains must not be another node's; rename it in your test topology if they are."""
     base = base or default_topology()
-    spec, info = node_for_config(directory, node, recipient, domains=domains, tables=tables)
+    spec, info = node_for_config(directory, node, recipient, domains=domains, tables=tables, kind=kind,
+                                 version=version)
     if node not in [n.name for n in base]:
         raise ConfigError(f"no node {node!r} to replace; nodes: {', '.join(n.name for n in base)}")
     taken = {d: n.name for n in base if n.name != node for d in (n.domain, *n.other_domains)}

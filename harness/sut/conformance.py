@@ -33,9 +33,13 @@ def not_applicable(reason: str) -> NoReturn:
     pytest.skip(NOT_APPLICABLE + reason)
 
 
-def judged(outcome: str, longrepr: object) -> tuple[str, str]:
+def judged(outcome: str, longrepr: object, wasxfail: str | None = None) -> tuple[str, str]:
     """A test report's outcome as a verdict: ("not-judged", reason) for a skip that says "not judged: ...",
-    ("not-applicable", reason) for one that says "not applicable: ...", otherwise (outcome, "")."""
+    ("not-applicable", reason) for one that says "not applicable: ...", ("expected-failure", reason) for an
+    expected failure (pytest's xfail, `wasxfail` its reason: a departure from an RFC the scenario knows the server
+    makes, suites.known_departures), otherwise (outcome, "")."""
+    if outcome == "skipped" and wasxfail is not None:
+        return "expected-failure", wasxfail.removeprefix("reason: ")
     if outcome == "skipped" and isinstance(longrepr, tuple) and len(longrepr) == 3:
         msg = str(longrepr[2]).removeprefix("Skipped: ")
         for prefix, verdict in ((NOT_JUDGED, "not-judged"), (NOT_APPLICABLE, "not-applicable")):
@@ -211,4 +215,10 @@ class Target:
         return mta.causes(kind, topic, params)
 
     def overrides(self) -> list[str]:
-        return [f"{what}: {why}" for what, why in mta.overrides("postfix")] if self.info is not None else []
+        kind = self.world.spec.node(self.node).kind
+        return [f"{what}: {why}" for what, why in mta.overrides(kind)] if self.info is not None else []
+
+    def hint(self, topic: str) -> str:
+        """What usually causes a failure about `topic` on this server's MTA, in its own words ("" when the
+        requirement's own hint says it: harness.mta.hint)."""
+        return mta.hint(self.world.spec.node(self.node).kind, topic) if topic else ""

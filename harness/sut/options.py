@@ -4,7 +4,7 @@ meaning (--example, --mta-recipient, --mta-domain, --mta-table, --mta).
 
     add_config_arguments(parser)                      # when the parser is built
     user = from_args(args, args.directory, args.node)  # a UserConfig, or None when no configuration was named
-    user.inspect()                                    # what the configuration serves (asks Postfix, in Docker)
+    user.inspect()                                    # what the configuration serves (asks its MTA, in Docker)
     describe(user, info)                              # what was found, as lines for the user
     user.pytest_options()                             # the same choice as the pytest plugin's options
 
@@ -37,7 +37,7 @@ def add_config_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--example", default="", metavar="NAME",
                    help="a bundled example instead of a directory (`mailharness examples` lists them)")
     p.add_argument("--mta-recipient", "--recipient", dest="recipient", default="", metavar="ADDRESS",
-                   help="an address the configuration accepts, if Postfix's lookups cannot confirm one")
+                   help="an address the configuration accepts, if its MTA's lookups cannot confirm one")
     p.add_argument("--mta-domain", action="append", default=[], metavar="DOMAIN",
                    help="a domain the configuration serves, when its domains are in tables the harness cannot read "
                         "(mysql:, ldap:...); repeatable")
@@ -49,13 +49,14 @@ def add_config_arguments(p: argparse.ArgumentParser) -> None:
 
 @dataclass(frozen=True)
 class UserConfig:
-    """A configuration directory, the node it replaces, and what the user vouches for of it."""
+    """A configuration directory, the node it replaces, what the user vouches for of it, and the --mta values."""
 
     directory: str
     node: str = "library"
     recipient: str = ""  # --mta-recipient
     domains: tuple[str, ...] = ()  # --mta-domain
     tables: tuple[str, ...] = ()  # --mta-table, PARAM=FILE as given
+    mta: tuple[str, ...] = ()  # --mta [NODE=]KIND[@VERSION], as given
 
     def table_pairs(self) -> tuple[tuple[str, str], ...]:
         """The tables as (PARAM, FILE); ConfigError for an option of another form."""
@@ -63,17 +64,42 @@ class UserConfig:
 
         return table_options(self.tables)
 
+    def mta_choices(self) -> list[str]:
+        """The --mta values as the run's own (--mailharness-mta): a value that names no node is the
+        configuration's MTA; it goes to the configuration's node alone when it would replace another node's MTA
+        (`--mta exim DIR`: an Exim runs DIR, the other nodes keep theirs), as it is otherwise (`--mta postfix@3.7`:
+        every Postfix node runs 3.7)."""
+        from ..plugin.settings import parse_mta
+        from ..topology import default_topology
+
+        kinds = {n.kind for n in default_topology() if n.kind != "mock" and n.name != self.node}
+        out = []
+        for c in parse_mta(self.mta):
+            out.append(str(c) if c.node or kinds <= {c.kind} else f"{self.node}={c}")
+        return out
+
+    def kind(self) -> tuple[str, str]:
+        """The MTA and release that run the configuration (harness.sut.byoc.config_mta)."""
+        from ..plugin.settings import parse_mta
+        from .byoc import config_mta
+
+        return config_mta(self.directory, self.node, parse_mta(self.mta_choices()))
+
     def inspect(self) -> ConfigInfo:
         """What the configuration serves and which recipients it knows (harness.sut.byoc.inspect_config)."""
         from .byoc import inspect_config
 
-        return inspect_config(self.directory, self.recipient, domains=self.domains, tables=self.table_pairs())
+        kind, version = self.kind()
+        return inspect_config(self.directory, self.recipient, kind, domains=self.domains,
+                              tables=self.table_pairs(), version=version)
 
     def pytest_options(self) -> list[str]:
-        """The same choice as options of the pytest plugin (--mta-config=NODE=DIR, --mta-domain=...)."""
+        """The same choice as options of the pytest plugin (--mta-config=NODE=DIR, --mta-domain=...,
+        --mailharness-mta=...)."""
         return [f"--mta-config={self.node}={self.directory}", *(f"--mta-domain={x}" for x in self.domains),
                 *(f"--mta-table={x}" for x in self.tables),
-                *([f"--mta-recipient={self.recipient}"] if self.recipient else [])]
+                *([f"--mta-recipient={self.recipient}"] if self.recipient else []),
+                *(f"--mailharness-mta={c}" for c in self.mta_choices())]
 
 
 def from_args(args: argparse.Namespace, directory: str, node: str = "library", *,
@@ -94,16 +120,22 @@ def from_args(args: argparse.Namespace, directory: str, node: str = "library", *
         from ..bundled import example
 
         directory = str(example(args.example))
-    return UserConfig(directory, node or "library", args.recipient, tuple(args.mta_domain), tuple(args.mta_table))
+    return UserConfig(directory, node or "library", args.recipient, tuple(args.mta_domain), tuple(args.mta_table),
+                      tuple(getattr(args, "mta", None) or ()))
 
 
 def describe(user: UserConfig, info: ConfigInfo) -> list[str]:
     """What was found in the configuration, as check and explore print it before they start: its domains and
     recipients, how it sends (the stand-in relayhost), whether it receives, the notes and the stand-ins."""
+    from ..mta.versions import label
+
     relay = info.outbound
-    lines = [f"{user.directory} in place of {user.node}: {info.hostname}, domains {', '.join(info.domains) or 'none'}; "
-             f"recipients known to Postfix: {', '.join(info.recipients[:5]) or 'none (pass --mta-recipient)'}; "
-             f"unknown: {info.unknown or 'none confirmed'}"]
+    kind, version = user.kind()
+    name = label(kind, version)
+    lines = [f"{user.directory} in place of {user.node}: {info.hostname}, domains "
+             f"{', '.join(info.domains) or 'none'}; recipients known to {name.split()[0]}: "
+             f"{', '.join(info.recipients[:5]) or 'none (pass --mta-recipient)'}; "
+             f"unknown: {info.unknown or 'none confirmed'}; run by {name}"]
     if relay is not None:
         how = (f"stood in for by the node relayhost ({relay.host}:{relay.port}, STARTTLS offered"
                + (f", login {relay.login[0]} required after STARTTLS" if relay.login else "") + ")" if relay.host

@@ -138,9 +138,14 @@ def test_the_fix_hint_names_the_configuration_s_own_cause(tmp_path: Path) -> Non
     shutil.copytree(EXAMPLES / "postfix-good", cfg)
     with open(cfg / "main.cf", "a") as fh:
         fh.write("smtpd_reject_unlisted_recipient = no\nmyhostname = mail.acme.test\n")
-    r = check(cfg, tmp_path)
+    r = check(cfg, tmp_path, "--junitxml", "junit.xml")
     assert r.returncode == 1, r.stdout[-3000:]
     assert "FAIL" in r.stdout and "rejects_unknown_recipients_at_rcpt" in r.stdout
+    # the same hint, with the configuration's own cause first, in the JUnit XML and the HTML report
+    junit = (tmp_path / "junit.xml").read_text()
+    assert 'name="fix_hint" value="smtpd_reject_unlisted_recipient = no' in junit, junit[-2000:]
+    page = (tmp_path / "report.html").read_text()
+    assert "fix hint:</strong> smtpd_reject_unlisted_recipient = no" in page and "RFC 5321" in page
     assert "expected: rejected by mail.acme.test at RCPT 550" in r.stdout, r.stdout[-3000:]
     assert "rejected by library" not in r.stdout and "mail.acme.test: accepted from harness" in r.stdout
     assert "mail.acme.test" in (tmp_path / "report.html").read_text()

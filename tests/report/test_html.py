@@ -196,3 +196,13 @@ def test_failed_sessions_are_drawn_and_summed_up() -> None:
     svg = render_svg(r, ident="n")
     assert ">CONNECT no reply 4.4.1</text>" in svg  # store -> library, the attempt deferred
     assert gist(r) == "no reply from library to store at CONNECT; expired at store"
+
+
+def test_an_expected_failure_is_counted_and_shows_the_departure() -> None:
+    """An XFAIL (a departure from the RFCs the scenario knows the server makes) has its badge, its count, and the
+    departure under "the departure from the RFCs it shows"."""
+    record = scenario_record("suites/test_rfc3461.py::test_envid_orcpt", "expected-failure", 0.3, "ENVID <&>", [])
+    record["failure"] = "expected failure: Exim departs from the RFCs: RFC 3461 s6.3 (a) (seen: order+2042)"
+    text = render_html([record, *sample_records()], title="t", generated="")
+    assert ">XFAIL</span>" in text and "1 expected failure(s) (known departures)" in text
+    assert "<summary>the departure from the RFCs it shows</summary>" in text and "RFC 3461 s6.3 (a)" in text

@@ -75,7 +75,7 @@ def exim_time(value: str) -> str:
 
 @functools.singledispatch
 def changes_for(fault: F.Fault, node: EximAddressed) -> Changes:
-    supported = ", ".join(sorted(c.__name__ for c in changes_for.registry if c is not F.Fault))
+    supported = ", ".join(sorted(c.__name__ for c in changes_for.registry if c not in (object, F.Fault)))
     raise FaultError(f"{fault.describe()}: Exim cannot express {type(fault).__name__}; the faults it supports: "
                      f"{supported}")
 
@@ -145,8 +145,7 @@ def _(fault: F.SizeLimit, node: EximAddressed) -> Changes:
 @changes_for.register(F.Forward)
 def _(fault: F.Forward, node: EximAddressed) -> Changes:
     _user(node, fault, fault.user)
-    if any(c.isspace() for c in fault.to) or not fault.to:
-        raise FaultError(f"{fault.describe()}: `to` must be one address")
+    fault.check()
     if fault.via == "alias":
         return (TableLine(node.name, "aliases", f"{fault.user}: {fault.to}"),)
     if fault.via == "virtual":
@@ -156,11 +155,7 @@ def _(fault: F.Forward, node: EximAddressed) -> Changes:
 
 @changes_for.register(F.Refuse)
 def _(fault: F.Refuse, node: EximAddressed) -> Changes:
-    code = fault.reply.split()[0] if fault.reply.split() else ""
-    if not (len(code) == 3 and code[0] in "45" and code.isdigit()):
-        raise FaultError(f"{fault.describe()}: the reply must start with a 4xx or 5xx code")
-    if not fault.address or any(c.isspace() for c in fault.address) or "\n" in fault.reply:
-        raise FaultError(f"{fault.describe()}: the address must be one word and the reply one line")
+    fault.check()
     return (TableLine(node.name, "refuse", f"{fault.address.lower()}: {fault.reply}"),)
 
 
@@ -188,11 +183,26 @@ def _(fault: F.BadCertificate, node: EximAddressed) -> Changes:
 
 @changes_for.register(F.QueueLifetime)
 def _(fault: F.QueueLifetime, node: EximAddressed) -> Changes:
-    # One warning, as Postfix's delay_warning_time sends: Exim repeats its last interval, so a far time ends the list.
-    warn = "0s" if fault.delay_warning.strip() in ("0", "0s", "") else f"{exim_time(fault.delay_warning)}:99d"
+    # One "delayed" DSN, as on Postfix (delay_warning_time): Exim's delay_warning is a list of times whose last
+    # interval repeats (a single "1s" would warn every second), so a second time a year later keeps it to one.
+    warn = "0s" if fault.delay_warning.strip() in ("0", "0s", "") else f"{exim_time(fault.delay_warning)}:52w"
     return (Param(node.name, RETRY, retry_rule(fault.lifetime)),
             Param(node.name, BOUNCE_ERRORS_FOR, exim_time(fault.lifetime)),
             Param(node.name, DELAY_WARNING, warn))
+
+
+def on_user_config(fault: F.Fault, changes: Changes) -> None:
+    """FaultError when `fault` cannot act on a user's configuration: a user's configure reads the macros of
+    /etc/exim4/mh/settings (the retry rule, the spool space check, the listening interfaces, time-outs) and the
+    size_limit file, through the harness's overrides (containers/exim/user-config.py), but none of the harness's
+    tables or flags: those would mean rewriting the ACLs and routers being judged."""
+    bad = [c for c in changes if not (isinstance(c, (Param, DiskFilled))
+                                      or isinstance(c, File) and c.path == SIZE_LIMIT_FILE)]
+    if bad:
+        raise FaultError(f"{fault.describe()}: not on a user's Exim configuration: it would need the harness's own "
+                         f"routers and ACLs ({', '.join(sorted({type(c).__name__ for c in bad}))}), and your "
+                         "configuration's are what is judged; the faults that apply to it: DiskFull, QueueFull, "
+                         "QueueLifetime, SizeLimit, and the network's (Down, Unreachable, Tarpit, Dns)")
 
 
 def retry_rule(lifetime: str) -> str:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import os
 import re
+from pathlib import Path
 
 import docker.errors
 import requests
@@ -64,6 +65,9 @@ class EximNode(MtaNode):
             "MH_LOCAL_DOMAINS": " ".join(d for d in spec.other_domains if d not in spec.routes),
             "MH_RELAY_DOMAINS": " ".join(d for d in spec.other_domains if d in spec.routes),
         }
+        if spec.config_dir:  # the user's configuration, with the harness's overrides (containers/exim/user-config.py)
+            env["MH_USER_CONFIG"] = "1"
+            self.container.with_copy_into_container(Path(spec.config_dir).resolve(), "/etc/mailharness-user")
         for k, v in env.items():
             self.container.with_env(k, v)
         # A small file system under the mailboxes, so that DiskFull can fill it.
@@ -78,7 +82,8 @@ class EximNode(MtaNode):
     # -- start ---------------------------------------------------------------------------------------------------
     def wait_ready(self, timeout: float, since: int) -> None:
         self.wait_started(timeout, since)
-        self.wait_banner(timeout)
+        if self.spec.listens:  # a user's configuration that listens on loopback only: its daemon's line is enough
+            self.wait_banner(timeout)
 
     def wait_started(self, timeout: float, since: int) -> None:
         """Exim's daemon logged its start; ConfigRefused with Exim's own words when `exim -bV` refused the
@@ -144,7 +149,10 @@ class EximNode(MtaNode):
 
     # -- the seam (harness.mta.base.MtaNode) ---------------------------------------------------------------------
     def fault_changes(self, fault: Fault) -> tuple[Change, ...]:
-        return interpret.changes_for(fault, self)
+        changes = interpret.changes_for(fault, self)
+        if self.spec.config_dir:
+            interpret.on_user_config(fault, changes)
+        return changes
 
     def client_timeout(self, stage: ClientStage, value: str) -> tuple[Change, ...]:
         return interpret.client_timeout(self, stage, value)

@@ -47,7 +47,7 @@ _TIMEOUTS = {"connect": "smtp_connect_timeout", "greeting": "smtp_helo_timeout"}
 
 @functools.singledispatch
 def changes_for(fault: F.Fault, node: Addressed) -> Changes:
-    supported = ", ".join(sorted(c.__name__ for c in changes_for.registry if c is not F.Fault))
+    supported = ", ".join(sorted(c.__name__ for c in changes_for.registry if c not in (object, F.Fault)))
     raise FaultError(f"{fault.describe()}: Postfix cannot express {type(fault).__name__}; the faults it supports: "
                      f"{supported}")
 
@@ -135,8 +135,7 @@ def _bounce_size(node: Addressed, message_size_limit: int) -> Param:
 @changes_for.register(F.Forward)
 def _(fault: F.Forward, node: Addressed) -> Changes:
     _user(node, fault, fault.user)
-    if any(c.isspace() for c in fault.to) or not fault.to:
-        raise FaultError(f"{fault.describe()}: `to` must be one address")
+    fault.check()
     if fault.via == "alias":
         # aliases is a texthash: table (postmap's "key value" format, no colon)
         return (TableLine(node.name, "aliases", f"{fault.user} {fault.to}"),)
@@ -147,11 +146,7 @@ def _(fault: F.Forward, node: Addressed) -> Changes:
 
 @changes_for.register(F.Refuse)
 def _(fault: F.Refuse, node: Addressed) -> Changes:
-    code = fault.reply.split()[0] if fault.reply.split() else ""
-    if not (len(code) == 3 and code[0] in "45" and code.isdigit()):
-        raise FaultError(f"{fault.describe()}: the reply must start with a 4xx or 5xx code")
-    if not fault.address or any(c.isspace() for c in fault.address) or "\n" in fault.reply:
-        raise FaultError(f"{fault.describe()}: the address must be one word and the reply one line")
+    fault.check()
     return (TableLine(node.name, "refuse", f"{fault.address} {fault.reply}"),)
 
 

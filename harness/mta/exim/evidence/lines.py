@@ -40,14 +40,19 @@ _STAGES: dict[str, Stage] = {"RCPT": "RCPT", "MAIL": "MAIL", "DATA": "DATA", "af
                              "after end of data": "END-OF-MESSAGE", "EHLO": "EHLO", "HELO": "HELO",
                              "connection": "CONNECT", "VRFY": "VRFY", "ETRN": "ETRN"}
 _DEFER_ERRNO = re.compile(r"defer \((?P<errno>-?\d+)\)(?:: (?P<why>.*))?$")
+# "== jill@example.edu routing defer (-52) DT=0.000s: retry time not reached" (or "... not reached for any host for
+# 'example.edu'"): a queue run came before the address's next try was due and left it alone. No attempt was made.
+_NOT_TRIED = re.compile(r"^retry time not reached\b")
 _STAMP = re.compile(r"^(?:[\w-]+: )?(?P<y>\d{4})-(?P<mo>\d\d)-(?P<d>\d\d) "
                     r"(?P<h>\d\d):(?P<mi>\d\d):(?P<s>\d\d)(?P<ms>\.\d{3})?")
 # Exim appends its timings after a failure's reason ("...: 550 5.1.1 unknown DT=0.000s"): not part of the words
 _TIMINGS = re.compile(r"(?: (?:QT|DT|RT)=\S+)+$")
 # "1xaQFY-00001B-0U H=mx.example.edu [10.166.221.12]:25 Connection refused": the transport's own line about a host
 _HOST_ERROR = re.compile(r"^H=(?P<name>[^\s\[(]+)?(?: ?\([^)]*\))? ?\[(?P<ip>[^\]]+)\](?::\d+)? (?P<why>.+)$")
-# "rejected from <sender> H=...: message too big: read=8507 max=5000": refused once the data was read
-_REJECTED_FROM = re.compile(r"^rejected from <(?P<sender>[^>]*)> .*?: (?P<why>.+)$")
+# "rejected from <sender> H=...: message too big: read=8507 max=5000": refused once the data was read;
+# "rejected MAIL FROM:<sender> H=...: message too big: size=14058 max=10000": refused at MAIL, for the size the client
+# declared (RFC 1870's SIZE parameter) over message_size_limit
+_REJECTED_FROM = re.compile(r"^rejected (?:(?P<mail>MAIL FROM:)|from )<(?P<sender>[^>]*)> .*?: (?P<why>.+)$")
 # Exim logs no enhanced status for a failure it found itself: what its words mean in RFC 3463's terms, for the
 # verdict's reasoning (a local part no router accepts is an unknown mailbox; a quota refusal a full mailbox).
 _STATUS_OF_WORDS = (("Unrouteable address", "5.1.1"), ("mailbox is full", "5.2.2"),
@@ -76,8 +81,8 @@ def read_rejection(e: LogEvent) -> Rejection | None:
     if big:  # Exim's reply: "552 Message size exceeds maximum permitted" (the log has the reason, not the reply)
         why = big.group("why")
         code = 552 if "too big" in why else 550
-        return Rejection(e.node, "END-OF-MESSAGE", Reply.parse(code, why), big.group("sender"), "", e.line,
-                         client, e.seq)
+        stage: Stage = "MAIL" if big.group("mail") else "END-OF-MESSAGE"
+        return Rejection(e.node, stage, Reply.parse(code, why), big.group("sender"), "", e.line, client, e.seq)
     m = _REJECTED.search(e.text)
     if not m:
         return None
@@ -115,7 +120,7 @@ def _failure(why: str, e: LogEvent, host: str, ip: str) -> SessionFailure | None
 
 def read_delivery(e: LogEvent) -> Delivery | None:
     """A delivery attempt's outcome for one address: `=>`, `->`, `>>`, `*>` (sent), `**` (bounced), `==`
-    (deferred)."""
+    (deferred). A deferral that says the retry time was not reached is none: the address was not tried."""
     flag = e.get("flag")
     if e.mta != "exim" or not e.queue_id or flag not in _FLAGS or flag == "<=":
         return None
@@ -149,6 +154,8 @@ def read_delivery(e: LogEvent) -> Delivery | None:
         if d:
             reason = d.group("why") or f"defer ({d.group('errno')})"
         detail = _TIMINGS.sub("", reason.strip())
+        if status == "deferred" and _NOT_TRIED.match(detail):
+            return None
         said = _SAID.search(detail)
         if said:
             reply = Reply.parse(int(said.group("code")), said.group("text"))

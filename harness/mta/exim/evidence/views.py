@@ -56,16 +56,54 @@ def session_failures(events: Sequence[LogEvent], node: str | None = None) -> lis
     return [f for e in _of(events, node) if (f := read_host_error(e)) is not None]
 
 
+# What each address's last attempt makes of the DSN that follows it: the kind of Notice.
+_KIND_OF = {"sent": "delivery", "bounced": "non-delivery", "deferred": "delay"}
+# The order one delivery run writes its DSNs in (deliver.c: the success report, the bounce, then the warning), and,
+# when fewer came than the outcomes allow, which is likeliest: a bounce (unless NOTIFY says otherwise, always), a
+# warning (once delay_warning is due), a success report (only for NOTIFY=SUCCESS).
+_RUN_ORDER = ("delivery", "non-delivery", "delay")
+_LIKELIEST = ("non-delivery", "delay", "delivery")
+
+
 def notices(events: Sequence[LogEvent], node: str | None = None) -> list[Notice]:
-    """Every DSN an Exim node created: a failure report about a message one of whose addresses failed (`**`),
-    else a success report (NOTIFY=SUCCESS): Exim logs both the same way."""
-    failed = {(e.node, e.queue_id) for e in events if e.mta == "exim" and e.get("flag") == "**"}
-    out = []
-    for e in _of(events, node):
+    """Every DSN an Exim node created. Exim logs a bounce, a "delayed" warning and a success report alike (an
+    arrival from the null sender, R= naming the message it is about); which one each is follows from the last
+    outcome of each address of that message since its previous DSN: failed (`**`) a bounce, deferred (`==`) a
+    warning, delivered a success report (NOTIFY=SUCCESS). The DSNs one delivery run writes come after all its
+    outcome lines, in the order of _RUN_ORDER."""
+    outcomes: dict[tuple[str, str], dict[str, str]] = {}  # message -> address -> its last outcome since a DSN
+    failed: set[tuple[str, str]] = set()
+    groups: dict[tuple[str, str], list[Notice]] = {}  # message -> the DSNs of its last run, not yet told apart
+    kinds: dict[int, str] = {}  # a DSN's seq -> its kind
+
+    def tell(key: tuple[str, str]) -> None:
+        group = groups.pop(key, [])
+        if not group:
+            return
+        seen = {_KIND_OF[s] for s in outcomes.pop(key, {}).values()}
+        chosen = [k for k in _LIKELIEST if k in seen][:len(group)]
+        chosen += ["non-delivery" if key in failed else "delivery"] * (len(group) - len(chosen))
+        for n, kind in zip(group, sorted(chosen, key=_RUN_ORDER.index), strict=True):
+            kinds[n.seq] = kind
+
+    for e in events:
+        if e.mta != "exim":
+            continue
         n = read_notice(e)
         if n is not None:
-            out.append(n if (n.node, n.queue_id) in failed else replace(n, kind="delivery"))
-    return out
+            groups.setdefault((n.node, n.queue_id), []).append(n)
+            continue
+        d = read_delivery(e)
+        if d is not None:
+            key = (d.node, d.queue_id)
+            tell(key)  # a new run: the DSNs before it are told apart
+            outcomes.setdefault(key, {})[d.recipient.lower()] = d.status
+            if d.status == "bounced":
+                failed.add(key)
+    for key in list(groups):
+        tell(key)
+    return [replace(n, kind=kinds.get(n.seq, n.kind)) for e in _of(events, node)
+            if (n := read_notice(e)) is not None]
 
 
 def postmaster_notices(events: Sequence[LogEvent], node: str | None = None) -> list[Notice]:
