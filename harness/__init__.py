@@ -27,7 +27,8 @@ _WHERE = {
     "Dns": "faults", "Down": "faults",
     "Forward": "faults", "MailboxFull": "faults", "QueueFull": "faults", "QueueLifetime": "faults",
     "Refuse": "faults", "SizeLimit": "faults", "Tarpit": "faults", "UnknownUser": "faults",
-    "Unreachable": "faults", "Story": "verdict", "VerdictError": "verdict",
+    "Unreachable": "faults", "TlsPolicy": "faults", "NoStartTLS": "faults", "BadCertificate": "faults",
+    "Story": "verdict", "VerdictError": "verdict",
     "assert_guarantees": "explore.guarantees",  # the guarantees `mailharness explore` checks
     # SMTP smuggling: the probe and its report
     "probe_smuggling": "smuggling", "SmugglingReport": "smuggling",
@@ -57,6 +58,7 @@ if TYPE_CHECKING:  # what type checkers and IDEs see
     from .explore.guarantees import assert_guarantees
     from .faults import (
         AcceptUnknownUsers,
+        BadCertificate,
         BareNewlineAccepted,
         DiskFull,
         Dns,
@@ -65,11 +67,13 @@ if TYPE_CHECKING:  # what type checkers and IDEs see
         FaultError,
         Forward,
         MailboxFull,
+        NoStartTLS,
         QueueFull,
         QueueLifetime,
         Refuse,
         SizeLimit,
         Tarpit,
+        TlsPolicy,
         UnknownUser,
         Unreachable,
     )

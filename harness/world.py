@@ -19,6 +19,7 @@ import time
 import uuid
 import weakref
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from email.message import EmailMessage
 from typing import TYPE_CHECKING, Any, Literal
@@ -26,7 +27,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import docker.errors
 from docker.types import IPAMConfig, IPAMPool
 
-from . import evidence, mta
+from . import evidence, mta, pki
 from .access import DIRECT, Access, Chooser, gateway_first, mode_from
 from .engine import images
 from .engine import labels as lbl
@@ -40,6 +41,7 @@ from .mail import Mailbox, make_message, warm_up
 from .mta.base import SYNC_PROGRAM, MtaNode
 from .nodes import DnsNode, MockNode, Node
 from .nodes.base import Placement, in_parallel
+from .pki import Pki
 from .sent import Sent
 from .smtp import Envelope, Recipient, Transcript, submit
 from .topology import TopologySpec, default_topology
@@ -70,8 +72,9 @@ class MailTopology:
     What a test reads besides the methods: ``spec`` (its `TopologySpec`), ``id`` (unique, the prefix of its
     containers' and network's names), ``nodes`` (node name -> node: ``world.nodes["library"].ip``), ``sent`` and
     ``transcripts`` (the messages sent and their SMTP sessions since the last reset), ``stories`` (the verdicts
-    gathered since then), ``access`` (how the test process reaches the nodes) and ``timings`` (how long the start
-    took, in seconds).
+    gathered since then), ``access`` (how the test process reaches the nodes), ``pki`` (the topology's own CA and
+    its nodes' certificates, harness.pki: ``world.pki.ca`` for a client of your own that verifies) and ``timings``
+    (how long the start took, in seconds).
     """
 
     def __init__(self, spec: TopologySpec | None = None, *, ready_timeout: float = 30.0, access: str | None = None):
@@ -98,6 +101,7 @@ class MailTopology:
         self._dns: DnsNode | None = None
         self._dns_records: list[tuple[str, str, str]] = []
         self._dead_ip = ""
+        self.pki: Pki | None = None  # the topology's own CA and every node's certificates (harness.pki), once started
 
     # -- lifecycle ---------------------------------------------------------------------------------
     def __enter__(self) -> MailTopology:
@@ -125,12 +129,23 @@ class MailTopology:
                 lbl.sweep_orphans()
                 _swept = True
         _live.add(self)
+        # The topology's CA and the nodes' certificates are made (in a container of their own) while the network is
+        # created: every node gets its files before it starts.
+        names = {n.name: n.hostname for n in self.spec.nodes}
+        making = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mailharness-pki")
+        pki_future = making.submit(pki.make, names, tags["mock-smtp"], self.id)
+        making.shutdown(wait=False)
         self._create_network()
         t1 = time.monotonic()
         net = ipaddress.ip_network(self.subnet)
         hosts = list(net.hosts())
         dns_ip = str(hosts[1])
         records = []
+        try:
+            self.pki = pki_future.result()
+        except BaseException:
+            self.stop()
+            raise
         for i, spec in enumerate(self.spec.nodes):
             ip = str(hosts[9 + i])
             placement = self._placement(ip, dns_ip)
@@ -139,6 +154,7 @@ class MailTopology:
                                                        placement)
             else:
                 self.nodes[spec.name] = MockNode(spec, tags["mock-smtp"], placement)
+            self.nodes[spec.name].add_files(self.pki.files(spec.name))
             # A node that is no MX (a backend behind a gateway) has its address record only.
             records += [(d, spec.hostname, ip) for d in (spec.domain, *spec.other_domains)] if spec.mx \
                 else [("", spec.hostname, ip)]

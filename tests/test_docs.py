@@ -33,7 +33,8 @@ ROOT = Path(__file__).resolve().parents[1]
 PLUGINS = [plugin, *map(importlib.import_module, plugin.pytest_plugins)]  # the plugin and those it loads
 PUBLIC = [getattr(harness, n) for n in harness.__all__]
 # Public types the API returns without exporting their names: a story's hops and DSNs, a mailbox, a DSN's parts.
-REACHED = ["harness.verdict.Hop", "harness.verdict.EmittedDsn", "harness.mail.Mailbox", "harness.smtp.Exchange",
+REACHED = ["harness.verdict.Hop", "harness.evidence.records.TlsSession", "harness.verdict.EmittedDsn",
+           "harness.mail.Mailbox", "harness.smtp.Exchange",
            "harness.dsn.model.PerMessage", "harness.dsn.model.RecipientBlock", "harness.dsn.model.TypedValue",
            "harness.dsn.model.Address", "harness.dsn.model.DateValue", "harness.dsn.model.Field",
            "harness.dsn.model.Block", "harness.dsn.model.MimePart", "harness.dsn.model.ReturnedContent",

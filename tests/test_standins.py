@@ -54,3 +54,18 @@ def test_the_version_comes_from_dovecot_itself(standins: Any, monkeypatch: pytes
     monkeypatch.setattr(standins.subprocess, "run",
                         lambda *a, **k: subprocess.CompletedProcess(a[0], 0, stdout=out, stderr=""))
     assert standins.dovecot_version() == want
+
+
+@pytest.mark.parametrize("version", [(2, 3), (2, 4)])
+def test_smtpds_sasl_socket_is_the_auth_service_s_not_an_lmtp_listener(standins: Any,
+                                                                        version: tuple[int, int]) -> None:
+    """smtpd_sasl_type = dovecot: the same Dovecot's auth service listens where smtpd_sasl_path says, offering PLAIN
+    and LOGIN; the socket is no LMTP listener."""
+    auth = {"kind": "dovecot-auth", "type": "unix", "address": "/var/spool/postfix/private/auth"}
+    conf = standins.dovecot_conf([*ENTRIES, auth], version)
+    service = conf[conf.index("service auth {"):]
+    assert "unix_listener /var/spool/postfix/private/auth {\n    mode = 0666\n  }" in service, service
+    assert "auth_mechanisms = plain login" in conf
+    lmtp = conf[conf.index("service lmtp {"):conf.index("service auth {")]
+    assert "private/auth" not in lmtp, lmtp
+    assert "auth_mechanisms" not in standins.dovecot_conf(ENTRIES, version), "no SASL socket: no mechanisms"

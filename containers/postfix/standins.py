@@ -9,6 +9,10 @@
                   /var/mail/.mh-dovecot (the file system DiskFull fills)
   lmtp            the same without Dovecot in the image: one Maildir per recipient under /var/mail/.mh-lmtp (a
                   full disk is "452 4.3.1" for that recipient)
+  dovecot-auth    smtpd's SASL back end (smtpd_sasl_auth_enable = yes, smtpd_sasl_type = dovecot) on a local
+                  socket (smtpd_sasl_path): the same real Dovecot's auth service, offering PLAIN and LOGIN. It stands
+                  in for where the passwords are, not for them: it accepts any login (the harness judges where
+                  AUTH is offered, not who may use it), and refuses a password in clear as Dovecot does by default
 
     standins.py plan          what would be stood in for, and what cannot be (JSON, for the harness's output)
     standins.py prepare       point master.cf spawn policy services at the DUNNO answerer (before master starts)
@@ -71,7 +75,8 @@ def master_services() -> list[list[str]]:
 
 def plan() -> dict[str, list[dict[str, str]] | list[str]]:
     v = postconf("smtpd_milters", "non_smtpd_milters", "content_filter", "virtual_transport", "mailbox_transport",
-                 "local_transport", *[n for n in postconf() if n.endswith("_restrictions")])
+                 "local_transport", "smtpd_sasl_auth_enable", "smtpd_sasl_type", "smtpd_sasl_path",
+                 *[n for n in postconf() if n.endswith("_restrictions")])
     services = master_services()
     stand: list[dict[str, str]] = []
     cannot: list[str] = []
@@ -122,6 +127,13 @@ def plan() -> dict[str, list[dict[str, str]] | list[str]]:
         t = v.get(name, "")
         if t.startswith("lmtp:"):
             add(kind, f"{name} = {t}", endpoint(t.removeprefix("lmtp:")))
+    # smtpd's SASL back end: Dovecot's auth socket (where the image has Dovecot; smtpd dies without it).
+    if v.get("smtpd_sasl_auth_enable", "no").lower() == "yes" and v.get("smtpd_sasl_type", "") == "dovecot":
+        path = v.get("smtpd_sasl_path", "")
+        if os.path.exists(DOVECOT):
+            add("dovecot-auth", f"smtpd_sasl_path = {path}", endpoint(path, "unix"))
+        else:
+            cannot.append(f"smtpd_sasl_path = {path}: no Dovecot in the image to stand in for its auth service")
     return {"standins": stand, "cannot": cannot}
 
 
@@ -258,12 +270,23 @@ def _listeners(entries: list[dict[str, str]], address_setting: str) -> list[str]
     """The LMTP service's listeners: a unix socket, or an inet address whose setting is `address_setting`."""
     out = []
     for i, e in enumerate(entries):
+        if e["kind"] != "dovecot":  # smtpd's SASL sockets are the auth service's (_auth)
+            continue
         if e["type"] == "unix":
             out.append(f"  unix_listener {e['address']} {{\n    mode = 0666\n  }}")
         else:
             host, _, port = e["address"].rpartition(":")
             out.append(f"  inet_listener lmtp{i} {{\n    {address_setting} = {host}\n    port = {port}\n  }}")
     return out
+
+
+def _auth(entries: list[dict[str, str]]) -> list[str]:
+    """The auth service: its own userdb listener (for LMTP), and smtpd's SASL sockets (dovecot-auth entries)."""
+    sockets = [f"  unix_listener {e['address']} {{\n    mode = 0666\n  }}" for e in entries
+               if e["kind"] == "dovecot-auth" and e["type"] == "unix"]
+    return (["auth_mechanisms = plain login"] if sockets else []) + [
+        "service auth {\n  unix_listener auth-userdb {\n    mode = 0666\n  }\n" + "".join(s + "\n" for s in sockets)
+        + "}", ""]
 
 
 def dovecot_conf(entries: list[dict[str, str]], version: tuple[int, ...] = (2, 3)) -> str:
@@ -284,8 +307,7 @@ def dovecot_conf(entries: list[dict[str, str]], version: tuple[int, ...] = (2, 3
         f"userdb {{\n  driver = static\n  args = uid={VMAIL_UID} gid={VMAIL_UID} home={DOVECOT_HOMES}/%d/%n "
         "allow_all_users=yes\n}",
         "plugin {\n  quota = maildir:User quota\n  quota_rule = *:storage=0\n}",
-        "service lmtp {\n" + "\n".join(listeners) + "\n}",
-        "service auth {\n  unix_listener auth-userdb {\n    mode = 0666\n  }\n}", ""])
+        "service lmtp {\n" + "\n".join(listeners) + "\n}", *_auth(entries)])
 
 
 def dovecot_conf_24(entries: list[dict[str, str]]) -> str:
@@ -308,8 +330,7 @@ def dovecot_conf_24(entries: list[dict[str, str]]) -> str:
         f"userdb passwd-file {{\n  passwd_file_path = {DOVECOT_QUOTAS}/%{{user}}\n}}",
         f"userdb static {{\n  fields {{\n    uid = {VMAIL_UID}\n    gid = {VMAIL_UID}\n    home = {home}\n  }}\n"
         "  userdb_static_allow_all_users = yes\n}",
-        "service lmtp {\n" + "\n".join(listeners) + "\n}",
-        "service auth {\n  unix_listener auth-userdb {\n    mode = 0666\n  }\n}", ""])
+        "service lmtp {\n" + "\n".join(listeners) + "\n}", *_auth(entries)])
 
 
 async def dovecot(entries: list[dict[str, str]]) -> asyncio.subprocess.Process:
@@ -340,7 +361,7 @@ def _connects(address: str) -> bool:
 
 async def serve(entries: list[dict[str, str]]) -> None:
     servers = []
-    doves = [e for e in entries if e["kind"] == "dovecot"]
+    doves = [e for e in entries if e["kind"] in ("dovecot", "dovecot-auth")]
     proc = await dovecot(doves) if doves else None
     for e in entries:
         handler = {"milter": milter, "policy": policy, "lmtp": lmtp}.get(e["kind"])  # dovecot: started above

@@ -26,6 +26,7 @@ from .records import (
     QueueEntry,
     Rejection,
     SessionFailure,
+    TlsSession,
     connection_use,
     is_final_failure,
     is_mailbox_delivery,
@@ -154,7 +155,7 @@ def logged_at(e: LogEvent) -> float | None:
 __all__ = [
     "Delivery", "Expiry", "Notice", "Outcome", "Rejection", "SessionFailure", "Stage", "deliveries", "expirations",
     "is_local_delivery", "is_removal", "message_ids", "notices", "problems", "queued", "postmaster_notices",
-    "queued_as", "rejections", "removed", "session_failures", "split_host",
+    "queued_as", "rejections", "removed", "session_failures", "split_host", "TlsSession",
     # accounting for every recipient (harness.loadgen)
     "QueueEntry", "is_final_failure", "is_mailbox_delivery", "notice_events", "original_recipient",
     "senders", "is_still_being_delivered", "connection_use", "queue_lives", "logged_at",

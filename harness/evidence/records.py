@@ -73,6 +73,31 @@ class SessionFailure:
 
 
 @dataclass(frozen=True)
+class TlsSession:
+    """A TLS session of a node's SMTP client with the server it delivered to, as the client's log said it (each MTA's
+    reader fills it from its own words: harness.mta.<kind>.evidence)."""
+
+    protocol: str
+    """The protocol, "TLSv1.3" ("" when the log did not say)."""
+    cipher: str
+    """The cipher, in the client's words."""
+    verified: bool
+    """The server's certificate verified: issued by a CA the client trusts, for the name it checks."""
+    said: str
+    """The client's own word for the certificate's standing: Postfix's "Verified", "Trusted" (the CA checked, not the
+    name), "Untrusted", "Anonymous"; Exim's "CV=yes" or "CV=no"."""
+    problem: str = ""
+    """Why the certificate did not verify, where the client said it ("certificate has expired")."""
+
+    def describe(self) -> str:
+        """"TLSv1.3, verified", or not verified and why ("certificate has expired"), or in the client's word."""
+        if self.verified:
+            return f"{self.protocol or 'TLS'}, verified"
+        why = self.problem or self.said
+        return f"{self.protocol or 'TLS'}, not verified{f' ({why})' if why else ''}"
+
+
+@dataclass(frozen=True)
 class Delivery:
     """One delivery attempt's outcome for one recipient, as the node's delivery agent logged it."""
 
@@ -97,6 +122,9 @@ class Delivery:
     """The recipient as the message first had it, where an alias or forward rewrote it ("" when not rewritten)."""
     conn_use: int = 1
     """How many deliveries the SMTP client's connection had carried, this one included (>= 2: a cached one)."""
+    tls: TlsSession | None = None
+    """The TLS session the delivery went over, as the client's log said it; None: in clear, or not said (a failed
+    session, a local delivery)."""
 
     @property
     def queued_as(self) -> str:

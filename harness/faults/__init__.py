@@ -153,6 +153,42 @@ class BareNewlineAccepted(Fault):
     (Postfix 3.9's default is normalize; 3.7's, as Debian 12 ships it, is already no). See docs/smuggling.md."""
 
 
+# -- transport security (RFC 3207 STARTTLS; the topology's own CA: harness.pki) ------------------------------------
+TlsLevel = Literal["none", "may", "encrypt", "verify", "secure"]
+CertificateKind = Literal["expired", "wrong_name", "self_signed", "untrusted"]
+
+
+@dataclass(frozen=True)
+class TlsPolicy(Fault):
+    """The node's SMTP client's TLS policy towards every next hop (a setting the scenarios need, as QueueLifetime
+    is; the baseline is "none"). In Postfix's words (smtp_tls_security_level): "none" (never TLS), "may"
+    (opportunistic, RFC 3207 s4: TLS when the server offers it, else in clear), "encrypt" (TLS or no delivery; the
+    certificate is not checked), "verify" (TLS with a certificate issued by a CA the node trusts, for the MX host's
+    name), "secure" (the same, for a name under the next hop's domain, which insecure DNS cannot redirect;
+    RFC 6125). Every node trusts the topology's own CA (harness.pki)."""
+
+    level: TlsLevel = "may"
+    """none, may, encrypt, verify or secure."""
+
+
+@dataclass(frozen=True)
+class NoStartTLS(Fault):
+    """The node's SMTP server no longer offers STARTTLS (RFC 3207): its EHLO reply leaves it out, and the command
+    is refused. A client whose policy requires TLS must defer and never send the message in clear. On Postfix:
+    ``smtpd_tls_security_level = none``; on Exim: ``tls_advertise_hosts`` empty; on a mock node, whatever its
+    script advertises."""
+
+
+@dataclass(frozen=True)
+class BadCertificate(Fault):
+    """The node's SMTP server presents a certificate a client that verifies must refuse: "expired", "wrong_name"
+    (issued for another host), "self_signed" or "untrusted" (issued by a CA no node trusts); each made for the
+    node by the harness (harness.pki). STARTTLS still works: a client that only encrypts goes on."""
+
+    kind: CertificateKind = "expired"
+    """expired, wrong_name, self_signed or untrusted."""
+
+
 # -- the next hop's availability -------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Down(Fault):

@@ -5,22 +5,25 @@
 
 A fault addressed to a node that runs an MTA means what that MTA's package says it means
 (`MtaNode.fault_changes`, e.g. `harness.mta.postfix.faults`); the MTA-neutral faults (a host down, cut off,
-frozen, its DNS broken) are interpreted here, and ask every other MTA node how its client gives up sooner. This
-changes nothing itself: `harness.faults.ledger` records the changes of each applied fault and brings the nodes to the
-state the applied faults imply, so an undo restores exactly what its fault changed.
+frozen, its DNS broken) are interpreted here, and ask every other MTA node how its client gives up sooner; so are
+the TLS faults of a mock node (files the mock reads, harness.mock.tls). This changes nothing itself:
+`harness.faults.ledger` records the changes of each applied fault and brings the nodes to the state the applied faults
+imply, so an undo restores exactly what its fault changed.
 """
 
 from __future__ import annotations
 
 import functools
 from collections.abc import Mapping
-from typing import Protocol
+from typing import Protocol, get_args
 
 from .. import faults as F
+from ..mock import tls as mock_tls
 from ..mta.base import ClientStage, MtaNode
 from ..nodes.base import Node
+from ..nodes.mock import MockNode
 from . import FaultError as FaultError
-from .changes import Change, Container, DnsAnswer
+from .changes import Change, Container, DnsAnswer, File
 
 
 class Nodes(Protocol):
@@ -71,6 +74,22 @@ def _(fault: F.Unreachable, topology: Nodes) -> Changes:
 def _(fault: F.Tarpit, topology: Nodes) -> Changes:
     node = topology.node(fault.node)
     return (*_client_timeouts(topology, node, "greeting", fault.client_timeout), Container(node.name, "frozen"))
+
+
+@changes_for.register(F.NoStartTLS)
+@changes_for.register(F.BadCertificate)
+def _(fault: F.NoStartTLS | F.BadCertificate, topology: Nodes) -> Changes:
+    node = topology.node(fault.node)
+    if isinstance(fault, F.BadCertificate) and fault.kind not in get_args(F.CertificateKind):
+        raise FaultError(f"{fault.describe()}: the kinds of bad certificate: {', '.join(get_args(F.CertificateKind))}")
+    if isinstance(node, MockNode):
+        # The mock reads its faults' files at each EHLO and STARTTLS (harness.mock.tls), over what its script says.
+        if isinstance(fault, F.NoStartTLS):
+            return (File(node.name, f"{mock_tls.FAULTS_DIR}/{mock_tls.STARTTLS_OFF}", text="NoStartTLS\n"),)
+        return (File(node.name, f"{mock_tls.FAULTS_DIR}/{mock_tls.CERTIFICATE}", text=f"{fault.kind}\n"),)
+    if not isinstance(node, MtaNode):
+        raise FaultError(f"{fault.describe()}: {node.name} is a {node.kind} node, which serves no SMTP")
+    return node.fault_changes(fault)
 
 
 @changes_for.register(F.Dns)

@@ -9,8 +9,8 @@ Each fault's changes (`harness.faults.interpret`) are recorded with it. After ev
 what the faults still applied imply (`harness.faults.changes.want`) for the nodes that fault touched, and brings each to
 it: the container's state (halted, frozen, disconnected) and the DNS answers here; the configuration by the node
 itself (`harness.mta.base.MtaNode.converge`: its MTA's package writes only the difference from what it wrote
-before). A node that is halted or frozen gets its configuration when it runs again. `clear()` brings every node
-back to its baseline.
+before; a mock node writes the files its TLS faults leave for it). A node that is halted or frozen gets its
+configuration when it runs again. `clear()` brings every node back to its baseline.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from typing import Protocol
 from ..errors import MailharnessError
 from ..mta.base import MtaNode
 from ..nodes.base import Node, in_parallel
+from ..nodes.mock import MockNode
 from . import Fault, FaultError
 from .changes import NodeWant, want
 from .interpret import Changes, changes_for
@@ -126,7 +127,7 @@ class FaultLedger:
 
     def _node(self, node: Node, w: NodeWant) -> None:
         self._container(node, w.container)
-        if isinstance(node, MtaNode) and node.alive:
+        if isinstance(node, (MtaNode, MockNode)) and node.alive:
             node.converge(w)
 
     def _set_dns(self, dns: dict[str, str]) -> None:

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import asyncio
 import collections
-import ssl
 from collections.abc import Callable, Coroutine, Iterable
 from typing import Any, AnyStr, Self
 
@@ -29,6 +28,7 @@ from .params import Refusal
 from .recorder import Recorder
 from .script import Script, ScriptedReply, Stage, Step
 from .state import ScriptState
+from .tls import Certificates, FaultFiles
 
 
 class _Disconnected(Exception):
@@ -48,9 +48,12 @@ class ScriptedConnection(SMTP):
         loop: asyncio.AbstractEventLoop | None = None,
         refresh: Callable[[], object] | None = None,
         connections: set[Self] | None = None,
-        tls_context: ssl.SSLContext | None = None,
+        certificates: Certificates | None = None,
+        faults: FaultFiles | None = None,
     ) -> None:
         hooks = Hooks()
+        self.certificates = certificates or Certificates()  # the contexts STARTTLS may use, by kind
+        self.faults = faults or FaultFiles()  # what the harness's TLS faults say (harness.mock.tls)
         super().__init__(
             hooks,
             data_size_limit=None,
@@ -60,7 +63,7 @@ class ScriptedConnection(SMTP):
             ident="ESMTP mock",
             timeout=idle_timeout,
             loop=loop,
-            tls_context=tls_context,
+            tls_context=self.certificates.context("valid"),  # the one used is chosen at STARTTLS
             authenticator=self._check_login,
             auth_require_tls=True,  # AUTH before STARTTLS: 538 5.7.11 (a password never travels in clear)
         )

@@ -21,7 +21,7 @@ import logging
 import os
 import ssl
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from types import TracebackType
 from typing import Any
 
@@ -32,6 +32,7 @@ from .records import MessageRecord, SessionRecord
 from .script import Rule, Script
 from .spool import SpoolWriter
 from .state import ScriptState
+from .tls import Certificates, FaultFiles
 
 _logger = logging.getLogger("harness.mock")
 
@@ -66,9 +67,16 @@ class MockSMTP:
         idle_timeout: float = 3600.0,
         log: Callable[[str], None] | None = None,
         tls_context: ssl.SSLContext | None = None,
+        certificates: Mapping[str, ssl.SSLContext] | None = None,
+        faults_dir: str | os.PathLike[str] | None = None,
     ) -> None:
         self.host = host
         self.tls_context = tls_context  # STARTTLS works (when the script advertises it) with this context
+        # The certificates by kind (harness.mock.tls: Script.certificate chooses); tls_context is the valid one.
+        self.certificates = Certificates(contexts={**({"valid": tls_context} if tls_context else {}),
+                                                   **(certificates or {})})
+        # Where the harness's TLS faults write their files (harness.mock.tls.FaultFiles); None: no faults.
+        self.faults = FaultFiles(os.fspath(faults_dir) if faults_dir is not None else None)
         self.hostname = hostname
         self.idle_timeout = idle_timeout
         self.state = ScriptState(script)
@@ -116,7 +124,8 @@ class MockSMTP:
                 idle_timeout=self.idle_timeout,
                 loop=loop,
                 connections=self._connections,
-                tls_context=self.tls_context,
+                certificates=self.certificates,
+                faults=self.faults,
             )
 
         self._server = await loop.create_server(factory, self.host, self._requested_port)

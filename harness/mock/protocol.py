@@ -85,7 +85,8 @@ class MockSMTPProtocol(ScriptedConnection):
 
     def _ehlo_reply(self) -> ScriptedReply:
         script = self.script
-        offered = script.extensions - ({"STARTTLS"} if self.tls_version else set())  # RFC 3207 s4.2: not again
+        # RFC 3207 s4.2: not offered again once TLS is on; nor while a fault took it away
+        offered = script.extensions - ({"STARTTLS"} if self.tls_version or self.faults.starttls_off() else set())
         keywords = [k for k in KNOWN_EXTENSIONS if k in offered]
         keywords += sorted(offered - set(KNOWN_EXTENSIONS))
         lines = [f"SIZE {script.size_limit}" if k == "SIZE" and script.size_limit else k for k in keywords]
@@ -159,10 +160,14 @@ class MockSMTPProtocol(ScriptedConnection):
         if self.tls_version:
             await self.push("503 5.5.1 Error: TLS already active")
             return
-        if not self.script.advertises("STARTTLS"):
+        if not self.script.advertises("STARTTLS") or self.faults.starttls_off():
             await self.push("502 5.5.1 Error: command not implemented")
             return
-        await super().smtp_STARTTLS(arg)
+        kind = self.faults.certificate() or self.script.certificate
+        self.tls_context = self.certificates.context(kind)
+        self.note(f"STARTTLS with the {kind} certificate" if self.tls_context is not None
+                  else f"STARTTLS refused: no {kind} certificate ({self.certificates.describe()})")
+        await super().smtp_STARTTLS(arg)  # 454 TLS not available without a context
 
     async def smtp_AUTH(self, arg: str) -> None:
         if not self.script.logins:

@@ -33,6 +33,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal, cast, get_args
 
+from .tls import CERTIFICATES
+
 Stage = Literal["banner", "ehlo", "helo", "mail", "rcpt", "data", "eod"]
 Action = Literal["reply", "disconnect", "hang"]
 
@@ -196,6 +198,9 @@ class Script:
     are offered once TLS is on (AUTH before STARTTLS gets 538 5.7.11), these pairs are accepted, and MAIL before a
     successful AUTH gets 530 5.7.0. STARTTLS itself is offered when ``extensions`` hold it and the server has a
     certificate (the mock-smtp container has one).
+    ``certificate``: the kind of certificate STARTTLS presents (harness.mock.tls.CERTIFICATES): "valid" (issued by
+    the topology's own CA for the node's host name), "expired", "wrong_name", "self_signed" or "untrusted" (issued
+    by a CA no node trusts).
     """
 
     rules: tuple[Rule, ...] = ()
@@ -203,6 +208,7 @@ class Script:
     size_limit: int = DEFAULT_SIZE_LIMIT
     hostname: str | None = None
     logins: tuple[tuple[str, str], ...] = ()
+    certificate: str = "valid"
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "rules", tuple(self.rules))
@@ -218,6 +224,8 @@ class Script:
         if self.hostname is not None and (not self.hostname or any(c.isspace() for c in self.hostname)):
             raise ValueError(f"bad hostname {self.hostname!r}")
         object.__setattr__(self, "logins", tuple((str(u), str(p)) for u, p in self.logins))
+        if self.certificate not in CERTIFICATES:
+            raise ValueError(f"certificate must be one of {', '.join(CERTIFICATES)}: {self.certificate!r}")
 
     # -- small builders -------------------------------------------------
     def add(self, *rules: Rule) -> Script:
@@ -237,6 +245,10 @@ class Script:
         """A copy that accepts AUTH as `user` with `password` (and then requires AUTH before MAIL)."""
         return dataclasses.replace(self, logins=(*self.logins, (user, password)))
 
+    def present(self, certificate: str) -> Script:
+        """A copy whose STARTTLS presents the certificate of that kind ("expired", "wrong_name"...)."""
+        return dataclasses.replace(self, certificate=certificate)
+
     def advertises(self, extension: str) -> bool:
         return _keyword(extension) in self.extensions
 
@@ -249,6 +261,7 @@ class Script:
             "extensions": sorted(self.extensions),
             "rules": [_rule_to_dict(r) for r in self.rules],
             "logins": [list(pair) for pair in self.logins],
+            "certificate": self.certificate,
         }
 
     def to_json(self, indent: int | None = 2) -> str:
@@ -256,7 +269,8 @@ class Script:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Script:
-        _check_keys("script", data, {"version", "hostname", "size_limit", "extensions", "rules", "logins"})
+        _check_keys("script", data, {"version", "hostname", "size_limit", "extensions", "rules", "logins",
+                                      "certificate"})
         version = data.get("version", SCRIPT_VERSION)
         if version != SCRIPT_VERSION:
             raise ValueError(f"unsupported script version {version!r}")
@@ -266,6 +280,7 @@ class Script:
             size_limit=data.get("size_limit", DEFAULT_SIZE_LIMIT),
             hostname=data.get("hostname"),
             logins=tuple((str(u), str(p)) for u, p in _list(data.get("logins", []), "logins")),
+            certificate=data.get("certificate", "valid"),
         )
 
     @classmethod

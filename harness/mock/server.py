@@ -29,7 +29,6 @@ import asyncio
 import platform
 import signal
 import socket
-import ssl
 import sys
 from collections.abc import Sequence
 
@@ -40,6 +39,7 @@ from .protocol import MockSMTPProtocol
 from .recorder import Recorder, RecordSink
 from .spool import SpoolWriter
 from .state import ScriptFile, ScriptState
+from .tls import Certificates, FaultFiles
 
 
 def log_line(text: str) -> None:
@@ -59,9 +59,13 @@ async def serve(
     stop: asyncio.Event | None = None,
     more_ports: Sequence[int] = (),
     tls: tuple[str, str] | None = None,
+    tls_dir: str | None = None,
+    faults_dir: str | None = None,
 ) -> None:
     """Serve until ``stop`` is set (or SIGTERM/SIGINT when ``stop`` is None): on `port` and `more_ports` (a
-    relayhost's submission port, 587), with STARTTLS when `tls` names a certificate and its key."""
+    relayhost's submission port, 587), with STARTTLS when `tls_dir` holds the certificates of each kind (the
+    harness's, harness.mock.tls) or `tls` names a certificate and its key (the valid one where `tls_dir` has none);
+    `faults_dir`: where the harness's TLS faults write their files."""
     loop = asyncio.get_running_loop()
     state = ScriptState()
     watcher = ScriptFile(script_path, state, log_line) if script_path else None
@@ -75,10 +79,8 @@ async def serve(
         first = writer.next_session_id()
     recorder = Recorder(keep=False, sinks=sinks, log=log_line, first_session_id=first)
     connections: set[MockSMTPProtocol] = set()
-    context = None
-    if tls is not None:
-        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-        context.load_cert_chain(*tls)
+    certificates = Certificates(tls_dir, fallback=tls)
+    faults = FaultFiles(faults_dir)
 
     def factory() -> MockSMTPProtocol:
         return MockSMTPProtocol(
@@ -89,7 +91,8 @@ async def serve(
             loop=loop,
             refresh=None if watcher is None else watcher.check,
             connections=connections,
-            tls_context=context,
+            certificates=certificates,
+            faults=faults,
         )
 
     servers = [await loop.create_server(factory, host, p) for p in dict.fromkeys((port, *more_ports))]
@@ -97,8 +100,8 @@ async def serve(
         stop = asyncio.Event()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
-    log_line(f"aiosmtpd {aiosmtpd.__version__}, Python {platform.python_version()}"
-             + (", STARTTLS with " + tls[0] if tls else ""))
+    log_line(f"aiosmtpd {aiosmtpd.__version__}, Python {platform.python_version()}, STARTTLS with "
+             + certificates.describe())
     for server in servers:
         bound = server.sockets[0].getsockname()
         log_line(f"listening on {bound[0]}:{bound[1]}")
@@ -116,6 +119,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
                    "listen on more (a relayhost's 587)")
     p.add_argument("--tls-cert", default=None, help="certificate (PEM) for STARTTLS")
     p.add_argument("--tls-key", default=None, help="its private key (PEM)")
+    p.add_argument("--tls-dir", default=None, help="the certificates by kind (KIND.crt and key.pem), the harness's")
+    p.add_argument("--faults", default=None, help="the folder where the harness's TLS faults write their files")
     p.add_argument("--spool", default=None, help="directory for session and message records")
     p.add_argument("--script", default=None, help="JSON script file, re-read when it changes")
     p.add_argument("--hostname", default=socket.gethostname(), help="name in the banner and EHLO reply")
@@ -136,6 +141,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             idle_timeout=args.idle_timeout,
             more_ports=ports[1:],
             tls=(args.tls_cert, args.tls_key) if args.tls_cert and args.tls_key else None,
+            tls_dir=args.tls_dir,
+            faults_dir=args.faults,
         )
     )
     return 0

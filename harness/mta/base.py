@@ -10,8 +10,9 @@ an `MtaNode` and asks it:
 - for a log barrier (`sync_command`: a command that writes a token to the mail log under SYNC_PROGRAM);
 - for its queue (`queue`, `flush_queue`), where its mailboxes are (`mailbox_roots`), and a mailbox's quota as the
   server that stores it reports it (`quota`);
-- for the values it runs with (`settings`, for the causes of a failed requirement), and whether it trusts a client
-  enough to let it send bare line feeds (`lenient_to`, for the SMTP smuggling probe).
+- for the values it runs with (`settings`, for the causes of a failed requirement), whether it trusts a client
+  enough to let it send bare line feeds (`lenient_to`, for the SMTP smuggling probe), and how its SMTP server is
+  configured to offer STARTTLS and AUTH (`server_tls`, for the inbound TLS requirements).
 
 Each MTA package (`harness.mta.postfix`) subclasses it; `harness.mta.node_class(kind)` gives the class.
 """
@@ -54,6 +55,18 @@ class Quota:
     limit: int | None  # bytes (as precise as the report: Dovecot's is in kilobytes); None: no limit
     messages: int | None  # messages counted against it; None: not reported
     said: str  # the report in its own words, for a reason to quote
+
+
+@dataclass(frozen=True)
+class ServerTls:
+    """How a node's SMTP server (port 25) is configured to offer STARTTLS and AUTH, as its MTA reads its own
+    configuration (the inbound TLS requirements compare it with what a client sees)."""
+
+    level: str  # "none" (STARTTLS not offered), "may" (offered), "encrypt" (required of every client)
+    auth: bool  # AUTH (SASL) is enabled
+    auth_only_over_tls: bool  # AUTH is offered only once TLS is on
+    said: str  # the settings in the MTA's own words, for messages ("smtpd_tls_security_level = may, ...")
+    auth_backend: str = ""  # where the MTA asks for passwords, in its words ("dovecot:private/auth")
 
 
 class MtaNode(Node, abc.ABC):
@@ -131,6 +144,11 @@ class MtaNode(Node, abc.ABC):
         feed although it holds other clients to <CR><LF> (it trusts that client); "" when it treats that client as
         any other. A smuggling probe from such a client says nothing of what a client on the Internet meets."""
         return ""
+
+    def server_tls(self) -> ServerTls | None:
+        """How this node's SMTP server offers STARTTLS and AUTH, as its configuration says; None where the MTA
+        cannot say."""
+        return None
 
     def quota(self, address: str) -> Quota | None:
         """The quota on the mailbox that stores `address`'s mail, as the server that stores it reports it (a

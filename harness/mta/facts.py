@@ -95,6 +95,9 @@ class ConfigInfo:
     # why requirements about mail it receives do not apply ("" when they do): it listens on loopback only, or
     # serves no domain
     inbound_na: str = ""
+    # where the TLS files it names come from: "folder" (its own folder), "host" (this host, at their paths),
+    # "image" (the image's, such as Debian's snakeoil), "made" (by the harness: self-signed); "" when it names none
+    tls_files: str = ""
 
     @property
     def domains(self) -> tuple[str, ...]:

@@ -5,11 +5,14 @@ from __future__ import annotations
 import base64
 import logging
 import shlex
+import shutil
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Protocol, TypeVar
 
 import docker.errors
@@ -147,11 +150,33 @@ class Node:
         self._shell: Shell | None = None  # a shell kept open in the container (harness.nodes.shell)
         self._shell_lock = threading.Lock()  # the threads that run commands in parallel open one shell
         self.access: Access = DIRECT  # how the test process reaches it (harness.access; the topology decides)
+        self._staged: list[Path] = []  # folders of add_files, on this host until the container is created
+
+    def add_files(self, files: Mapping[str, bytes]) -> None:
+        """Files (path -> content) the container has before its first process starts (the node's TLS files). The
+        files of one folder go in as one archive when the container is created (the engine takes each archive in
+        a round trip of its own: seven files one by one cost a busy engine a second)."""
+        folders: dict[str, dict[str, bytes]] = {}
+        for path, content in files.items():
+            folder, _, name = path.rpartition("/")
+            folders.setdefault(folder, {})[name] = content
+        for folder, contents in folders.items():
+            staged = Path(tempfile.mkdtemp(prefix="mailharness-files-")) / folder.rsplit("/", 1)[-1]
+            staged.mkdir()
+            for name, content in contents.items():
+                (staged / name).write_bytes(content)
+            self._staged.append(staged.parent)
+            self.container.with_copy_into_container(staged, folder.rsplit("/", 1)[0] or "/")
 
     # -- lifecycle ---------------------------------------------------------------------------------
     def start(self) -> None:
         self.started_at = time.monotonic()
-        self.container.start()
+        try:
+            self.container.start()
+        finally:
+            for staged in self._staged:  # in the container now (or never: the start failed)
+                shutil.rmtree(staged, ignore_errors=True)
+            self._staged = []
         self._follow(None)
 
     def _follow(self, since: float | None) -> None:

@@ -12,7 +12,10 @@ from __future__ import annotations
 import re
 import time
 
+from ..faults import FaultError
+from ..faults.changes import File, NodeWant
 from ..mock import MessageRecord, Script, SessionRecord, Spool, read_spool
+from ..mock.tls import FAULTS_DIR
 from ..topology import NodeSpec
 from .base import Node, Placement
 
@@ -32,6 +35,7 @@ class MockNode(Node):
         # relayhost's STARTTLS and logins, which a test's script changes for the test only.
         self.baseline: Script | None = None
         self._mark = 0  # the event log's position at the last reset
+        self._fault_files: dict[str, File] = {}  # the files the applied faults have written (harness.mock.tls)
 
     def wait_started(self, timeout: float, since: int) -> None:
         self.wait_log("mock: listening on", timeout, since, "mock SMTP server listening")
@@ -77,10 +81,27 @@ class MockNode(Node):
             pos, seen = ev.seq + 1, seen + 1
         return self.messages[-n:] if len(self.messages) >= n else self.messages
 
+    # -- faults (harness.faults.ledger) --------------------------------------------------------------------
+    def converge(self, want: NodeWant) -> None:
+        """Bring the faults' files (TLS: harness.mock.tls) to what the applied faults imply; the mock reads them at
+        its next EHLO or STARTTLS. A mock node takes no other change."""
+        other = [k for k, v in (("parameters", want.params), ("tables", want.tables), ("services", want.services_off),
+                                ("a full disk", want.disk_filled)) if v]
+        if other:
+            raise FaultError(f"{self.name} is a mock node: the faults applied ask for {', '.join(other)}, which "
+                             "only an MTA node has")
+        from ..faults.commands import files_script  # (harness.faults.commands imports harness.nodes)
+
+        script = files_script(self._fault_files, dict(want.files), filled=False, fill=False)
+        if script:
+            self.exec(["sh", "-c", "set -e\n" + "\n".join(script)])
+        self._fault_files = dict(want.files)
+
     def reset(self) -> None:
         self._mark = self.events.mark()
         # Files only: the server keeps its spool folders open. A removed script also zeroes the counters.
-        self.exec(["sh", "-c", f"find /var/spool/mock -type f -delete; rm -f {SCRIPT_PATH}"])
+        self.exec(["sh", "-c", f"find /var/spool/mock -type f -delete; rm -f {SCRIPT_PATH} {FAULTS_DIR}/*"])
+        self._fault_files = {}
         self._script = Script()
         if self.baseline is not None:
             self.script = self.baseline

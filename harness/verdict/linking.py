@@ -193,7 +193,7 @@ def _delivery_hop(story: Story, d: evidence.Delivery, is_dsn: bool, mids: dict[t
     original = evidence.original_recipient(d)
     hop = Hop(d.seq, d.node, kind, d.recipient, peer, d.stage if d.status != "sent" else None, reply, d.dsn,
               "" if reply else d.detail, d.queue_id, is_dsn,
-              original if original.lower() != d.recipient.lower() else "")
+              original if original.lower() != d.recipient.lower() else "", d.tls)
     story.hops.append(hop)
     if is_dsn:
         mid = mids.get((d.node, d.queue_id), "")

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from email.message import EmailMessage
 
 from ..errors import MailharnessError
+from ..evidence.records import TlsSession
 from ..keywords import keywords
 from ..ports import Mailboxes, NodeDirectory, Submission
 from ..smtp import Reply, Stage, as_stage
@@ -69,6 +70,9 @@ class Hop:
     original: str = ""
     """The recipient as the message first had it, where the server's own aliases, a .forward or a virtual alias
     rewrote it (Postfix's orig_to); "" when it was not rewritten."""
+    tls: TlsSession | None = None
+    """The TLS session a delivery to the next hop went over, as the sending node's log said it (protocol, whether
+    the certificate verified, and why not); None: in clear, or the log said nothing of it."""
 
     def render(self, names: Mapping[str, str] | None = None) -> str:
         """The hop on one line, as `Story.render` lists it ("store -> library: relayed <jill@library.example> ...");
@@ -85,13 +89,14 @@ class Hop:
             return f"{node}: {what} from {peer} at {self.stage}: {self.detail}"
         if self.kind == "lost":
             return f"{node}: {'DSN ' if self.dsn else ''}session with {peer} lost at {self.stage}: {self.detail}"
+        tls = f" [{self.tls.describe()}]" if self.tls is not None else ""
         if self.reply is not None:
-            return f"{node}: {what}{rcpt}, {peer or 'the next hop'} said at {self.stage or '?'}: {self.reply}"
+            return f"{node}: {what}{rcpt}, {peer or 'the next hop'} said at {self.stage or '?'}: {self.reply}{tls}"
         who = f"{node} -> {peer}" if peer else node
         at = f" at {self.stage}" if self.stage else ""
         tail = f" ({self.status}{', ' if self.status and self.detail else ''}{self.detail})" \
             if self.status or self.detail else ""
-        return f"{who}: {what}{rcpt}{at}{tail}"
+        return f"{who}: {what}{rcpt}{at}{tail}{tls}"
 
 
 @dataclass

@@ -33,7 +33,7 @@ def test_without_help_it_stops_at_once_naming_the_tables_and_the_way_out(tmp_pat
 def test_with_a_domain_what_needs_the_tables_is_not_judged_and_nothing_fails(tmp_path: Path) -> None:
     r = check(tmp_path, "--mta-domain=acme.test")
     assert r.returncode == 0, r.stdout[-4000:]
-    assert "0 passed, 0 failed, 7 not applicable, 9 not judged" in r.stdout, r.stdout[-4000:]
+    assert "0 passed, 0 failed, 9 not applicable, 9 not judged" in r.stdout, r.stdout[-4000:]
     assert "acme.test: taken as a virtual mailbox domain, as you said" in r.stdout
     assert "give it a readable copy with --mta-table PARAM=FILE" in r.stdout
 
@@ -41,4 +41,4 @@ def test_with_a_domain_what_needs_the_tables_is_not_judged_and_nothing_fails(tmp
 def test_with_readable_copies_every_requirement_is_judged(tmp_path: Path) -> None:
     r = check(tmp_path, *COPIES)
     assert r.returncode == 0, r.stdout[-4000:]
-    assert "9 passed, 0 failed, 7 not applicable" in r.stdout, r.stdout[-4000:]
+    assert "9 passed, 0 failed, 9 not applicable" in r.stdout, r.stdout[-4000:]

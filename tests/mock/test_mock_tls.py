@@ -1,17 +1,21 @@
-"""STARTTLS and AUTH in the mock: a relayhost stand-in that refuses AUTH before TLS and checks the logins."""
+"""STARTTLS and AUTH in the mock: a relayhost stand-in that refuses AUTH before TLS and checks the logins; the
+certificate each kind presents, and the files of the harness's TLS faults."""
 
 from __future__ import annotations
 
 import shutil
 import smtplib
+import socket
 import ssl
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
+from typing import BinaryIO
 
 import pytest
 
 from harness.mock import MockSMTP, Script
+from harness.mock.tls import CERTIFICATE, CERTIFICATES, STARTTLS_OFF, Certificates
 
 StartMock = Callable[..., MockSMTP]
 
@@ -87,3 +91,119 @@ def test_without_starttls_in_the_script_nothing_is_encrypted(start_mock: StartMo
 def test_logins_survive_json(tmp_path: Path) -> None:
     s = Script().advertise("STARTTLS").login("app", "pw with spaces")
     assert Script.from_json(s.to_json()) == s
+
+
+# -- the certificate each kind presents, and the harness's TLS faults (harness.mock.tls) ---------------------------
+@pytest.fixture(scope="module")
+def kinds(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, ssl.SSLContext]]:
+    """The harness's certificates for mock.test (harness.pki's script, with this host's openssl): the CA's
+    certificate, and a server context per kind."""
+    from harness import pki
+
+    if shutil.which("openssl") is None:
+        pytest.skip("openssl is not installed on this host (Debian: apt-get install openssl)")
+    out = subprocess.run(["sh", "-c", pki.script({"mock": "mock.test"})], capture_output=True, text=True, check=True)
+    made = pki.parse(out.stdout, {"mock": "mock.test"})
+    d = tmp_path_factory.mktemp("kinds")
+    (d / "ca.pem").write_bytes(made.ca)
+    for name, pem in made.nodes["mock"].items():
+        (d / name).write_bytes(pem)
+    contexts = {}
+    for kind in CERTIFICATES:
+        c = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        c.load_cert_chain(str(d / f"{kind}.crt"), str(d / "key.pem"))
+        contexts[kind] = c
+    return d, contexts
+
+
+def _verifying(ca: Path) -> ssl.SSLContext:
+    """A client that checks the chain against the CA and the host name, as Postfix's `verify` does."""
+    return ssl.create_default_context(cafile=str(ca))
+
+
+def _starttls(mock: MockSMTP, client: ssl.SSLContext) -> str:
+    """STARTTLS as a verifying client for the host name mock.test: "" when the certificate verified, else OpenSSL's
+    reason."""
+    def reply(f: BinaryIO) -> bytes:  # the last line of a (multi-line) reply
+        while (line := f.readline())[3:4] == b"-":
+            pass
+        return line
+
+    with socket.create_connection(("127.0.0.1", mock.port), timeout=10) as s, s.makefile("rb") as f:
+        reply(f)  # the banner
+        for command in (b"EHLO client.example\r\n", b"STARTTLS\r\n"):
+            s.sendall(command)
+            last = reply(f)
+        assert last.startswith(b"220"), last
+        try:
+            client.wrap_socket(s, server_hostname="mock.test").close()
+        except ssl.SSLCertVerificationError as exc:
+            return str(exc.verify_message)
+        return ""
+
+
+@pytest.mark.parametrize("kind, reason", [("valid", ""), ("expired", "certificate has expired"),
+                                          ("wrong_name", "Hostname mismatch"),
+                                          ("self_signed", "self-signed certificate"),
+                                          ("untrusted", "unable to get local issuer certificate")])
+def test_the_script_chooses_the_certificate(start_mock: StartMock, kinds: tuple[Path, dict[str, ssl.SSLContext]],
+                                            kind: str, reason: str) -> None:
+    d, contexts = kinds
+    mock = start_mock(Script().advertise("STARTTLS").present(kind), certificates=contexts)
+    said = _starttls(mock, _verifying(d / "ca.pem"))
+    assert (reason in said) if reason else said == "", (kind, said)
+    [session] = mock.wait_for_sessions(1)
+    assert f"STARTTLS with the {kind} certificate" in session.notes, session.notes
+
+
+def test_a_fault_file_takes_starttls_away_whatever_the_script_says(
+        start_mock: StartMock, kinds: tuple[Path, dict[str, ssl.SSLContext]], tmp_path: Path) -> None:
+    _, contexts = kinds
+    mock = start_mock(Script().advertise("STARTTLS"), certificates=contexts, faults_dir=tmp_path)
+    (tmp_path / STARTTLS_OFF).write_text("NoStartTLS\n")
+    with smtplib.SMTP("127.0.0.1", mock.port, timeout=10) as c:
+        c.ehlo("client.example")
+        assert not c.has_extn("starttls"), c.esmtp_features
+        assert c.docmd("STARTTLS")[0] == 502
+    (tmp_path / STARTTLS_OFF).unlink()  # the fault undone: the script's STARTTLS again, at the next EHLO
+    with smtplib.SMTP("127.0.0.1", mock.port, timeout=10) as c:
+        c.ehlo("client.example")
+        assert c.has_extn("starttls"), c.esmtp_features
+
+
+def test_a_fault_file_overrides_the_scripts_certificate(
+        start_mock: StartMock, kinds: tuple[Path, dict[str, ssl.SSLContext]], tmp_path: Path) -> None:
+    d, contexts = kinds
+    mock = start_mock(Script().advertise("STARTTLS"), certificates=contexts, faults_dir=tmp_path)
+    (tmp_path / CERTIFICATE).write_text("untrusted\n")
+    assert "unable to get local issuer certificate" in _starttls(mock, _verifying(d / "ca.pem"))
+    (tmp_path / CERTIFICATE).unlink()
+    assert _starttls(mock, _verifying(d / "ca.pem")) == ""
+
+
+def test_a_kind_the_server_has_no_certificate_for_is_refused_with_454(start_mock: StartMock,
+                                                                      server_tls: ssl.SSLContext) -> None:
+    mock = start_mock(Script().advertise("STARTTLS").present("expired"), tls_context=server_tls)
+    with smtplib.SMTP("127.0.0.1", mock.port, timeout=10) as c:
+        c.ehlo("client.example")
+        assert c.docmd("STARTTLS")[0] == 454
+    [session] = mock.wait_for_sessions(1)
+    assert any(n.startswith("STARTTLS refused: no expired certificate") for n in session.notes), session.notes
+
+
+def test_certificates_from_a_folder_and_the_fallback(kinds: tuple[Path, dict[str, ssl.SSLContext]],
+                                                     tmp_path: Path) -> None:
+    d, _ = kinds
+    from_folder = Certificates(str(d))
+    assert all(from_folder.context(k) is not None for k in CERTIFICATES)
+    assert from_folder.context("no-such-kind") is None
+    only_fallback = Certificates(str(tmp_path), fallback=(str(d / "self_signed.crt"), str(d / "key.pem")))
+    assert only_fallback.context("valid") is not None and only_fallback.context("expired") is None
+
+
+def test_the_certificate_survives_json_and_is_checked() -> None:
+    s = Script().advertise("STARTTLS").present("wrong_name")
+    assert Script.from_json(s.to_json()) == s and s.certificate == "wrong_name"
+    assert Script.from_json('{"version": 1}').certificate == "valid"
+    with pytest.raises(ValueError, match="certificate must be one of valid, expired"):
+        Script(certificate="stale")

@@ -9,7 +9,8 @@ The baseline configuration (containers/exim/configure, its README) reads what fa
   part -> the Maildir's quota);
 - files: `accept_unknown` (a flag: RCPT does not verify the recipient), `size_limit` (message_size_limit);
 - macros (`settings`, "NAME = value" lines, read when an exim process starts: a change restarts the daemon): the
-  retry rule, the spool space check, the listening interfaces, the client's time-outs (`Param` names the macro).
+  retry rule, the spool space check, the listening interfaces, the client's time-outs, TLS (what the server offers
+  and presents, the client's policy) (`Param` names the macro).
 """
 
 from __future__ import annotations
@@ -36,6 +37,15 @@ BOUNCE_ERRORS_FOR = "MH_IGNORE_BOUNCE_ERRORS_AFTER"
 DELAY_WARNING = "MH_DELAY_WARNING"
 SPOOL_SPACE = "MH_CHECK_SPOOL_SPACE"
 INTERFACES = "MH_LOCAL_INTERFACES"
+# TLS (the configure's MH_TLS_* macros): what the server offers and presents, the client's host lists per level.
+TLS_ADVERTISE = "MH_TLS_ADVERTISE"
+TLS_CERTIFICATE = "MH_TLS_CERTIFICATE"
+_NO_HOST, _EVERY_HOST = "!*", "*"
+# TlsPolicy's levels as the smtp transport's host lists: (hosts_avoid_tls, hosts_require_tls, tls_verify_hosts).
+# Exim checks a certificate's name against the MX host's name (tls_verify_cert_hostnames), as Postfix's verify
+# does: it has no form of Postfix's secure (a name under the next hop's domain).
+TLS_LEVELS = {"none": (_EVERY_HOST, _NO_HOST, _NO_HOST), "may": (_NO_HOST, _NO_HOST, _NO_HOST),
+              "encrypt": (_NO_HOST, _EVERY_HOST, _NO_HOST), "verify": (_NO_HOST, _EVERY_HOST, _EVERY_HOST)}
 FILL_FOLDER = ".mh-fill"
 _TIMEOUTS = {"connect": "MH_CONNECT_TIMEOUT", "greeting": "MH_COMMAND_TIMEOUT"}
 # A message that cannot carry its own bounce would be pointless: the same floor as on Postfix.
@@ -147,6 +157,28 @@ def _(fault: F.Forward, node: EximAddressed) -> Changes:
 def _(fault: F.Refuse, node: EximAddressed) -> Changes:
     fault.check()
     return (TableLine(node.name, "refuse", f"{fault.address.lower()}: {fault.reply}"),)
+
+
+@changes_for.register(F.TlsPolicy)
+def _(fault: F.TlsPolicy, node: EximAddressed) -> Changes:
+    lists = TLS_LEVELS.get(fault.level)
+    if lists is None:
+        raise FaultError(f"{fault.describe()}: Exim cannot express the level {fault.level!r} (its smtp transport "
+                         "checks a certificate's name against the MX host's name only, Postfix's verify); the levels "
+                         f"it supports: {', '.join(TLS_LEVELS)}")
+    return tuple(Param(node.name, f"MH_TLS_{name}", value)
+                 for name, value in zip(("AVOID", "REQUIRE", "VERIFY"), lists, strict=True))
+
+
+@changes_for.register(F.NoStartTLS)
+def _(fault: F.NoStartTLS, node: EximAddressed) -> Changes:
+    return (Param(node.name, TLS_ADVERTISE, _NO_HOST),)
+
+
+@changes_for.register(F.BadCertificate)
+def _(fault: F.BadCertificate, node: EximAddressed) -> Changes:
+    # The node's key is the same for every kind (harness.pki): only the certificate file changes.
+    return (Param(node.name, TLS_CERTIFICATE, fault.kind),)
 
 
 @changes_for.register(F.QueueLifetime)

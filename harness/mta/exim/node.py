@@ -16,7 +16,7 @@ from ...faults import Fault
 from ...faults.changes import Change, NodeWant
 from ...nodes.base import NodeError, Placement
 from ...topology import NodeSpec, TopologySpec
-from ..base import NEIGHBOUR_SYSCTLS, SYNC_PROGRAM, ClientStage, ConfigRefused, MtaNode
+from ..base import NEIGHBOUR_SYSCTLS, SYNC_PROGRAM, ClientStage, ConfigRefused, MtaNode, ServerTls
 from . import faults as interpret
 from .config import EximConfigWriter
 from .evidence.grammar import MSGID, grammar
@@ -196,6 +196,14 @@ class EximNode(MtaNode):
     @property
     def mailbox_roots(self) -> tuple[str, ...]:
         return ("/var/mail",)
+
+    def server_tls(self) -> ServerTls:
+        """tls_advertise_hosts as the running configuration has it (`exim -bP`): STARTTLS offered to every client
+        (may) or to none. The baseline has no authenticators: AUTH is not enabled."""
+        out = self.exec([EXIM, "-bP", "tls_advertise_hosts"], check=False).decode("utf-8", "replace").strip()
+        hosts = out.partition("=")[2].strip()
+        level = "none" if hosts in ("", "!*", ":") else "may"
+        return ServerTls(level=level, auth=False, auth_only_over_tls=False, said=out)
 
 
 # -- the queue --------------------------------------------------------------------------------------------------------

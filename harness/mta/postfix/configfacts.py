@@ -72,8 +72,10 @@ def named_files(values: dict[str, str]) -> dict[str, str]:
     return files
 
 
-def _outside_files(probe: Probe, named: dict[str, str], hostname: str, notes: list[str]) -> dict[str, bytes]:
-    """The files named outside the configuration's folder that the image lacks: from this host, or made."""
+def _outside_files(probe: Probe, named: dict[str, str], hostname: str,
+                   notes: list[str]) -> tuple[dict[str, bytes], str]:
+    """The files named outside the configuration's folder that the image lacks: from this host, or made; and where
+    the TLS files come from (ConfigInfo.tls_files)."""
     # Outside the folder; TLS files anywhere (nobody ships a private key with a configuration).
     paths = [p for p in named if not p.startswith("/etc/postfix/") or named[p].startswith("tls")]
     in_image = {p for p, a in zip(paths, probe.run([["test", "-e", p] for p in paths]), strict=True) if a.ok}
@@ -86,10 +88,16 @@ def _outside_files(probe: Probe, named: dict[str, str], hostname: str, notes: li
             pass
     tls = [p for p in paths if named[p].startswith("tls")]
     tls_missing: list[str] = []
-    if tls and all(p in host for p in tls):  # the host's own pair (a cert and its key must match)
+    source = ""
+    if tls and all(p.startswith("/etc/postfix/") and p in in_image for p in tls):  # shipped in the folder itself
+        source = "folder"
+        notes.append(f"TLS files: the configuration's own (in its folder): {', '.join(tls)}")
+    elif tls and all(p in host for p in tls):  # the host's own pair (a cert and its key must match)
+        source = "host"
         out.update({p: host[p] for p in tls})
         notes.append(f"TLS files taken from this host: {', '.join(tls)}")
     elif tls and all(p in in_image for p in tls):
+        source = "image"
         notes.append(f"TLS files: not all readable on this host; the image's own: {', '.join(tls)}")
     elif tls:
         tls_missing = tls
@@ -122,7 +130,8 @@ def _outside_files(probe: Probe, named: dict[str, str], hostname: str, notes: li
                 kind = named[p]
                 out[p] = (key if kind == "tls-key" else key + cert if kind == "tls-chain" else cert).encode()
             notes.append(f"TLS files made (self-signed for {hostname}): {', '.join(tls_missing)}")
-    return out
+            source = "made"
+    return out, source
 
 
 
@@ -156,7 +165,7 @@ def _resolve(d: Path, probe: Probe, recipient: str, domains: list[str]) -> Confi
     notes: list[str] = []
     hostname, domain, defaults, explicit, px = _identity(d, probe)
     named = named_files({**defaults, **explicit, **px})
-    files = _outside_files(probe, named, hostname, notes)
+    files, tls_files = _outside_files(probe, named, hostname, notes)
     probe.put(files)
     # The indexed tables, built as the node builds them (user-config.sh; errors are Postfix's to report when the
     # node starts), then the values Postfix gives the parameters the harness reads.
@@ -198,7 +207,7 @@ def _resolve(d: Path, probe: Probe, recipient: str, domains: list[str]) -> Confi
                       lmtp_delivery=first is not None and first.kind == "lmtp",
                       relay_unknown_reason=relay_unknown_reason, routes=tuple(ways),
                       unreadable=tuple(f"{p} = {t}" for p, t in unreadable), outbound=relay,
-                      inbound_na=inbound_na)
+                      inbound_na=inbound_na, tls_files=tls_files)
 
 
 def _identity(d: Path, probe: Probe) -> tuple[str, str, dict[str, str], dict[str, str], dict[str, str]]:

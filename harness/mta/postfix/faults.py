@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Protocol
 from ... import faults as F
 from ...faults import FaultError
 from ...faults.changes import Change, DiskFilled, File, Param, ServiceOff, TableKeyGone, TableLine
+from ...pki import certificate
 from .config import SMTP_SERVICE
 
 if TYPE_CHECKING:
@@ -154,6 +155,23 @@ def _(fault: F.BareNewlineAccepted, node: Addressed) -> Changes:
     # Postfix < 3.9's default (and the only behaviour before 3.5.23/3.6.13/3.7.9/3.8.4): a bare <LF> ends a line,
     # and "." on such a line ends the data. Clients in smtpd_forbid_bare_newline_exclusions are treated so anyway.
     return (Param(node.name, "smtpd_forbid_bare_newline", "no"),)
+
+
+@changes_for.register(F.TlsPolicy)
+def _(fault: F.TlsPolicy, node: Addressed) -> Changes:
+    # Every level Postfix names; the client trusts the topology's CA (smtp_tls_CAfile, containers/postfix/main.cf).
+    return (Param(node.name, "smtp_tls_security_level", fault.level),)
+
+
+@changes_for.register(F.NoStartTLS)
+def _(fault: F.NoStartTLS, node: Addressed) -> Changes:
+    return (Param(node.name, "smtpd_tls_security_level", "none"),)
+
+
+@changes_for.register(F.BadCertificate)
+def _(fault: F.BadCertificate, node: Addressed) -> Changes:
+    # The node's key is the same for every kind (harness.pki): only the certificate changes.
+    return (Param(node.name, "smtpd_tls_cert_file", certificate(fault.kind)),)
 
 
 @changes_for.register(F.QueueLifetime)

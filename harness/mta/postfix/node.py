@@ -15,8 +15,8 @@ from ...faults import Fault
 from ...faults.changes import Change, NodeWant
 from ...nodes.base import NodeError, Placement
 from ...topology import NodeSpec, TopologySpec
-from ..base import NEIGHBOUR_SYSCTLS, SYNC_PROGRAM, ClientStage, ConfigRefused, MtaNode, Quota
-from . import evidence, smuggling
+from ..base import NEIGHBOUR_SYSCTLS, SYNC_PROGRAM, ClientStage, ConfigRefused, MtaNode, Quota, ServerTls
+from . import evidence, servertls, smuggling
 from . import faults as interpret
 from . import quota as dovecot_quota
 from .config import ConfigWriter
@@ -274,6 +274,13 @@ class PostfixNode(MtaNode):
 
         return smuggling.exemption(smuggling.effective(main, overrides), client_ip, read_file=read_file,
                                    in_table=in_table)
+
+    def server_tls(self) -> ServerTls:
+        """smtpd_tls_security_level, smtpd_sasl_auth_enable and smtpd_tls_auth_only as smtpd on port 25 runs with
+        them (master.cf's smtp service may override main.cf: harness.mta.postfix.servertls)."""
+        main = self.settings(servertls.PARAMS)
+        overrides = settings(self.exec(["postconf", "-Px"], check=False).decode("utf-8", "replace"))
+        return servertls.server_tls(servertls.effective(main, overrides))
 
     def quota(self, address: str) -> Quota | None:
         """Dovecot's report where your configuration delivers to it (lmtp:); None for Postfix's own delivery (a

@@ -17,7 +17,7 @@ import calendar
 import re
 
 from ....evidence.events import LogEvent
-from ....evidence.records import Delivery, Expiry, Notice, Outcome, Rejection, SessionFailure
+from ....evidence.records import Delivery, Expiry, Notice, Outcome, Rejection, SessionFailure, TlsSession
 from ....smtp import Reply, Stage
 from .grammar import MSGID
 
@@ -172,7 +172,18 @@ def read_delivery(e: LogEvent) -> Delivery | None:
     return Delivery(e.node, e.queue_id, recipient, relay, dsn or "", status, detail, transport or "exim", e.line,
                     e.seq, reply, stage, failure, host, ip,
                     forwarded=False, original=original if original.lower() != recipient.lower() else "",
-                    conn_use=1)
+                    conn_use=1, tls=read_tls(e) if host or ip else None)
+
+
+def read_tls(e: LogEvent) -> TlsSession | None:
+    """The TLS session a line's X= field names ("TLS1.3:ECDHE_...:256"), with CV= (whether the peer's certificate
+    verified: log_selector +tls_certificate_verified); None in clear."""
+    x = e.get("X")
+    if not x:
+        return None
+    protocol, _, cipher = x.partition(":")
+    cv = e.get("CV") or ""
+    return TlsSession(re.sub(r"^TLS(?=\d)", "TLSv", protocol), cipher, cv == "yes", f"CV={cv}" if cv else "")
 
 
 def read_host_error(e: LogEvent) -> SessionFailure | None:

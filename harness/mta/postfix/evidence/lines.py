@@ -9,7 +9,16 @@ from __future__ import annotations
 import re
 
 from ....evidence.events import LogEvent
-from ....evidence.records import Delivery, Expiry, Notice, Outcome, Rejection, SessionFailure, split_host
+from ....evidence.records import (
+    Delivery,
+    Expiry,
+    Notice,
+    Outcome,
+    Rejection,
+    SessionFailure,
+    TlsSession,
+    split_host,
+)
 from ....smtp import Reply, Stage, stage_of
 
 _REJECT = re.compile(r"^reject: (?P<stage>[A-Z-]+) from (?P<client>\S+): (?P<code>\d{3}) (?P<text>.*?); "
@@ -47,6 +56,11 @@ _PROBLEMS = ("fatal:", "panic:", "error:", "warning:")
 _ORIG_TO = re.compile(r"(?:^|[\s,])orig_to=<(?P<addr>[^>]*)>")
 _CREATED = re.compile(r"^(?P<head>sender (?:non-delivery|delay|delivery status) notification: )(?P<qid>\w+)$")
 _CONN_USE = re.compile(r"(?:^|[\s,])conn_use=(?P<n>\d+)")
+# The SMTP client's TLS lines (smtp_tls_loglevel >= 1, tls_session.c and tls_verify.c): before the delivery lines
+# of the same process, without a queue id. "Verified": the chain and the name checked; "Trusted": the chain only.
+_TLS = re.compile(r"^(?P<said>Anonymous|Untrusted|Trusted|Verified) TLS connection established to (?P<server>\S+?): "
+                  r"(?P<proto>\S+) with cipher (?P<cipher>\S+)")
+_TLS_FAILED = re.compile(r"^(?:server )?certificate verification failed for (?P<server>\S+?): (?P<why>.+)$")
 _STAMP = re.compile(r"^(?P<mon>\w{3}) +(?P<day>\d{1,2}) (?P<h>\d\d):(?P<m>\d\d):(?P<s>\d\d) ")
 _MONTHS = {m: i for i, m in enumerate(("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov",
                                        "Dec"), 1)}
@@ -90,6 +104,26 @@ def read_session_failure(e: LogEvent) -> SessionFailure | None:
     if e.program.endswith(("/smtp", "/lmtp")) and not e.queue_id:
         return parse_session_failure(e.text, e.node, seq=e.seq, line=e.line)
     return None
+
+
+def read_tls(e: LogEvent) -> tuple[str, TlsSession] | None:
+    """The TLS session an SMTP client line says it established, with the server as logged ("HOST[ADDR]:PORT");
+    None for any other line."""
+    if not e.program.endswith("/smtp") or e.queue_id:
+        return None
+    m = _TLS.match(e.text)
+    if not m:
+        return None
+    return m.group("server"), TlsSession(m.group("proto"), m.group("cipher"), m.group("said") == "Verified",
+                                        m.group("said"))
+
+
+def read_tls_problem(e: LogEvent) -> tuple[str, str] | None:
+    """(server as logged, why) of a client line that says the server's certificate did not verify."""
+    if not e.program.endswith("/smtp") or e.queue_id:
+        return None
+    m = _TLS_FAILED.match(e.text)
+    return (m.group("server"), m.group("why")) if m else None
 
 
 def process_of(e: LogEvent) -> tuple[str, str, str]:

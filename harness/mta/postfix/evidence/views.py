@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 from ....evidence.events import LogEvent
-from ....evidence.records import QueueEntry
+from ....evidence.records import QueueEntry, TlsSession, split_host
 from .lines import (
     Delivery,
     Expiry,
@@ -29,6 +29,8 @@ from .lines import (
     read_rejection,
     read_sender,
     read_session_failure,
+    read_tls,
+    read_tls_problem,
 )
 
 
@@ -47,8 +49,32 @@ def queued(events: Sequence[LogEvent], node: str | None = None) -> list[str]:
 
 
 def deliveries(events: Sequence[LogEvent], node: str | None = None) -> list[Delivery]:
-    """Every delivery attempt's outcome, with the next hop's reply and its stage, or how its session failed."""
-    return [d for e in events if (node is None or e.node == node) and (d := read_delivery(e)) is not None]
+    """Every delivery attempt's outcome, with the next hop's reply and its stage, or how its session failed, and
+    the TLS session it went over: the SMTP client logs the session (and why the certificate did not verify) on lines
+    of its own just before the delivery lines of the same process, which are those of one queue id."""
+    out: list[Delivery] = []
+    tls: dict[tuple[str, str, str], tuple[str, TlsSession]] = {}  # process -> its last session, not yet used
+    problem: dict[tuple[str, str, str], tuple[str, str]] = {}
+    bound: dict[tuple[str, str, str], tuple[str, TlsSession]] = {}  # process -> (queue id, the session it used)
+    for e in events:
+        if node is not None and e.node != node:
+            continue
+        proc = process_of(e)
+        if (p := read_tls_problem(e)) is not None:
+            problem[proc] = p
+        elif (t := read_tls(e)) is not None:
+            server, session = t
+            why = problem.pop(proc, None)
+            if why is not None and why[0] == server and not session.verified:
+                session = replace(session, problem=why[1])
+            tls[proc] = (server, session)
+        elif (d := read_delivery(e)) is not None:
+            if proc in tls:
+                server, session = tls.pop(proc)
+                bound[proc] = (d.queue_id, session) if split_host(server) == (d.host, d.address) else ("", session)
+            b = bound.get(proc)
+            out.append(replace(d, tls=b[1]) if b is not None and b[0] == d.queue_id and d.host else d)
+    return out
 
 
 def session_failures(events: Sequence[LogEvent], node: str | None = None) -> list[SessionFailure]:

@@ -1,0 +1,114 @@
+"""The TLS faults as data (TlsPolicy, NoStartTLS, BadCertificate): what each means on Postfix, on Exim and on a mock
+node, and that undoing one restores exactly what it changed; no Docker (stand-ins record the commands)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import pytest
+
+from harness import BadCertificate, NoStartTLS, TlsPolicy
+from harness.faults import FaultError
+from harness.faults.changes import File, NodeWant, Param, want
+from harness.faults.interpret import changes_for
+from harness.mock.tls import CERTIFICATE, FAULTS_DIR, STARTTLS_OFF
+from harness.mta.exim import faults as X
+from harness.mta.postfix import faults as P
+from harness.nodes.base import Node
+from harness.nodes.mock import MockNode
+from harness.topology import NodeSpec
+
+
+class _Postfix:
+    name, domain = "library", "library.example"
+    spec = NodeSpec("library", "library.example")
+
+
+def test_on_postfix_each_is_one_parameter() -> None:
+    n = _Postfix()
+    for level in ("none", "may", "encrypt", "verify", "secure"):
+        assert P.changes_for(TlsPolicy("library", level), n) == (
+            Param("library", "smtp_tls_security_level", level),)
+    assert P.changes_for(NoStartTLS("library"), n) == (
+        Param("library", "smtpd_tls_security_level", "none"),)
+    assert P.changes_for(BadCertificate("library", "untrusted"), n) == (
+        Param("library", "smtpd_tls_cert_file", "/etc/mailharness/tls/untrusted.crt"),)
+
+
+def test_on_exim_each_is_a_macro_and_secure_is_refused_with_what_exim_supports() -> None:
+    n = _Postfix()
+    assert set(X.changes_for(TlsPolicy("library", "verify"), n)) == {
+        Param("library", "MH_TLS_AVOID", "!*"), Param("library", "MH_TLS_REQUIRE", "*"),
+        Param("library", "MH_TLS_VERIFY", "*")}
+    assert set(X.changes_for(TlsPolicy("library", "may"), n)) == {
+        Param("library", "MH_TLS_AVOID", "!*"), Param("library", "MH_TLS_REQUIRE", "!*"),
+        Param("library", "MH_TLS_VERIFY", "!*")}
+    assert X.changes_for(NoStartTLS("library"), n) == (Param("library", "MH_TLS_ADVERTISE", "!*"),)
+    assert X.changes_for(BadCertificate("library", "expired"), n) == (
+        Param("library", "MH_TLS_CERTIFICATE", "expired"),)
+    with pytest.raises(FaultError, match=r"Exim cannot express the level 'secure'.*supports: none, may, encrypt, "
+                                         r"verify"):
+        X.changes_for(TlsPolicy("library", "secure"), n)
+
+
+class _Mock(MockNode):
+    """A mock node that records its commands instead of running a container."""
+
+    def __init__(self, spec: NodeSpec) -> None:  # no container: nothing of Node's start is needed here
+        self.name, self.spec = spec.name, spec
+        self._fault_files = {}
+        self.commands: list[str] = []
+
+    def exec(self, cmd: list[str] | str, *, check: bool = True) -> bytes:
+        self.commands.append(cmd[-1])
+        return b""
+
+
+def _mock(spec: NodeSpec) -> _Mock:
+    return _Mock(spec)
+
+
+class _World:
+    def __init__(self, nodes: Mapping[str, Node]):
+        self.nodes = nodes
+
+    def node(self, key: str) -> Node:
+        return self.nodes[key]
+
+
+def test_on_a_mock_node_each_is_a_file_the_mock_reads_and_the_undo_removes_only_its_own() -> None:
+    edu = _mock(NodeSpec("edu", "example.edu", kind="mock"))
+    world = _World({"edu": edu})
+    off = changes_for(NoStartTLS("edu"), world)
+    bad = changes_for(BadCertificate("edu", "wrong_name"), world)
+    assert off == (File("edu", f"{FAULTS_DIR}/{STARTTLS_OFF}", text="NoStartTLS\n"),)
+    assert bad == (File("edu", f"{FAULTS_DIR}/{CERTIFICATE}", text="wrong_name\n"),)
+    both, _ = want([*off, *bad])
+    edu.converge(both["edu"])
+    assert len(edu.commands) == 1 and STARTTLS_OFF in edu.commands[0] and CERTIFICATE in edu.commands[0]
+    only_bad, _ = want(bad)
+    edu.converge(only_bad["edu"])
+    assert edu.commands[-1].endswith(f"rm -f {FAULTS_DIR}/{STARTTLS_OFF}"), edu.commands[-1]
+    edu.converge(NodeWant())
+    assert edu.commands[-1].endswith(f"rm -f {FAULTS_DIR}/{CERTIFICATE}"), edu.commands[-1]
+
+
+def test_a_mock_node_takes_no_mta_setting() -> None:
+    edu = _mock(NodeSpec("edu", "example.edu", kind="mock"))
+    with pytest.raises(FaultError, match="edu is a mock node; this fault needs a real MTA"):
+        changes_for(TlsPolicy("edu", "encrypt"), _World({"edu": edu}))
+    with pytest.raises(FaultError, match="ask for parameters, which only an MTA node has"):
+        edu.converge(NodeWant(params={"smtp_tls_security_level": "may"}))
+
+
+def test_a_kind_of_certificate_the_harness_does_not_make_is_refused() -> None:
+    edu = _mock(NodeSpec("edu", "example.edu", kind="mock"))
+    with pytest.raises(FaultError, match="the kinds of bad certificate: expired, wrong_name, self_signed, untrusted"):
+        changes_for(BadCertificate("edu", "valid"), _World({"edu": edu}))  # type: ignore[arg-type]
+
+
+def test_the_dns_node_serves_no_smtp() -> None:
+    dns = Node.__new__(Node)
+    dns.name, dns.kind = "dns", "dns"
+    with pytest.raises(FaultError, match="dns is a dns node, which serves no SMTP"):
+        changes_for(NoStartTLS("dns"), _World({"dns": dns}))
