@@ -11,8 +11,8 @@ from collections.abc import Iterator
 import pytest
 
 from harness.smuggling import VARIANTS, VariantResult, variant
-from harness.smuggling.session import run
-from harness.smuggling.variants import visible, wire
+from harness.smuggling.session import PACE_FACTOR, PACE_FLOOR, Pacer, run
+from harness.smuggling.variants import CONTROL, control_wire, visible, wire
 
 
 def test_the_published_variants_are_all_there() -> None:
@@ -109,7 +109,7 @@ def test_a_server_that_ends_data_at_a_bare_line_feed_takes_the_smuggled_message(
     w = wire(v, token="t", sender="jack@store.example", rcpt="jill@library.example", forged="ceo@store.example")
     s = run(v, w, ip="127.0.0.1", connect=lambda ip, _, t: _connect(ip, server.port, t),
             client_address=lambda sock: str(sock.getsockname()[0]), sender="jack@store.example",
-            rcpt="jill@library.example", pause=0.5, timeout=5.0)
+            rcpt="jill@library.example", pacer=Pacer(0.5), timeout=5.0)
     result = VariantResult(v, s, ended_early=bool(s.early) or len(s.after) > 1)
     assert s.stopped == "" and s.client == "127.0.0.1"
     if server.lenient:
@@ -149,3 +149,33 @@ def test_how_the_stored_carrier_has_the_bare_character(name: str, stored: str, s
 
     r = VariantResult(variant(name), Session("x:25"), carrier=Found("<c>", text=stored))
     assert r.stored_as == said
+
+
+def test_the_pause_is_the_whole_one_until_the_server_set_the_pace_then_a_multiple_of_it_within_bounds() -> None:
+    pacer = Pacer(2.0)
+    assert pacer.deadline(100.0) == 102.0, "no pace yet: the whole pause"
+    pacer.answered(0.01)
+    assert pacer.deadline(100.0) == 100.0 + PACE_FLOOR, "a fast server: the floor"
+    pacer.answered(0.2)
+    assert pacer.deadline(100.0) == pytest.approx(100.0 + PACE_FACTOR * 0.2)
+    pacer.answered(5.0)
+    assert pacer.deadline(100.0) == 102.0, "a slow server: never more than the pause"
+    assert "at most 2s" in pacer.describe() and "0." not in pacer.describe().replace(f"{PACE_FLOOR:g}s", ""), \
+        "the note names the rule, not a measured figure (a report reads the same on every run)"
+
+
+def test_the_pace_setter_ends_data_the_right_way_and_times_four_replies() -> None:
+    w = control_wire(token="p", sender="jack@store.example", rcpt="jill@library.example")
+    assert w.first.endswith(b"the right way.\r\n.\r\nMAIL FROM:<jack@store.example>\r\n"
+                            b"RCPT TO:<jill@library.example>\r\nRSET\r\n") and w.rest == b"QUIT\r\n"
+    server = _Server(lenient=False)
+    try:
+        pacer = Pacer(5.0)
+        s = run(CONTROL, w, ip="127.0.0.1", connect=lambda ip, _, t: _connect(ip, server.port, t),
+                client_address=lambda sock: str(sock.getsockname()[0]), sender="jack@store.example",
+                rcpt="jill@library.example", pacer=pacer, timeout=5.0, control=True)
+        assert s.stopped == "" and [r.code for r in s.early] == [250, 250, 250, 250], s.lines
+        assert pacer.answered_in is not None and pacer.deadline(0.0) < 5.0, "the pace is set from the four replies"
+        assert len(server.messages) == 1, "the RSET leaves nothing queued but the carrier"
+    finally:
+        server.sock.close()

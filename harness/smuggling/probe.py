@@ -26,8 +26,8 @@ from ..nodes.base import in_parallel
 from ..nodes.mock import MockNode
 from ..sent import Sent
 from ..smtp import Envelope, Exchange, Reply, Stage, Transcript
-from .session import Line, Session, run
-from .variants import VARIANTS, Variant, wire
+from .session import Line, Pacer, Session, run
+from .variants import CONTROL, VARIANTS, Variant, control_wire, wire
 
 if TYPE_CHECKING:
     from ..verdict import Story
@@ -200,7 +200,9 @@ def probe_smuggling(world: MailTopology, node: str, *, recipient: str, sender: s
     :param recipient: the carrier's recipient and the smuggled message's: an address `node` accepts.
     :param sender: the carrier's sender (the attacker's own account at the outbound server).
     :param forged_sender: the smuggled message's sender; default ``ceo@`` the sender's domain.
-    :param pause: how long a split variant waits for the server's replies before it sends the rest.
+    :param pause: the longest a split variant waits for the server's replies before it sends the rest; it waits
+        less where the server answers quickly (a session beside the variants ends DATA the right way and times
+        the server's four replies: harness.smuggling.session.Pacer).
     :param timeout: seconds for each step of a session, and for the search.
     """
     target = world.node(node)
@@ -208,10 +210,14 @@ def probe_smuggling(world: MailTopology, node: str, *, recipient: str, sender: s
     token = uuid.uuid4().hex[:10]
     wires = [wire(v, token=f"{token}-{i}", sender=sender, rcpt=recipient, forged=forged) for i, v in
              enumerate(variants)]
-    sessions = in_parallel([functools.partial(run, v, w, ip=target.ip, connect=world.access.connect,
-                                              client_address=world.access.client_address, sender=sender,
-                                              rcpt=recipient, pause=pause, timeout=timeout)
-                            for v, w in zip(variants, wires, strict=True)])
+    pacer = Pacer(pause)
+    session = functools.partial(run, ip=target.ip, connect=world.access.connect,
+                                client_address=world.access.client_address, sender=sender, rcpt=recipient,
+                                pacer=pacer, timeout=timeout)
+    pace = functools.partial(session, CONTROL, control_wire(token=f"{token}-pace", sender=sender, rcpt=recipient),
+                             control=True)
+    *sessions, _ = in_parallel([*(functools.partial(session, v, w) for v, w in zip(variants, wires, strict=True)),
+                                pace])
     results = [VariantResult(v, s, ended_early=bool(s.early) or len(s.after) > 1)
                for v, s in zip(variants, sessions, strict=True)]
     deadline = time.monotonic() + timeout

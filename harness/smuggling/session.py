@@ -3,7 +3,11 @@ library would repair the very line ends the probe sends on purpose).
 
 The carrier's envelope goes command by command; then the variant's bytes (harness.smuggling.variants.wire). A
 split variant sends its first part, waits for replies (until the server answered the smuggled DATA, closed the
-connection, or the pause is over: a poll with a deadline), then the rest. Every reply is read until the server
+connection, or the pause is over: a poll with a deadline), then the rest. The pause is paced by the server (Pacer):
+a session beside the variants ends DATA the right way and sends three commands; a server that ends DATA early
+answers a split variant's smuggled end of data and its three commands as fast as that, so a variant waits
+PACE_FACTOR times as long (at least PACE_FLOOR, at most the probe's pause) and a server that is not vulnerable,
+which never answers early, costs a fraction of the whole pause. Every reply is read until the server
 closes the connection after QUIT, or the time-out.
 """
 
@@ -11,6 +15,7 @@ from __future__ import annotations
 
 import select
 import socket
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -60,6 +65,46 @@ class Session:
     """Why the variant could not be tried ("" when it was)."""
 
 
+PACE_FACTOR = 5.0
+"""A split variant waits this many times as long as the server took to answer a real end of data and three commands."""
+PACE_FLOOR = 0.3
+"""...and at least this long (seconds)."""
+
+
+class Pacer:
+    """How long the split variants of one probe wait for early replies. Until the pace-setting session (the control
+    variant) has its four replies, a variant's deadline is the whole `pause`; once it has them in `t` seconds, the
+    deadline is PACE_FACTOR x t after the variant's own first write, between PACE_FLOOR and `pause`. A control that
+    gets no four replies (the server refused it, or is slower than the pause) leaves the whole pause."""
+
+    def __init__(self, pause: float) -> None:
+        self.pause = pause
+        self.answered_in: float | None = None
+        self._lock = threading.Lock()
+
+    def answered(self, seconds: float) -> None:
+        """The control's four replies came `seconds` after its write."""
+        with self._lock:
+            self.answered_in = seconds
+
+    def deadline(self, sent_at: float) -> float:
+        """When a variant that wrote its first part at `sent_at` (monotonic) sends the rest."""
+        with self._lock:
+            t = self.answered_in
+        if t is None:
+            return sent_at + self.pause
+        return sent_at + min(self.pause, max(PACE_FLOOR, PACE_FACTOR * t))
+
+    def describe(self) -> str:
+        """The rule, for the transcripts (no measured figure: a report must read the same on every run)."""
+        return (f"waits for early replies {PACE_FACTOR:g} times as long as the server took to answer a real end of "
+                f"data and three commands (at least {PACE_FLOOR:g}s, at most {self.pause:g}s), then sends the rest")
+
+
+POLL = 0.02
+"""How often a wait with a moving deadline asks it again (seconds)."""
+
+
 class _Wire:
     """The socket, the bytes read and not yet parsed, and the transcript."""
 
@@ -78,8 +123,10 @@ class _Wire:
             self.closed = self.closed or f"the server had closed the connection ({exc.__class__.__name__})"
             self.session.lines.append(Line("note", f"could not send: {exc}"))
 
-    def replies(self, deadline: float, enough: Callable[[list[Reply]], bool]) -> list[Reply]:
-        """Complete replies, read until `enough(replies)`, the connection's end, or `deadline` (monotonic)."""
+    def replies(self, deadline: float | Callable[[], float], enough: Callable[[list[Reply]], bool]) -> list[Reply]:
+        """Complete replies, read until `enough(replies)`, the connection's end, or `deadline` (monotonic; a callable
+        is asked again at each poll, every POLL seconds at most, as the pacer may bring it forward)."""
+        moving = callable(deadline)
         got: list[Reply] = []
         while not enough(got):
             reply = self._parse()
@@ -88,12 +135,12 @@ class _Wire:
                 continue
             if self.closed:
                 break
-            left = deadline - time.monotonic()
+            left = (deadline() if callable(deadline) else deadline) - time.monotonic()
             if left <= 0:
                 break
-            ready, _, _ = select.select([self.sock], [], [], left)
+            ready, _, _ = select.select([self.sock], [], [], min(left, POLL) if moving else left)
             if not ready:
-                break
+                continue
             try:
                 data = self.sock.recv(65536)
             except OSError as exc:
@@ -127,10 +174,11 @@ Opener = Callable[[str, int, float], socket.socket]
 
 
 def run(v: Variant, w: Wire, *, ip: str, connect: Opener, client_address: Callable[[socket.socket], str],
-        sender: str, rcpt: str, pause: float, timeout: float) -> Session:
+        sender: str, rcpt: str, pacer: Pacer, timeout: float, control: bool = False) -> Session:
     """The session of variant `v` with the server at `ip` (port 25): the carrier's envelope from `sender` to
     `rcpt`, then `w`'s bytes. Never raises for what the server does: a refusal, a closed connection or a time-out
-    ends the transcript with a note."""
+    ends the transcript with a note. `control`: the session that sets the pace (harness.smuggling.variants.CONTROL),
+    which tells `pacer` how long its four replies took."""
     session = Session(f"{ip}:25")
     try:
         sock = connect(ip, 25, timeout)
@@ -158,12 +206,19 @@ def run(v: Variant, w: Wire, *, ip: str, connect: Opener, client_address: Callab
             session.lines.append(Line("note", f"the carrier was not taken ({session.stopped}): the variant was "
                                               "not tried"))
             return session
+        sent_at = time.monotonic()
         conv.send(w.first)
-        if w.rest:
+        if control:
+            # The right end of data, MAIL, RCPT, RSET: four replies, as a vulnerable server gives a split variant.
+            session.early = conv.replies(sent_at + pacer.pause, lambda r: len(r) >= 4)
+            if len(session.early) >= 4:
+                pacer.answered(time.monotonic() - sent_at)
+            conv.send(w.rest)
+        elif w.rest:
             conv.early = True
-            session.lines.append(Line("note", f"waits up to {pause:g}s for replies, then sends the rest"))
+            session.lines.append(Line("note", pacer.describe()))
             # Enough once the server answered the smuggled MAIL, RCPT and DATA after the carrier's early end.
-            session.early = conv.replies(time.monotonic() + pause, lambda r: len(r) >= 4)
+            session.early = conv.replies(lambda: pacer.deadline(sent_at), lambda r: len(r) >= 4)
             conv.early = False
             conv.send(w.rest)
         rest = conv.replies(time.monotonic() + timeout, lambda r: False)  # until the server closes

@@ -116,6 +116,25 @@ def wire(v: Variant, *, token: str, sender: str, rcpt: str, forged: str) -> Wire
     return Wire(first + smuggled + end, b"", carrier_id, smuggled_id, smuggled + b"\r\n")
 
 
+def control_wire(*, token: str, sender: str, rcpt: str) -> Wire:
+    """The pace setter's bytes: a carrier that ends DATA the one right way (<CR><LF>.<CR><LF>), then MAIL, RCPT and
+    RSET in the same write (a pipelined group RFC 2920 allows: RSET may end one, where DATA or NOOP would end it
+    early), then (after their replies) QUIT. How long the server takes to answer the four is how long a server
+    that ends DATA early takes to answer a split variant's smuggled end of data and its MAIL, RCPT and DATA. The
+    RSET leaves nothing queued but the carrier."""
+    carrier_id = f"<carrier-{token}@{sender.rpartition('@')[2] or 'mailharness.test'}>"
+    head = _headers(sender, rcpt, f"mailharness smuggling probe: pace (carrier {token})", carrier_id)
+    return Wire(head + b"This message ends DATA the right way.\r\n.\r\n" +
+                f"MAIL FROM:<{sender}>\r\nRCPT TO:<{rcpt}>\r\nRSET\r\n".encode(), b"QUIT\r\n",
+                carrier_id, "", b"")
+
+
+CONTROL = Variant("pace", "<CR><LF>.<CR><LF>", ending=b"\r\n.\r\n",
+                  what="the real end of data and MAIL, RCPT and RSET: how fast this server answers them, which sets "
+                  "how long each split variant waits for replies")
+"""Not a variant: the session that sets the pause (harness.smuggling.session.Pacer)."""
+
+
 def visible(data: bytes) -> list[str]:
     """`data` as transcript lines: one a line, each line's own end left out when it is <CR><LF> and written out
     when it is a bare <CR> or <LF> ("hello<LF>"), other control characters as <XX>."""
