@@ -23,6 +23,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs"
 # The user's guide's page per concept (issue 22): linked from the README and from docs/index.rst.
@@ -58,6 +60,16 @@ def blocks(page: str, lang: str | None = None) -> list[Block]:
     out = [Block(page, m.group(1).strip(), textwrap.dedent(m.group(2)), text.count("\n", 0, m.start()) + 1)
            for m in _FENCE.finditer(text)]
     return [b for b in out if lang is None or b.lang == lang]
+
+
+def run_page_example(pytester: pytest.Pytester, page: str) -> pytest.RunResult:
+    """docs/PAGE's one ```python block, as a test file a user could copy, run by pytest in a subprocess against
+    the real servers; it must pass (one test). The result, for what its output must show."""
+    [block] = blocks(page, "python")
+    pytester.makepyfile(**{f"test_doc_{Path(page).stem}": block.code})
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-s")
+    result.assert_outcomes(passed=1)
+    return result
 
 
 def command_lines(found: Iterable[Block]) -> list[list[str]]:
