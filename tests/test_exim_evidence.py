@@ -161,3 +161,34 @@ def test_mail_refused_for_the_size_the_client_declared(release: str) -> None:
     [r] = evidence.rejections(events("MAIL refused for the size", release=release))
     assert (r.stage, r.reply.code, r.sender, r.recipient) == ("MAIL", 552, "jack@store.example", "")
     assert "message too big" in r.reply.text and r.client_address.startswith("10.")
+
+
+@pytest.mark.parametrize("release", ["4.96", "4.98"])
+def test_a_frozen_bounce_is_held_until_it_is_thawed_or_removed(release: str) -> None:
+    """A bounce Exim could not deliver is frozen: held (no queue runner tries it), so a story is settled with it;
+    `Unfrozen by forced delivery` releases it and the next `Frozen` holds it again; a removal ends the hold."""
+    frozen = events("is frozen", release=release)
+    [held] = evidence.holds(frozen)
+    assert (held.node, held.why) == ("library", "Frozen (delivery error message)")
+    assert held.queue_id == frozen[-1].queue_id and evidence.is_hold(frozen[-1])
+    removed = frozen + [e.__class__(**{**e.__dict__, "seq": len(frozen) + i})
+                        for i, e in enumerate(events("a frozen message removed", release=release))]
+    assert evidence.holds(removed) == [], "removed (exim -Mrm, Completed): no longer held"
+    thawed = events("deferral (==)", release=release)
+    unfrozen = [e for e in thawed if e.text.startswith("Unfrozen")]
+    assert unfrozen and [h.queue_id for h in evidence.holds(thawed)] == [unfrozen[0].queue_id], \
+        "thawed by the forced delivery, then frozen again"
+    assert evidence.holds(thawed[:thawed.index(unfrozen[0]) + 1]) == [], "held no more once thawed"
+
+
+def test_a_message_postfix_put_on_hold_is_held_until_it_is_released() -> None:
+    lines = ["postfix/cleanup[41]: 4F9D91C2A7: hold: header Subject: hold me from client.mailharness.test"
+             "[10.1.2.1]; from=<jack@store.example> to=<jill@library.example> proto=ESMTP "
+             "helo=<client.mailharness.test>",
+             "postfix/postsuper[52]: 4F9D91C2A7: released from hold",
+             "postfix/postsuper[53]: 4F9D91C2A7: placed on hold"]
+    log = [postfix_line("library", i, line) for i, line in enumerate(lines)]
+    [held] = evidence.holds(log[:1])
+    assert (held.queue_id, held.why) == ("4F9D91C2A7", "hold: header Subject: hold me from client.mailharness.test"
+                                         "[10.1.2.1]")
+    assert evidence.holds(log[:2]) == [] and [h.why for h in evidence.holds(log)] == ["placed on hold"]

@@ -178,6 +178,22 @@ NEXT_HOP_DOWN = [  # suites/test_next_hop.py::test_next_hop_unavailable[next_hop
 TARPIT_DETAIL = "conversation with mx.library.example[10.84.8.11] timed out while receiving the initial server greeting"
 
 
+def test_a_held_copy_is_settled_and_shown() -> None:
+    """A message set aside (on hold, or Exim's frozen bounce) is not pending: nothing more happens to it until it is
+    released, so the story does not wait for it; the hop says so."""
+    lines = UNKNOWN_USER[:1] + [
+        ("store", "Nov 29 13:05:05 mx postfix/cleanup[117]: 0384E176400: hold: header Subject: hold me from client"
+                  "[10.1.1.1]; from=<jack@store.example> to=<jill@library.example> proto=ESMTP helo=<client>")]
+    story = gather(FakeWorld(lines), sent_to("jill@library.example"), timeout=0)
+    assert story.pending == [], story.render()
+    [hop] = [h for h in story.hops if h.kind == "held"]
+    assert hop.render() == "store: held (hold: header Subject: hold me from client[10.1.1.1]: no delivery is tried " \
+        "until it is released)"
+    released = lines + [("store", "Nov 29 13:05:06 mx postfix/postsuper[130]: 0384E176400: released from hold")]
+    assert gather(FakeWorld(released), sent_to("jill@library.example"), timeout=0).pending == \
+        [("store", "0384E176400")], "released: queued again"
+
+
 def accepted_as(qid: str, mid: str = MID) -> Sent:
     sent = sent_with(Exchange("END-OF-MESSAGE", "<message>", Reply(250, "2.0.0", f"2.0.0 Ok: queued as {qid}"), 0.0))
     del sent.message["Message-ID"]

@@ -21,6 +21,7 @@ from .events import LogEvent
 from .records import (
     Delivery,
     Expiry,
+    Hold,
     Notice,
     Outcome,
     QueueEntry,
@@ -99,6 +100,16 @@ def expirations(events: Sequence[LogEvent], node: str | None = None) -> list[Exp
     return _lists("expirations", events, _seq, node)
 
 
+def holds(events: Sequence[LogEvent], node: str | None = None) -> list[Hold]:
+    """The messages a node set aside (Exim's frozen ones, Postfix's on hold) and has not released or removed since."""
+    return _lists("holds", events, _seq, node)
+
+
+def is_hold(e: LogEvent) -> bool:
+    """The line sets a message aside (a frozen or held message: no delivery is tried until it is released)."""
+    return bool(evidence_reader(e.mta).is_hold(e))
+
+
 def queue_lives(events: Sequence[LogEvent]) -> list[LogEvent]:
     """The events with each queue id made unique per life of its queue file (an MTA that reuses ids renames the
     later lives: QID_2, QID_3...)."""
@@ -153,8 +164,10 @@ def logged_at(e: LogEvent) -> float | None:
 
 
 __all__ = [
-    "Delivery", "Expiry", "Notice", "Outcome", "Rejection", "SessionFailure", "Stage", "deliveries", "expirations",
-    "is_local_delivery", "is_removal", "message_ids", "notices", "problems", "queued", "postmaster_notices",
+    "Delivery", "Expiry", "Hold", "Notice", "Outcome", "Rejection", "SessionFailure", "Stage", "deliveries",
+    "expirations",
+    "holds", "is_hold", "is_local_delivery", "is_removal", "message_ids", "notices", "problems", "queued",
+    "postmaster_notices",
     "queued_as", "rejections", "removed", "session_failures", "split_host", "TlsSession",
     # accounting for every recipient (harness.loadgen)
     "QueueEntry", "is_final_failure", "is_mailbox_delivery", "notice_events", "original_recipient",

@@ -159,6 +159,21 @@ class Expiry:
 
 
 @dataclass(frozen=True)
+class Hold:
+    """The node set a message aside: it tries no delivery of it until an operator or a timer releases it. Exim
+    freezes a bounce it cannot deliver ("Frozen (delivery error message)"); Postfix puts a message on hold (a HOLD
+    action of header_checks, `postsuper -h`). A message held is settled as far as a story goes: nothing more
+    happens to it by itself."""
+
+    node: str
+    queue_id: str
+    seq: int
+    line: str
+    why: str
+    """What the node said ("Frozen (delivery error message)", "placed on hold")."""
+
+
+@dataclass(frozen=True)
 class QueueEntry:
     """One message still in a node's queue, as the node's queue listing shows it."""
 

@@ -40,12 +40,17 @@ def gather(world: StoryWorld, sent: Submission, *, timeout: float = 10.0) -> Sto
             world.sync_logs()
             return _collect(world, sent)
         try:
-            world.events.wait(evidence.is_removal, timeout=left, since=pos, what="a queued copy's removal")
+            world.events.wait(_settles, timeout=left, since=pos, what="a queued copy's removal (or hold)")
         except FollowerDied:
             raise  # the harness lost a node's log: say so, do not return a story with holes
         except MailTimeout:
             world.sync_logs()
             return _collect(world, sent)
+
+
+def _settles(e: LogEvent) -> bool:
+    """A line after which a copy may be settled: its removal, or its hold (frozen, on hold)."""
+    return evidence.is_removal(e) or evidence.is_hold(e)
 
 
 def _collect(world: StoryWorld, sent: Submission) -> Story:
@@ -61,6 +66,10 @@ def _collect(world: StoryWorld, sent: Submission) -> Story:
         if (x.node, x.queue_id) in tracked:
             story.hops.append(Hop(x.seq, x.node, "expired", "", queue_id=x.queue_id, detail="returned to sender",
                                   dsn=tracked[(x.node, x.queue_id)]))
+    held = {(h.node, h.queue_id): h for h in evidence.holds(events) if (h.node, h.queue_id) in tracked}
+    for (node, qid), h in held.items():
+        story.hops.append(Hop(h.seq, node, "held", "", queue_id=qid, detail=f"{h.why}: no delivery is tried until "
+                              "it is released", dsn=tracked[(node, qid)]))
     _attempts(story, events, tracked, deliveries)
     reported = {"failed": ("bounced", "deferred"), "delayed": ("deferred",),
                 "delivered": ("delivered", "relayed", "forwarded")}
@@ -73,7 +82,7 @@ def _collect(world: StoryWorld, sent: Submission) -> Story:
     _refusals(story, events)
     story.hops = _one_record_per_refusal(sorted(story.hops, key=lambda h: h.seq))
     story.errors = evidence.problems(events)
-    story.pending = _pending(story, events, tracked)
+    story.pending = [k for k in _pending(story, events, tracked) if k not in held]
     return story
 
 
@@ -155,8 +164,9 @@ def _one_record_per_refusal(hops: list[Hop]) -> list[Hop]:
 
 
 def _pending(story: Story, events: list[LogEvent], tracked: dict[tuple[str, str], bool]) -> list[tuple[str, str]]:
-    """Copies not yet removed from their queue. A copy may be known from elsewhere (our 250, a relay's "queued
-    as") before its own server's lines arrive: it is pending until that server logs its removal."""
+    """Copies not yet removed from their queue (a held one is left out by the caller: nothing more happens to
+    it). A copy may be known from elsewhere (our 250, a relay's "queued as") before its own server's lines
+    arrive: it is pending until that server logs its removal."""
     sent, t = story.sent, story.sent.transcript
     nodes = story.directory.nodes
     removed = evidence.removed(events)

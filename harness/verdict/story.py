@@ -48,7 +48,8 @@ class Hop:
     node: str
     """The node where it was logged ("harness" for the submission)."""
     kind: str
-    """What happened: accepted, rejected, relayed, delivered, forwarded, deferred, bounced, expired; and for a
+    """What happened: accepted, rejected, relayed, delivered, forwarded, deferred, bounced, expired, held (set
+    aside: Exim froze it, Postfix put it on hold; nothing more happens to it until it is released); and for a
     session that ended without a reply: unreachable (at CONNECT: refused, timed out, no route) or lost (later:
     closed, timed out)."""
     recipient: str = ""

@@ -4,10 +4,11 @@ wording of Exim's logs is in this package; harness.evidence hands it the events 
 
 from __future__ import annotations
 
-from .lines import is_local_delivery, is_removal, is_still_being_delivered, logged_at, queued_as
+from .lines import is_hold, is_local_delivery, is_removal, is_still_being_delivered, logged_at, queued_as
 from .views import (
     deliveries,
     expirations,
+    holds,
     message_ids,
     notice_events,
     notices,
@@ -22,7 +23,8 @@ from .views import (
 )
 
 __all__ = [
-    "deliveries", "expirations", "is_local_delivery", "is_removal", "is_still_being_delivered", "logged_at",
+    "deliveries", "expirations", "holds", "is_hold", "is_local_delivery", "is_removal", "is_still_being_delivered",
+    "logged_at",
     "message_ids", "notice_events", "notices", "postmaster_notices", "problems", "queue_lives", "queued",
     "queued_as", "rejections", "removed", "senders", "session_failures",
 ]

@@ -17,7 +17,7 @@ import calendar
 import re
 
 from ....evidence.events import LogEvent
-from ....evidence.records import Delivery, Expiry, Notice, Outcome, Rejection, SessionFailure, TlsSession
+from ....evidence.records import Delivery, Expiry, Hold, Notice, Outcome, Rejection, SessionFailure, TlsSession
 from ....smtp import Reply, Stage
 from .grammar import MSGID
 
@@ -221,6 +221,24 @@ def read_expiry(e: LogEvent) -> Expiry | None:
                                            or "cancelled by timeout_frozen_after" in e.text):
         return Expiry(e.node, e.queue_id, e.seq, e.line)
     return None
+
+
+def read_hold(e: LogEvent) -> Hold | None:
+    """Exim froze a message: `ID Frozen` (a bounce it could not deliver: "(delivery error message)"); no queue
+    runner tries it again until it is thawed."""
+    if e.mta == "exim" and e.queue_id and (e.text == "Frozen" or e.text.startswith("Frozen (")):
+        return Hold(e.node, e.queue_id, e.seq, e.line, e.text)
+    return None
+
+
+def is_release(e: LogEvent) -> bool:
+    """Exim thawed a frozen message: `ID Unfrozen by ...` (forced delivery, `exim -Mt`, auto_thaw)."""
+    return e.mta == "exim" and bool(e.queue_id) and e.text.startswith("Unfrozen")
+
+
+def is_hold(e: LogEvent) -> bool:
+    """The line sets a message aside (read_hold)."""
+    return read_hold(e) is not None
 
 
 def is_removal(e: LogEvent) -> bool:

@@ -33,6 +33,7 @@ from ....smtp import Reply as Reply
 from ....smtp import Stage
 from ....smtp import stage_of as stage_of
 from .lines import (
+    is_hold,
     is_local_delivery,
     is_removal,
     is_still_being_delivered,
@@ -43,6 +44,7 @@ from .lines import (
 from .views import (
     deliveries,
     expirations,
+    holds,
     message_ids,
     notice_events,
     notices,
@@ -59,6 +61,7 @@ from .views import (
 
 __all__ = [
     "Delivery", "Expiry", "Notice", "Outcome", "Rejection", "SessionFailure", "Stage", "deliveries", "expirations",
+    "holds", "is_hold",
     "is_local_delivery", "is_removal", "message_ids", "notices", "parse_session_failure", "problems", "queued",
     "postmaster_notices", "queued_as", "rejections", "removed", "session_failures", "split_host",
     # accounting for every recipient (harness.loadgen)

@@ -12,6 +12,7 @@ from ....evidence.events import LogEvent
 from ....evidence.records import (
     Delivery,
     Expiry,
+    Hold,
     Notice,
     Outcome,
     Rejection,
@@ -215,6 +216,24 @@ def read_sender(e: LogEvent) -> str | None:
             and "nrcpt" in e.fields:
         return e.sender or ""
     return None
+
+
+def read_hold(e: LogEvent) -> Hold | None:
+    """Postfix put a message on hold: a HOLD action (`QID: hold: header ...`, cleanup) or an operator's
+    `postsuper -h` (`QID: placed on hold`). The queue manager does not look at it until it is released."""
+    if e.queue_id and (e.text.startswith("hold: ") or e.text == "placed on hold"):
+        return Hold(e.node, e.queue_id, e.seq, e.line, e.text.partition(";")[0])
+    return None
+
+
+def is_release(e: LogEvent) -> bool:
+    """A held message released (`postsuper -H`: `QID: released from hold`)."""
+    return bool(e.queue_id) and e.text == "released from hold"
+
+
+def is_hold(e: LogEvent) -> bool:
+    """The line puts a message on hold (read_hold)."""
+    return read_hold(e) is not None
 
 
 def is_removal(e: LogEvent) -> bool:

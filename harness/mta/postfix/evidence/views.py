@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 from ....evidence.events import LogEvent
-from ....evidence.records import QueueEntry, TlsSession, split_host
+from ....evidence.records import Hold, QueueEntry, TlsSession, split_host
 from .lines import (
     Delivery,
     Expiry,
@@ -19,11 +19,13 @@ from .lines import (
     created_notice,
     is_message_id_line,
     is_problem,
+    is_release,
     is_removal,
     opens_queue_file,
     process_of,
     read_delivery,
     read_expiry,
+    read_hold,
     read_message_id,
     read_notice,
     read_rejection,
@@ -196,3 +198,16 @@ def queue_listing(text: str, node: str = "") -> list[QueueEntry]:
                               str(obj.get("sender", "")), tuple(str(r.get("address", "")) for r in rcpts),
                               tuple(str(r.get("delay_reason", "")) for r in rcpts)))
     return out
+
+
+def holds(events: Sequence[LogEvent], node: str | None = None) -> list[Hold]:
+    """The messages set aside and not released since (nor removed: a removal ends a hold as well)."""
+    held: dict[tuple[str, str], Hold] = {}
+    for e in events:
+        if node is not None and e.node != node:
+            continue
+        if (h := read_hold(e)) is not None:
+            held[(e.node, h.queue_id)] = h
+        elif e.queue_id and (is_release(e) or is_removal(e)):
+            held.pop((e.node, e.queue_id), None)
+    return sorted(held.values(), key=lambda h: h.seq)
