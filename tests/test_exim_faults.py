@@ -110,6 +110,42 @@ def test_the_smtp_service_off_and_on_again() -> None:
     assert "MH_LOCAL_INTERFACES" not in base64_payloads(n.restarts[-1])
 
 
+def test_a_restarted_node_gets_the_files_of_the_faults_still_applied_again() -> None:
+    """Its entrypoint restores /etc/exim4/mh from the baseline (size_limit and accept_unknown gone) and /var/mail
+    starts empty: the writer writes them again (tests/e2e/test_faults_compose_exim.py runs it)."""
+    n = _Node()
+    w = EximConfigWriter(n)
+    applied, _ = want([*X.changes_for(SizeLimit("library", 30_000), n),
+                       *X.changes_for(AcceptUnknownUsers("library"), n)])
+    w.converge(applied["library"])
+    w.restarted()
+    n.execs.clear()
+    w.converge(applied["library"])
+    again = base64_payloads("\n".join(n.execs))
+    assert f"> {X.SIZE_LIMIT_FILE}" in "\n".join(n.execs) and "30000" in again, n.execs
+    assert f"> {X.ACCEPT_UNKNOWN}" in "\n".join(n.execs), n.execs
+
+
+def test_each_full_mailbox_holds_its_own_limit_and_the_last_undo_takes_the_folder() -> None:
+    """The quota in force is the user's first quota line: each MailboxFull's limit is a file of its own in the
+    folder, so it holds at least that quota in any order; the folder goes with the last of them."""
+    n = _Node()
+    big, small = (X.changes_for(MailboxFull("library", "jill", limit), n) for limit in (200_000, 100_000))
+    fills = [c for c in (*big, *small) if isinstance(c, File)]
+    assert len({f.path for f in fills}) == 2 and {f.fill for f in fills} == {200_000, 100_000}
+    assert len({f.directory for f in fills}) == 1 and fills[0].directory.startswith("/var/mail/jill/.mh-fill")
+    w = EximConfigWriter(n)
+    both, _ = want([*big, *small])
+    w.converge(both["library"])
+    one, _ = want(small)
+    n.execs.clear()
+    w.converge(one["library"])
+    assert "rm -f" in n.execs[-1] and "rmdir" not in n.execs[-1], "the other limit's file is still in the folder"
+    n.execs.clear()
+    w.converge(type(one["library"])())
+    assert f"rmdir -p --ignore-fail-on-non-empty {fills[0].directory}" in n.execs[-1], n.execs
+
+
 def base64_payloads(script: str) -> str:
     import base64
     import re

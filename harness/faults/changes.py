@@ -61,7 +61,7 @@ class ServiceOff:
 @dataclass(frozen=True)
 class File:
     """A file on the node while applied: `text`, or `fill` bytes of "x" (a mailbox at its limit). `directory`
-    is created first (mode 1777) when given."""
+    is created first (mode 1777) when given, and removed with the file when nothing else is left in it."""
 
     node: str
     path: str

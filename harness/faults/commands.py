@@ -33,6 +33,17 @@ def file_command(f: File) -> str:
     return " && ".join(steps)
 
 
+def remove_command(f: File, keep: dict[str, File]) -> str:
+    """Remove `f`, and the directory made for it (`f.directory`, with the parents `mkdir -p` made) where nothing
+    else is left in it and no file still wanted names it: an undo leaves no folder behind (an empty Maildir++
+    folder is still a folder to an IMAP client)."""
+    q = shlex.quote(f.path)
+    if not f.directory or any(k.directory == f.directory for k in keep.values()):
+        return f"rm -f {q}"
+    d = shlex.quote(f.directory)
+    return f"rm -f {q} && {{ [ ! -d {d} ] || rmdir -p --ignore-fail-on-non-empty {d}; }}"
+
+
 def files_script(done_files: dict[str, File], want_files: dict[str, File], *, filled: bool,
                  fill: bool) -> list[str]:
     """The commands that bring the files and the mailbox file system from what was written (`done_files`, the
@@ -43,7 +54,7 @@ def files_script(done_files: dict[str, File], want_files: dict[str, File], *, fi
     for path in sorted(set(done_files) | set(want_files)):
         f = want_files.get(path)
         if f is None:
-            files.append(f"rm -f {shlex.quote(path)}")
+            files.append(remove_command(done_files[path], want_files))
         elif done_files.get(path) != f:
             files.append(file_command(f))
     refill = filled and fill and any(f.path.startswith(MAIL_FS) for p, f in want_files.items()

@@ -40,11 +40,13 @@ class EximConfigWriter:
         return not self._done.empty
 
     def restarted(self) -> None:
-        """The node came back from its baseline files and an empty /var/mail."""
+        """The node came back from its baseline files (the entrypoint restores /etc/exim4/mh, removing the files
+        faults wrote there: accept_unknown, size_limit) and an empty /var/mail: whatever the faults still applied
+        want there is written again."""
         done = self._done
         done.params, done.services_off, done.disk_filled = {}, frozenset(), False
         done.tables = dict.fromkeys(done.tables)
-        done.files = {p: f for p, f in done.files.items() if not p.startswith("/var/mail/")}
+        done.files = {p: f for p, f in done.files.items() if not p.startswith(("/var/mail/", f"{MH}/"))}
 
     def conflict(self, w: NodeWant) -> str | None:
         return None

@@ -128,10 +128,12 @@ def _(fault: F.MailboxFull, node: EximAddressed) -> Changes:
     # appendfile's quota for this user (read at each delivery), with the Maildir already holding the limit in a
     # folder of its own, which Exim's quota counts (maildir_quota_directory_regex: cur, new and .folders) and the
     # harness's mailbox readers do not (new and cur; files named .mh-fill*): the next message is over the quota,
-    # and the retry rule for quota errors fails it at once (as Postfix bounces).
+    # and the retry rule for quota errors fails it at once (as Postfix bounces). The quota in force is the user's
+    # first line (lsearch), the first such fault still applied: each fault's limit is a file of its own, so the
+    # folder holds at least that quota whichever are applied, in whichever order. The folder goes with the last.
+    folder = f"/var/mail/{fault.user}/{FILL_FOLDER}/cur"
     return (TableLine(node.name, "quota", f"{fault.user}: {fault.limit}"),
-            File(node.name, f"/var/mail/{fault.user}/{FILL_FOLDER}/cur/.mh-fill", fill=fault.limit, owner=fault.user,
-                 directory=f"/var/mail/{fault.user}/{FILL_FOLDER}/cur"))
+            File(node.name, f"{folder}/.mh-fill-{fault.limit}", fill=fault.limit, owner=fault.user, directory=folder))
 
 
 @changes_for.register(F.SizeLimit)
