@@ -212,7 +212,7 @@ def test_transcript_excerpt_takes_the_first_exchange_and_its_name() -> None:
 
 
 def fake_run(results: list[ColumnResult]) -> Any:
-    def run(columns: list[Column], reports: Path, jobs: int, examples: str) -> list[ColumnResult]:
+    def run(columns: list[Column], reports: Path, jobs: int, examples: str, **_: Any) -> list[ColumnResult]:
         return [r for r in results if r.column in columns]
     return run
 

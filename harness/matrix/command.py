@@ -66,7 +66,8 @@ def command(args: argparse.Namespace) -> int:
     jobs = args.jobs or cores() + 1
     made = made_with(args)
     try:
-        results = run_columns(columns, Path(args.reports), jobs, str(folder("examples")))
+        results = run_columns(columns, Path(args.reports), jobs, str(folder("examples")),
+                              say=lambda line: print(line, flush=True))
     except ColumnFailed as exc:
         print(f"mailharness matrix: no matrix, a column gave no verdicts:\n{exc}", file=sys.stderr)
         return exc.status

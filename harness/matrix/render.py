@@ -66,7 +66,7 @@ def _intro(matrix: Matrix, command: str, check_command: str) -> list[str]:
     ]
     seen: dict[str, Configuration] = {c.configuration.example: c.configuration for c in cols}
     for conf in seen.values():
-        out.append(f"- `{conf.example}` ([examples/{conf.example}](../examples/{conf.example})): {conf.what}.")
+        out.append(f"- `{conf.example}` (`examples/{conf.example}`): {conf.what}.")
     out += ["", "The columns:", ""]
     for r in matrix.columns:
         c = r.column

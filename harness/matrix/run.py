@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
@@ -93,20 +94,26 @@ def run_columns(columns: Sequence[Column], reports: Path, jobs: int, examples: s
     ColumnFailed (after the others have ended) names every column that gave no verdicts."""
     done: dict[Column, Ran] = {}
     failed: list[ColumnFailed] = []
-    say(f"matrix: {len(columns)} column(s), {min(jobs, len(columns))} at a time; each check's output in {reports}")
+    lock = threading.Lock()
+
+    def tell(line: str) -> None:  # one whole line at a time, whichever column's thread says it
+        with lock:
+            say(line)
+
+    tell(f"matrix: {len(columns)} column(s), {min(jobs, len(columns))} at a time; each check's output in {reports}")
     with ThreadPoolExecutor(max_workers=max(1, jobs), thread_name_prefix="mailharness-matrix") as pool:
-        futures = {pool.submit(_started, c, reports, examples, say): c for c in columns}
+        futures = {pool.submit(_started, c, reports, examples, tell): c for c in columns}
         for future in as_completed(futures):
             column = futures[future]
             try:
                 ran = future.result()
             except ColumnFailed as exc:
                 failed.append(exc)
-                say(f"matrix: [{len(done) + len(failed)}/{len(columns)}] {column.title}: NO VERDICTS ({exc})")
+                tell(f"matrix: [{len(done) + len(failed)}/{len(columns)}] {column.title}: NO VERDICTS ({exc})")
                 continue
             done[column] = ran
-            say(f"matrix: [{len(done) + len(failed)}/{len(columns)}] {column.title}: {counts(ran.result)} "
-                f"({ran.seconds:.0f} s)")
+            tell(f"matrix: [{len(done) + len(failed)}/{len(columns)}] {column.title}: {counts(ran.result)} "
+                 f"({ran.seconds:.0f} s)")
     if failed:
         raise ColumnFailed("\n".join(map(str, failed)), max(f.status for f in failed))
     return [done[c].result for c in columns]
