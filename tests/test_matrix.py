@@ -68,6 +68,22 @@ def test_what_changes_from_run_to_run_is_taken_out() -> None:
                    "(queued at library: <queue id>) (queued at library: <queue id>)\n")
 
 
+def test_the_queue_ids_the_nodes_logged_are_taken_out_whatever_their_shape() -> None:
+    text = "250 2.0.0 Ok: queued as 3041728592; (queued at library: 3041728592) 1tXyzA-000Ab1-7x: <=\n" \
+           "SIZE 10240000, epoch 1733558697"
+    assert scrub(text, queue_ids=["3041728592", "1tXyzA-000Ab1-7x"]) == \
+        "250 2.0.0 Ok: queued as <queue id>; (queued at library: <queue id>) <queue id>: <=\nSIZE 10240000, " \
+        "epoch <n>"
+    assert scrub("id3041728592z", queue_ids=["3041728592"]) == "id3041728592z"  # a part of a word is not one
+
+
+def test_random_tokens_and_message_ids_are_taken_out_whatever_their_digits() -> None:
+    text = ("Subject: carrier 4093126578-0; Message-ID: <carrier-4093126578-1@store.example>; topology "
+            "default-1a2b3c4d\nMessage-ID: <173355869712.4711.9876543210123456789@store.example>")
+    assert scrub(text) == "Subject: carrier <token>-0; Message-ID: <carrier-<token>-1@store.example>; topology " \
+                          "default-<token>\nMessage-ID: <<message id>@store.example>"
+
+
 def test_what_is_the_same_in_every_run_stays() -> None:
     text = ("RFC 5321 s6.2 and s4.1.1.4; Postfix 3.10, Exim 4.98; waits up to 2s; the topology's are /24s between "
             "10.64.0.0 and 10.254.255.255; 250 2.1.5 Ok; smtpd_tls_security_level = may; verify-server-ok; "

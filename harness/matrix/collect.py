@@ -5,9 +5,9 @@ its reason (N/A, NOT JUDGED) and, when it failed, what the matrix needs to show 
                                 PATH.main.jsonl); harness.matrix.run reads them all (`read`)
 
 It reads the report of each requirement's call (or of a setup that did not pass) while the topology still runs:
-the failure message, the SMTP transcripts and the mail log of the server under test, and the topology's subnet
-and the release the server ran, for harness.matrix.scrub and for the runner's own check that the column ran
-what it names.
+the failure message, the SMTP transcripts and the mail log of the server under test; the topology's subnet and
+the queue ids its nodes logged in the test, for harness.matrix.scrub; and the release the server ran, for the
+runner's own check that the column ran what it names.
 """
 
 from __future__ import annotations
@@ -75,12 +75,16 @@ def requirement_record(item: pytest.Item, rep: pytest.TestReport, marker: Mappin
         "subnets": [],
         "release": "",
         "nodes": "",
+        "queue_ids": [],
     }
     if isinstance(target, Target):
         world = target.world
         record["subnets"] = [world.subnet] if world.subnet else []
         record["release"] = world.mta(target.node).release
         record["nodes"] = world.releases()
+        # an id has a digit (a word an MTA logs in the id's place for mail it never queued has none)
+        record["queue_ids"] = sorted({e.queue_id for e in world.events.since(world.mark)
+                                      if e.queue_id and any(ch.isdigit() for ch in e.queue_id)})
     if rep.failed:
         crash = getattr(rep.longrepr, "reprcrash", None)
         record["message"] = str(crash.message) if crash is not None else str(rep.longreprtext)[-6000:]

@@ -91,6 +91,7 @@ def column_result(column: Column, records: Sequence[dict[str, Any]], examples: s
     release = nodes = ""
     for rec in records:
         subnets = [str(s) for s in rec.get("subnets", [])]
+        qids = [str(q) for q in rec.get("queue_ids", [])]
         name = str(rec["name"])
         reqs.append(Requirement(name, str(rec.get("ref", "")), str(rec.get("doc", ""))))
         release = release or str(rec.get("release", ""))
@@ -98,15 +99,16 @@ def column_result(column: Column, records: Sequence[dict[str, Any]], examples: s
         verdict = str(rec["verdict"])
         evidence = None
         if verdict in ("FAIL", "ERROR"):
-            evidence = failure_evidence(rec, subnets, examples)
-        reason = scrub(str(rec.get("reason", "")), subnets, examples).strip()
+            evidence = failure_evidence(rec, subnets, examples, qids)
+        reason = scrub(str(rec.get("reason", "")), subnets, examples, qids).strip()
         if verdict == "ERROR" and evidence is not None:  # the harness's own failure: its first line is the reason
             reason, evidence = evidence.happened.splitlines()[0] if evidence.happened else "no message", None
         cells[name] = Cell(verdict, reason, evidence)
     return ColumnResult(column, cells, tuple(reqs), release, nodes)
 
 
-def failure_evidence(rec: dict[str, Any], subnets: Sequence[str], examples: str) -> Evidence:
+def failure_evidence(rec: dict[str, Any], subnets: Sequence[str], examples: str,
+                     queue_ids: Sequence[str] = ()) -> Evidence:
     """What happened (the failure message's first paragraph, without "AssertionError: "), and the first
     transcript the message shows; else the last transcript of the test; else the tail of the server's log."""
     lines = str(rec.get("message", "")).splitlines()
@@ -125,7 +127,7 @@ def failure_evidence(rec: dict[str, Any], subnets: Sequence[str], examples: str)
         excerpt, of = "\n".join(str(rec.get("log", "")).splitlines()[-_LOG_LINES:]), "mail log"
 
     def tidy(text: str) -> str:
-        return "\n".join(_cut(ln.rstrip()) for ln in scrub(text, subnets, examples).splitlines())
+        return "\n".join(_cut(ln.rstrip()) for ln in scrub(text, subnets, examples, queue_ids).splitlines())
 
     return Evidence(tidy(textwrap.dedent("\n".join(happened))).strip("\n"), tidy(excerpt).strip("\n"),
                     of if excerpt else "")

@@ -3,7 +3,10 @@ run reproduces the committed file byte for byte: the topology's subnet (random p
 dates, process ids, client ports, the harness's random tokens (message ids, topology and container ids), temporary
 paths, and where the bundled examples are on this machine. Each rule says what it stands for in its place.
 
-    scrub(text, subnets=["10.75.127.0/24"], examples="/work/repo/examples")
+    scrub(text, subnets=["10.75.127.0/24"], examples="/work/repo/examples", queue_ids=["C88AB2ED3DD"])
+
+The queue ids the nodes logged are replaced as they are (a Postfix queue id may be all digits, which no pattern
+tells from a number); RULES catch the others by their shape.
 """
 
 from __future__ import annotations
@@ -24,7 +27,11 @@ RULES: tuple[tuple[re.Pattern[str], str], ...] = (
                 r"[0-9A-Za-z]{4})\b"), "<queue id>"),
     # Postfix's short queue ids (hexadecimal, upper case, with a digit and a letter)
     (re.compile(r"\b(?=[0-9A-F]*[A-F])(?=[0-9A-F]*[0-9])[0-9A-F]{8,12}\b"), "<queue id>"),
-    # the harness's random tokens, topology and container ids (hexadecimal, lower case, with a digit and a letter)
+    # Message-IDs as the stdlib makes them (email.utils.make_msgid: time, process id, random number)
+    (re.compile(r"(?<=<)\d+\.\d+\.\d+(?=@)"), "<message id>"),
+    # the harness's random tokens (uuid4's hexadecimal, whatever its digits): a probe's token before its "-N"
+    (re.compile(r"\b[0-9a-f]{8,12}(?=-\d+\b)"), "<token>"),
+    # ... and the others, topology and container ids (hexadecimal, lower case, with a digit and a letter)
     (re.compile(r"\b(?=[0-9a-f]*[a-f])(?=[0-9a-f]*[0-9])[0-9a-f]{8,64}\b"), "<token>"),
     (re.compile(r"\b\d{9,}\b"), "<n>"),  # epoch seconds, counters of a run
     (re.compile(r"\[\d+\]:"), "[<pid>]:"),  # a program's process id in a log line: smtpd[1234]:
@@ -36,16 +43,18 @@ RULES: tuple[tuple[re.Pattern[str], str], ...] = (
 )
 
 
-def scrub(text: str, subnets: Iterable[str] = (), examples: str = "") -> str:
+def scrub(text: str, subnets: Iterable[str] = (), examples: str = "", queue_ids: Iterable[str] = ()) -> str:
     """`text` without what changes from run to run: each subnet's prefix becomes 10.X.Y. (the nodes' own host
     numbers stay: they are the harness's, the same in every run), `examples` (the bundled examples' folder)
-    becomes examples, then RULES."""
+    becomes examples, each of `queue_ids` <queue id>, then RULES."""
     for subnet in subnets:
         prefix = subnet.split("/")[0].rsplit(".", 1)[0] + "."
         if prefix.count(".") == 3:
             text = re.sub(re.escape(prefix) + r"(?=\d)", "10.X.Y.", text)
     if examples:
         text = text.replace(examples.rstrip("/"), "examples")
+    for qid in sorted({q for q in queue_ids if q}, key=len, reverse=True):
+        text = re.sub(r"(?<![\w-])" + re.escape(qid) + r"(?![\w-])", "<queue id>", text)
     for pattern, replacement in RULES:
         text = pattern.sub(replacement, text)
     return text
