@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Sequence
 from pathlib import Path
 
 from ..mta import versions
@@ -181,7 +180,3 @@ def compare(fresh: str, committed: Path) -> str:
     return "".join(difflib.unified_diff(old.splitlines(keepends=True), fresh.splitlines(keepends=True),
                                         fromfile=f"{committed} (committed)", tofile=f"{committed} (this run)"))
 
-
-def titles(columns: Sequence[Column]) -> str:
-    """The columns, for messages: "Postfix 3.7, postfix-debian; Exim 4.98, exim-default"."""
-    return "; ".join(c.title for c in columns)

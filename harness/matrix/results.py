@@ -79,9 +79,6 @@ class Matrix:
                 rows.setdefault(req.name, req)
         return Matrix(tuple(results), tuple(rows.values()))
 
-    def cell(self, requirement: str, column: ColumnResult) -> Cell | None:
-        return column.cells.get(requirement)
-
 
 def column_result(column: Column, records: Sequence[dict[str, Any]], examples: str = "") -> ColumnResult:
     """A column's records (harness.matrix.collect) as cells, scrubbed (`examples`: where the bundled examples are
