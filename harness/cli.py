@@ -1,4 +1,5 @@
-"""mailharness: doctor | images build | up | down | run | check | examples | report merge | dsn-lint | load | explore"""
+"""mailharness: doctor | images build | up | down | run | check | matrix | examples | report merge | dsn-lint | load |
+explore"""
 
 from __future__ import annotations
 
@@ -280,6 +281,11 @@ def parser() -> argparse.ArgumentParser:
     c.add_argument("--node", default="library", help="the node of the default topology it replaces (library)")
     _add_reports(c)
     add_config_arguments(c)
+    from .matrix.command import add_arguments as matrix_arguments
+
+    matrix_arguments(sub.add_parser("matrix", help="the conformance requirements on every MTA release with its stock "
+                                                   "configuration, as one table (docs/conformance-matrix.md); "
+                                                   "--check PATH compares a fresh run with it"))
     sub.add_parser("examples", help="list the bundled example configurations for `mailharness check`")
     rep = sub.add_parser("report", help="reports: merge the shards of a CI matrix (--mailharness-shard=K/N)")
     rsub = rep.add_subparsers(dest="report_cmd", required=True)
@@ -332,6 +338,10 @@ def main(argv: list[str] | None = None) -> int:
             return _run(args, rest)
         if args.cmd == "check":
             return _check(args, rest)
+        if args.cmd == "matrix":
+            from .matrix.command import command as matrix_command
+
+            return matrix_command(args)
         if args.cmd == "examples":
             return _examples()
         if args.cmd == "report":

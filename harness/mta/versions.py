@@ -22,6 +22,7 @@ class Release:
 _TABLES: dict[str, tuple[dict[str, str], str]] = {"postfix": (_postfix.RELEASES, _postfix.DEFAULT),
                                                    "exim": (_exim.RELEASES, _exim.DEFAULT)}
 _NAMES = {"postfix": "Postfix", "exim": "Exim"}
+_STOCK = {"postfix": _postfix.STOCK, "exim": _exim.STOCK}
 # The MTAs the harness runs (harness.mta.KINDS): each has a package harness.mta.<kind> and an image per release.
 KINDS = tuple(_TABLES)
 # Each MTA's base image (a folder of containers/ with its packages.txt): Debian installs one mail-transport-agent
@@ -39,6 +40,13 @@ def releases(kind: str = "postfix") -> dict[str, Release]:
     """The releases of MTA `kind` the harness runs, version -> Release, oldest first."""
     table, _ = _table(kind)
     return {v: Release(kind, v, suite, _BASES[kind]) for v, suite in table.items()}
+
+
+def stock(kind: str = "postfix") -> dict[str, str]:
+    """The stock configurations of MTA `kind`, as bundled examples: example name -> what it is (`mailharness
+    matrix` runs each on every release)."""
+    _table(kind)
+    return dict(_STOCK[kind])
 
 
 def default_version(kind: str = "postfix") -> str:

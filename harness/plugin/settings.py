@@ -36,6 +36,9 @@ ENVIRONMENT: dict[str, str] = {
                          "mailharness_shard)",
     "MAILHARNESS_CONTAINERS": "a folder of image definitions to build instead of the bundled ones (to try changed "
                               "definitions); it must hold base/packages.txt",
+    "MAILHARNESS_HOST_FILES": "use (default) or ignore: whether `mailharness check` takes the files a Postfix "
+                              "configuration names outside its folder (/etc/mailname, /etc/aliases, TLS files) from "
+                              "this host; with ignore, the image's own or made ones (`mailharness matrix` sets it)",
     "MAILHARNESS_BASE_ROUTE": "how `mailharness images build` gets each Debian base image: auto (default), pull or "
                               "offline (debootstrap; `images build --route`)",
     "MAILHARNESS_DEBIAN_MIRROR": "the Debian mirror URL the offline route's debootstrap uses (default: the host's apt "

@@ -2,12 +2,15 @@
 ask Postfix for the values, domains and recipients (harness.resolve), and return a ConfigInfo.
 
 Files the configuration names outside its folder (/etc/mailname, /etc/aliases, TLS certificates and keys) are
-taken from the same path on this host when readable, otherwise made with the obvious content; each gets a note.
+taken from the same path on this host when readable (unless MAILHARNESS_HOST_FILES=ignore: `mailharness matrix`,
+whose table must not depend on the machine), otherwise the image's own or made with the obvious content; each gets
+a note.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import re
 from collections.abc import Sequence
 from pathlib import Path
@@ -72,6 +75,15 @@ def named_files(values: dict[str, str]) -> dict[str, str]:
     return files
 
 
+def host_files() -> bool:
+    """Whether files the configuration names outside its folder are read from this host: yes, unless the
+    environment says MAILHARNESS_HOST_FILES=ignore."""
+    value = os.environ.get("MAILHARNESS_HOST_FILES", "").strip().lower()
+    if value not in ("", "use", "ignore"):
+        raise ConfigError(f"MAILHARNESS_HOST_FILES={value!r}: expected use (the default) or ignore")
+    return value != "ignore"
+
+
 def _outside_files(probe: Probe, named: dict[str, str], hostname: str,
                    notes: list[str]) -> tuple[dict[str, bytes], str]:
     """The files named outside the configuration's folder that the image lacks: from this host, or made; and where
@@ -81,7 +93,9 @@ def _outside_files(probe: Probe, named: dict[str, str], hostname: str,
     in_image = {p for p, a in zip(paths, probe.run([["test", "-e", p] for p in paths]), strict=True) if a.ok}
     out: dict[str, bytes] = {}
     host: dict[str, bytes] = {}
-    for p in paths:
+    use_host = host_files()
+    absent = "not on this host" if use_host else "not read from this host (MAILHARNESS_HOST_FILES=ignore)"
+    for p in paths if use_host else ():
         try:
             host[p] = Path(p).read_bytes()
         except OSError:
@@ -98,7 +112,8 @@ def _outside_files(probe: Probe, named: dict[str, str], hostname: str,
         notes.append(f"TLS files taken from this host: {', '.join(tls)}")
     elif tls and all(p in in_image for p in tls):
         source = "image"
-        notes.append(f"TLS files: not all readable on this host; the image's own: {', '.join(tls)}")
+        unread = "not all readable on this host" if use_host else absent
+        notes.append(f"TLS files: {unread}; the image's own: {', '.join(tls)}")
     elif tls:
         tls_missing = tls
     for p in paths:
@@ -108,13 +123,12 @@ def _outside_files(probe: Probe, named: dict[str, str], hostname: str,
             out[p] = host[p]
             notes.append(f"{p}: taken from this host")
         elif p in in_image:
-            notes.append(f"{p}: not on this host; the image's own (Debian's default)")
+            notes.append(f"{p}: {absent}; the image's own (Debian's default)")
         else:
             kind = named[p]
             content = {"mailname": f"{hostname}\n", "aliases": "postmaster: root\n"}.get(kind, "")
             out[p] = content.encode()
-            notes.append(f"{p}: not on this host; made with " + (repr(content.strip()) if content else
-                                                                 "nothing in it"))
+            notes.append(f"{p}: {absent}; made with " + (repr(content.strip()) if content else "nothing in it"))
     if tls_missing:
         # One self-signed certificate for every TLS file that is missing (a cert and a key must match).
         a = probe.sh(f"openssl req -x509 -newkey rsa:2048 -nodes -days 30 -subj /CN={hostname} "
