@@ -160,7 +160,9 @@ class MailTopology:
                 else [("", spec.hostname, ip)]
         self._dns_records = records
         self._dead_ip = str(hosts[-1])  # an address in the subnet where nothing ever runs (DNS dead_mx)
-        self._dns = DnsNode(self._tags["dns"], self._placement(dns_ip, None), records, dead_ip=self._dead_ip)
+        ports = {n.hostname: tuple(dict.fromkeys((25, *n.ports))) for n in self.spec.nodes}
+        self._dns = DnsNode(self._tags["dns"], self._placement(dns_ip, None), records, dead_ip=self._dead_ip,
+                            ports=ports)
         everything: list[Node] = [self.dns, *self.nodes.values()]
         self._started = True
         targets = [f"{self.dns.ip}:53", *(f"{n.ip}:25" for n in self.nodes.values())]
@@ -242,7 +244,12 @@ class MailTopology:
 
     def reset(self) -> None:
         """Queues emptied, mailboxes cleared, configuration back to its baseline; events and transcripts
-        of the previous test set aside. Faults still applied are removed first."""
+        of the previous test set aside. Faults still applied are removed first, once the queues are empty: a message
+        a fault held back (a TLS policy, a next hop down) would otherwise go out under the restored configuration in
+        the moment before its queue is emptied, and reach the next test's servers (seen with Exim's queue runner:
+        a message `encrypt` deferred, delivered in clear into the next test's mock)."""
+        if self._ledger.applied:
+            in_parallel([n.drop_queue for n in self.nodes.values() if isinstance(n, MtaNode) and n.alive])
         self._ledger.clear()
         in_parallel([n.reset for n in self.nodes.values()])
         # The previous test's last lines (and the reset's own, postsuper's "Deleted") may still be on their way

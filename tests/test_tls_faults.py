@@ -7,7 +7,7 @@ from collections.abc import Mapping
 
 import pytest
 
-from harness import BadCertificate, NoStartTLS, TlsPolicy
+from harness import BadCertificate, NoStartTLS, QueueLifetime, SaslLogin, TlsPolicy
 from harness.faults import FaultError
 from harness.faults.changes import File, NodeWant, Param, want
 from harness.faults.interpret import changes_for
@@ -112,3 +112,31 @@ def test_the_dns_node_serves_no_smtp() -> None:
     dns.name, dns.kind = "dns", "dns"
     with pytest.raises(FaultError, match="dns is a dns node, which serves no SMTP"):
         changes_for(NoStartTLS("dns"), _World({"dns": dns}))
+
+
+def test_a_login_is_postfix_s_sasl_client_settings_and_exim_s_authenticators_macros() -> None:
+    n = _Postfix()
+    login = SaslLogin("library", user="sat@library.example", password="s3cret-1")
+    assert P.changes_for(login, n) == (
+        Param("library", "smtp_sasl_auth_enable", "yes"),
+        Param("library", "smtp_sasl_password_maps", "static:sat@library.example:s3cret-1"),
+        Param("library", "smtp_sasl_security_options", "noanonymous"),
+        Param("library", "smtp_sasl_tls_security_options", "noanonymous"))
+    assert set(X.changes_for(login, n)) == {
+        Param("library", "MH_AUTH_USER", "sat@library.example"), Param("library", "MH_AUTH_PASSWORD", "s3cret-1"),
+        Param("library", "MH_AUTH_REQUIRE", "*")}
+    for bad in (SaslLogin("library", password="two words"), SaslLogin("library", user="a:b"),
+                SaslLogin("library", password="$x")):
+        with pytest.raises(FaultError, match="letters, digits and . _ @ \\+ - only"):
+            P.changes_for(bad, n)
+
+
+def test_the_tls_faults_and_the_login_are_the_baseline_s_macros_not_a_user_s_configure() -> None:
+    """A user's Exim configure has its own TLS settings, smtp transports and authenticators: the baseline's macros
+    would change nothing there, so the faults say so instead of doing nothing."""
+    n = _Postfix()
+    for fault in (TlsPolicy("library", "encrypt"), SaslLogin("library"), NoStartTLS("library"),
+                  BadCertificate("library", "expired")):
+        with pytest.raises(FaultError, match="not on a user's Exim configuration: its own TLS settings"):
+            X.on_user_config(fault, X.changes_for(fault, n))
+    X.on_user_config(QueueLifetime("library"), X.changes_for(QueueLifetime("library"), n))  # read through its own

@@ -21,6 +21,7 @@ from .. import faults as F
 from ..mock import tls as mock_tls
 from ..mta.base import ClientStage, MtaNode
 from ..nodes.base import Node
+from ..nodes.dns import MITM
 from ..nodes.mock import MockNode
 from . import FaultError as FaultError
 from .changes import Change, Container, DnsAnswer, File
@@ -90,6 +91,16 @@ def _(fault: F.NoStartTLS | F.BadCertificate, topology: Nodes) -> Changes:
     if not isinstance(node, MtaNode):
         raise FaultError(f"{fault.describe()}: {node.name} is a {node.kind} node, which serves no SMTP")
     return node.fault_changes(fault)
+
+
+@changes_for.register(F.StripStartTLS)
+def _(fault: F.StripStartTLS, topology: Nodes) -> Changes:
+    # The MTA-neutral man in the middle (harness.nodes.dns): DNS points the node's host name at it, and it relays to
+    # the node's own address with STARTTLS taken out. The node itself is not touched.
+    node = topology.node(fault.node)
+    if not isinstance(node, (MtaNode, MockNode)):
+        raise FaultError(f"{fault.describe()}: {node.name} is a {node.kind} node, which serves no SMTP")
+    return (DnsAnswer(node.hostname, MITM),)
 
 
 @changes_for.register(F.Dns)

@@ -91,6 +91,28 @@ def test_without_starttls_in_the_script_nothing_is_encrypted(start_mock: StartMo
 def test_logins_survive_json(tmp_path: Path) -> None:
     s = Script().advertise("STARTTLS").login("app", "pw with spaces")
     assert Script.from_json(s.to_json()) == s
+    careless = s.offer_auth_in_clear()
+    assert Script.from_json(careless.to_json()) == careless and careless.auth_in_clear
+
+
+def test_a_script_may_offer_auth_in_clear(start_mock: StartMock, server_tls: ssl.SSLContext) -> None:
+    """A server with Postfix's default smtpd_tls_auth_only = no: AUTH in the EHLO reply before STARTTLS, and a login
+    in clear accepted; the transcript keeps the AUTH command before any "TLS started" note (what a scenario reads to
+    say a client sent its password in clear)."""
+    mock = start_mock(Script().advertise("STARTTLS").login("app", "s3cret").offer_auth_in_clear(),
+                      tls_context=server_tls)
+    with smtplib.SMTP("127.0.0.1", mock.port, timeout=10) as c:
+        c.ehlo("app.example")
+        assert c.has_extn("auth") and c.has_extn("starttls"), c.esmtp_features
+        c.login("app", "s3cret")
+        assert c.sendmail("a@app.example", ["b@x.example"], b"Subject: x\r\n\r\nhi\r\n") == {}
+    [msg] = mock.wait_for_messages(1)
+    assert msg.login == "app" and msg.tls == "", (msg.login, msg.tls)
+    [session] = mock.wait_for_sessions(1)
+    lines = [(t.who, t.text) for t in session.transcript]
+    auth = next(i for i, (who, text) in enumerate(lines) if who == "client" and text.upper().startswith("AUTH"))
+    assert not any(who == "note" and text.startswith("TLS started") for who, text in lines[:auth]), lines
+    assert ("note", "AUTH before TLS: the script offers it in clear") in lines, lines
 
 
 # -- the certificate each kind presents, and the harness's TLS faults (harness.mock.tls) ---------------------------
