@@ -113,6 +113,32 @@ def test_a_script_may_offer_auth_in_clear(start_mock: StartMock, server_tls: ssl
     auth = next(i for i, (who, text) in enumerate(lines) if who == "client" and text.upper().startswith("AUTH"))
     assert not any(who == "note" and text.startswith("TLS started") for who, text in lines[:auth]), lines
     assert ("note", "AUTH before TLS: the script offers it in clear") in lines, lines
+    assert session.before_tls("auth") == ("AUTH PLAIN ...",), session.commands_shown  # the credentials left out
+    assert session.before_tls("MAIL", "DATA")[0].upper().startswith("MAIL FROM:<A@APP.EXAMPLE>")
+
+
+def test_the_commands_a_failure_quotes_leave_every_login_out(start_mock: StartMock, server_tls: ssl.SSLContext) -> None:
+    """AUTH LOGIN sends the user and the password on lines of their own: neither is quoted, nor logged; over TLS,
+    nothing counts as sent before it."""
+    lines: list[str] = []
+    mock = start_mock(Script().advertise("STARTTLS").login("app", "s3cret").offer_auth_in_clear(),
+                      tls_context=server_tls, log=lines.append)
+    with smtplib.SMTP("127.0.0.1", mock.port, timeout=10) as c:
+        c.ehlo("app.example")
+        assert c.docmd("AUTH", "LOGIN")[0] == 334
+        assert c.docmd("YXBw")[0] == 334
+        assert c.docmd("czNjcmV0")[0] == 235
+        c.noop()
+    with smtplib.SMTP("127.0.0.1", mock.port, timeout=10) as c:
+        c.starttls(context=_client())
+        c.login("app", "s3cret")
+    clear, tls = mock.wait_for_sessions(2)
+    assert clear.commands_shown == ("ehlo app.example", "AUTH LOGIN", "...", "...", "noop", "QUIT"), clear.commands
+    assert clear.before_tls("AUTH") == ("AUTH LOGIN",)
+    logged = "\n".join(lines)
+    assert "session 1 AUTH LOGIN -> 334" in logged and "session 1 ... -> 235" in logged, logged
+    assert not any(secret in logged for secret in ("YXBw", "czNjcmV0", "AGFwcABzM2NyZXQ=")), logged
+    assert tls.before_tls("AUTH", "MAIL") == () and "AUTH PLAIN ..." in tls.commands_shown, tls.commands_shown
 
 
 # -- the certificate each kind presents, and the harness's TLS faults (harness.mock.tls) ---------------------------
