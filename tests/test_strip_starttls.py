@@ -4,13 +4,9 @@ a real SMTP client and the in-process mock, the DNS answer that points a host na
 from __future__ import annotations
 
 import asyncio
-import importlib.util
 import smtplib
-import sys
 import threading
-from collections.abc import Iterator, Mapping
-from pathlib import Path
-from types import ModuleType
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -25,21 +21,13 @@ from harness.nodes.dns import MITM, MitmError, mitm_routes, zone_table
 from harness.nodes.mock import MockNode
 from harness.topology import NodeSpec
 
-ROOT = Path(__file__).resolve().parents[1]
+from .fakes import NodeTable, container_script
+
 RECORDS = [("store.example", "mx.store.example", "10.9.9.10"), ("example.edu", "mx.example.edu", "10.9.9.12"),
            ("smtp.provider.test", "smtp.provider.test", "10.9.9.13")]
 
 
-def _module() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("mailharness_mitm", ROOT / "containers" / "dns" / "mitm.py")
-    assert spec is not None and spec.loader is not None
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = mod
-    spec.loader.exec_module(mod)
-    return mod
-
-
-mitm = _module()
+mitm = container_script("dns/mitm.py", "mailharness_mitm")
 
 
 class _Running:
@@ -168,22 +156,14 @@ def test_each_port_goes_to_its_server_and_two_servers_cannot_share_one() -> None
         mitm_routes(RECORDS, {"mx.example.edu": MITM, "mx.store.example": MITM}, {})
 
 
-class _World:
-    def __init__(self, nodes: Mapping[str, Node]):
-        self.nodes = nodes
-
-    def node(self, key: str) -> Node:
-        return self.nodes[key]
-
-
 def test_the_fault_is_one_dns_answer_for_the_node_s_host_name() -> None:
     edu = MockNode.__new__(MockNode)
     edu.name, edu.hostname, edu.spec = "edu", "mx.example.edu", NodeSpec("edu", "example.edu", kind="mock")
-    world = _World({"edu": edu})
+    world = NodeTable({"edu": edu})
     strip = changes_for(StripStartTLS("edu"), world)
     assert strip == (DnsAnswer("mx.example.edu", MITM),)
     assert want([*strip, *changes_for(NoStartTLS("edu"), world)])[1] == {"mx.example.edu": MITM}
     dns = Node.__new__(Node)
     dns.name, dns.kind = "dns", "dns"
     with pytest.raises(FaultError, match="dns is a dns node, which serves no SMTP"):
-        changes_for(StripStartTLS("dns"), _World({"dns": dns}))
+        changes_for(StripStartTLS("dns"), NodeTable({"dns": dns}))
