@@ -6,9 +6,9 @@
 A fault addressed to a node that runs an MTA means what that MTA's package says it means
 (`MtaNode.fault_changes`, e.g. `harness.mta.postfix.faults`); the MTA-neutral faults (a host down, cut off,
 frozen, its DNS broken, a man in the middle that strips its STARTTLS) are interpreted here, and ask every other MTA
-node how its client gives up sooner; so are the TLS faults of a mock node (files the mock reads, harness.mock.tls). This changes nothing itself:
-`harness.faults.ledger` records the changes of each applied fault and brings the nodes to the state the applied faults
-imply, so an undo restores exactly what its fault changed.
+node how its client gives up sooner; so are the TLS faults of a mock node (files the mock reads, harness.mock.tls).
+This changes nothing itself: `harness.faults.ledger` records the changes of each applied fault and brings the nodes
+to the state the applied faults imply, so an undo restores exactly what its fault changed.
 """
 
 from __future__ import annotations
