@@ -14,7 +14,7 @@
 declare -A want=([postfix-good]=0 [postfix-debian]=0 [postfix-distribution]=0 [postfix-gateway]=0
                  [postfix-inbound-gateway]=0 [postfix-backscatter]=1 [postfix-sql]=0
                  [postfix-nullclient]=0 [postfix-satellite]=0 [postfix-bare-newline]=1
-                 [postfix-tls]=0 [postfix-auth-in-clear]=1
+                 [postfix-tls]=0 [postfix-auth-in-clear]=1 [postfix-relay-tls]=0 [postfix-relay-tls-in-clear]=1
                  [exim-default]=0 [exim-debian]=0 [exim-default-backscatter]=1 [exim-debian-backscatter]=1)
 #   want_on: where a release gives another exit status than `want`, EXAMPLE@VERSION. Debian's own default
 #          configuration on Postfix 3.7 (Debian 12) is vulnerable to SMTP smuggling: 3.7.11's default
@@ -22,7 +22,7 @@ declare -A want=([postfix-good]=0 [postfix-debian]=0 [postfix-distribution]=0 [p
 # shellcheck disable=SC2034
 declare -A want_on=([postfix-debian@3.7]=1)
 # shellcheck disable=SC2034
-declare -A explored=([postfix-nullclient]=5 [postfix-satellite]=5)
+declare -A explored=([postfix-nullclient]=5 [postfix-satellite]=5 [postfix-relay-tls]=5)
 # shellcheck disable=SC2034
 declare -A extra=([postfix-sql]="--mta-table virtual_mailbox_domains=texthash/virtual_mailbox_domains
   --mta-table virtual_mailbox_maps=texthash/virtual_mailbox_maps --mta-table virtual_alias_maps=texthash/virtual_alias_maps")

@@ -28,6 +28,7 @@ _WHERE = {
     "Forward": "faults", "MailboxFull": "faults", "QueueFull": "faults", "QueueLifetime": "faults",
     "Refuse": "faults", "SizeLimit": "faults", "Tarpit": "faults", "UnknownUser": "faults",
     "Unreachable": "faults", "TlsPolicy": "faults", "NoStartTLS": "faults", "BadCertificate": "faults",
+    "StripStartTLS": "faults", "SaslLogin": "faults",
     "Story": "verdict", "VerdictError": "verdict",
     "assert_guarantees": "explore.guarantees",  # the guarantees `mailharness explore` checks
     # SMTP smuggling: the probe and its report
@@ -71,7 +72,9 @@ if TYPE_CHECKING:  # what type checkers and IDEs see
         QueueFull,
         QueueLifetime,
         Refuse,
+        SaslLogin,
         SizeLimit,
+        StripStartTLS,
         Tarpit,
         TlsPolicy,
         UnknownUser,

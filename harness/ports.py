@@ -13,6 +13,7 @@ project's own tests:
     Submission     a message the harness submitted (harness.world.Sent)
 
     StoryWorld     what harness.verdict.gather reads: Logs, LogBarrier, NodeDirectory, Mailboxes
+    TlsPolicies    what it reads besides where the world has it: whether a node's client had to use TLS
     (SentWorld, a StoryWorld that keeps the stories for the report, is in harness.verdict, beside Story)
     MailStore      what harness.mail.Mailbox reads: Logs and NodeDirectory (and where it notes the DSNs it hands out)
 """
@@ -21,7 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from email.message import EmailMessage
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
     from .dsn import OriginalEnvelope
@@ -131,6 +132,16 @@ class Submission(Protocol):
 
 class StoryWorld(Logs, LogBarrier, NodeDirectory, Mailboxes, Protocol):
     """What the verdict reads to gather a message's story."""
+
+
+@runtime_checkable
+class TlsPolicies(Protocol):
+    """What a world may also say for the story (a log-only world need not): whether a node's client had to use TLS."""
+
+    def tls_required(self, node: str, peer: str, seq: int) -> str:
+        """Why `node`'s SMTP client had to use TLS with `peer` for what it logged at `seq` (its policy then); ""
+        when it did not, or the world cannot tell."""
+        ...
 
 
 class MailStore(Logs, NodeDirectory, Protocol):

@@ -86,6 +86,10 @@ class NodeSpec:
     stand-in."""
     ports: tuple[int, ...] = ()
     """More ports a mock node listens on besides 25 (a stood-in relayhost's 587)."""
+    relay_tls: str = ""
+    """Where YOUR configuration requires TLS to its `relayhost`, its policy in its own words
+    ("smtp_tls_policy_maps: [smtp.provider.test]:587 encrypt"); "" where it allows clear text. Reports mark a hop to
+    the relayhost in clear against it."""
 
     def __post_init__(self) -> None:
         if not _DOMAIN.match(self.domain):
@@ -101,7 +105,8 @@ class NodeSpec:
                              "has none")
         if self.kind == "exim":
             postfix_only = [f for f, on in (("main_cf", self.main_cf), ("files", self.files),
-                                             ("dovecot", self.dovecot), ("relayhost", self.relayhost)) if on]
+                                             ("dovecot", self.dovecot), ("relayhost", self.relayhost),
+                                             ("relay_tls", self.relay_tls)) if on]
             if postfix_only:
                 raise ValueError(f"node {self.name!r}: {', '.join(postfix_only)} are for Postfix nodes; an exim node "
                                  "runs the harness's baseline configuration (containers/exim/configure), or yours "

@@ -14,6 +14,7 @@ import ipaddress
 import json
 import logging
 import random
+import re
 import threading
 import time
 import uuid
@@ -35,7 +36,8 @@ from .engine.docker import client
 from .errors import StateError, WrongKind
 from .evidence.events import EventLog, LogEvent
 from .faults import Fault
-from .faults.ledger import FaultLedger
+from .faults.ledger import Applied, FaultLedger
+from .faults.tlstimeline import TlsTimeline
 from .keywords import keywords
 from .mail import Mailbox, make_message, warm_up
 from .mta.base import SYNC_PROGRAM, MtaNode
@@ -98,6 +100,7 @@ class MailTopology:
         self._started = False
         self._kept = False
         self._ledger = FaultLedger(self)
+        self._tls = TlsTimeline()  # when each node's client had to use TLS (the story's Hop.tls_required)
         self._dns: DnsNode | None = None
         self._dns_records: list[tuple[str, str, str]] = []
         self._dead_ip = ""
@@ -160,7 +163,9 @@ class MailTopology:
                 else [("", spec.hostname, ip)]
         self._dns_records = records
         self._dead_ip = str(hosts[-1])  # an address in the subnet where nothing ever runs (DNS dead_mx)
-        self._dns = DnsNode(self._tags["dns"], self._placement(dns_ip, None), records, dead_ip=self._dead_ip)
+        ports = {n.hostname: tuple(dict.fromkeys((25, *n.ports))) for n in self.spec.nodes}
+        self._dns = DnsNode(self._tags["dns"], self._placement(dns_ip, None), records, dead_ip=self._dead_ip,
+                            ports=ports)
         everything: list[Node] = [self.dns, *self.nodes.values()]
         self._started = True
         targets = [f"{self.dns.ip}:53", *(f"{n.ip}:25" for n in self.nodes.values())]
@@ -218,8 +223,32 @@ class MailTopology:
     def apply(self, *faults: Fault) -> Callable[[], None]:
         """Apply faults now, together and on top of the others; returns their removal, which undoes exactly what
         these faults changed (the others stay). Every fault still applied is removed by `reset()`."""
+        before = self.events.mark()
         entries = self._ledger.apply(*faults)
-        return functools.partial(self._ledger.remove, *entries)
+        self._tls.note(self._ledger.faults, self._name, before, self.events.mark())
+        return functools.partial(self._remove, entries)
+
+    def _remove(self, entries: Sequence[Applied]) -> None:
+        before = self.events.mark()
+        self._ledger.remove(*entries)
+        self._tls.note(self._ledger.faults, self._name, before, self.events.mark())
+
+    def _name(self, key: str) -> str:
+        return self.node(key).name
+
+    def tls_required(self, node: str, peer: str, seq: int) -> str:
+        """Why `node`'s client had to use TLS with `peer` for what it logged at `seq`: a TlsPolicy that required
+        it then, or YOUR configuration's policy for its relayhost (NodeSpec.relay_tls) when `peer` stands in for
+        it; "" when nothing required it (the story's Hop.tls_required)."""
+        why = self._tls.required(node, seq)
+        if why or node not in self.nodes:
+            return why
+        spec = self.spec.node(node)
+        m = re.match(r"\[([^\]]+)\]|([^:\[\]]+)", spec.relayhost.strip())  # [host]:port, host:port, host
+        host = (m.group(1) or m.group(2) or "").lower() if m else ""
+        if spec.relay_tls and host and peer in self.nodes and self.nodes[peer].hostname.lower() == host:
+            return f"{spec.relay_tls} (the configuration's policy for its relayhost)"
+        return ""
 
     @property
     def faults(self) -> tuple[Fault, ...]:
@@ -242,8 +271,15 @@ class MailTopology:
 
     def reset(self) -> None:
         """Queues emptied, mailboxes cleared, configuration back to its baseline; events and transcripts
-        of the previous test set aside. Faults still applied are removed first."""
+        of the previous test set aside. Faults still applied are removed first, once the queues are empty: a message
+        a fault held back (a TLS policy, a next hop down) would otherwise go out under the restored configuration in
+        the moment before its queue is emptied, and reach the next test's servers (seen with Exim's queue runner:
+        a message `encrypt` deferred, delivered in clear into the next test's mock)."""
+        if self._ledger.applied:
+            in_parallel([n.drop_queue for n in self.nodes.values() if isinstance(n, MtaNode) and n.alive])
+        before = self.events.mark()
         self._ledger.clear()
+        self._tls.note((), self._name, before, self.events.mark())
         in_parallel([n.reset for n in self.nodes.values()])
         # The previous test's last lines (and the reset's own, postsuper's "Deleted") may still be on their way
         # through the container's log stream: the new test's evidence begins after them, not among them.

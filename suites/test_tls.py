@@ -12,8 +12,16 @@ TlsPolicy (Postfix's smtp_tls_security_level; the baseline sends in clear):
   hop's domain): a bad one defers the message, a good one delivers it;
 - a message that cannot go out says why in its DSNs (RFC 3463 s3.8: 4.7.x, security; or the TLS reason).
 
-The same faults on a real MTA as the next hop: store (Postfix) sends to library, which lost STARTTLS or presents a
-bad certificate (so NoStartTLS and BadCertificate are exercised on each MTA library runs).
+STARTTLS goes missing in two ways: the next hop stops offering it (NoStartTLS), or a man in the middle removes it from
+the EHLO reply the client sees, while the server still offers it (StripStartTLS: a relay in the topology that DNS
+sends the clients to). The client cannot tell them apart, and must not: a policy that requires TLS defers either way.
+
+A next hop that takes mail only with a login (SASL, RFC 4954), as a provider's relayhost does: library logs in with
+SaslLogin, and the password must travel inside TLS only (with `encrypt` it never goes in clear, even to a server that
+offers AUTH before TLS, whatever happened to STARTTLS).
+
+The same faults on a real MTA as the next hop: store (Postfix) sends to library, which lost STARTTLS, has it stripped
+by a man in the middle, or presents a bad certificate (so the faults are exercised on each MTA library runs).
 """
 
 from __future__ import annotations
@@ -28,7 +36,9 @@ from harness import (
     MailTopology,
     NoStartTLS,
     QueueLifetime,
+    SaslLogin,
     Story,
+    StripStartTLS,
     TlsPolicy,
     assert_dsn,
     evidence,
@@ -69,15 +79,13 @@ def deferrals(world: MailTopology) -> list[Hop]:
 
 
 def never_in_clear(edu: MockNode) -> None:
-    """example.edu received nothing in clear, and no session ever reached MAIL FROM outside TLS."""
+    """No session with example.edu ever reached AUTH (a password) or MAIL FROM outside TLS, and it received nothing
+    in clear."""
+    for s in edu.sessions:
+        said = s.before_tls("AUTH", "MAIL", "RCPT", "DATA")
+        assert not said, f"session {s.id} sent {said[0].split()[0]} in clear: {list(s.commands_shown)}"
     clear = [m.id for m in edu.messages if not m.tls]
     assert not clear, f"messages received in clear: {clear}"
-    for s in edu.sessions:
-        tls = False
-        for line in s.transcript:
-            tls = tls or (line.who == "note" and line.text.startswith("TLS started"))
-            assert tls or not (line.who == "client" and line.text.upper().startswith(("MAIL", "RCPT", "DATA"))), \
-                f"session {s.id} sent {line.text!r} in clear: {s.commands}"
 
 
 def says_why(hop: Hop) -> str:
@@ -99,19 +107,58 @@ def relayed(story: Story) -> Hop:
     return hop
 
 
-def test_may_delivers_in_clear_when_starttls_is_missing(mail_topology_with_mock: MailTopology) -> None:
-    """`may` with a next hop that offers no STARTTLS: the message goes in clear (RFC 3207 s4: opportunistic TLS
-    falls back), and is delivered."""
+MISSING = [NoStartTLS("edu"), StripStartTLS("edu")]
+
+
+def stripped(edu: MockNode) -> None:
+    """Through a man in the middle: example.edu offered STARTTLS in every EHLO reply it gave (its own transcript), and
+    never heard the command."""
+    assert edu.sessions, "no session reached example.edu"
+    for s in edu.sessions:
+        offered = any(line.who == "server" and line.text.upper().endswith("STARTTLS") for line in s.transcript)
+        assert offered and "STARTTLS" not in s.commands, f"session {s.id}: {[t.text for t in s.transcript][:12]}"
+
+
+@pytest.mark.parametrize("missing", MISSING, ids=lambda f: type(f).__name__)
+def test_may_delivers_in_clear_when_starttls_is_missing(mail_topology_with_mock: MailTopology,
+                                                        missing: NoStartTLS | StripStartTLS) -> None:
+    """`may` with a next hop that offers no STARTTLS, or whose STARTTLS a man in the middle strips: the message goes
+    in clear (RFC 3207 s4: opportunistic TLS falls back; s6: a man in the middle can make it do so), and is
+    delivered."""
     world = mail_topology_with_mock
     edu = policy(world, "may")
-    world.apply(NoStartTLS("edu"))
+    world.apply(missing)
     sent = world.send(JILL, EDU)
 
     [msg] = edu.wait_for_messages(1, timeout=30)
     assert msg.tls == "" and msg.recipients == (EDU,), msg
+    if isinstance(missing, StripStartTLS):
+        stripped(edu)
     story = sent.verdict()
     assert relayed(story).tls is None, story.render()  # the sending node's log says no TLS for the hop
     story.assert_no_dsn()
+
+
+def test_encrypt_defers_through_a_man_in_the_middle_and_delivers_once_it_is_gone(
+        mail_topology_with_mock: MailTopology) -> None:
+    """`encrypt` while a man in the middle strips STARTTLS (the server still offers it): library defers, says why,
+    sends nothing in clear; once the man in the middle is gone, the retry delivers over TLS."""
+    world = mail_topology_with_mock
+    edu = policy(world, "encrypt")
+    gone = world.apply(StripStartTLS("edu"))
+    sent = world.send(JILL, EDU)
+
+    [first, *_] = deferrals(world)
+    assert says_why(first), first.render()
+    stripped(edu)
+    never_in_clear(edu)
+    assert edu.messages == ()
+    gone()
+    [msg] = edu.wait_for_messages(1, timeout=30)
+    assert msg.tls.startswith("TLS"), msg
+    hop = relayed(sent.verdict())
+    assert hop.tls is not None and hop.tls.protocol.startswith("TLSv"), hop.render()
+    never_in_clear(edu)
 
 
 @pytest.mark.parametrize("level", ["may", "encrypt"])
@@ -224,15 +271,70 @@ def test_a_bad_certificate_fails_the_message_with_its_reason(mail_topology_with_
     dsns_say_why([failed], first)
 
 
-@pytest.mark.parametrize("fault", [NoStartTLS("library"), *(BadCertificate("library", k) for k in BAD)],
+# -- a relayhost that takes mail with a login (SASL) ---------------------------------------------------------------
+LOGIN = ("satellite@library.example", "Tr0ub4dor-3")
+
+
+def relayhost_with_login(world: MailTopology) -> MockNode:
+    """example.edu as a provider's relayhost: STARTTLS offered, mail taken only after a login (library's), and
+    AUTH offered before TLS too, as a careless provider does (Postfix's default smtpd_tls_auth_only = no): a client
+    that would send its password in clear has the chance. library logs in with `encrypt` as its policy (Postfix:
+    smtp_sasl_auth_enable with smtp_tls_security_level = encrypt; Exim: hosts_require_auth with
+    hosts_require_tls)."""
+    edu = policy(world, "encrypt")
+    edu.script = Script().advertise("STARTTLS").login(*LOGIN).offer_auth_in_clear()
+    world.apply(SaslLogin("library", *LOGIN))
+    return edu
+
+
+def test_a_relayhost_reached_with_sasl_gets_the_password_inside_tls(mail_topology_with_mock: MailTopology) -> None:
+    """With STARTTLS offered, library starts TLS, then logs in (RFC 4954 s4: a plain-text mechanism only over an
+    encrypted connection), then sends; the relayhost saw the login inside TLS and nowhere else."""
+    world = mail_topology_with_mock
+    edu = relayhost_with_login(world)
+    sent = world.send(JILL, EDU)
+
+    [msg] = edu.wait_for_messages(1, timeout=30)
+    assert msg.tls.startswith("TLS") and msg.login == LOGIN[0], (msg.tls, msg.login)
+    never_in_clear(edu)
+    [session] = [s for s in edu.sessions if msg.id in s.message_ids]
+    assert any(n.startswith(f"AUTH PLAIN as {LOGIN[0]}: accepted") or n.startswith(f"AUTH LOGIN as {LOGIN[0]}: "
+                                                                                   "accepted")
+               for n in session.notes), session.notes
+    sent.verdict().assert_no_dsn()
+
+
+@pytest.mark.parametrize("missing", MISSING, ids=lambda f: type(f).__name__)
+def test_a_relayhost_reached_with_sasl_never_gets_the_password_in_clear(
+        mail_topology_with_mock: MailTopology, missing: NoStartTLS | StripStartTLS) -> None:
+    """STARTTLS gone, or stripped by a man in the middle, while the relayhost offers AUTH in clear: library defers the
+    message; neither its password nor the message ever travel in clear (the relayhost's transcript has no AUTH and
+    no MAIL outside TLS)."""
+    world = mail_topology_with_mock
+    edu = relayhost_with_login(world)
+    world.apply(missing)
+    world.send(JILL, EDU)
+
+    [first, *_] = deferrals(world)
+    assert says_why(first), first.render()
+    world.sync_logs()
+    assert edu.sessions, "library never tried the relayhost: nothing shows its policy held"
+    never_in_clear(edu)
+    assert edu.messages == ()
+
+
+@pytest.mark.parametrize("fault", [NoStartTLS("library"), StripStartTLS("library"),
+                                   *(BadCertificate("library", k) for k in BAD)],
                          ids=lambda f: f.describe())
 def test_an_mta_next_hop_that_lost_starttls_or_its_certificate(mail_topology: MailTopology,
-                                                              fault: NoStartTLS | BadCertificate) -> None:
-    """The same faults on a real MTA as the next hop: store sends to library with `encrypt` (library lost STARTTLS)
-    or `verify` (library presents a bad certificate). store defers and library accepts nothing; once library is
-    healed, store's retry delivers over TLS (with a verified certificate under `verify`)."""
+                                                              fault: NoStartTLS | StripStartTLS | BadCertificate
+                                                              ) -> None:
+    """The same faults on a real MTA as the next hop: store sends to library with `encrypt` (library lost STARTTLS,
+    or a man in the middle strips it) or `verify` (library presents a bad certificate). store defers and library
+    accepts nothing; once library is healed, store's retry delivers over TLS (with a verified certificate under
+    `verify`)."""
     world = mail_topology
-    level: TlsLevel = "encrypt" if isinstance(fault, NoStartTLS) else "verify"
+    level: TlsLevel = "verify" if isinstance(fault, BadCertificate) else "encrypt"
     world.apply(TlsPolicy("store", level))
     heal = world.apply(fault)
     sent = world.send("jack@store.example", JILL)

@@ -3,11 +3,9 @@ with dnspython. No Docker: the module's packet building is plain Python (the ima
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import sys
 from pathlib import Path
-from types import ModuleType
 
 import dns.flags
 import dns.message
@@ -17,20 +15,11 @@ import pytest
 
 from harness.nodes.dns import zone_table
 
-ROOT = Path(__file__).resolve().parents[1]
+from .fakes import CONTAINERS, container_script
+
 RECORDS = [("store.example", "mx.store.example", "10.9.9.10"), ("library.example", "mx.library.example", "10.9.9.11")]
 
-
-def _server() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("mailharness_zone", ROOT / "containers" / "dns" / "zone.py")
-    assert spec is not None and spec.loader is not None
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = mod
-    spec.loader.exec_module(mod)
-    return mod
-
-
-zone = _server()
+zone = container_script("dns/zone.py", "mailharness_zone")
 
 
 def _ask(tmp_path: Path, name: str, rdtype: str, faults: dict[str, str] | None = None) -> dns.message.Message:
@@ -113,7 +102,7 @@ def test_the_server_answers_on_udp_and_tcp(tmp_path: Path) -> None:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    proc = subprocess.Popen([sys.executable, "-u", str(ROOT / "containers" / "dns" / "zone.py"), "--table",
+    proc = subprocess.Popen([sys.executable, "-u", str(CONTAINERS / "dns" / "zone.py"), "--table",
                              str(path), "--host", "127.0.0.1", "--port", str(port)], stdout=subprocess.PIPE, text=True)
     try:
         assert proc.stdout is not None

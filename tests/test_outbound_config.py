@@ -7,7 +7,7 @@ from typing import Any, cast
 
 import pytest
 
-from harness.mta.postfix.outbound import listens, outbound, tls_policy
+from harness.mta.postfix.outbound import listens, outbound, policy_keys, tls_policy
 from harness.mta.postfix.probe import Answer, Probe
 
 
@@ -97,6 +97,53 @@ def test_the_tls_policy(values: dict[str, str], level: str, required: bool) -> N
     assert tls_policy(values) == level
     relay, _ = read({"relayhost": "[x.test]", **values})
     assert relay.tls_required is required
+
+
+POLICY = "hash:/etc/postfix/tls_policy"
+
+
+@pytest.mark.parametrize(("relayhost", "keys"), [
+    ("[smtp.provider.test]:587", ["[smtp.provider.test]:587"]),
+    ("[mail.acme.test]", ["[mail.acme.test]"]),
+    ("relay.acme.test:2525", ["relay.acme.test:2525"]),
+    ("Relay.Acme.Test", ["relay.acme.test", ".acme.test", ".test"]),
+])
+def test_postfix_looks_the_relayhost_s_policy_up_by_the_next_hop_verbatim(relayhost: str, keys: list[str]) -> None:
+    assert policy_keys(relayhost) == keys
+
+
+def test_the_policy_table_s_entry_for_the_relayhost_is_the_policy() -> None:
+    probe = TableProbe({POLICY: {"[smtp.provider.test]:587": "encrypt protocols=>=TLSv1.2"}})
+    relay, notes = read({"relayhost": "[smtp.provider.test]:587", "smtp_tls_security_level": "may",
+                         "smtp_tls_policy_maps": POLICY}, probe)
+    assert (relay.tls, relay.tls_required, relay.tls_stated) == ("encrypt", True, "")
+    assert relay.tls_said == "smtp_tls_policy_maps: [smtp.provider.test]:587 encrypt protocols=>=TLSv1.2"
+    assert notes == [f"the relayhost's TLS policy: {relay.tls_said}"]
+
+
+@pytest.mark.parametrize("key", ["smtp.provider.test", "[smtp.provider.test]", "smtp.provider.test:587",
+                                 "[smtp.provider.test]:submission", ".provider.test"])
+def test_an_entry_under_a_key_postfix_never_looks_up_is_intent_not_policy(key: str) -> None:
+    """The operator meant TLS for the relayhost; Postfix applies smtp_tls_security_level: the check judges the
+    intent, and says why it does not hold."""
+    probe = TableProbe({POLICY: {key: "encrypt"}})
+    relay, notes = read({"relayhost": "[smtp.provider.test]:587", "smtp_tls_security_level": "may",
+                         "smtp_tls_policy_maps": POLICY}, probe)
+    assert (relay.tls, relay.tls_required, relay.tls_stated, relay.tls_intended) == ("may", False, "encrypt", True)
+    assert relay.tls_said == "smtp_tls_security_level = may"
+    assert relay.tls_stated_said.startswith(f"smtp_tls_policy_maps has '{key} encrypt', a key Postfix never looks up "
+                                            "for relayhost = [smtp.provider.test]:587")
+    assert notes == [relay.tls_stated_said]
+
+
+def test_dane_is_not_a_requirement_of_tls_without_dnssec_and_none_of_the_others_is_intent() -> None:
+    relay, _ = read({"relayhost": "[x.test]", "smtp_tls_security_level": "dane"})
+    assert (relay.tls_required, relay.tls_intended, relay.verifies) == (False, False, True)
+    relay, _ = read({"relayhost": "[x.test]", "smtp_tls_security_level": "dane-only"})
+    assert (relay.tls_required, relay.verifies) == (True, True)
+    probe = TableProbe({POLICY: {"x.test": "may"}})
+    relay, notes = read({"relayhost": "[x.test]", "smtp_tls_policy_maps": POLICY}, probe)
+    assert (relay.tls, relay.tls_intended) == ("none", False) and relay.tls_stated == "may"
 
 
 @pytest.mark.parametrize(("value", "expected"), [

@@ -3,11 +3,9 @@ node, and that undoing one restores exactly what it changed; no Docker (stand-in
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
 import pytest
 
-from harness import BadCertificate, NoStartTLS, TlsPolicy
+from harness import BadCertificate, NoStartTLS, QueueLifetime, SaslLogin, TlsPolicy
 from harness.faults import FaultError
 from harness.faults.changes import File, NodeWant, Param, want
 from harness.faults.interpret import changes_for
@@ -17,6 +15,8 @@ from harness.mta.postfix import faults as P
 from harness.nodes.base import Node
 from harness.nodes.mock import MockNode
 from harness.topology import NodeSpec
+
+from .fakes import NodeTable
 
 
 class _Postfix:
@@ -68,17 +68,9 @@ def _mock(spec: NodeSpec) -> _Mock:
     return _Mock(spec)
 
 
-class _World:
-    def __init__(self, nodes: Mapping[str, Node]):
-        self.nodes = nodes
-
-    def node(self, key: str) -> Node:
-        return self.nodes[key]
-
-
 def test_on_a_mock_node_each_is_a_file_the_mock_reads_and_the_undo_removes_only_its_own() -> None:
     edu = _mock(NodeSpec("edu", "example.edu", kind="mock"))
-    world = _World({"edu": edu})
+    world = NodeTable({"edu": edu})
     off = changes_for(NoStartTLS("edu"), world)
     bad = changes_for(BadCertificate("edu", "wrong_name"), world)
     assert off == (File("edu", f"{FAULTS_DIR}/{STARTTLS_OFF}", text="NoStartTLS\n"),)
@@ -96,7 +88,7 @@ def test_on_a_mock_node_each_is_a_file_the_mock_reads_and_the_undo_removes_only_
 def test_a_mock_node_takes_no_mta_setting() -> None:
     edu = _mock(NodeSpec("edu", "example.edu", kind="mock"))
     with pytest.raises(FaultError, match="edu is a mock node; this fault needs a real MTA"):
-        changes_for(TlsPolicy("edu", "encrypt"), _World({"edu": edu}))
+        changes_for(TlsPolicy("edu", "encrypt"), NodeTable({"edu": edu}))
     with pytest.raises(FaultError, match="ask for parameters, which only an MTA node has"):
         edu.converge(NodeWant(params={"smtp_tls_security_level": "may"}))
 
@@ -104,11 +96,39 @@ def test_a_mock_node_takes_no_mta_setting() -> None:
 def test_a_kind_of_certificate_the_harness_does_not_make_is_refused() -> None:
     edu = _mock(NodeSpec("edu", "example.edu", kind="mock"))
     with pytest.raises(FaultError, match="the kinds of bad certificate: expired, wrong_name, self_signed, untrusted"):
-        changes_for(BadCertificate("edu", "valid"), _World({"edu": edu}))  # type: ignore[arg-type]
+        changes_for(BadCertificate("edu", "valid"), NodeTable({"edu": edu}))  # type: ignore[arg-type]
 
 
 def test_the_dns_node_serves_no_smtp() -> None:
     dns = Node.__new__(Node)
     dns.name, dns.kind = "dns", "dns"
     with pytest.raises(FaultError, match="dns is a dns node, which serves no SMTP"):
-        changes_for(NoStartTLS("dns"), _World({"dns": dns}))
+        changes_for(NoStartTLS("dns"), NodeTable({"dns": dns}))
+
+
+def test_a_login_is_postfix_s_sasl_client_settings_and_exim_s_authenticators_macros() -> None:
+    n = _Postfix()
+    login = SaslLogin("library", user="sat@library.example", password="s3cret-1")
+    assert P.changes_for(login, n) == (
+        Param("library", "smtp_sasl_auth_enable", "yes"),
+        Param("library", "smtp_sasl_password_maps", "static:sat@library.example:s3cret-1"),
+        Param("library", "smtp_sasl_security_options", "noanonymous"),
+        Param("library", "smtp_sasl_tls_security_options", "noanonymous"))
+    assert set(X.changes_for(login, n)) == {
+        Param("library", "MH_AUTH_USER", "sat@library.example"), Param("library", "MH_AUTH_PASSWORD", "s3cret-1"),
+        Param("library", "MH_AUTH_REQUIRE", "*")}
+    for bad in (SaslLogin("library", password="two words"), SaslLogin("library", user="a:b"),
+                SaslLogin("library", password="$x")):
+        with pytest.raises(FaultError, match="letters, digits and . _ @ \\+ - only"):
+            P.changes_for(bad, n)
+
+
+def test_the_tls_faults_and_the_login_are_the_baseline_s_macros_not_a_user_s_configure() -> None:
+    """A user's Exim configure has its own TLS settings, smtp transports and authenticators: the baseline's macros
+    would change nothing there, so the faults say so instead of doing nothing."""
+    n = _Postfix()
+    for fault in (TlsPolicy("library", "encrypt"), SaslLogin("library"), NoStartTLS("library"),
+                  BadCertificate("library", "expired")):
+        with pytest.raises(FaultError, match="not on a user's Exim configuration: its own TLS settings"):
+            X.on_user_config(fault, X.changes_for(fault, n))
+    X.on_user_config(QueueLifetime("library"), X.changes_for(QueueLifetime("library"), n))  # read through its own

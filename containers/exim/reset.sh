@@ -7,6 +7,7 @@
 #     Exim's "daemon started" line.
 #   --config   the configuration only (EximNode.restore_config)
 #   --files    the configuration files only, no signal (entrypoint.sh, before Exim starts)
+#   --queue    the queue only (MailTopology.reset, before the faults go)
 # Prints nothing else on success.
 mh=/etc/exim4/mh
 spool=/var/spool/exim4
@@ -62,6 +63,7 @@ if [ -n "$ids" ]; then
     [ -n "$left" ] && echo "mailharness: reset: still queued after 1 s: $left"
   fi
 fi
+[ "$mode" = --queue ] && exit 0
 # The hints: hosts and addresses that failed before are tried again at once (as on a fresh node).
 rm -f $spool/db/retry $spool/db/retry.lockfile $spool/db/wait-* 2>/dev/null
 # The mailboxes: every message, quota file and .forward, and what a full disk left.

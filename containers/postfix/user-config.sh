@@ -84,6 +84,10 @@ postconf -e "maillog_file = /dev/stdout" "$listen" "inet_protocols = ipv4" \
   "queue_run_delay = 1s" "minimal_backoff_time = 1s" "maximal_backoff_time = 1s" "smtpd_error_sleep_time = 0" \
   "transport_maps = texthash:$cf/mh_transport${theirs:+, $theirs}" "$default" \
   "relay_transport = $outside" "postscreen_greet_wait = 1s"
+# override: smtp_tls_loglevel = 1 where the configuration has 0 (its default) | the SMTP client logs each TLS session on a line of its own, which the story and the report read for every hop's TLS; nothing else changes
+if [ "$(postconf -h smtp_tls_loglevel 2>/dev/null)" = 0 ]; then
+  postconf -e "smtp_tls_loglevel = 1"
+fi
 # override: chroot = n for every service (master.cf) | no copies of resolv.conf in a chroot
 postconf -F '*/*/chroot = n'
 if [ -z "$(postconf -M postlog/unix-dgram 2>/dev/null)" ]; then

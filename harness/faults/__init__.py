@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Literal
 
@@ -187,6 +188,41 @@ class BadCertificate(Fault):
 
     kind: CertificateKind = "expired"
     """expired, wrong_name, self_signed or untrusted."""
+
+
+@dataclass(frozen=True)
+class StripStartTLS(Fault):
+    """A man in the middle removes STARTTLS from the node's EHLO reply as its clients see it, and answers their
+    STARTTLS command itself (502): the server still offers TLS, the clients never learn it (a downgrade attack,
+    RFC 3207 s6). A client whose policy requires TLS must defer and never send the message in clear; `may` sends
+    it in clear. The man in the middle is real: DNS gives the node's host name the address of a relay in the
+    topology that rewrites the server's replies on the wire (containers/dns/mitm.py). One stripped server per port
+    at a time (the relay has one address)."""
+
+
+_LOGIN_WORD = re.compile(r"^[A-Za-z0-9._@+-]+$")
+
+
+@dataclass(frozen=True)
+class SaslLogin(Fault):
+    """The node's SMTP client logs in (AUTH PLAIN or LOGIN, RFC 4954) to its next hops, as a satellite does to its
+    provider's relayhost: a setting the scenarios need, as TlsPolicy is. Whether the password ever travels in clear
+    is the question it lets a scenario ask: with TlsPolicy "encrypt" it must go inside TLS only, whatever the next
+    hop offers. Postfix: smtp_sasl_auth_enable, smtp_sasl_password_maps (a static: table),
+    smtp_sasl_security_options = noanonymous (PLAIN and LOGIN allowed, as a satellite sets it); a next hop that
+    offers no AUTH gets the message without a login. Exim: the smtp transport's hosts_require_auth, plaintext
+    authenticators whose client_send gives the login; a next hop that offers no AUTH defers the message."""
+
+    user: str = "satellite@library.example"
+    """The login, letters, digits and . _ @ + - (what every MTA's configuration syntax takes unquoted)."""
+    password: str = "Tr0ub4dor-3"
+    """The password, the same characters."""
+
+    def check(self) -> None:
+        """FaultError unless the login and the password are words every MTA's syntax takes as they are."""
+        for what, value in (("user", self.user), ("password", self.password)):
+            if not _LOGIN_WORD.match(value):
+                raise FaultError(f"{self.describe()}: the {what} may hold letters, digits and . _ @ + - only")
 
 
 # -- the next hop's availability -------------------------------------------------------------------------------------

@@ -5,10 +5,10 @@
 
 A fault addressed to a node that runs an MTA means what that MTA's package says it means
 (`MtaNode.fault_changes`, e.g. `harness.mta.postfix.faults`); the MTA-neutral faults (a host down, cut off,
-frozen, its DNS broken) are interpreted here, and ask every other MTA node how its client gives up sooner; so are
-the TLS faults of a mock node (files the mock reads, harness.mock.tls). This changes nothing itself:
-`harness.faults.ledger` records the changes of each applied fault and brings the nodes to the state the applied faults
-imply, so an undo restores exactly what its fault changed.
+frozen, its DNS broken, a man in the middle that strips its STARTTLS) are interpreted here, and ask every other MTA
+node how its client gives up sooner; so are the TLS faults of a mock node (files the mock reads, harness.mock.tls).
+This changes nothing itself: `harness.faults.ledger` records the changes of each applied fault and brings the nodes
+to the state the applied faults imply, so an undo restores exactly what its fault changed.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from .. import faults as F
 from ..mock import tls as mock_tls
 from ..mta.base import ClientStage, MtaNode
 from ..nodes.base import Node
+from ..nodes.dns import MITM
 from ..nodes.mock import MockNode
 from . import FaultError as FaultError
 from .changes import Change, Container, DnsAnswer, File
@@ -90,6 +91,16 @@ def _(fault: F.NoStartTLS | F.BadCertificate, topology: Nodes) -> Changes:
     if not isinstance(node, MtaNode):
         raise FaultError(f"{fault.describe()}: {node.name} is a {node.kind} node, which serves no SMTP")
     return node.fault_changes(fault)
+
+
+@changes_for.register(F.StripStartTLS)
+def _(fault: F.StripStartTLS, topology: Nodes) -> Changes:
+    # The MTA-neutral man in the middle (harness.nodes.dns): DNS points the node's host name at it, and it relays to
+    # the node's own address with STARTTLS taken out. The node itself is not touched.
+    node = topology.node(fault.node)
+    if not isinstance(node, (MtaNode, MockNode)):
+        raise FaultError(f"{fault.describe()}: {node.name} is a {node.kind} node, which serves no SMTP")
+    return (DnsAnswer(node.hostname, MITM),)
 
 
 @changes_for.register(F.Dns)

@@ -90,7 +90,7 @@ class MockSMTPProtocol(ScriptedConnection):
         keywords = [k for k in KNOWN_EXTENSIONS if k in offered]
         keywords += sorted(offered - set(KNOWN_EXTENSIONS))
         lines = [f"SIZE {script.size_limit}" if k == "SIZE" and script.size_limit else k for k in keywords]
-        if script.logins and self.tls_version:  # AUTH only over TLS
+        if script.logins and (self.tls_version or script.auth_in_clear):  # AUTH only over TLS, unless scripted
             lines.append("AUTH PLAIN LOGIN")
         return ScriptedReply(250, None, "\n".join([self.hostname_now(), *lines]))
 
@@ -173,6 +173,9 @@ class MockSMTPProtocol(ScriptedConnection):
         if not self.script.logins:
             await self.push("502 5.5.1 Error: authentication not enabled")
             return
+        if not self.tls_version:
+            self.note("AUTH before TLS" + (": the script offers it in clear" if self.script.auth_in_clear else ""))
+        self._auth_require_tls = not self.script.auth_in_clear  # aiosmtpd's 538 5.7.11 before STARTTLS
         await super().smtp_AUTH(arg)
 
     async def smtp_MAIL(self, arg: str | None) -> None:

@@ -21,7 +21,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
-from .records import MessageRecord, SessionRecord, TranscriptLine, Who
+from .records import MessageRecord, SessionRecord, TranscriptLine, Who, shown_commands
 
 if TYPE_CHECKING:
     from ..errors import MailharnessError
@@ -140,8 +140,8 @@ class Recorder:
     def client_line(self, sid: int, text: str) -> None:
         with self._cond:
             live = self._line(sid, "client", text)
-            if live is not None:
-                live.last_command = text
+            if live is not None:  # the log never shows a login (AUTH's credentials left out)
+                live.last_command = shown_commands([t.text for t in live.lines if t.who == "client"])[-1]
                 live.pending.clear()
                 self._publish(live)
 

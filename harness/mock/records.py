@@ -20,7 +20,7 @@ from __future__ import annotations
 import email
 import email.policy
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from email.message import EmailMessage
 from typing import Any, Literal, cast
@@ -206,6 +206,24 @@ class MessageRecord:
         )
 
 
+def shown_commands(commands: Sequence[str]) -> tuple[str, ...]:
+    """Client command lines as a log or a failure message may quote them: an AUTH command's credentials left out
+    (PLAIN's initial response, the LOGIN lines after the command: a single word each), "..." in their place."""
+    out: list[str] = []
+    in_auth = False
+    for c in commands:
+        words = c.split()
+        if words and words[0].upper() == "AUTH":
+            out.append(" ".join(words[:2]) + (" ..." if len(words) > 2 else ""))
+            in_auth = True
+        elif in_auth and len(words) == 1 and words[0].upper() not in ("QUIT", "RSET", "NOOP", "*"):
+            out.append("...")
+        else:
+            in_auth = False
+            out.append(c)
+    return tuple(out)
+
+
 @dataclass(frozen=True)
 class SessionRecord:
     """One connection, from connect to close.
@@ -231,6 +249,27 @@ class SessionRecord:
     def commands(self) -> tuple[str, ...]:
         """The client's command lines, in order (message data is summarised)."""
         return tuple(t.text for t in self.transcript if t.who == "client")
+
+    @property
+    def commands_shown(self) -> tuple[str, ...]:
+        """The client's command lines as a failure message may quote them: an AUTH command's credentials left out
+        (PLAIN's initial response, LOGIN's lines after the command), "..." in their place."""
+        return shown_commands(self.commands)
+
+    def before_tls(self, *verbs: str) -> tuple[str, ...]:
+        """The client's commands with one of `verbs` ("AUTH", "MAIL") sent before TLS started in this session (all
+        of them in a session without TLS), as `commands_shown` quotes them."""
+        wanted = {v.upper() for v in verbs}
+        out: list[str] = []
+        shown = iter(self.commands_shown)
+        for t in self.transcript:
+            if t.who == "note" and t.text.startswith("TLS started"):
+                break
+            if t.who == "client":
+                quoted = next(shown)
+                if t.text.split()[:1] and t.text.split()[0].upper() in wanted:
+                    out.append(quoted)
+        return tuple(out)
 
     @property
     def replies(self) -> tuple[str, ...]:

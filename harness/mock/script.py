@@ -198,6 +198,9 @@ class Script:
     are offered once TLS is on (AUTH before STARTTLS gets 538 5.7.11), these pairs are accepted, and MAIL before a
     successful AUTH gets 530 5.7.0. STARTTLS itself is offered when ``extensions`` hold it and the server has a
     certificate (the mock-smtp container has one).
+    ``auth_in_clear``: AUTH is offered and accepted before STARTTLS too, as a server with Postfix's default
+    ``smtpd_tls_auth_only = no`` does: a client that would send its password in clear has the chance (the mock
+    records the AUTH command either way).
     ``certificate``: the kind of certificate STARTTLS presents (harness.mock.tls.CERTIFICATES): "valid" (issued by
     the topology's own CA for the node's host name), "expired", "wrong_name", "self_signed" or "untrusted" (issued
     by a CA no node trusts).
@@ -209,6 +212,7 @@ class Script:
     hostname: str | None = None
     logins: tuple[tuple[str, str], ...] = ()
     certificate: str = "valid"
+    auth_in_clear: bool = False
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "rules", tuple(self.rules))
@@ -226,6 +230,8 @@ class Script:
         object.__setattr__(self, "logins", tuple((str(u), str(p)) for u, p in self.logins))
         if self.certificate not in CERTIFICATES:
             raise ValueError(f"certificate must be one of {', '.join(CERTIFICATES)}: {self.certificate!r}")
+        if not isinstance(self.auth_in_clear, bool):
+            raise TypeError(f"auth_in_clear must be a bool: {self.auth_in_clear!r}")
 
     # -- small builders -------------------------------------------------
     def add(self, *rules: Rule) -> Script:
@@ -245,6 +251,10 @@ class Script:
         """A copy that accepts AUTH as `user` with `password` (and then requires AUTH before MAIL)."""
         return dataclasses.replace(self, logins=(*self.logins, (user, password)))
 
+    def offer_auth_in_clear(self) -> Script:
+        """A copy that offers and accepts AUTH before STARTTLS too (the passwords of careless clients in clear)."""
+        return dataclasses.replace(self, auth_in_clear=True)
+
     def present(self, certificate: str) -> Script:
         """A copy whose STARTTLS presents the certificate of that kind ("expired", "wrong_name"...)."""
         return dataclasses.replace(self, certificate=certificate)
@@ -262,6 +272,7 @@ class Script:
             "rules": [_rule_to_dict(r) for r in self.rules],
             "logins": [list(pair) for pair in self.logins],
             "certificate": self.certificate,
+            "auth_in_clear": self.auth_in_clear,
         }
 
     def to_json(self, indent: int | None = 2) -> str:
@@ -270,7 +281,7 @@ class Script:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Script:
         _check_keys("script", data, {"version", "hostname", "size_limit", "extensions", "rules", "logins",
-                                      "certificate"})
+                                      "certificate", "auth_in_clear"})
         version = data.get("version", SCRIPT_VERSION)
         if version != SCRIPT_VERSION:
             raise ValueError(f"unsupported script version {version!r}")
@@ -281,6 +292,7 @@ class Script:
             hostname=data.get("hostname"),
             logins=tuple((str(u), str(p)) for u, p in _list(data.get("logins", []), "logins")),
             certificate=data.get("certificate", "valid"),
+            auth_in_clear=data.get("auth_in_clear", False),
         )
 
     @classmethod

@@ -126,6 +126,10 @@ class MtaNode(Node, abc.ABC):
         """What the node's queue holds now."""
 
     @abc.abstractmethod
+    def drop_queue(self) -> None:
+        """Throw away every queued message (and stop the deliveries under way), nothing else."""
+
+    @abc.abstractmethod
     def flush_queue(self) -> None:
         """Ask the node to try every queued message now (as new mail would)."""
 

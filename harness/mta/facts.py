@@ -45,16 +45,39 @@ class Outbound:
     origin: str  # the domain its unqualified senders get (myorigin), as the relayhost sees them
     why: str = ""  # why no stand-in can answer for the relayhost, when host is ""
     local_clients: bool = False  # clients on the host itself (127.0.0.1) may send through it over SMTP (mynetworks)
+    # where `tls` comes from, in the MTA's words ("smtp_tls_policy_maps: [smtp.provider.test]:587 encrypt")
+    tls_said: str = ""
+    # a policy the configuration states for the relayhost where the MTA never looks it up (an smtp_tls_policy_maps
+    # key in another form than the next hop's), and what it says: the operator's intent, which `tls` does not carry
+    tls_stated: str = ""
+    tls_stated_said: str = ""
 
     @property
     def tls_required(self) -> bool:
-        """Mail to the relayhost may only go over TLS."""
-        return self.tls not in ("", "none", "may")
+        """Mail to the relayhost may only go over TLS (as the MTA applies its policy)."""
+        return requires_tls(self.tls)
+
+    @property
+    def tls_intended(self) -> bool:
+        """The configuration requires TLS to the relayhost somewhere: as the MTA applies it, or in an entry the MTA
+        never looks up."""
+        return self.tls_required or requires_tls(self.tls_stated)
 
     @property
     def verifies(self) -> bool:
-        """The certificate must be trusted (and name the host), which a stand-in's self-signed one is not."""
+        """The certificate must be trusted (and name the host), which a stand-in's is not (issued by the topology's
+        own CA, which the configuration does not name; DANE's TLSA records need DNSSEC, which the topology lacks)."""
         return self.tls in ("verify", "secure", "dane", "dane-only", "fingerprint")
+
+
+# TLS policy levels (Postfix's words) that never send in clear. "dane" is opportunistic: TLS is mandatory only where
+# DNSSEC-validated TLSA records exist (RFC 7672 s2.2), which the topology cannot give.
+REQUIRED_TLS = ("encrypt", "dane-only", "fingerprint", "verify", "secure")
+
+
+def requires_tls(level: str) -> bool:
+    """The client policy `level` never sends in clear."""
+    return level in REQUIRED_TLS
 
 
 class ProbeError(MailharnessError, RuntimeError):

@@ -21,6 +21,7 @@ from typing import Any
 from urllib.parse import quote
 
 from .outcomes import label
+from .records import in_clear_against_policy
 from .svg import legend, render_svg, steps
 
 log = logging.getLogger("mailharness")
@@ -89,6 +90,7 @@ table.hops tr.rejected td.kind, table.hops tr.bounced td.kind, table.hops tr.exp
 table.hops tr.unreachable td.kind, table.hops tr.lost td.kind { color: var(--fail); font-weight: 600; }
 table.hops tr.deferred td.kind, table.hops tr.pending td.kind { color: var(--warn); font-weight: 600; }
 table.hops tr.dsn td { color: var(--dsn); }
+table.hops tr.tls-against td.tls { color: var(--fail); font-weight: 600; }
 table.hops tr.delivered:not(.dsn) td.kind { color: var(--ok); font-weight: 600; }
 .notes { color: var(--fail); }
 .halo { paint-order: stroke; stroke: #fff; stroke-width: 3px; stroke-linejoin: round; }
@@ -315,27 +317,30 @@ def hop_table(m: Record, number: int) -> str:
         if st.what == "emit":
             d = st.dsn
             rows.append(_row("dsn emit", "\u21a9", d.get("node", ""), f"emits DSN ({d.get('kind')})", d.get("to", ""),
-                             "", "", d.get("message_id", ""), ""))
+                             "", "", d.get("message_id", ""), "", ""))
         elif st.what == "pending":
             p = st.pending
             rows.append(_row("pending", "\u2026", p.get("node", ""), "still queued", "", "", "",
-                             f"queue id {p.get('queue_id', '')}", ""))
+                             f"queue id {p.get('queue_id', '')}", "", ""))
         else:
             h = st.hop
             text = "\n".join(x for x in (h.get("reply") or "", h.get("detail") or "") if x)
-            rows.append(_row(f"{h.get('kind', '')}{' dsn' if h.get('dsn') else ''}", str(st.number),
-                             h.get("node", ""), f"{'DSN ' if h.get('dsn') else ''}{h.get('kind', '')}",
-                             h.get("recipient", ""), h.get("peer", ""), h.get("stage", ""), text, h.get("status", "")))
+            against = in_clear_against_policy(h)
+            tls = h.get("tls") or ("in clear" if h.get("kind") == "relayed" else "")
+            rows.append(_row(f"{h.get('kind', '')}{' dsn' if h.get('dsn') else ''}{' tls-against' if against else ''}",
+                             str(st.number), h.get("node", ""), f"{'DSN ' if h.get('dsn') else ''}{h.get('kind', '')}",
+                             h.get("recipient", ""), h.get("peer", ""), h.get("stage", ""), text, h.get("status", ""),
+                             f"{tls}; TLS was required: {h.get('tls_required')}" if against else tls))
     notes = "".join(f'<p class="notes">{escape(n)}</p>' for n in m.get("notes", []))
     cols = "<tr><th>#</th><th>node</th><th>what</th><th>recipient</th><th>peer</th><th>stage</th>" \
-           "<th>reply / detail</th><th>status</th></tr>"
+           "<th>reply / detail</th><th>status</th><th>TLS</th></tr>"
     table = f'<table class="hops"><thead>{cols}</thead><tbody>{"".join(rows)}</tbody></table>' if rows else \
         '<p class="none">No hop was seen.</p>'
     return f'<h3 class="message">{escape(head)}</h3>{table}{notes}'
 
 
 def _row(cls: str, *cells: str) -> str:
-    names = ("num", "node", "kind", "rcpt", "peer", "stage", "reply", "status")
+    names = ("num", "node", "kind", "rcpt", "peer", "stage", "reply", "status", "tls")
     return f'<tr class="{escape(cls)}">' + "".join(f'<td class="{n}">{escape(str(c))}</td>'
                                                     for n, c in zip(names, cells, strict=True)) + "</tr>"
 

@@ -93,6 +93,9 @@ def hop_record(h: Hop, names: Mapping[str, str] | None = None) -> Record:
         "detail": h.detail,
         "queue_id": h.queue_id,
         "dsn": bool(h.dsn),
+        "tls": h.tls.describe() if h.tls is not None else "",
+        "tls_verified": bool(h.tls is not None and h.tls.verified),
+        "tls_required": h.tls_required,
     }
 
 
@@ -191,13 +194,27 @@ def hop_text(h: Record) -> str:
     if h.get("kind") == "lost":
         return f"{h['node']}: {'DSN ' if h.get('dsn') else ''}session with {h.get('peer') or '?'} lost at " \
                f"{h.get('stage') or '?'}: {h.get('detail', '')}"
+    tls = tls_text(h)
     if h.get("reply"):
         return f"{h['node']}: {what}{rcpt}, {h.get('peer') or 'the next hop'} said at {h.get('stage') or '?'}: " \
-               f"{h['reply']}"
+               f"{h['reply']}{tls}"
     who = f"{h['node']} -> {h['peer']}" if h.get("peer") else h.get("node", "")
     at = f" at {h['stage']}" if h.get("stage") else ""
     extra = ", ".join(x for x in (h.get("status", ""), h.get("detail", "")) if x)
-    return f"{who}: {what}{rcpt}{at}" + (f" ({extra})" if extra else "")
+    return f"{who}: {what}{rcpt}{at}" + (f" ({extra})" if extra else "") + tls
+
+
+def in_clear_against_policy(h: Record) -> bool:
+    """A hop record relayed in clear although the sending node's policy required TLS (Hop.in_clear_against_policy)."""
+    return h.get("kind") == "relayed" and not h.get("tls") and bool(h.get("tls_required"))
+
+
+def tls_text(h: Record) -> str:
+    """What a hop record says of TLS, as Hop.render words it: " [TLSv1.3, verified]", " [in clear, TLS required:
+    ...]", or ""."""
+    if h.get("tls"):
+        return f" [{h['tls']}]"
+    return f" [in clear, TLS required: {h['tls_required']}]" if in_clear_against_policy(h) else ""
 
 
 def junit_properties(record: Record) -> list[tuple[str, str]]:

@@ -5,6 +5,8 @@ accepted and relayed (node -> peer), rejected (client -> refusing node, ending i
 reply at all, unreachable or lost (client -> silent node, ending in a red X), failed attempts with no reply as the
 client logged them (ending in an X); marks on a lane: mailbox (delivered), bounced, deferred, expired,
 forwarded. DSN rows are purple and dashed, joined lane by lane from where the DSN starts to the mailbox it lands in.
+A hop to a next hop carries a padlock: closed for TLS (green: the certificate verified), open in clear, red and
+labelled where the sending node's policy required TLS and the hop went in clear.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from dataclasses import dataclass, field
 from html import escape
 from typing import Any
 
-from .records import hop_text
+from .records import hop_text, in_clear_against_policy
 
 Record = dict[str, Any]
 
@@ -214,8 +216,11 @@ class _Diagram:
         elif kind == "accepted" and px is not None and px != nx:
             self._arrow(px, nx, y, f"accepted \u00b7 {code}".strip(" \u00b7"), show_rcpt, OK, tip)
         elif kind == "relayed" and px is not None and px != nx:
-            self._arrow(nx, px, y, f"{'DSN ' if dsn else ''}relayed {h.get('status', '')}".strip(), show_rcpt,
-                        colour, tip, dashed=dsn)
+            against = in_clear_against_policy(h)
+            said = f"relayed {'in clear' if against else h.get('status', '')}".strip()
+            self._arrow(nx, px, y, f"{'DSN ' if dsn else ''}{said}", "(TLS was required)" if against else show_rcpt,
+                        FAIL if against else colour, tip, dashed=dsn)
+            self._lock(h, nx, px, y, tip)
             self._dsn_path(dsn, nx, px, y)
         elif kind in _FAILURE and px is not None and px != nx and not self._refused(h, m):
             said = f"{h.get('stage') or ''} {code}" if h.get("code") else \
@@ -223,6 +228,8 @@ class _Diagram:
             self._arrow(nx, px, y, said.strip(), f"{kind} {show_rcpt}".strip(),
                         FAIL if kind != "deferred" else WAIT, tip, end="x", dashed=dsn,
                         line=DSN if dsn else None)
+            if h.get("tls"):  # a session that got as far as TLS (a certificate that did not verify)
+                self._lock(h, nx, px, y, tip)
             self._dsn_path(dsn, nx, None, y)
         else:
             self._dsn_path(dsn, nx, None, y)
@@ -262,6 +269,25 @@ class _Diagram:
         self.dsn_at[lane] = y
         if x2 is not None:
             self.dsn_at[round((x2 - LEFT - LANE_W / 2) / LANE_W)] = y
+
+    def _lock(self, h: Record, x1: float, x2: float, y: float, tip: str) -> None:
+        """The hop's TLS, as a padlock on its arrow just after the sending node's lane: closed for TLS (green when
+        the certificate verified, blue when not), open and grey in clear, open and red in clear against the sending
+        node's policy (a hop that should have been encrypted and was not)."""
+        cx = x1 + (18 if x2 > x1 else -18)
+        if h.get("tls"):
+            state, colour = ("verified", OK) if h.get("tls_verified") else ("encrypted", MSG)
+            shackle = f"M{cx - 3} {y - 2}V{y - 5}a3 3 0 0 1 6 0V{y - 2}"
+        else:
+            state, colour = ("clear required", FAIL) if in_clear_against_policy(h) else ("clear", GREY)
+            shackle = f"M{cx - 3} {y - 2}V{y - 5}a3 3 0 0 1 6 0V{y - 4}"  # one leg free: open
+        said = f"TLS: {h['tls']}" if h.get("tls") else (
+            f"in clear, although TLS was required ({h.get('tls_required')})" if state == "clear required"
+            else "in clear")
+        self.out.append(f'<g class="tls {state}"><title>{escape(said)} — {escape(tip)}</title>'
+                        f'<rect x="{cx - 6}" y="{y - 10}" width="12" height="15" fill="#fff"/>'
+                        f'<path d="{shackle}" fill="none" stroke="{colour}" stroke-width="1.6"/>'
+                        f'<rect x="{cx - 4.5}" y="{y - 2}" width="9" height="6.5" rx="1" fill="{colour}"/></g>')
 
     # -- shapes ----------------------------------------------------------------------------------------------------
     def _arrow(self, x1: float, x2: float, y: float, primary: str, optional: str, colour: str, tip: str, *,
@@ -327,6 +353,12 @@ def legend() -> str:
          f'<path d="M10 4L18 10L26 4" fill="none" stroke="{OK}" stroke-width="1.6"/>', "delivered to a mailbox"),
         (f'<line x1="2" y1="9" x2="34" y2="9" stroke="{DSN}" stroke-width="2" stroke-dasharray="6 4"/>',
          "the DSN's way back"),
+        (f'<path d="M15 9V6a3 3 0 0 1 6 0V9" fill="none" stroke="{OK}" stroke-width="1.6"/>'
+         f'<rect x="13.5" y="9" width="9" height="6.5" rx="1" fill="{OK}"/>', "over TLS (blue: not verified)"),
+        (f'<path d="M15 9V6a3 3 0 0 1 6 0V7" fill="none" stroke="{GREY}" stroke-width="1.6"/>'
+         f'<rect x="13.5" y="9" width="9" height="6.5" rx="1" fill="{GREY}"/>', "in clear"),
+        (f'<path d="M15 9V6a3 3 0 0 1 6 0V7" fill="none" stroke="{FAIL}" stroke-width="1.6"/>'
+         f'<rect x="13.5" y="9" width="9" height="6.5" rx="1" fill="{FAIL}"/>', "in clear, TLS was required"),
     ]
     return "".join(f'<span class="key"><svg width="38" height="18" viewBox="0 0 38 18" aria-hidden="true">{icon}'
                    f'</svg>{escape(text)}</span>' for icon, text in items)

@@ -78,6 +78,8 @@ def node_for_config(directory: str | Path, name: str = "library", recipient: str
                     files=info.files, dovecot=any(s.startswith("dovecot:") for s in info.stand_ins),
                     listens=not info.inbound_na.startswith("no listener"),
                     relayhost=relay.relayhost if relay is not None and relay.host else "",
+                    relay_tls=(relay.tls_said if relay.tls_required else relay.tls_stated_said)
+                    if relay is not None and relay.host and relay.tls_intended else "",
                     mx=bool(info.domains))  # a server that serves no domain is no domain's MX
     return spec, info
 

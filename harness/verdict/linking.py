@@ -15,7 +15,7 @@ from typing import Protocol
 from .. import evidence
 from ..evidence.events import FollowerDied, LogEvent, MailTimeout
 from ..mta.readers import READERS, queued_as
-from ..ports import NodeDirectory, StoryWorld, Submission
+from ..ports import NodeDirectory, StoryWorld, Submission, TlsPolicies
 from .story import HARNESS, EmittedDsn, Hop, Story
 
 
@@ -201,9 +201,11 @@ def _delivery_hop(story: Story, d: evidence.Delivery, is_dsn: bool, mids: dict[t
         kind = "relayed" if peer else ("forwarded" if d.forwarded else "delivered")
     reply = d.reply if d.status != "sent" else None
     original = evidence.original_recipient(d)
+    policies = story.directory
+    required = policies.tls_required(d.node, peer, d.seq) if peer and isinstance(policies, TlsPolicies) else ""
     hop = Hop(d.seq, d.node, kind, d.recipient, peer, d.stage if d.status != "sent" else None, reply, d.dsn,
               "" if reply else d.detail, d.queue_id, is_dsn,
-              original if original.lower() != d.recipient.lower() else "", d.tls)
+              original if original.lower() != d.recipient.lower() else "", d.tls, required)
     story.hops.append(hop)
     if is_dsn:
         mid = mids.get((d.node, d.queue_id), "")

@@ -74,6 +74,15 @@ class Hop:
     tls: TlsSession | None = None
     """The TLS session a delivery to the next hop went over, as the sending node's log said it (protocol, whether
     the certificate verified, and why not); None: in clear, or the log said nothing of it."""
+    tls_required: str = ""
+    """Why the sending node's policy required TLS for this hop when it happened ("TlsPolicy(library, level=
+    'encrypt')", or YOUR configuration's own policy for its relayhost); "" when it did not, or the harness cannot
+    tell. A hop relayed in clear with it set is one that should have been encrypted and was not."""
+
+    @property
+    def in_clear_against_policy(self) -> bool:
+        """The message went on to the next hop in clear although the sending node's policy required TLS."""
+        return self.kind == "relayed" and self.tls is None and bool(self.tls_required)
 
     def render(self, names: Mapping[str, str] | None = None) -> str:
         """The hop on one line, as `Story.render` lists it ("store -> library: relayed <jill@library.example> ...");
@@ -90,7 +99,8 @@ class Hop:
             return f"{node}: {what} from {peer} at {self.stage}: {self.detail}"
         if self.kind == "lost":
             return f"{node}: {'DSN ' if self.dsn else ''}session with {peer} lost at {self.stage}: {self.detail}"
-        tls = f" [{self.tls.describe()}]" if self.tls is not None else ""
+        tls = f" [{self.tls.describe()}]" if self.tls is not None else \
+            f" [in clear, TLS required: {self.tls_required}]" if self.in_clear_against_policy else ""
         if self.reply is not None:
             return f"{node}: {what}{rcpt}, {peer or 'the next hop'} said at {self.stage or '?'}: {self.reply}{tls}"
         who = f"{node} -> {peer}" if peer else node

@@ -129,6 +129,38 @@ def test_a_satellite_with_a_login_and_required_tls_to_its_provider(tmp_path: Pat
     assert "6 passed, 0 failed, 12 not applicable" in r.stdout, r.stdout[-4000:]
 
 
+def test_a_relayhost_its_tls_policy_table_requires_gets_nothing_in_clear(tmp_path: Path) -> None:
+    """smtp_tls_security_level = may, and `[smtp.provider.test]:587 encrypt` in smtp_tls_policy_maps: the policy
+    Postfix applies to the relayhost is encrypt; with STARTTLS gone (and AUTH offered in clear) the message is
+    deferred, the stand-in hears no AUTH and no MAIL; every hop to it went over TLS (the report's padlocks)."""
+    r = check(EXAMPLES / "postfix-relay-tls", tmp_path)
+    assert r.returncode == 0, r.stdout[-4000:]
+    assert "note: the relayhost's TLS policy: smtp_tls_policy_maps: [smtp.provider.test]:587 encrypt" in r.stdout
+    assert re.search(r"^PASS +\S+ +outbound_nothing_goes_in_clear_when_tls_is_required", r.stdout, flags=re.M)
+    assert "6 passed, 0 failed, 12 not applicable" in r.stdout, r.stdout[-4000:]
+    page = (tmp_path / "report.html").read_text()
+    assert 'class="tls encrypted"' in page and 'class="tls clear' not in page
+
+
+def test_a_policy_key_postfix_never_looks_up_sends_the_message_and_the_password_in_clear(tmp_path: Path) -> None:
+    """The same with the table's key written smtp.provider.test: Postfix looks the relayhost up as
+    [smtp.provider.test]:587, may applies, and with STARTTLS gone the login and the message go in clear. The check
+    says so before it runs, fails the requirement with the session (no password in it), and the report marks the hop
+    that went in clear against the configuration's own entry."""
+    r = check(EXAMPLES / "postfix-relay-tls-in-clear", tmp_path)
+    assert r.returncode == 1, r.stdout[-4000:]
+    out = r.stdout
+    assert ("note: smtp_tls_policy_maps has 'smtp.provider.test encrypt', a key Postfix never looks up for relayhost = "
+            "[smtp.provider.test]:587") in out
+    assert re.search(r"^FAIL +\S+ +outbound_nothing_goes_in_clear_when_tls_is_required", out, flags=re.M), out[-4000:]
+    assert "5 passed, 1 failed, 12 not applicable" in out
+    assert "1 message(s) received in clear, as web2@shop.test" in out and "AUTH PLAIN ..." in out
+    assert "RFC 3207 s4 and s6" in out and "fix hint: keep smtp_tls_security_level = encrypt" in out
+    assert "c0rrect-h0rse" not in out and "AHdlYjJAc2hvcC50ZXN0AGMwcnJlY3QtaDByc2U=" not in out
+    page = (tmp_path / "report.html").read_text()
+    assert 'class="tls clear required"' in page and ">relayed in clear" in page
+    assert "c0rrect-h0rse" not in page and "AHdlYjJAc2hvcC50ZXN0AGMwcnJlY3QtaDByc2U=" not in page
+
 
 def test_the_fix_hint_names_the_configuration_s_own_cause(tmp_path: Path) -> None:
     """smtpd_reject_unlisted_recipient = no in a configuration whose tables are right: the hint begins with that

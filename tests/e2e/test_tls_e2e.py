@@ -5,6 +5,7 @@ ssl) does."""
 
 from __future__ import annotations
 
+import json
 import ssl
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,7 +13,7 @@ from typing import BinaryIO
 
 import pytest
 
-from harness import BadCertificate, MailTopology, NodeSpec, NoStartTLS, TopologySpec
+from harness import BadCertificate, FaultError, MailTopology, NodeSpec, NoStartTLS, StripStartTLS, TopologySpec
 from harness.mock import Script
 
 SPEC = TopologySpec(name="tls", nodes=(
@@ -112,3 +113,69 @@ def test_the_tls_faults_on_each_kind_of_node_and_their_undo(world: MailTopology,
     assert "unable to get local issuer certificate" in starttls(world, node, ca)[1]  # BadCertificate still holds
     bad()
     assert starttls(world, node, ca)[1] == ""
+
+
+# What a client inside the topology sees of a server it looks up by name: the address DNS gave, the EHLO reply's
+# keywords, the reply to STARTTLS. Run with python3 in another node (every MTA image has it).
+_LOOK = r"""
+import json, socket, sys
+host = sys.argv[1]
+address = socket.gethostbyname(host)
+with socket.create_connection((address, 25), timeout=10) as s, s.makefile("rb") as f:
+    def reply():
+        lines = [f.readline()]
+        while lines[-1][3:4] == b"-":
+            lines.append(f.readline())
+        return [ln.decode().strip() for ln in lines]
+    reply()
+    s.sendall(b"EHLO client.example\r\n")
+    keywords = [ln[4:].split(" ")[0].upper() for ln in reply()[1:]]
+    s.sendall(b"STARTTLS\r\n")
+    starttls = reply()[-1]
+    if starttls.startswith("220"):
+        s.close()
+    else:
+        s.sendall(b"QUIT\r\n")
+print(json.dumps({"address": address, "keywords": keywords, "starttls": starttls}))
+"""
+
+
+def look(world: MailTopology, client: str, server: str) -> dict[str, object]:
+    out = world.node(client).exec(["python3", "-c", _LOOK, world.node(server).hostname])
+    return dict(json.loads(out.decode().strip().splitlines()[-1]))
+
+
+@pytest.mark.parametrize("node, client", [("store", "library"), ("library", "store"), ("edu", "store")])
+def test_strip_starttls_puts_a_man_in_the_middle_and_takes_it_away(world: MailTopology, ca: Path, node: str,
+                                                                  client: str) -> None:
+    """StripStartTLS on Postfix (store), Exim (library) and the mock (edu): a client of the topology that looks the
+    server up reaches the man in the middle (DNS gives its address), sees no STARTTLS and has the command refused;
+    the server itself still offers it (the test process, which connects straight to it, sees it). Undone, the
+    server's own address and its STARTTLS are back."""
+    world.reset()
+    if node == "edu":
+        world.mock("edu").script = Script().advertise("STARTTLS")
+    server = world.node(node)
+    undo = world.apply(StripStartTLS(node))
+    seen = look(world, client, node)
+    assert seen["address"] == world.dns.ip and "STARTTLS" not in seen["keywords"], seen  # type: ignore[operator]
+    assert str(seen["starttls"]).startswith("502"), seen
+    keywords, said = starttls(world, node, ca)  # straight to the server, past the man in the middle
+    assert b"STARTTLS" in keywords and said == "", (keywords, said)
+    undo()
+    seen = look(world, client, node)
+    assert seen["address"] == server.ip and "STARTTLS" in seen["keywords"], seen  # type: ignore[operator]
+    assert str(seen["starttls"]).startswith("220"), seen
+    said = " | ".join(world.dns.log_lines(world.mark))
+    assert "STARTTLS removed from the EHLO reply" in said and "no longer in the middle" in said, said
+
+
+def test_two_servers_cannot_be_stripped_on_one_port(world: MailTopology) -> None:
+    """The man in the middle has one address: a second server on port 25 is refused, with the reason, and nothing of
+    it stays applied."""
+    world.reset()
+    world.apply(StripStartTLS("library"))
+    with pytest.raises(FaultError, match="both listen on port 25"):
+        world.apply(StripStartTLS("store"))
+    assert world.faults == (StripStartTLS("library"),)
+    assert look(world, "library", "store")["address"] == world.node("store").ip

@@ -91,6 +91,54 @@ def test_without_starttls_in_the_script_nothing_is_encrypted(start_mock: StartMo
 def test_logins_survive_json(tmp_path: Path) -> None:
     s = Script().advertise("STARTTLS").login("app", "pw with spaces")
     assert Script.from_json(s.to_json()) == s
+    careless = s.offer_auth_in_clear()
+    assert Script.from_json(careless.to_json()) == careless and careless.auth_in_clear
+
+
+def test_a_script_may_offer_auth_in_clear(start_mock: StartMock, server_tls: ssl.SSLContext) -> None:
+    """A server with Postfix's default smtpd_tls_auth_only = no: AUTH in the EHLO reply before STARTTLS, and a login
+    in clear accepted; the transcript keeps the AUTH command before any "TLS started" note (what a scenario reads to
+    say a client sent its password in clear)."""
+    mock = start_mock(Script().advertise("STARTTLS").login("app", "s3cret").offer_auth_in_clear(),
+                      tls_context=server_tls)
+    with smtplib.SMTP("127.0.0.1", mock.port, timeout=10) as c:
+        c.ehlo("app.example")
+        assert c.has_extn("auth") and c.has_extn("starttls"), c.esmtp_features
+        c.login("app", "s3cret")
+        assert c.sendmail("a@app.example", ["b@x.example"], b"Subject: x\r\n\r\nhi\r\n") == {}
+    [msg] = mock.wait_for_messages(1)
+    assert msg.login == "app" and msg.tls == "", (msg.login, msg.tls)
+    [session] = mock.wait_for_sessions(1)
+    lines = [(t.who, t.text) for t in session.transcript]
+    auth = next(i for i, (who, text) in enumerate(lines) if who == "client" and text.upper().startswith("AUTH"))
+    assert not any(who == "note" and text.startswith("TLS started") for who, text in lines[:auth]), lines
+    assert ("note", "AUTH before TLS: the script offers it in clear") in lines, lines
+    assert session.before_tls("auth") == ("AUTH PLAIN ...",), session.commands_shown  # the credentials left out
+    assert session.before_tls("MAIL", "DATA")[0].upper().startswith("MAIL FROM:<A@APP.EXAMPLE>")
+
+
+def test_the_commands_a_failure_quotes_leave_every_login_out(start_mock: StartMock, server_tls: ssl.SSLContext) -> None:
+    """AUTH LOGIN sends the user and the password on lines of their own: neither is quoted, nor logged; over TLS,
+    nothing counts as sent before it."""
+    lines: list[str] = []
+    mock = start_mock(Script().advertise("STARTTLS").login("app", "s3cret").offer_auth_in_clear(),
+                      tls_context=server_tls, log=lines.append)
+    with smtplib.SMTP("127.0.0.1", mock.port, timeout=10) as c:
+        c.ehlo("app.example")
+        assert c.docmd("AUTH", "LOGIN")[0] == 334
+        assert c.docmd("YXBw")[0] == 334
+        assert c.docmd("czNjcmV0")[0] == 235
+        c.noop()
+    with smtplib.SMTP("127.0.0.1", mock.port, timeout=10) as c:
+        c.starttls(context=_client())
+        c.login("app", "s3cret")
+    clear, tls = mock.wait_for_sessions(2)
+    assert clear.commands_shown == ("ehlo app.example", "AUTH LOGIN", "...", "...", "noop", "QUIT"), clear.commands
+    assert clear.before_tls("AUTH") == ("AUTH LOGIN",)
+    logged = "\n".join(lines)
+    assert "session 1 AUTH LOGIN -> 334" in logged and "session 1 ... -> 235" in logged, logged
+    assert not any(secret in logged for secret in ("YXBw", "czNjcmV0", "AGFwcABzM2NyZXQ=")), logged
+    assert tls.before_tls("AUTH", "MAIL") == () and "AUTH PLAIN ..." in tls.commands_shown, tls.commands_shown
 
 
 # -- the certificate each kind presents, and the harness's TLS faults (harness.mock.tls) ---------------------------

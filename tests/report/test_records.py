@@ -23,7 +23,7 @@ from .samples import (
 )
 
 HOP_KEYS = {"seq", "node", "kind", "recipient", "peer", "stage", "reply", "code", "enhanced", "status", "detail",
-            "queue_id", "dsn"}
+            "queue_id", "dsn", "tls", "tls_verified", "tls_required"}
 FORWARD_BROKEN = broken_dsn()
 
 

@@ -41,6 +41,12 @@ INTERFACES = "MH_LOCAL_INTERFACES"
 TLS_ADVERTISE = "MH_TLS_ADVERTISE"
 TLS_CERTIFICATE = "MH_TLS_CERTIFICATE"
 _NO_HOST, _EVERY_HOST = "!*", "*"
+# The client's login (SaslLogin): what the configure's authenticators send, and the hosts that must get it.
+AUTH_USER, AUTH_PASSWORD, AUTH_REQUIRE = "MH_AUTH_USER", "MH_AUTH_PASSWORD", "MH_AUTH_REQUIRE"
+# The macros only the baseline's TLS settings, smtp transport and authenticators read (a user's configure has its
+# own, which containers/exim/user-config.py leaves as they are).
+_BASELINE_ONLY = frozenset({TLS_ADVERTISE, TLS_CERTIFICATE, "MH_TLS_AVOID", "MH_TLS_REQUIRE", "MH_TLS_VERIFY",
+                            AUTH_USER, AUTH_PASSWORD, AUTH_REQUIRE})
 # TlsPolicy's levels as the smtp transport's host lists: (hosts_avoid_tls, hosts_require_tls, tls_verify_hosts).
 # Exim checks a certificate's name against the MX host's name (tls_verify_cert_hostnames), as Postfix's verify
 # does: it has no form of Postfix's secure (a name under the next hop's domain).
@@ -183,6 +189,15 @@ def _(fault: F.BadCertificate, node: EximAddressed) -> Changes:
     return (Param(node.name, TLS_CERTIFICATE, fault.kind),)
 
 
+@changes_for.register(F.SaslLogin)
+def _(fault: F.SaslLogin, node: EximAddressed) -> Changes:
+    fault.check()
+    # The configure's client authenticators (PLAIN, LOGIN) send these; the smtp transport requires a login from
+    # every host (hosts_require_auth): a next hop that offers no AUTH defers the message.
+    return (Param(node.name, AUTH_USER, fault.user), Param(node.name, AUTH_PASSWORD, fault.password),
+            Param(node.name, AUTH_REQUIRE, _EVERY_HOST))
+
+
 @changes_for.register(F.QueueLifetime)
 def _(fault: F.QueueLifetime, node: EximAddressed) -> Changes:
     # One "delayed" DSN, as on Postfix (delay_warning_time): Exim's delay_warning is a list of times whose last
@@ -198,6 +213,11 @@ def on_user_config(fault: F.Fault, changes: Changes) -> None:
     /etc/exim4/mh/settings (the retry rule, the spool space check, the listening interfaces, time-outs) and the
     size_limit file, through the harness's overrides (containers/exim/user-config.py), but none of the harness's
     tables or flags: those would mean rewriting the ACLs and routers being judged."""
+    client = sorted({c.name for c in changes if isinstance(c, Param) and c.name in _BASELINE_ONLY})
+    if client:
+        raise FaultError(f"{fault.describe()}: not on a user's Exim configuration: its own TLS settings, smtp "
+                         f"transports and authenticators say what it offers, its TLS policy and its login "
+                         f"({', '.join(client)} are the harness's baseline's macros), and they are what is judged")
     bad = [c for c in changes if not (isinstance(c, (Param, DiskFilled))
                                       or isinstance(c, File) and c.path == SIZE_LIMIT_FILE)]
     if bad:

@@ -188,6 +188,12 @@ class EximNode(MtaNode):
         out = self.exec(QUEUE_COMMAND, check=False).decode("utf-8", "replace")
         return queue_listing(out, self.name)
 
+    def drop_queue(self) -> None:
+        """The queue part of reset.sh: every message removed, a delivery still holding one killed."""
+        out = self.exec(["/usr/local/bin/reset.sh", "--queue"]).decode("utf-8", "replace")
+        if "mailharness:" in out:
+            log.warning("mailharness: %s: %s", self.name, out.strip())
+
     def flush_queue(self) -> None:
         """`exim -qff` (every message, frozen ones too), in the background: it returns at once, as new mail would
         not wait for the deliveries either."""

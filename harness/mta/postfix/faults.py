@@ -174,6 +174,17 @@ def _(fault: F.BadCertificate, node: Addressed) -> Changes:
     return (Param(node.name, "smtpd_tls_cert_file", certificate(fault.kind)),)
 
 
+@changes_for.register(F.SaslLogin)
+def _(fault: F.SaslLogin, node: Addressed) -> Changes:
+    fault.check()
+    # A static: table answers every next hop with the one login; noanonymous (without noplaintext, Postfix's
+    # default) lets PLAIN and LOGIN go, in clear or over TLS: the TLS policy alone decides (as on a satellite).
+    return (Param(node.name, "smtp_sasl_auth_enable", "yes"),
+            Param(node.name, "smtp_sasl_password_maps", f"static:{fault.user}:{fault.password}"),
+            Param(node.name, "smtp_sasl_security_options", "noanonymous"),
+            Param(node.name, "smtp_sasl_tls_security_options", "noanonymous"))
+
+
 @changes_for.register(F.QueueLifetime)
 def _(fault: F.QueueLifetime, node: Addressed) -> Changes:
     return (Param(node.name, "maximal_queue_lifetime", fault.lifetime),

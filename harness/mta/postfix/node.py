@@ -247,6 +247,9 @@ class PostfixNode(MtaNode):
         out = self.exec(["postqueue", "-j"], check=False)
         return evidence.queue_listing(out.decode("utf-8", "replace"), self.name)
 
+    def drop_queue(self) -> None:
+        self.exec(["/usr/local/bin/reset.sh", "--queue"])
+
     def flush_queue(self) -> None:
         self.exec(["postqueue", "-f"], check=False)
 

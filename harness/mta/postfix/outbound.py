@@ -6,6 +6,7 @@ Postfix gives the parameters, and the credentials its smtp_sasl_password_maps ho
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 from ..facts import Outbound
 from .probe import Probe
@@ -65,16 +66,74 @@ def outbound(probe: Probe, values: dict[str, str], notes: list[str]) -> Outbound
     elif values.get("smtp_tls_wrappermode", "no").lower() == "yes" or port == 465:
         why = (f"relayhost = {first} with implicit TLS (smtp_tls_wrappermode, port 465): the stand-in speaks "
                "STARTTLS only")
-    level = tls_policy(values)
-    if items(values.get("smtp_tls_policy_maps", "")):
-        notes.append("smtp_tls_policy_maps is set: the relayhost's TLS policy is judged as smtp_tls_security_level "
-                     f"= {level} says (the policy table is not read)")
+    policy = relay_policy(probe, values, first, host, port_s)
+    if policy.note:
+        notes.append(policy.note)
     login = None
     if values.get("smtp_sasl_auth_enable", "no").lower() == "yes":
         login = _credentials(probe, values, first, host, port_s, notes)
     loopback = any(n.startswith(("127.", "[::ffff:127.")) for n in items(values.get("mynetworks", "")))
-    return Outbound(relayhost=first, host="" if why else host, port=port, login=login, tls=level,
-                    origin=origin(probe, values), why=why, local_clients=loopback)
+    return Outbound(relayhost=first, host="" if why else host, port=port, login=login, tls=policy.level,
+                    origin=origin(probe, values), why=why, local_clients=loopback, tls_said=policy.said,
+                    tls_stated=policy.stated, tls_stated_said=policy.stated_said)
+
+
+@dataclass(frozen=True)
+class RelayPolicy:
+    """The TLS policy towards the relayhost: as Postfix applies it (`level`, `said`), and one the configuration
+    states where Postfix never looks (`stated`, `stated_said`), with a note for the report ("" for none)."""
+
+    level: str
+    said: str
+    stated: str = ""
+    stated_said: str = ""
+    note: str = ""
+
+
+def policy_keys(nexthop: str) -> list[str]:
+    """The keys Postfix looks the next hop up by in smtp_tls_policy_maps (postconf(5)): the next-hop destination
+    verbatim, enclosing brackets and a port included; for a bare domain (no brackets, no port), its parent domains
+    with a leading dot after it, as in transport(5)."""
+    key = nexthop.strip().lower()
+    if key.startswith("[") or ":" in key:
+        return [key]
+    labels = key.split(".")
+    return [key, *(f".{'.'.join(labels[i:])}" for i in range(1, len(labels)))]
+
+
+def relay_policy(probe: Probe, values: dict[str, str], relayhost: str, host: str, port: str) -> RelayPolicy:
+    """Postfix's TLS policy for the relayhost: smtp_tls_policy_maps by the keys Postfix uses (policy_keys), else
+    smtp_tls_security_level; and whether the table names the relayhost by another key (its host alone, in
+    brackets, with its port), which Postfix never looks up: the operator's intent, and a configuration that sends
+    in clear where they meant TLS."""
+    level = tls_policy(values)
+    default = RelayPolicy(level, f"smtp_tls_security_level = {level}"
+                          + ("" if values.get("smtp_tls_security_level") else " (not set: the legacy smtp_use_tls "
+                             "and smtp_enforce_tls say so)"))
+    tables = [query_table(t) for t in items(values.get("smtp_tls_policy_maps", "")) if is_table(t)]
+    if not tables or not host:
+        return default
+    keys = policy_keys(relayhost)
+    number = str(_SERVICES.get(port, port))
+    ports = [port, number, *(name for name, n in _SERVICES.items() if str(n) == number)]
+    others = [k for k in dict.fromkeys([host, f"[{host}]", *(f"[{host}]:{p}" for p in ports),
+                                        *(f"{host}:{p}" for p in ports), *policy_keys(host)[1:]])
+              if k not in keys]
+    asked = [(k, t) for k in [*keys, *others] for t in tables]
+    found = {pair: a.out.strip() for pair, a in zip(asked, probe.run([["postmap", "-q", k, t] for k, t in asked]),
+                                                   strict=True) if a.ok and a.out.strip()}
+    hit = next(((k, found[(k, t)]) for k in keys for t in tables if (k, t) in found), None)
+    if hit is not None:
+        said = f"smtp_tls_policy_maps: {hit[0]} {hit[1]}"
+        return RelayPolicy(hit[1].split()[0].lower(), said, note=f"the relayhost's TLS policy: {said}")
+    miss = next(((k, found[(k, t)]) for k in others for t in tables if (k, t) in found), None)
+    if miss is None:
+        return default
+    stated = miss[1].split()[0].lower()
+    why = (f"smtp_tls_policy_maps has '{miss[0]} {miss[1]}', a key Postfix never looks up for relayhost = "
+           f"{relayhost}: it looks the policy up by the next hop as relayhost writes it ({', '.join(keys)}), so "
+           f"{default.said} applies")
+    return RelayPolicy(level, default.said, stated, why, note=why)
 
 
 def _credentials(probe: Probe, values: dict[str, str], relayhost: str, host: str, port: str,
