@@ -5,47 +5,105 @@ no server)."""
 from __future__ import annotations
 
 import argparse
+import io
 import json
+import subprocess
+import tarfile
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from harness.bundled import examples
 from harness.errors import UsageError
 from harness.matrix import command as matrix_command
 from harness.matrix.collect import read, server_log
-from harness.matrix.columns import Column, all_columns, configurations, select
+from harness.matrix.columns import Column, Configuration, all_columns, configurations, select
 from harness.matrix.render import compare, md, render
 from harness.matrix.results import ColumnResult, Matrix, column_result, transcript_excerpt
 from harness.matrix.scrub import scrub
+from harness.matrix.stock import StockError, script, unpack
 from harness.mta import versions
-from harness.mta.recognise import recognise
+from harness.mta.stock import Command, ImageFile, Stock, Text
 
 POSTFIX, EXIM_DEBIAN, EXIM_DEFAULT = configurations()
+PF, ED, EX = "Debian's Internet Site", "Debian's internet site", "Exim's own default configure"
 
 
 def test_a_column_per_configuration_and_release_of_its_mta() -> None:
-    assert [(c.example, c.kind) for c in configurations()] == [("postfix-debian", "postfix"), ("exim-debian", "exim"),
-                                                               ("exim-default", "exim")]
-    assert all(c.what for c in configurations())
-    assert all(recognise(examples()[c.example]) == c.kind for c in configurations()), "each is a bundled example"
+    assert [(c.name, c.kind) for c in configurations()] == [
+        ("postfix-stock-debian", "postfix"), ("exim-stock-debian", "exim"), ("exim-stock-default", "exim")]
+    assert all(c.stock.what and c.stock.title for c in configurations())
     columns = all_columns()
-    expected = [(example, v) for kind in versions.KINDS for v in versions.releases(kind)
-                for example in versions.stock(kind)]
-    assert [(c.configuration.example, c.version) for c in columns] == expected
+    expected = [(s.name, v) for kind in versions.KINDS for v in versions.releases(kind) for s in versions.stock(kind)]
+    assert [(c.configuration.name, c.version) for c in columns] == expected
     assert {c.mta for c in columns} >= {"postfix@3.7", "postfix@3.10", "exim@4.96", "exim@4.98"}
-    assert Column(EXIM_DEBIAN, "4.98").check_arguments() == ["check", "--example", "exim-debian", "--mta",
-                                                             "exim@4.98"]
-    assert Column(EXIM_DEBIAN, "4.98").title == "Exim 4.98, exim-debian"
+    assert Column(EXIM_DEFAULT, "4.96").check_arguments("/r/k.config") == [
+        "check", "/r/k.config", "--mta", "exim@4.96", "--mta-domain", "library.example"]
+    assert Column(EXIM_DEBIAN, "4.98").check_arguments() == ["check", "DIR", "--mta", "exim@4.98"]
+    assert Column(EXIM_DEBIAN, "4.98").title == f"Exim 4.98, {ED}"
+    assert Column(EXIM_DEBIAN, "4.98").key == "exim-4.98-exim-stock-debian"
+
+
+def test_the_stock_configurations_are_the_packages_own_files_taken_from_the_image() -> None:
+    """Exim's own example.conf, unchanged, and Debian's template driven by an internet site's settings (check takes
+    the package's exim4.conf.template from the image); Postfix's main.cf.debian with what its postinst sets."""
+    default, debian, postfix = EXIM_DEFAULT.stock, EXIM_DEBIAN.stock, POSTFIX.stock
+    assert default.recipe == (ImageFile("/usr/share/doc/exim4-base/examples/example.conf", "configure"),)
+    assert default.arguments == ("--mta-domain", "library.example") and "unchanged" in default.what
+    settings = next(s for s in debian.recipe if isinstance(s, Text) and s.name == "update-exim4.conf.conf").text
+    assert {"dc_eximconfig_configtype='internet'", "dc_use_split_config='false'", "dc_local_interfaces=''",
+            "dc_other_hostnames='library.example'"} <= set(settings.splitlines())
+    assert debian.recipe == (Text("update-exim4.conf.conf", settings), Text("mailname", "library.example\n")), \
+        "no template of ours: check takes the package's own from the image"
+    assert "exim4.conf.template" in debian.what and "`dc_use_split_config='false'`" in debian.what
+    assert [s.path for s in postfix.recipe if isinstance(s, ImageFile)] == ["/usr/share/postfix/main.cf.debian",
+                                                                          "/usr/share/postfix/main.cf.tls"]
+    assert all(not s.example for s in (default, debian, postfix))
+    with pytest.raises(UsageError, match="exactly one; got neither"):
+        Stock("x", "X", "nothing")
+    with pytest.raises(UsageError, match="exactly one; got both"):
+        Stock("x", "X", "both", example="postfix-good", recipe=(Text("main.cf", ""),))
+    assert Column(Configuration("postfix", Stock("good", "good", "the example", example="postfix-good")),
+                  "3.7").check_arguments() == ["check", "--example", "postfix-good", "--mta", "postfix@3.7"]
+
+
+def test_a_recipe_makes_its_folder_step_by_step(tmp_path: Path) -> None:
+    """The script a recipe's container runs (here in this machine's sh, on files of its own): the image's files
+    appended in order, our texts as they are, a command on the folder; the folder comes back as Docker copies a
+    folder out of a container (a tar, under the folder's own name)."""
+    (tmp_path / "a.cf").write_text("first = 1\n")
+    (tmp_path / "b.cf").write_text("second = 2 'quoted' $dollar\n")
+    recipe = (ImageFile(str(tmp_path / "a.cf"), "main.cf"), ImageFile(str(tmp_path / "b.cf"), "main.cf"),
+              Text("notes", "it's \"ours\"\n$HOME\n"),
+              Command(("sh", "-c", "echo done; echo third = 3 >> \"$1\"/main.cf", "sh", "{folder}/")))
+    work = tmp_path / "work"
+    ran = subprocess.run(["sh", "-c", script(recipe, str(work))], capture_output=True, check=True)
+    assert b"done" in ran.stderr and b"done" not in ran.stdout, "what the steps print goes to the standard error"
+    archive = io.BytesIO()
+    with tarfile.open(fileobj=archive, mode="w") as tar:
+        tar.add(work, arcname="work")
+    out = unpack("mine", "postfix", archive.getvalue(), tmp_path / "made")
+    assert sorted(p.name for p in out.iterdir()) == ["main.cf", "notes"]
+    assert (out / "main.cf").read_text() == "first = 1\nsecond = 2 'quoted' $dollar\nthird = 3\n"
+    assert (out / "notes").read_text() == "it's \"ours\"\n$HOME\n"
+    with pytest.raises(StockError, match="expected the recipe to make a configuration of exim; it made main.cf, "
+                                         "notes: a configuration of postfix"):
+        unpack("mine", "exim", archive.getvalue(), tmp_path / "again")
+    with pytest.raises(StockError, match="no readable copy of the folder"):
+        unpack("mine", "exim", b"not a tar", tmp_path / "again")
+    failed = subprocess.run(["sh", "-c", script((ImageFile(str(tmp_path / "none.cf"), "main.cf"),), str(work))],
+                            capture_output=True)
+    assert failed.returncode != 0 and b"none.cf" in failed.stderr
+    with pytest.raises(StockError, match="expected a file name in the folder"):
+        script((Text("../etc/passwd", "x"),))
 
 
 def test_columns_are_chosen_by_mta_release_and_configuration() -> None:
     columns = all_columns()
-    assert [c.title for c in select(columns, ["exim@4.98"])] == ["Exim 4.98, exim-debian", "Exim 4.98, exim-default"]
+    assert [c.title for c in select(columns, ["exim@4.98"])] == [f"Exim 4.98, {ED}", f"Exim 4.98, {EX}"]
     assert {c.configuration.kind for c in select(columns, ["postfix"])} == {"postfix"}
-    assert [c.title for c in select(columns, ["exim"], ["exim-default"])] == ["Exim 4.96, exim-default",
-                                                                               "Exim 4.98, exim-default"]
+    assert [c.title for c in select(columns, ["exim"], ["exim-stock-default"])] == [f"Exim 4.96, {EX}",
+                                                                                     f"Exim 4.98, {EX}"]
     assert select(columns) == columns
     with pytest.raises(UsageError, match=r"--mta exim@9.9: no column .* there are exim@4.96, exim@4.98"):
         select(columns, ["exim@9.9"])
@@ -75,6 +133,14 @@ def test_the_queue_ids_the_nodes_logged_are_taken_out_whatever_their_shape() -> 
         "250 2.0.0 Ok: queued as <queue id>; (queued at library: <queue id>) <queue id>: <=\nSIZE 10240000, " \
         "epoch <n>"
     assert scrub("id3041728592z", queue_ids=["3041728592"]) == "id3041728592z"  # a part of a word is not one
+
+
+def test_the_folder_a_recipe_made_is_shown_as_dir() -> None:
+    folder = "/work/wt/reports/matrix/exim-4.96-exim-stock-default.config"
+    text = f"{folder}/configure: line 12: ...; see {folder}"
+    assert scrub(text, examples="/work/wt/examples", folder=folder) == "DIR/configure: line 12: ...; see DIR"
+    assert column_result(Column(EXIM_DEFAULT, "4.96"), [record("x", "N/A", f"{folder}/configure has no relay")],
+                         folder=folder).cells["x"].reason == "DIR/configure has no relay"
 
 
 def test_random_tokens_and_message_ids_are_taken_out_whatever_their_digits() -> None:
@@ -136,29 +202,30 @@ def example_matrix() -> Matrix:
 
 def test_the_table_has_a_row_per_requirement_and_a_cell_per_column() -> None:
     text = render(example_matrix(), command="mailharness matrix")
-    assert "| requirement | RFC | Postfix 3.7, postfix-debian | Postfix 3.10, postfix-debian | Exim 4.98, " \
-           "exim-debian |" in text
+    assert f"| requirement | RFC | Postfix 3.7, {PF} | Postfix 3.10, {PF} | Exim 4.98, {ED} |" in text
     assert "| `rejects_unknown` | RFC 5321 (rejects\\_unknown) | PASS | PASS | PASS |" in text
     assert "| `smuggling` | RFC 5321 (smuggling) | FAIL F1 | PASS | PASS |" in text
     assert "| `quota` | RFC 5321 (quota) | NOT JUDGED j1 | NOT JUDGED j1 | NOT JUDGED j2 |" in text
     # a requirement one column has and the others do not (a new one, merged since) is a row more
     assert "| `tls_new` | RFC 5321 (tls\\_new) | (not run) | (not run) | PASS |" in text
-    assert text.index("`outbound_a`") < text.index("`rejects_unknown`") < text.index("`tls_new`")
+    # the inbound requirements first (a reader looks for rejections and bounces first), each in the suite's order
+    assert text.index("`rejects_unknown`") < text.index("`tls_new`") < text.index("`outbound_a`") < \
+        text.index("`outbound_b`")
 
 
 def test_each_reason_is_said_once_with_where_it_was_given() -> None:
     text = render(example_matrix(), command="mailharness matrix")
     assert text.count(NO_RELAYHOST) == 1
     assert f"**n1**: {NO_RELAYHOST}\n\n- `outbound_a`, `outbound_b`: every column\n" in text
-    assert "**j1**: local(8) delivers\n\n```text\nseen: jill\n```\n\n- `quota`: Postfix 3.7, postfix-debian; " \
-           "Postfix 3.10, postfix-debian\n" in text
-    assert "**j2**: appendfile's quota is not set\n\n- `quota`: Exim 4.98, exim-debian\n" in text
+    assert "**j1**: local(8) delivers\n\n```text\nseen: jill\n```\n\n- `quota`: Postfix 3.7, Debian's Internet " \
+           "Site; Postfix 3.10, Debian's Internet Site\n" in text
+    assert f"**j2**: appendfile's quota is not set\n\n- `quota`: Exim 4.98, {ED}\n" in text
 
 
 def test_a_failure_shows_what_was_expected_what_happened_and_a_transcript() -> None:
     text = render(example_matrix(), command="mailharness matrix")
     failure = text[text.index("### F1"):text.index("## Not applicable")]
-    assert failure.startswith("### F1: `smuggling` on Postfix 3.7, postfix-debian\n")
+    assert failure.startswith(f"### F1: `smuggling` on Postfix 3.7, {PF}\n")
     assert "Expected (RFC 5321 (smuggling)): What smuggling checks \\<CR\\>\\<LF\\>." in failure
     assert ("```text\nlibrary (Postfix 3.7), probed from 10.X.Y.1: VULNERABLE to SMTP smuggling\n"
             "    lf-dot-lf    ended DATA early, the smuggled message was accepted (queued at library: <queue id>)\n"

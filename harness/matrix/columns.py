@@ -1,8 +1,9 @@
 """The columns of the conformance matrix: each stock configuration on each release of its MTA.
 
-The configurations are bundled examples (examples/, `mailharness examples`) that each MTA's package names as its
-stock ones, and the releases are its own table, both read through harness.mta.versions: a release or a stock
-configuration added there is a column here with nothing else to change.
+The configurations are each MTA package's own (its STOCK table, harness.mta.stock): a bundled example
+(examples/, `mailharness examples`), or a recipe that makes the folder from the image of the release the column
+runs (harness.matrix.stock). The releases are the package's table too; both are read through harness.mta.versions:
+a release or a stock configuration added there is a column here with nothing else to change.
 """
 
 from __future__ import annotations
@@ -12,21 +13,33 @@ from dataclasses import dataclass
 
 from ..errors import UsageError
 from ..mta import versions
+from ..mta.stock import Stock
 
 
 @dataclass(frozen=True)
 class Configuration:
-    """A stock configuration of one MTA, as a bundled example."""
+    """A stock configuration of one MTA."""
 
-    example: str  # the bundled example's name (examples/NAME)
     kind: str  # the MTA it is a configuration of (harness.mta.versions.KINDS)
-    what: str  # what it is, for the matrix's header
+    stock: Stock  # what it is, and where its folder comes from
+
+    @property
+    def name(self) -> str:
+        """How --config and the files of a run name it: "exim-stock-debian"."""
+        return self.stock.name
+
+    @property
+    def source(self) -> str:
+        """Where its folder comes from, for the matrix: "the bundled example `examples/NAME`" or "made from the
+        image of each column's release when the matrix runs"."""
+        if self.stock.example:
+            return f"the bundled example `examples/{self.stock.example}`"
+        return "made from the image of each column's release when the matrix runs"
 
 
 def configurations() -> tuple[Configuration, ...]:
     """Every MTA's stock configurations, as its package lists them (harness.mta.versions.stock), MTA by MTA."""
-    return tuple(Configuration(example, kind, what) for kind in versions.KINDS
-                 for example, what in versions.stock(kind).items())
+    return tuple(Configuration(kind, s) for kind in versions.KINDS for s in versions.stock(kind))
 
 
 @dataclass(frozen=True)
@@ -43,17 +56,20 @@ class Column:
 
     @property
     def key(self) -> str:
-        """A name for files: "exim-4.98-exim-debian"."""
-        return f"{self.configuration.kind}-{self.version}-{self.configuration.example}"
+        """A name for files: "exim-4.98-exim-stock-debian"."""
+        return f"{self.configuration.kind}-{self.version}-{self.configuration.name}"
 
     @property
     def title(self) -> str:
-        """How the matrix heads the column: "Exim 4.98, exim-debian"."""
-        return f"{versions.label(self.configuration.kind, self.version)}, {self.configuration.example}"
+        """How the matrix heads the column: "Exim 4.98, Debian's internet site"."""
+        return f"{versions.label(self.configuration.kind, self.version)}, {self.configuration.stock.title}"
 
-    def check_arguments(self) -> list[str]:
-        """The `mailharness check` arguments that run this column."""
-        return ["check", "--example", self.configuration.example, "--mta", self.mta]
+    def check_arguments(self, folder: str = "DIR") -> list[str]:
+        """The `mailharness check` arguments that run this column; `folder`: where a recipe's folder was made
+        (DIR where it is said rather than run)."""
+        stock = self.configuration.stock
+        where = ["--example", stock.example] if stock.example else [folder]
+        return ["check", *where, "--mta", self.mta, *stock.arguments]
 
 
 def all_columns(confs: Sequence[Configuration] = ()) -> list[Column]:
@@ -67,24 +83,23 @@ def all_columns(confs: Sequence[Configuration] = ()) -> list[Column]:
     return out
 
 
-def select(columns: Sequence[Column], mtas: Sequence[str] = (), examples: Sequence[str] = ()) -> list[Column]:
+def select(columns: Sequence[Column], mtas: Sequence[str] = (), names: Sequence[str] = ()) -> list[Column]:
     """The columns `--mta KIND[@VERSION]` and `--config NAME` choose (each repeatable; none: all of them). A choice
     that matches no column is a UsageError that names the columns there are."""
     chosen = list(columns)
-    for wanted, field in ((mtas, "mta"), (examples, "example")):
+    for wanted, field in ((mtas, "mta"), (names, "config")):
         if not wanted:
             continue
         for w in wanted:
             if not any(_matches(c, field, w) for c in columns):
-                there = sorted({c.mta if field == "mta" else c.configuration.example for c in columns})
-                raise UsageError(f"--{'mta' if field == 'mta' else 'config'} {w}: no column of the matrix is "
-                                 f"{w}; there are {', '.join(there)}")
+                there = sorted({c.mta if field == "mta" else c.configuration.name for c in columns})
+                raise UsageError(f"--{field} {w}: no column of the matrix is {w}; there are {', '.join(there)}")
         chosen = [c for c in chosen if any(_matches(c, field, w) for w in wanted)]
     return chosen
 
 
 def _matches(column: Column, field: str, wanted: str) -> bool:
-    if field == "example":
-        return column.configuration.example == wanted
+    if field == "config":
+        return column.configuration.name == wanted
     kind, _, version = wanted.partition("@")
     return column.configuration.kind == kind and version in ("", column.version)

@@ -18,7 +18,7 @@ import sys
 from pathlib import Path
 
 from ..errors import UsageError
-from .columns import all_columns, select
+from .columns import all_columns, configurations, select
 
 DEFAULT_OUTPUT = "docs/conformance-matrix.md"
 
@@ -33,8 +33,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--mta", action="append", default=[], metavar="KIND[@VERSION]",
                    help="only the columns of this MTA (or release): exim, exim@4.98, postfix@3.7; repeatable")
     p.add_argument("--config", action="append", default=[], metavar="NAME",
-                   help="only the columns of this configuration (postfix-debian, exim-debian, exim-default); "
-                        "repeatable")
+                   help="only the columns of this stock configuration "
+                        f"({', '.join(c.name for c in configurations())}); repeatable")
     p.add_argument("--jobs", type=int, default=0, metavar="N",
                    help="how many columns run at a time (default: three per usable core: a column waits on its "
                         "servers more than it computes; on two cores all six at once)")

@@ -49,28 +49,31 @@ def _intro(matrix: Matrix, command: str, check_command: str) -> list[str]:
     out = [
         "The requirements of the conformance suite (what `mailharness check` runs, [conformance](conformance.md)) "
         "on each MTA release the harness runs, each with its stock configuration, in place of library.example in "
-        "the default topology. " + made + " Each column is one `mailharness check --example NAME --mta "
-        "KIND@VERSION` (the releases every node ran are listed with the columns). The files the configurations "
-        "name outside their folders (/etc/mailname, /etc/aliases, TLS certificates) are not read from the machine "
-        "that runs it (MAILHARNESS_HOST_FILES=ignore): the image's own, or made, as on a host that has none of "
-        "them.",
+        "the default topology; the inbound requirements first, then the outbound ones. " + made + " Each column "
+        "is one `mailharness check` of its configuration on its release (its command is listed with the columns, "
+        "with the releases every node ran). A configuration is a bundled example, or the package's own files as "
+        "the column's release ships them, taken from its image when the matrix runs (the folder DIR). The files "
+        "the configurations name outside their folders (/etc/mailname, /etc/aliases, TLS certificates) are not "
+        "read from the machine that runs it (MAILHARNESS_HOST_FILES=ignore): the image's own, or made, as on a "
+        "host that has none of them.",
         "",
         "Verdicts ([the four outcomes](conformance.md#the-four-outcomes)): PASS; FAIL (its evidence below, F1...); "
         "N/A, the requirement does not apply (why: n1...); NOT JUDGED, it applies and the harness cannot judge it "
         "here (why, and the way out: j1...). What changes from run to run is shown as a placeholder: the "
         "topology's subnet as 10.X.Y., queue ids, dates and times, random tokens.",
         "",
-        "The configurations (bundled examples, `mailharness examples`):",
+        "The configurations:",
         "",
     ]
-    seen: dict[str, Configuration] = {c.configuration.example: c.configuration for c in cols}
+    seen: dict[tuple[str, str], Configuration] = {(c.configuration.kind, c.configuration.name): c.configuration
+                                                  for c in cols}
     for conf in seen.values():
-        out.append(f"- `{conf.example}` (`examples/{conf.example}`): {conf.what}.")
+        out.append(f"- {md(conf.stock.title)} (`{conf.name}`, {conf.source}): {conf.stock.what}.")
     out += ["", "The columns:", ""]
     for r in matrix.columns:
         c = r.column
-        out.append(f"- {md(c.title)}: `mailharness check --example {c.configuration.example} --mta {c.mta}`; "
-                   f"{_release(c)}" + (f"; the nodes ran {md(r.nodes)}" if r.nodes else ""))
+        out.append(f"- {md(c.title)}: `mailharness {' '.join(c.check_arguments())}`; {_release(c)}"
+                   + (f"; the nodes ran {md(r.nodes)}" if r.nodes else ""))
     return [*out, ""]
 
 

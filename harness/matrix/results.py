@@ -1,5 +1,6 @@
-"""The verdicts of every column as one matrix: a row per requirement (in the order the suite lists them; a
-requirement added to suites/conformance/ is a row more), a cell per column, each N/A and NOT JUDGED reason and
+"""The verdicts of every column as one matrix: a row per requirement (the inbound ones first, then the outbound
+ones, each in the order the suite lists them; a requirement added to suites/conformance/ is a row more), a cell
+per column, each N/A and NOT JUDGED reason and
 each FAIL's evidence scrubbed of what changes from run to run (harness.matrix.scrub).
 
     result = column_result(column, records, examples="/path/to/examples")   # records: harness.matrix.collect.read
@@ -21,6 +22,7 @@ _HAPPENED_LINES = 15  # of the failure message: its first paragraph, at most the
 _EXCERPT_LINES = 50  # of a transcript
 _LOG_LINES = 15  # of the server's mail log, where the failure shows no transcript
 _LINE = 220  # characters a line of evidence keeps
+OUTBOUND = "outbound_"  # how the suite names the requirements of a server that sends (suites/conformance/)
 _TRANSCRIPT = re.compile(r"^\s*(?:[SC]: |\()")  # a transcript's lines: S: and C:, and its notes in parentheses
 
 
@@ -66,7 +68,9 @@ class ColumnResult:
 
 @dataclass(frozen=True)
 class Matrix:
-    """Every column's result, and the rows: every requirement any column ran, in the suite's order."""
+    """Every column's result, and the rows: every requirement any column ran, the inbound ones first (a reader
+    looks for rejections and bounces first), then the outbound ones (named outbound_...), each in the suite's
+    order."""
 
     columns: tuple[ColumnResult, ...]
     requirements: tuple[Requirement, ...] = field(default=())
@@ -77,12 +81,14 @@ class Matrix:
         for r in results:
             for req in r.requirements:
                 rows.setdefault(req.name, req)
-        return Matrix(tuple(results), tuple(rows.values()))
+        ordered = sorted(rows.values(), key=lambda req: req.name.startswith(OUTBOUND))  # stable: the suite's order
+        return Matrix(tuple(results), tuple(ordered))
 
 
-def column_result(column: Column, records: Sequence[dict[str, Any]], examples: str = "") -> ColumnResult:
+def column_result(column: Column, records: Sequence[dict[str, Any]], examples: str = "",
+                  folder: str = "") -> ColumnResult:
     """A column's records (harness.matrix.collect) as cells, scrubbed (`examples`: where the bundled examples are
-    on this machine, shown as examples/)."""
+    on this machine, shown as examples/; `folder`: the one its configuration's recipe made, shown as DIR)."""
     cells: dict[str, Cell] = {}
     reqs: list[Requirement] = []
     release = nodes = ""
@@ -96,8 +102,8 @@ def column_result(column: Column, records: Sequence[dict[str, Any]], examples: s
         verdict = str(rec["verdict"])
         evidence = None
         if verdict in ("FAIL", "ERROR"):
-            evidence = failure_evidence(rec, subnets, examples, qids)
-        reason = scrub(str(rec.get("reason", "")), subnets, examples, qids).strip()
+            evidence = failure_evidence(rec, subnets, examples, qids, folder)
+        reason = scrub(str(rec.get("reason", "")), subnets, examples, qids, folder).strip()
         if verdict == "ERROR" and evidence is not None:  # the harness's own failure: its first line is the reason
             reason, evidence = evidence.happened.splitlines()[0] if evidence.happened else "no message", None
         cells[name] = Cell(verdict, reason, evidence)
@@ -105,7 +111,7 @@ def column_result(column: Column, records: Sequence[dict[str, Any]], examples: s
 
 
 def failure_evidence(rec: dict[str, Any], subnets: Sequence[str], examples: str,
-                     queue_ids: Sequence[str] = ()) -> Evidence:
+                     queue_ids: Sequence[str] = (), folder: str = "") -> Evidence:
     """What happened (the failure message's first paragraph, without "AssertionError: "), and the first
     transcript the message shows; else the last transcript of the test; else the tail of the server's log."""
     lines = str(rec.get("message", "")).splitlines()
@@ -124,7 +130,7 @@ def failure_evidence(rec: dict[str, Any], subnets: Sequence[str], examples: str,
         excerpt, of = "\n".join(str(rec.get("log", "")).splitlines()[-_LOG_LINES:]), "mail log"
 
     def tidy(text: str) -> str:
-        return "\n".join(_cut(ln.rstrip()) for ln in scrub(text, subnets, examples, queue_ids).splitlines())
+        return "\n".join(_cut(ln.rstrip()) for ln in scrub(text, subnets, examples, queue_ids, folder).splitlines())
 
     return Evidence(tidy(textwrap.dedent("\n".join(happened))).strip("\n"), tidy(excerpt).strip("\n"),
                     of if excerpt else "")

@@ -4,7 +4,8 @@ configuration), several at a time, each saying when it ends.
     results = run_columns(columns, reports=Path("reports/matrix"), jobs=3)   # ColumnFailed if one could not run
 
 A column's check runs serially (one topology) with the plugin harness.matrix.collect; its output and HTML report
-stay in `reports` (KEY.txt, KEY.html). What the configurations name outside their folders is not read from this
+stay in `reports` (KEY.txt, KEY.html), and so does the folder a stock configuration's recipe made from the column's
+image (KEY.config: harness.matrix.stock). What the configurations name outside their folders is not read from this
 machine (MAILHARNESS_HOST_FILES=ignore), so that the matrix is the same wherever it runs.
 """
 
@@ -20,11 +21,15 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..engine import images
+from ..engine.base import BuildError
+from ..engine.docker import EngineUnavailable
 from ..errors import MailharnessError
 from ..mta import versions
 from . import collect
 from .columns import Column
 from .results import ColumnResult, column_result
+from .stock import StockError, materialize
 
 # `mailharness check`'s exit statuses that carry verdicts: 0 (nothing failed) and 1 (a requirement failed).
 _JUDGED = (0, 1)
@@ -52,18 +57,43 @@ class Ran:
 
 
 def check_command(column: Column, reports: Path) -> list[str]:
-    """The command line that runs `column`: check, serially, with the matrix's plugin and its own HTML report."""
-    return [sys.executable, "-m", "harness.cli", *column.check_arguments(),
+    """The command line that runs `column`: check, serially, with the matrix's plugin and its own HTML report (a
+    recipe's folder: `config_folder`)."""
+    return [sys.executable, "-m", "harness.cli", *column.check_arguments(str(config_folder(column, reports))),
             "--html", str(reports / f"{column.key}.html"), "-n0", "-pharness.matrix.collect",
             f"--mailharness-matrix={reports / column.key}"]
 
 
+def config_folder(column: Column, reports: Path) -> Path:
+    """Where the folder of a column whose configuration is a recipe is made (KEY.config in `reports`)."""
+    return (reports / f"{column.key}.config").resolve()
+
+
+def prepare(column: Column, reports: Path) -> str:
+    """Make the folder of a column whose configuration is a recipe, from the image of the column's release (built
+    when missing); "" for a bundled example. ColumnFailed (status 4, 3 without a Docker engine) when it cannot."""
+    conf = column.configuration
+    if not conf.stock.recipe:
+        return ""
+    folder = config_folder(column, reports)
+    try:
+        image = images.ensure((conf.kind,), versions={conf.kind: [column.version]})[images.key(conf.kind,
+                                                                                               column.version)]
+        materialize(conf.stock, conf.kind, image, folder)
+    except EngineUnavailable as exc:
+        raise ColumnFailed(f"{column.title}: {exc}", 3) from None
+    except (BuildError, StockError) as exc:
+        raise ColumnFailed(f"{column.title}: cannot make its configuration's folder: {exc}", 4) from None
+    return str(folder)
+
+
 def run_column(column: Column, reports: Path, examples: str, timeout: float = COLUMN_TIMEOUT) -> Ran:
-    """Run one column's check and read its verdicts; ColumnFailed, with the end of its output, when it gives
-    none, or when its server ran another release than the column names."""
+    """Make the column's folder (a recipe's), run its check and read its verdicts; ColumnFailed, with the end of
+    its output, when it gives none, or when its server ran another release than the column names."""
     reports.mkdir(parents=True, exist_ok=True)
     for old in reports.glob(f"{column.key}.*.jsonl"):
         old.unlink()
+    folder = prepare(column, reports)
     output = reports / f"{column.key}.txt"
     env = {**os.environ, "MAILHARNESS_HOST_FILES": "ignore"}
     t0 = time.monotonic()
@@ -80,7 +110,7 @@ def run_column(column: Column, reports: Path, examples: str, timeout: float = CO
         raise ColumnFailed(f"{column.title}: `mailharness check` exited {status} with "
                            f"{len(records)} verdict(s), expected 0 or 1 with a verdict per requirement; its output "
                            f"({output}) ends:\n{_tail(output)}", status if status in (3, 4) else 1)
-    result = column_result(column, records, examples)
+    result = column_result(column, records, examples, folder)
     expected = versions.label(column.configuration.kind, column.version)
     if result.release != expected:
         raise ColumnFailed(f"{column.title}: expected the server under test to run {expected}; it ran "
@@ -120,7 +150,8 @@ def run_columns(columns: Sequence[Column], reports: Path, jobs: int, examples: s
 
 
 def _started(column: Column, reports: Path, examples: str, say: Callable[[str], None]) -> Ran:
-    say(f"matrix: {column.title}: mailharness {' '.join(column.check_arguments())}")
+    arguments = column.check_arguments(str(config_folder(column, reports)))
+    say(f"matrix: {column.title}: mailharness {' '.join(arguments)}")
     return run_column(column, reports, examples)
 
 

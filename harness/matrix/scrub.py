@@ -1,7 +1,8 @@
 """What differs from one run of the same check to the next, taken out of the text the matrix shows, so that a fresh
 run reproduces the committed file byte for byte: the topology's subnet (random per run), queue ids, times and
 dates, process ids, client ports, the harness's random tokens (message ids, topology and container ids), temporary
-paths, and where the bundled examples are on this machine. Each rule says what it stands for in its place.
+paths, where the bundled examples are on this machine, and the folder a stock configuration's recipe made (DIR).
+Each rule says what it stands for in its place.
 
     scrub(text, subnets=["10.75.127.0/24"], examples="/work/repo/examples", queue_ids=["C88AB2ED3DD"])
 
@@ -43,14 +44,18 @@ RULES: tuple[tuple[re.Pattern[str], str], ...] = (
 )
 
 
-def scrub(text: str, subnets: Iterable[str] = (), examples: str = "", queue_ids: Iterable[str] = ()) -> str:
+def scrub(text: str, subnets: Iterable[str] = (), examples: str = "", queue_ids: Iterable[str] = (),
+          folder: str = "") -> str:
     """`text` without what changes from run to run: each subnet's prefix becomes 10.X.Y. (the nodes' own host
     numbers stay: they are the harness's, the same in every run), `examples` (the bundled examples' folder)
-    becomes examples, each of `queue_ids` <queue id>, then RULES."""
+    becomes examples, `folder` (the one a stock configuration's recipe made) DIR, each of `queue_ids` <queue id>,
+    then RULES."""
     for subnet in subnets:
         prefix = subnet.split("/")[0].rsplit(".", 1)[0] + "."
         if prefix.count(".") == 3:
             text = re.sub(re.escape(prefix) + r"(?=\d)", "10.X.Y.", text)
+    if folder:
+        text = text.replace(folder.rstrip("/"), "DIR")
     if examples:
         text = text.replace(examples.rstrip("/"), "examples")
     for qid in sorted({q for q in queue_ids if q}, key=len, reverse=True):

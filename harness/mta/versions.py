@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from ..errors import UsageError
 from .exim import releases as _exim
 from .postfix import releases as _postfix
+from .stock import Stock
 
 
 @dataclass(frozen=True)
@@ -42,11 +43,11 @@ def releases(kind: str = "postfix") -> dict[str, Release]:
     return {v: Release(kind, v, suite, _BASES[kind]) for v, suite in table.items()}
 
 
-def stock(kind: str = "postfix") -> dict[str, str]:
-    """The stock configurations of MTA `kind`, as bundled examples: example name -> what it is (`mailharness
-    matrix` runs each on every release)."""
+def stock(kind: str = "postfix") -> tuple[Stock, ...]:
+    """The stock configurations of MTA `kind` (harness.mta.stock: a bundled example or a recipe that makes the
+    folder from the release's image), as its package lists them; `mailharness matrix` runs each on every release."""
     _table(kind)
-    return dict(_STOCK[kind])
+    return tuple(_STOCK[kind])
 
 
 def default_version(kind: str = "postfix") -> str:

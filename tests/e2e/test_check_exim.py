@@ -12,6 +12,8 @@ from pathlib import Path
 import pytest
 
 from harness.engine import images
+from harness.matrix.stock import materialize
+from harness.mta import versions
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 # A correct Exim configuration: every inbound requirement passes but the quota one (the harness sets no quota in
@@ -64,18 +66,13 @@ def test_accepting_unknown_recipients_fails_the_backscatter_requirements(tmp_pat
 @pytest.fixture(scope="module")
 def stock(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """Exim's own default configure, as Debian ships it with Exim, and Debian's internet site (Debian's own
-    template: the folder has only update-exim4.conf.conf), both from the default Exim image."""
+    template: the folder has only update-exim4.conf.conf and mailname), both made from the default Exim image by
+    the recipes of the matrix's columns (harness.mta.exim.releases.STOCK)."""
     image = images.ensure(("exim",), versions={"exim": [""]})["exim"]
     root = tmp_path_factory.mktemp("stock")
-    (root / "exim").mkdir()
-    (root / "exim" / "configure").write_text(subprocess.run(
-        ["docker", "run", "--rm", "--entrypoint", "cat", image, "/usr/share/doc/exim4-base/examples/example.conf"],
-        capture_output=True, text=True, check=True).stdout)
-    (root / "debian").mkdir()
-    settings = (EXAMPLES / "exim-debian" / "update-exim4.conf.conf").read_text()
-    (root / "debian" / "update-exim4.conf.conf").write_text(
-        settings.replace("dc_use_split_config='true'", "dc_use_split_config='false'"))
-    return {"exim": root / "exim", "debian": root / "debian"}
+    recipes = {s.name: s for s in versions.stock("exim")}
+    return {"exim": materialize(recipes["exim-stock-default"], "exim", image, root / "exim"),
+            "debian": materialize(recipes["exim-stock-debian"], "exim", image, root / "debian")}
 
 
 def test_exim_s_own_default_configure_never_fails(tmp_path: Path, stock: dict[str, Path]) -> None:
