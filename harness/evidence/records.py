@@ -13,10 +13,14 @@ Vocabulary shared by every reader:
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from ..smtp import Reply, Stage
+
+if TYPE_CHECKING:
+    from .events import LogEvent
 
 Outcome = Literal["refused", "timed out", "unreachable", "lost"]
 _HOST = re.compile(r"^(?P<host>[^\[\]\s]*)\[(?P<addr>[^\]]*)\](?::(?P<port>\d+))?$")
@@ -171,6 +175,21 @@ class Hold:
     line: str
     why: str
     """What the node said ("Frozen (delivery error message)", "placed on hold")."""
+
+
+def still_held(events: Sequence[LogEvent], node: str | None, read_hold: Callable[[LogEvent], Hold | None],
+               ends_hold: Callable[[LogEvent], bool]) -> list[Hold]:
+    """The holds an MTA's reader finds (`read_hold`) that no later line of the same message ended (`ends_hold`: a
+    release, or a removal), in the order of the log: each reader's `holds`, in its own MTA's words."""
+    held: dict[tuple[str, str], Hold] = {}
+    for e in events:
+        if node is not None and e.node != node:
+            continue
+        if (h := read_hold(e)) is not None:
+            held[(e.node, h.queue_id)] = h
+        elif e.queue_id and ends_hold(e):
+            held.pop((e.node, e.queue_id), None)
+    return sorted(held.values(), key=lambda h: h.seq)
 
 
 @dataclass(frozen=True)

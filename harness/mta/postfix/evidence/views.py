@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 from ....evidence.events import LogEvent
-from ....evidence.records import Hold, QueueEntry, TlsSession, split_host
+from ....evidence.records import Hold, QueueEntry, TlsSession, split_host, still_held
 from .lines import (
     Delivery,
     Expiry,
@@ -202,12 +202,4 @@ def queue_listing(text: str, node: str = "") -> list[QueueEntry]:
 
 def holds(events: Sequence[LogEvent], node: str | None = None) -> list[Hold]:
     """The messages set aside and not released since (nor removed: a removal ends a hold as well)."""
-    held: dict[tuple[str, str], Hold] = {}
-    for e in events:
-        if node is not None and e.node != node:
-            continue
-        if (h := read_hold(e)) is not None:
-            held[(e.node, h.queue_id)] = h
-        elif e.queue_id and (is_release(e) or is_removal(e)):
-            held.pop((e.node, e.queue_id), None)
-    return sorted(held.values(), key=lambda h: h.seq)
+    return still_held(events, node, read_hold, lambda e: is_release(e) or is_removal(e))
