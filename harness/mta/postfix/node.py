@@ -30,14 +30,20 @@ log = logging.getLogger("mailharness")
 _CHILDREN = ("for p in /proc/[0-9]*; do { read -r pid comm state ppid rest < $p/stat; } 2>/dev/null || continue; "
              "[ \"$ppid\" = 1 ] && [ \"$comm\" != '(mh-standins)' ] && echo $pid; done")
 # One round trip for a reload: the edit (its own shell, `set -e` as the caller wrote it), master's children listed,
-# `postfix reload`, then (a deadline: 5 s) until every daemon of before the reload is gone: an idle smtpd of before
-# the reload can still take the next connection, with the old configuration, in the few milliseconds before it
-# notices the reload and exits. Exit 2: the edit failed; 3: Postfix refused (its words: `postfix` itself says
-# nothing on a pipe, postconf does); "left: PIDS": daemons still running at the deadline.
+# the reload, then (a deadline: 5 s) until every daemon of before the reload is gone: an idle smtpd of before the
+# reload can still take the next connection, with the old configuration, in the few milliseconds before it notices
+# the reload and exits. The reload is what `postfix reload` comes to, without the checks its script makes for an
+# administrator (four postconf runs, `master -t`, two postsuper runs: 50 ms and 60 ms of CPU a reload, most of a
+# fault's cost): main.cf read as every Postfix command reads it (postlog: a value Postfix cannot use is fatal here,
+# as it is for `postfix`, before master sees it), then SIGHUP to master (PID 1 in the node: entrypoint.sh and
+# user-config.sh exec it; its pid file otherwise). Exit 2: the edit failed; 3: Postfix refused (its words, and
+# postconf's); "left: PIDS": daemons still running at the deadline.
 _RELOAD = (f'edit=$1; shift; sh -c "$edit" edit "$@" || exit 2; before=$({_CHILDREN}); '
-           'touch -d "-1 min" /etc/postfix/*; out=$(postfix reload 2>&1) || '
+           'touch -d "-1 min" /etc/postfix/*; out=$(postlog -t postfix/mailharness "reload requested" 2>&1) || '
            '{ postconf -n 2>&1 >/dev/null | tail -n 5; echo "$out"; exit 3; }; '
            'case "$out" in *fatal*) echo "$out"; exit 3;; esac; '
+           'm=1; [ "$(cat /proc/1/comm)" = master ] || m=$(sed 1q "$(postconf -h queue_directory)/pid/master.pid"); '
+           'kill -HUP "$m" || exit 3; '
            'for i in $(seq 250); do n=0; for p in $before; do [ -d /proc/$p ] && n=$((n + 1)); done; '
            '[ $n = 0 ] && exit 0; sleep 0.02; done; left=""; for p in $before; do [ -d /proc/$p ] && '
            'left="$left $p"; done; echo "left:$left"')
