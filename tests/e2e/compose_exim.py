@@ -60,10 +60,18 @@ def value(option: str, raw: str) -> object:
         return int(m.group(1)) * _SIZES[m.group(2)]
     if option.startswith("hosts_") or option.endswith("_hosts"):
         return NO_HOST if raw in ("", "!*", ":") else EVERY_HOST if raw == "*" else raw
-    if option == "retry":
+    if option == "retry":  # "": a rule without times (the first temporary failure fails the address)
+        assert raw != "none", "exim -brt found no retry rule at all"
+        if not raw:
+            return ()
         kind, _, times = raw.partition(",")
         return (kind, *(seconds(t) for t in times.split(",")))
     return raw
+
+
+def _retry(lifetime: str) -> tuple[object, ...]:
+    """The retry rule's times for a message kept `lifetime`: every second until then; none for 0s."""
+    return ("F", seconds(lifetime), 1) if seconds(lifetime) else ()
 
 
 def options_of(f: F.Fault, node: str) -> dict[str, object]:
@@ -71,13 +79,13 @@ def options_of(f: F.Fault, node: str) -> dict[str, object]:
     if f.node != node:  # a host gone elsewhere: this node's client gives up on it sooner
         stage, t = client_timeout(f, node)
         return {_TIMEOUTS[stage]: seconds(t)} if stage else {}
-    if isinstance(f, F.DiskFull):  # retried every second for retry_for ("0s": at the first retry), then bounced
-        return {"retry": ("F", max(seconds(f.retry_for), 1), 1)}
+    if isinstance(f, F.DiskFull):  # retried every second for retry_for ("0s": no times, failed at once), then bounced
+        return {"retry": _retry(f.retry_for)}
     if isinstance(f, F.QueueFull):
         return {"check_spool_space": ABOVE_THE_SPOOL}
     if isinstance(f, F.QueueLifetime):  # one "delayed" DSN: its time, then a year (a list's last interval repeats)
         warn = seconds(f.delay_warning)
-        return {"retry": ("F", max(seconds(f.lifetime), 1), 1), "ignore_bounce_errors_after": seconds(f.lifetime),
+        return {"retry": _retry(f.lifetime), "ignore_bounce_errors_after": seconds(f.lifetime),
                 "delay_warning": (warn, seconds("52w")) if warn else ()}
     if isinstance(f, F.Down) and not f.whole_host:
         return {"local_interfaces": "127.0.0.1"}
@@ -126,7 +134,8 @@ def observe(world: MailTopology, node: str, kinds: dict[str, str]) -> Observatio
     n = world.node(node)
     transport = "|".join(TRANSPORT)
     script = (f"exim -bP {' '.join(MAIN)}; exim -bP transport remote_smtp | grep -E '^({transport}) '; "
-              "echo \"retry = $(exim -brt postmaster@store.example | grep -o 'F,[^;]*')\"; "
+              "r=$(exim -brt postmaster@store.example 2>&1); case \"$r\" in *'No retry rule'*) echo 'retry = none';; "
+              "*) echo \"retry = $(echo \"$r\" | grep -o 'F,[^;]*')\";; esac; "
               "echo \"spool = $(stat -f -c '%b %S' /var/spool/exim4)\"; "
               f"echo '--- mh'; for f in {MH}/*; do [ -f \"$f\" ] && echo \"== ${{f##*/}}\" && cat \"$f\"; done; "
               "echo '--- mail'; find /var/mail -mindepth 1 -printf '%y %s %p\\n'; "

@@ -228,7 +228,9 @@ def on_user_config(fault: F.Fault, changes: Changes) -> None:
 
 
 def retry_rule(lifetime: str) -> str:
-    """Exim's retry rule for a message kept `lifetime`: retried every second, then bounced ("0s": at the first
-    failure, as Postfix's maximal_queue_lifetime = 0)."""
+    """Exim's retry rule for a message kept `lifetime`: retried every second, then bounced. "0s": no times at all,
+    a rule that fails the address at its first temporary failure (Exim's spec, "Retry rules"), as Postfix's
+    maximal_queue_lifetime = 0 does (F,1s,1s would retry twice first: the time is exceeded only once a failure
+    comes more than 1 s after the first, at the third attempt with retries every second)."""
     t = exim_time(lifetime)
-    return "F,1s,1s" if re.fullmatch(r"0+[wdhms]", t) else f"F,{t},1s"
+    return "" if re.fullmatch(r"0+[wdhms]", t) else f"F,{t},1s"
