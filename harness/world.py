@@ -280,10 +280,14 @@ class MailTopology:
         before = self.events.mark()
         self._ledger.clear()
         self._tls.note((), self._name, before, self.events.mark())
-        in_parallel([n.reset for n in self.nodes.values()])
         # The previous test's last lines (and the reset's own, postsuper's "Deleted") may still be on their way
-        # through the container's log stream: the new test's evidence begins after them, not among them.
-        self.sync_logs()
+        # through the container's log stream: the new test's evidence begins after them, not among them. Each MTA
+        # node logs the barrier's token at the end of its reset, in the same command (sync_logs's barrier).
+        token, mark = uuid.uuid4().hex[:12], self.events.mark()
+        synced = [n for n in self.nodes.values() if isinstance(n, MtaNode) and n.alive]
+        in_parallel([functools.partial(n.reset, sync=token) if n in synced else n.reset
+                     for n in self.nodes.values()])
+        self._await_sync(synced, token, mark, 10.0)
         self.transcripts = []
         self.stories = []
         self.sent = []
@@ -447,6 +451,10 @@ class MailTopology:
         nodes = [n for n in self.nodes.values() if isinstance(n, MtaNode) and n.alive]
         mark = self.events.mark()
         in_parallel([functools.partial(n.exec, n.sync_command(token), check=False) for n in nodes])
+        self._await_sync(nodes, token, mark, timeout)
+
+    def _await_sync(self, nodes: list[MtaNode], token: str, mark: int, timeout: float) -> None:
+        """Until each node's log has shown the barrier's `token` (logged after `mark`)."""
         for n in nodes:
             self.events.wait(lambda e, n=n: e.node == n.name and e.program == SYNC_PROGRAM  # type: ignore[misc]
                              and e.text == token, timeout=timeout, since=mark, what=f"{n.name}'s log to catch up")

@@ -1,8 +1,10 @@
-"""The topology's own CA and each node's certificates (harness.pki): the script run with this host's openssl (the
-harness runs it in the mock-smtp image), each kind checked by openssl itself against the CA and the host name."""
+"""The topology's own CA and each node's certificates (harness.pki): the script run with this host's openssl (as the
+harness does when the host has one; the mock-smtp image's otherwise), each kind checked by openssl itself against
+the CA and the host name."""
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -71,3 +73,43 @@ def test_a_host_name_a_certificate_cannot_carry_gets_no_certificate() -> None:
         pki.script(hosts)
     made = pki.Pki(b"CA", {"edu": {"key.pem": b"K"}})
     assert made.files("bad") == {pki.CA_FILE: b"CA"}
+
+
+def test_made_on_the_host_without_the_engine_when_it_has_openssl(monkeypatch: pytest.MonkeyPatch) -> None:
+    if shutil.which("openssl") is None:
+        pytest.skip("openssl is not installed on this host (Debian: apt-get install openssl)")
+    monkeypatch.delenv("MAILHARNESS_PKI", raising=False)
+
+    def no_engine() -> None:
+        raise AssertionError("the host has openssl: no container may be started for the certificates")
+
+    monkeypatch.setattr(pki, "client", no_engine)
+    made = pki.make(HOSTS, "no-such-image", "t-host")
+    assert set(made.nodes) == set(HOSTS) and made.ca.startswith(b"-----BEGIN CERTIFICATE-----")
+
+
+def test_mailharness_pki_container_or_a_failing_host_openssl_goes_to_the_image(monkeypatch: pytest.MonkeyPatch,
+                                                                              tmp_path: Path) -> None:
+    """MAILHARNESS_PKI=container, or a host openssl that fails, leaves the certificates to the image's openssl."""
+    asked: list[str] = []
+
+    class Engine:
+        class containers:  # noqa: N801 (docker-py's attribute)
+            @staticmethod
+            def run(image: str, **kw: object) -> bytes:
+                asked.append(image)
+                raise RuntimeError("the container path was taken")
+
+    monkeypatch.setattr(pki, "client", Engine)
+    monkeypatch.setenv("MAILHARNESS_PKI", "container")
+    with pytest.raises(RuntimeError, match="container path"):
+        pki.make(HOSTS, "img:1", "t-env")
+    # an openssl on PATH that fails: the image's is used
+    fake = tmp_path / "openssl"
+    fake.write_text("#!/bin/sh\necho 'unknown option' >&2; exit 1\n")
+    fake.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{tmp_path}:{os.environ['PATH']}")
+    monkeypatch.delenv("MAILHARNESS_PKI")
+    with pytest.raises(RuntimeError, match="container path"):
+        pki.make(HOSTS, "img:2", "t-fail")
+    assert asked == ["img:1", "img:2"]

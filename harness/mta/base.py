@@ -20,6 +20,7 @@ Each MTA package (`harness.mta.postfix`) subclasses it; `harness.mta.node_class(
 from __future__ import annotations
 
 import abc
+import shlex
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
@@ -120,6 +121,17 @@ class MtaNode(Node, abc.ABC):
     @abc.abstractmethod
     def sync_command(self, token: str) -> list[str]:
         """A command that writes `token` to this node's mail log, as a line of program SYNC_PROGRAM."""
+
+    @abc.abstractmethod
+    def reset(self, *, sync: str = "") -> None:
+        """Back to the baseline between tests (queue, mailboxes, configuration); with `sync`, then that token
+        written to the log as sync_command writes it, in the same command (MailTopology.reset's barrier: one round
+        trip a node instead of two)."""
+
+    def then_sync(self, cmd: list[str], token: str) -> list[str]:
+        """`cmd`, then (once it succeeded, in the same command) this node's sync_command(token); `cmd` alone
+        without a token."""
+        return ["sh", "-c", f"{shlex.join(cmd)} && {shlex.join(self.sync_command(token))}"] if token else cmd
 
     @abc.abstractmethod
     def queue(self) -> list[QueueEntry]:

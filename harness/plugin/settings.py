@@ -39,6 +39,9 @@ ENVIRONMENT: dict[str, str] = {
     "MAILHARNESS_HOST_FILES": "use (default) or ignore: whether `mailharness check` takes the files a Postfix "
                               "configuration names outside its folder (/etc/mailname, /etc/aliases, TLS files) from "
                               "this host; with ignore, the image's own or made ones (`mailharness matrix` sets it)",
+    "MAILHARNESS_PKI": "container: make each topology's certificates with the openssl of the harness's mock-smtp "
+                       "image, even where this host has an openssl of its own (used by default: one container fewer "
+                       "a start)",
     "MAILHARNESS_BASE_ROUTE": "how `mailharness images build` gets each Debian base image: auto (default), pull or "
                               "offline (debootstrap; `images build --route`)",
     "MAILHARNESS_DEBIAN_MIRROR": "the Debian mirror URL the offline route's debootstrap uses (default: the host's apt "

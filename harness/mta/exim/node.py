@@ -104,10 +104,10 @@ class EximNode(MtaNode):
             raise ConfigRefused(f"{self.name}: Exim did not start ({why}):\n{out}")
 
     # -- between tests -------------------------------------------------------------------------------------------
-    def reset(self) -> None:
+    def reset(self, *, sync: str = "") -> None:
         """Queue emptied, retry hints forgotten, mailboxes cleared, configuration back to its baseline (the daemon
-        restarted when a file it reads only at its start had changed)."""
-        self._run_restarting(["/usr/local/bin/reset.sh"], "reset")
+        restarted when a file it reads only at its start had changed); then the token `sync` logged (MtaNode.reset)."""
+        self._run_restarting(self.then_sync(["/usr/local/bin/reset.sh"], sync), "reset")
         self.config_dirty = False
 
     def restore_config(self) -> None:

@@ -177,10 +177,11 @@ class PostfixNode(MtaNode):
             # halted, frozen or removed meanwhile, or the queue file is gone: Postfix's own 60 s delay stands
             log.debug("mailharness: %s: could not reschedule %s: %s", self.name, queue_id, exc)
 
-    def reset(self) -> None:
-        """Queue emptied, mailboxes cleared, configuration back to its baseline if a fault changed it."""
+    def reset(self, *, sync: str = "") -> None:
+        """Queue emptied, mailboxes cleared, configuration back to its baseline if a fault changed it (then the
+        token `sync` logged: MtaNode.reset)."""
         mark = self.events.mark()
-        self.exec(["/usr/local/bin/reset.sh", *(["--config"] if self.config_dirty else [])])
+        self.exec(self.then_sync(["/usr/local/bin/reset.sh", *(["--config"] if self.config_dirty else [])], sync))
         if self.config_dirty:
             self.wait_log("reload -- version", 10, mark, "configuration restored")
         self.config_dirty = False
