@@ -101,7 +101,7 @@ def test_mailharness_run_is_parallel_with_the_mock_group_on_one_worker(monkeypat
     from harness import cli
 
     monkeypatch.setattr(cli.os, "sched_getaffinity", lambda pid: {0, 1, 2}, raising=False)
-    assert cli._workers([]) == ["-n", "3", "--dist", "loadgroup"]
+    assert cli._workers([]) == ["-n", "4", "--dist", "loadgroup"], "a worker a core, and one more"
     assert cli._workers(["-n", "0"]) == [], "the caller's choice stands"
     monkeypatch.setattr(cli.os, "sched_getaffinity", lambda pid: {0}, raising=False)
     assert cli._workers([]) == []

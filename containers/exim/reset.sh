@@ -14,6 +14,11 @@ spool=/var/spool/exim4
 mode=${1:-}
 
 restore_files() {  # prints "restart" when a file Exim reads only at its start changed
+  # Nothing changed (most resets): one diff and one cmp say so, instead of a cmp a file (10 ms a reset).
+  if diff -rq -x baseline $mh/baseline $mh >/dev/null 2>&1 &&
+     cmp -s /etc/exim4/baseline/exim4.conf /etc/exim4/exim4.conf; then
+    return 0
+  fi
   changed=""
   for b in $mh/baseline/*; do
     f=$mh/${b##*/}
