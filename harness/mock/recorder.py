@@ -185,17 +185,19 @@ class Recorder:
                 live.message_ids.append(message.id)
             if self._keep:
                 self._messages.append(message)
-            rcpts = ",".join(f"<{a}>" for a in message.recipients)
-            self._say(
-                f"session {message.session_id} message {message.id} from <{message.mail_from}> "
-                f"to {rcpts or '(none)'} {len(message.data)} bytes"
-            )
+            # The sinks first (the spool's files), then the line: whoever waits on the line (MockNode.wait_for_messages)
+            # reads the spool next, and must find the message there (seen missing under load when the line came first).
             for sink in self._sinks:
                 try:
                     sink.message_received(message)
                 except Exception as e:  # a broken sink must not break the SMTP dialogue (logged with traceback)
                     _logger.exception("mock: sink failed")
                     self._say(f"sink {type(sink).__name__} failed: {e}")
+            rcpts = ",".join(f"<{a}>" for a in message.recipients)
+            self._say(
+                f"session {message.session_id} message {message.id} from <{message.mail_from}> "
+                f"to {rcpts or '(none)'} {len(message.data)} bytes"
+            )
             if live is not None:
                 self._publish(live)
             else:

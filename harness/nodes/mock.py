@@ -17,7 +17,7 @@ from ..faults.changes import File, NodeWant
 from ..mock import MessageRecord, Script, SessionRecord, Spool, read_spool
 from ..mock.tls import FAULTS_DIR
 from ..topology import NodeSpec
-from .base import Node, Placement
+from .base import Node, NodeError, Placement
 
 _MESSAGE = re.compile(r"^session \d+ message \d+-\d+ from ")
 SCRIPT_PATH = "/etc/mock/script.json"
@@ -79,7 +79,11 @@ class MockNode(Node):
                 timeout=max(0.0, deadline - time.monotonic()), since=pos,
                 what=f"{n} message(s) at the mock {self.name} ({seen} so far)")
             pos, seen = ev.seq + 1, seen + 1
-        return self.messages[-n:] if len(self.messages) >= n else self.messages
+        messages = self.messages
+        if len(messages) < n:  # the mock writes its spool before it logs the message (harness.mock.recorder)
+            raise NodeError(f"the mock {self.name} logged {n} message(s) since the mark, but its spool holds "
+                            f"{len(messages)}: {[m.id for m in messages]}")
+        return messages[-n:]
 
     # -- faults (harness.faults.ledger) --------------------------------------------------------------------
     def converge(self, want: NodeWant) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import smtplib
 import socket
 import tarfile
@@ -124,3 +125,20 @@ def test_undecodable_address_bytes_survive_the_spool(start_mock: StartMock, tmp_
     assert msg.mail_from == "\udcff\udcfe@s.example"  # surrogate escapes keep the original bytes
     back = read_spool(tmp_path)
     assert back.messages == mock.messages and back.sessions == mock.sessions
+
+
+def test_a_message_is_in_the_spool_before_its_line_is_logged(start_mock: StartMock, tmp_path: Path) -> None:
+    """MockNode.wait_for_messages waits on the line, then reads the spool: the spool must already hold the message
+    when its line is said (it did not, under load, when the line came first)."""
+    spool = tmp_path / "spool"
+    found: list[tuple[str, int]] = []
+
+    def log(line: str) -> None:
+        if re.match(r"session \d+ message \d+-\d+ from ", line):
+            found.append((line, len(read_spool(spool).messages)))
+
+    mock = start_mock(Script(), spool=spool, log=log)
+    send(mock, "a@s.example", "b@r.example")
+    send(mock, "c@s.example", "d@r.example")
+    mock.wait_for_sessions(2)
+    assert [n for _, n in found] == [1, 2], found
