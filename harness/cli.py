@@ -123,9 +123,29 @@ def _down(args: argparse.Namespace) -> int:
 
 # The CLI imported the harness (and faker) before pytest starts: nothing to rewrite there, nothing to warn about.
 _QUIET = ["-p", "no:cacheprovider", "-W", "ignore::pytest.PytestAssertRewriteWarning"]
-# Installed pytest plugins the bundled suites do not use: each costs every pytest process (the main one and each
-# xdist worker) its import before the first test (hypothesis's 0.8 s, faker's 0.7 s on the 2-core reference).
-_UNUSED_PLUGINS = ["-p", "no:hypothesispytest", "-p", "no:faker", "-p", "no:smtpd"]
+# The bundled suites' pytest loads the plugins they use, named (the harness's and xdist), and no other installed one
+# (PYTEST_DISABLE_PLUGIN_AUTOLOAD: `_bundled_pytest`; `-p NAME` loads another). Autoloaded plugins cost every pytest
+# process (the main one and each xdist worker) their import, and pytest marks every module of their distributions
+# for assertion rewriting: faker's hundreds of modules, and the harness's, were parsed and rewritten in each process
+# as they were imported, since nothing may cache the result where PYTHONDONTWRITEBYTECODE is set (CI, containers):
+# 3.5 s of CPU in a main job of 80 scenarios on the 2-core reference.
+_PLUGINS = ["-p", "harness.plugin", "-p", "xdist.plugin"]
+
+
+def _bundled_pytest(args: list[str]) -> int:
+    """pytest.main over the bundled suites with only the plugins they use (_PLUGINS); the xdist workers inherit
+    the environment that says so."""
+    import pytest
+
+    before = os.environ.get("PYTEST_DISABLE_PLUGIN_AUTOLOAD")
+    os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
+    try:
+        return int(pytest.main([*_PLUGINS, *args]))
+    finally:  # as it was: a caller in the same process (a test) runs its own pytest afterwards
+        if before is None:
+            del os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"]
+        else:
+            os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = before
 
 
 def _suites() -> Path:
@@ -177,10 +197,8 @@ def _workers(rest: list[str]) -> list[str]:
 
 
 def _run(args: argparse.Namespace, rest: list[str]) -> int:
-    import pytest
-
-    code = int(pytest.main([str(_suites()), *_QUIET, *_UNUSED_PLUGINS, "--mailharness-summary", "-q",
-                            *_workers(rest), *_report_opts(args, rest), *_mta_opts(args), *rest]))
+    code = _bundled_pytest([str(_suites()), *_QUIET, "--mailharness-summary", "-q",
+                            *_workers(rest), *_report_opts(args, rest), *_mta_opts(args), *rest])
     _say_junit(args)
     return code
 
@@ -192,8 +210,6 @@ def _mta_opts(args: argparse.Namespace) -> list[str]:
 
 def _check(args: argparse.Namespace, rest: list[str]) -> int:
     """The conformance suite against a configuration directory: one command, one verdict per requirement."""
-    import pytest
-
     from .bundled import NotBundled
     from .errors import UsageError
     from .mta.facts import ProbeError
@@ -220,8 +236,8 @@ def _check(args: argparse.Namespace, rest: list[str]) -> int:
     print(f"mailharness check: {first}")
     for line in more:
         print(line)
-    code = int(pytest.main([str(_suites() / "conformance"), *_QUIET, *_UNUSED_PLUGINS, "--mailharness-summary",
-                            "-q", "--tb=short", *user.pytest_options(), *_report_opts(args, rest), *rest]))
+    code = _bundled_pytest([str(_suites() / "conformance"), *_QUIET, "--mailharness-summary",
+                            "-q", "--tb=short", *user.pytest_options(), *_report_opts(args, rest), *rest])
     _say_junit(args)
     return code
 
