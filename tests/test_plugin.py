@@ -169,3 +169,46 @@ def test_an_expected_failure_says_xfail_and_the_departure_it_shows(pytester: pyt
         "(seen: Original-Envelope-Id: a+2Bb)" in out
     assert "conforms now: RFC 3461 s6.3 (a): ENVID decoded" in out
     assert "0 passed, 1 failed, 1 expected failure(s) (known departures)" in out
+
+
+def test_mail_fault_empties_the_queues_before_it_undoes_the_faults(pytester: pytest.Pytester) -> None:
+    """A message a fault held back (a 451, a TLS policy) must not go out once the fault is undone at the test's end:
+    the queues are emptied first (MailTopology.drop_queues), as a reset does before it clears the faults."""
+    pytester.makeconftest("""
+        import pytest
+
+        CALLS = []
+
+        class World:
+            def apply(self, *faults):
+                CALLS.append(("apply", faults))
+                return lambda: CALLS.append(("undo", faults))
+
+            def drop_queues(self):
+                CALLS.append(("drop_queues", ()))
+
+        @pytest.fixture
+        def mail_topology():
+            return World()
+
+        @pytest.fixture
+        def calls():
+            return CALLS
+    """)
+    pytester.makepyfile("""
+        def test_a(mail_fault):
+            mail_fault("one")
+            mail_fault("two")
+
+        def test_b(calls):
+            assert calls == [("apply", ("one",)), ("apply", ("two",)), ("drop_queues", ()),
+                             ("undo", ("two",)), ("undo", ("one",))]
+
+        def test_c(mail_fault, calls):
+            pass  # no fault applied: nothing emptied
+
+        def test_d(calls):
+            assert [c for c, _ in calls].count("drop_queues") == 1
+    """)
+    r = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-p", "no:xdist")
+    r.assert_outcomes(passed=4)

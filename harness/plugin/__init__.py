@@ -243,13 +243,16 @@ def mail_topology(_mailharness_world: MailTopology, request: pytest.FixtureReque
 @pytest.fixture
 def mail_fault(mail_topology: MailTopology) -> Generator[FaultApplier]:
     """Apply faults to the default topology for the rest of the test: `mail_fault(DiskFull("library"))`.
-    They are removed when the test ends (and by the next reset in any case). Annotate with `FaultApplier`."""
+    They are removed when the test ends, the queues emptied first (MailTopology.drop_queues: what a fault held back
+    must not go out once it is undone), and by the next reset in any case. Annotate with `FaultApplier`."""
     removes: list[Callable[[], None]] = []
 
     def apply(*faults: Fault) -> None:  # together: each node they touch is changed once
         removes.append(mail_topology.apply(*faults))
 
     yield apply
+    if removes:  # the queues first: what a fault held back must not go out once it is undone (drop_queues)
+        mail_topology.drop_queues()
     for remove in reversed(removes):
         remove()
 
