@@ -298,8 +298,7 @@ class MailTopology:
         """Throw away what every MTA node's queue holds (and the deliveries under way). Before faults are undone
         at a test's end (the mail_fault fixture) as before a reset: a message a fault held back would otherwise go
         out under the restored configuration and land in the next test (seen: a message a 451 had kept at library
-        reached edu as the next test's reset emptied edu's queue, whose cleanup gave up on it, and master stopped
-        edu's cleanup service for a minute)."""
+        reached edu while the next test's reset emptied edu's queue, and edu stopped taking mail for a minute)."""
         in_parallel([n.drop_queue for n in self.nodes.values() if isinstance(n, MtaNode) and n.alive])
 
     def keep(self) -> None:
