@@ -33,8 +33,8 @@ _CHILDREN = ("for p in /proc/[0-9]*; do { read -r pid comm state ppid rest < $p/
 # the reload, then (a deadline: 5 s) until every daemon of before the reload is gone: an idle smtpd of before the
 # reload can still take the next connection, with the old configuration, in the few milliseconds before it notices
 # the reload and exits. The reload is what `postfix reload` comes to, without the checks its script makes for an
-# administrator (four postconf runs, `master -t`, two postsuper runs: 50 ms and 60 ms of CPU a reload, most of a
-# fault's cost): main.cf read as every Postfix command reads it (postlog: a value Postfix cannot use is fatal here,
+# administrator (four postconf runs, `master -t`, two postsuper runs: 50 ms a reload and 60 ms of CPU, the most of
+# a fault's cost): main.cf read as every Postfix command reads it (postlog: a value Postfix cannot use is fatal here,
 # as it is for `postfix`, before master sees it), then SIGHUP to master (PID 1 in the node: entrypoint.sh and
 # user-config.sh exec it; its pid file otherwise). Exit 2: the edit failed; 3: Postfix refused (its words, and
 # postconf's); "left: PIDS": daemons still running at the deadline.
