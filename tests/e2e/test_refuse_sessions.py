@@ -61,8 +61,11 @@ def test_a_message_deferred_by_a_refusal_goes_over_the_same_cached_connection_on
     """store retries every second over its cached connection to edu: the smtpd that refused serves it, and
     accepts the message once the refusal is removed."""
     store = mail_topology.postfix("store")
-    # Cached for every delivery to edu, and kept while idle for longer than the test can take.
-    store.postconf({"smtp_connection_cache_destinations": "example.edu", "smtp_connection_cache_time_limit": "60s"})
+    # Cached for every delivery to edu, and kept while idle for longer than the test can take: scache(8) caps every
+    # connection's time to live at connection_cache_ttl_limit (2 s by default), which a retry can come after (qmgr
+    # scans the deferred queue every second: the retry came 2 s after the deferral once, over a new connection).
+    store.postconf({"smtp_connection_cache_destinations": "example.edu", "smtp_connection_cache_time_limit": "60s",
+                    "connection_cache_ttl_limit": "60s"})
     undo = mail_topology.apply(Refuse("edu", ADDRESS, "451 4.7.1 later"))
     mark = mail_topology.events.mark()
     mail_topology.send("jack@store.example", ADDRESS)
