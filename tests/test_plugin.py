@@ -97,6 +97,28 @@ def test_tests_on_the_mock_topology_form_one_xdist_group(pytester: pytest.Pytest
     assert "test_plain@" not in r.stdout.str()
 
 
+def test_the_mock_group_holds_with_the_plugins_mailharness_run_names(pytester: pytest.Pytester,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """`mailharness run` turns plugin autoloading off and names xdist's plugin as "xdist.plugin" (cli._PLUGINS):
+    the group must hold there too (it did not: every worker started the mock topology, 4 s of a 27 s run)."""
+    from harness import cli
+
+    pytester.makeconftest("""
+        import pytest
+
+        @pytest.fixture
+        def mail_topology_with_mock():
+            return None
+    """)
+    pytester.makepyfile("""
+        def test_on_mock(mail_topology_with_mock):
+            pass
+    """)
+    monkeypatch.setenv("PYTEST_DISABLE_PLUGIN_AUTOLOAD", "1")
+    r = pytester.runpytest_subprocess(*cli._PLUGINS, "-n", "2", "--dist", "loadgroup", "-v", "-p", "no:cacheprovider")
+    r.stdout.fnmatch_lines(["*PASSED*test_on_mock@mailharness-mock*"])
+
+
 def test_mailharness_run_is_parallel_with_the_mock_group_on_one_worker(monkeypatch: pytest.MonkeyPatch) -> None:
     from harness import cli
 

@@ -128,11 +128,16 @@ def pytest_configure(config: pytest.Config) -> None:
         config.pluginmanager.register(config.stash[_REPORT], "mailharness-report")
 
 
+# xdist's plugin as pytest names it: "xdist" when loaded by its entry point, "xdist.plugin" when named with -p
+# (`mailharness run` and `check`, which turn autoloading off: harness.cli._PLUGINS)
+_XDIST = ("xdist", "xdist.plugin")
+
+
 @pytest.hookimpl(tryfirst=True)  # before xdist's own, which reads the groups (on each worker, once collected)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """The tests on the topology with a mock next hop form one pytest-xdist group: under `--dist loadgroup` (what
     `mailharness run` uses) one worker starts that topology, instead of every worker starting its own."""
-    if not config.pluginmanager.hasplugin("xdist"):
+    if not any(config.pluginmanager.hasplugin(name) for name in _XDIST):
         return
     for item in items:
         if "mail_topology_with_mock" in getattr(item, "fixturenames", ()):
