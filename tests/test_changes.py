@@ -3,6 +3,8 @@ gives the state a plain replay of the still-applied changes gives, and undoing e
 
 from __future__ import annotations
 
+import base64
+
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -164,3 +166,27 @@ def test_a_refusal_is_indexed_in_place_without_a_reload_and_undone_the_same_way(
     assert how == "reload" and script.index("postmap lmdb:/etc/postfix/refuse") < script.index("postconf -e")
     writer.converge(want([TableLine("edu", "aliases", "jill a@b")])[0]["edu"])
     assert node.runs[3][0] == "reload"
+
+
+def test_a_tls_policy_replaces_its_index_without_a_reload_and_a_level_set_again_holds() -> None:
+    # The smtp client caches each next hop's policy for its life: the index is built beside the old one and renamed
+    # over it, so a client holding the old one restarts before its next delivery (no reload of the whole node).
+    node = _Node()
+    writer = ConfigWriter(node)
+    encrypt, verify = (TableLine("edu", "tls_policy", f"store.example {level}") for level in ("encrypt", "verify"))
+    writer.converge(want([encrypt])[0]["edu"])
+    (how, script), = node.runs
+    assert how == "exec", "a policy needs no reload"
+    lines = script.splitlines()
+    assert lines[-3:] == ["postmap lmdb:/etc/postfix/tls_policy.mh-new",
+                          "mv -f /etc/postfix/tls_policy.mh-new.lmdb /etc/postfix/tls_policy.lmdb",
+                          "mv -f /etc/postfix/tls_policy.mh-new /etc/postfix/tls_policy"]
+    assert base64.b64decode(lines[-4].split("'")[1]) == b"store.example encrypt\n"
+    writer.converge(want([encrypt, verify])[0]["edu"])
+    assert base64.b64decode(node.runs[1][1].splitlines()[-4].split("'")[1]) == b"store.example verify\n", \
+        "the level applied last holds, as a parameter set twice would"
+    writer.converge(want([verify, encrypt])[0]["edu"])
+    assert base64.b64decode(node.runs[2][1].splitlines()[-4].split("'")[1]) == b"store.example encrypt\n"
+    writer.converge(NodeWant())
+    assert node.runs[3][0] == "exec" and base64.b64decode(node.runs[3][1].splitlines()[-4].split("'")[1]) == b""
+    assert not writer.changed

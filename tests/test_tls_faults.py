@@ -3,11 +3,14 @@ node, and that undoing one restores exactly what it changed; no Docker (stand-in
 
 from __future__ import annotations
 
+import dataclasses
+from pathlib import Path
+
 import pytest
 
 from harness import BadCertificate, NoStartTLS, QueueLifetime, SaslLogin, TlsPolicy
 from harness.faults import FaultError
-from harness.faults.changes import File, NodeWant, Param, want
+from harness.faults.changes import File, NodeWant, Param, TableLine, want
 from harness.faults.interpret import changes_for
 from harness.mock.tls import CERTIFICATE, FAULTS_DIR, STARTTLS_OFF
 from harness.mta.exim import faults as X
@@ -22,6 +25,11 @@ from .fakes import NodeTable
 class _Postfix:
     name, domain = "library", "library.example"
     spec = NodeSpec("library", "library.example")
+    tls_policy_keys: tuple[str, ...] = ()  # a user's configuration: no policy table of the harness's
+
+
+class _PostfixImage(_Postfix):
+    tls_policy_keys: tuple[str, ...] = ("store.example", "[backend.corp.example]", "[relay.example]:587")
 
 
 def test_on_postfix_each_is_one_parameter() -> None:
@@ -33,6 +41,13 @@ def test_on_postfix_each_is_one_parameter() -> None:
         Param("library", "smtpd_tls_security_level", "none"),)
     assert P.changes_for(BadCertificate("library", "untrusted"), n) == (
         Param("library", "smtpd_tls_cert_file", "/etc/mailharness/tls/untrusted.crt"),)
+
+
+def test_on_the_image_s_postfix_a_policy_is_its_level_for_every_next_hop_in_the_policy_table() -> None:
+    assert P.changes_for(TlsPolicy("library", "encrypt"), _PostfixImage()) == (
+        TableLine("library", "tls_policy", "store.example encrypt"),
+        TableLine("library", "tls_policy", "[backend.corp.example] encrypt"),
+        TableLine("library", "tls_policy", "[relay.example]:587 encrypt"))
 
 
 def test_on_exim_each_is_a_macro_and_secure_is_refused_with_what_exim_supports() -> None:
@@ -132,3 +147,24 @@ def test_the_tls_faults_and_the_login_are_the_baseline_s_macros_not_a_user_s_con
         with pytest.raises(FaultError, match="not on a user's Exim configuration: its own TLS settings"):
             X.on_user_config(fault, X.changes_for(fault, n))
     X.on_user_config(QueueLifetime("library"), X.changes_for(QueueLifetime("library"), n))  # read through its own
+
+
+def test_a_postfix_node_names_its_next_hops_as_its_policy_table_keys_and_none_on_a_user_s_configuration(
+        tmp_path: Path) -> None:
+    """The keys TlsPolicy writes (PostfixNode.tls_policy_keys): the topology's other domains (by their MX), [host]
+    for a route, the relayhost as written; none where the node's TLS policy table is not the image's."""
+    from harness.evidence.events import EventLog
+    from harness.mta.postfix.node import PostfixNode
+    from harness.nodes.base import Placement
+    from harness.topology import TopologySpec
+
+    place = Placement("t", "n", "10.0.0.0/24", "10.0.0.2", "10.0.0.9", EventLog())
+    gateway = NodeSpec("gateway", "gw.example", other_domains=("corp.example",), routes={"corp.example": "mx.corp"},
+                       relayhost="[relay.example]:587")
+    topology = TopologySpec(name="t", nodes=(gateway, NodeSpec("shop", "shop.example")))
+    assert PostfixNode(gateway, topology, "img", place).tls_policy_keys == (
+        "shop.example", "[mx.corp]", "[relay.example]:587")
+    own = dataclasses.replace(gateway, main_cf={"smtp_tls_policy_maps": "hash:/etc/postfix/mine"})
+    assert PostfixNode(own, topology, "img", place).tls_policy_keys == ()
+    users = dataclasses.replace(gateway, config_dir=str(tmp_path))
+    assert PostfixNode(users, topology, "img", place).tls_policy_keys == ()

@@ -42,6 +42,7 @@ fi
 : > $cf/aliases
 : > $cf/refuse
 : > $cf/virtual
+: > $cf/tls_policy
 uid=2000
 for u in ${MH_USERS}; do
   echo "$u OK" >> $cf/local_recipients
@@ -73,7 +74,8 @@ touch -d '-1 min' $cf/* 2>/dev/null || true
 # the baseline: whoever restores the text rebuilds the index with postmap, which updates it in place in one LMDB
 # transaction, where a copy over the file would change it under the smtpd processes reading it.
 postmap lmdb:$cf/refuse && touch -d '-1 min' $cf/refuse.lmdb
-cp -p $cf/main.cf $cf/master.cf $cf/local_recipients $cf/aliases $cf/refuse $cf/virtual $cf/transport \
+postmap lmdb:$cf/tls_policy && touch -d '-1 min' $cf/tls_policy.lmdb
+cp -p $cf/main.cf $cf/master.cf $cf/local_recipients $cf/aliases $cf/refuse $cf/virtual $cf/transport $cf/tls_policy \
   $cf/topology_only.regexp $cf/baseline/
 # master in init mode (PID 1) directly: `postfix start-fg` would spend ~0.2 s on checks the image build did.
 exec /usr/lib/postfix/sbin/master -i

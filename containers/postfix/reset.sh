@@ -26,6 +26,7 @@ if [ "${1:-}" = "--config" ]; then
   # The refusals' index from its restored text (entrypoint.sh: the baseline holds the text only; postmap waits for
   # a main.cf changed within the last second, hence after the touch).
   [ -f /etc/postfix/refuse ] && postmap lmdb:/etc/postfix/refuse && touch -d '-1 min' /etc/postfix/refuse.lmdb
+  [ ! -d /etc/mailharness-user ] && [ -f /etc/postfix/tls_policy ] && postmap lmdb:/etc/postfix/tls_policy && touch -d '-1 min' /etc/postfix/tls_policy.lmdb
   # What `postfix reload` comes to (harness.mta.postfix.node's _RELOAD says why not the command itself): master
   # is PID 1 here.
   kill -HUP 1

@@ -13,7 +13,7 @@ PARAMS = ("maximal_queue_lifetime", "bounce_queue_lifetime", "delay_warning_time
           "local_recipient_maps", "mail_spool_directory", "mailbox_size_limit", "message_size_limit",
           "bounce_size_limit", "smtp_connect_timeout", "smtp_helo_timeout", "smtp_tls_security_level",
           "smtpd_tls_security_level", "smtpd_tls_cert_file")
-TABLES = ("local_recipients", "aliases", "virtual", "refuse")
+TABLES = ("local_recipients", "aliases", "virtual", "refuse", "tls_policy")
 _TIMEOUTS = {"connect": "smtp_connect_timeout", "greeting": "smtp_helo_timeout"}
 FILES = ("/var/mail/.mh-fill", "/var/mail/jill/.forward", "/var/spool/mh-mbox/jill", "/var/spool/mh-mbox")
 
@@ -42,8 +42,6 @@ def params_of(f: F.Fault, node: str) -> dict[str, str]:
     if isinstance(f, F.QueueLifetime):
         return {"maximal_queue_lifetime": f.lifetime, "bounce_queue_lifetime": f.lifetime,
                 "delay_warning_time": f.delay_warning}
-    if isinstance(f, F.TlsPolicy):
-        return {"smtp_tls_security_level": f.level}
     if isinstance(f, F.NoStartTLS):
         return {"smtpd_tls_security_level": "none"}
     if isinstance(f, F.BadCertificate):
@@ -76,6 +74,7 @@ def observe(world: MailTopology, node: str, kinds: dict[str, str]) -> Observatio
     script = (f"postconf -h {' '.join(PARAMS)}; echo '--- tables'; "
               + "".join(f"echo '== {t}'; cat /etc/postfix/{t}; " for t in TABLES)
               + "echo '== refuse.lmdb'; postmap -s lmdb:/etc/postfix/refuse; "
+              + "echo '== tls_policy.lmdb'; postmap -s lmdb:/etc/postfix/tls_policy; "
               + "echo '--- master'; postconf -M smtp/inet 2>/dev/null; echo '--- files'; "
               + "".join(f"[ -e {p} ] && echo \"{p} $(stat -c %s {p}) $(head -c 60 {p} 2>/dev/null | tr -d '\\n')\"; "
                         for p in FILES) + served_section(n.ip, n.connected))
@@ -108,6 +107,15 @@ def check(world: MailTopology, node: str, base: Observation, seen: Observation, 
         index.setdefault(key.lower(), reply.strip())
     assert sorted(seen.tables["refuse.lmdb"]) == sorted(f"{k}\t{v}" for k, v in index.items()), \
         f"{node}: the index of the refusals is not their text; {where}"
+    # TlsPolicy: the level for each next hop the node can send to, in its policy table and that table's index (the
+    # client's own level stays the baseline's); the level applied last holds
+    levels = [f.level for f in mine if isinstance(f, F.TlsPolicy)]
+    keys = world.postfix(node).tls_policy_keys
+    assert keys, f"{node}: a node of the image's main.cf has next hops in its TLS policy table"
+    policy = [f"{k} {levels[-1]}" for k in keys] if levels else []
+    assert seen.tables["tls_policy"] == policy, f"{node}: {where}"
+    assert sorted(seen.tables["tls_policy.lmdb"]) == sorted(ln.replace(" ", "\t", 1) for ln in policy), \
+        f"{node}: the index of the TLS policy is not its text; {where}"
     down = any(isinstance(f, F.Down) and not f.whole_host for f in mine)
     assert (seen.smtp_service == "") is down, f"{node}: smtp/inet {seen.smtp_service!r}; {where}"
     forwards = [f for f in mine if isinstance(f, F.Forward) and f.via == "forward"]

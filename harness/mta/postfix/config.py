@@ -14,7 +14,7 @@ import shlex
 from collections.abc import Mapping
 from typing import Protocol
 
-from ...faults.changes import NodeWant
+from ...faults.changes import NodeWant, table_key
 from ...faults.commands import Written, await_listener, files_script
 from ...nodes.base import write_file_command
 
@@ -25,7 +25,13 @@ SMTP_SERVICE = "smtp/inet"
 # content in one transaction), so a change needs no reload and reaches the sessions already open, such as a
 # client's cached connection. A texthash: table, read once when smtpd starts, would keep the refusals of before for
 # as long as that session lasts: minutes, while the client keeps reusing it (containers/postfix/main.cf).
-INDEXED = {"refuse": "lmdb"}
+INDEXED = {"refuse": "lmdb", "tls_policy": "lmdb"}
+# Indexed tables whose lookups a process keeps for its life (the smtp client caches each next hop's TLS policy):
+# the new index is built beside the old one and renamed over it, so that every process holding the old one finds it
+# gone (its link count 0) and restarts before its next delivery, as Postfix's daemons do when a table changed. (An
+# index updated in place is noticed by its time stamp only, to the second: a client started in the same second as
+# the change would keep the policy of before.) A key written twice: its last line holds (a level set again).
+REPLACED = {"tls_policy"}
 
 
 class Reloadable(Protocol):
@@ -73,11 +79,16 @@ class ConfigWriter:
         for t in sorted(set(done.tables) | w.tables):
             baseline = self._table(t)
             content = w.table(t, baseline)
+            if t in REPLACED:
+                content = last_per_key(content)
             if done.tables.get(t, baseline) != content:
-                script.append(write_file_command(f"{CF}/{t}", content.encode()))
-                if t in INDEXED:
-                    script.append(f"postmap {INDEXED[t]}:{CF}/{shlex.quote(t)}")
+                if t in REPLACED:
+                    script += replace_index(t, content)
                 else:
+                    script.append(write_file_command(f"{CF}/{t}", content.encode()))
+                if t in INDEXED and t not in REPLACED:
+                    script.append(f"postmap {INDEXED[t]}:{CF}/{shlex.quote(t)}")
+                elif t not in INDEXED:
                     reload = True
             if content != baseline:
                 tables[t] = content
@@ -129,6 +140,21 @@ class ConfigWriter:
                                                "2>/dev/null || true"])
             self._baseline_tables[table] = out.decode("utf-8", "replace")
         return self._baseline_tables[table]
+
+
+def last_per_key(content: str) -> str:
+    """A table's lines with one line per key, the last one given (in its place)."""
+    lines = content.splitlines()
+    last = {table_key(ln): i for i, ln in enumerate(lines)}
+    return "".join(f"{ln}\n" for i, ln in enumerate(lines) if last[table_key(ln)] == i)
+
+
+def replace_index(table: str, content: str) -> list[str]:
+    """The commands that write `table` and its index beside the old ones, then rename both over them (REPLACED)."""
+    new, path = shlex.quote(f"{CF}/{table}.mh-new"), shlex.quote(f"{CF}/{table}")
+    kind = INDEXED[table]
+    return [write_file_command(f"{CF}/{table}.mh-new", content.encode()),
+            f"postmap {kind}:{new}", f"mv -f {new}.{kind} {path}.{kind}", f"mv -f {new} {path}"]
 
 
 def size_conflict(params: Mapping[str, str], baseline: Mapping[str, str]) -> str | None:
