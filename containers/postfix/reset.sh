@@ -11,7 +11,8 @@ if [ -d /etc/mailharness-user ] || any $q/incoming/* $q/active/* $q/deferred/*/*
   postsuper -d ALL >/dev/null 2>&1
 fi
 [ "${1:-}" = "--queue" ] && exit 0
-! any /var/mail/.mh-fill /var/mail/.mh-fill2 /var/mail/*/.forward || rm -f /var/mail/.mh-fill /var/mail/.mh-fill2 /var/mail/*/.forward
+! any /var/mail/.mh-fill /var/mail/.mh-fill2 /var/mail/*/.forward ||
+  rm -f /var/mail/.mh-fill /var/mail/.mh-fill2 /var/mail/*/.forward
 [ ! -e /var/spool/mh-mbox ] || rm -rf /var/spool/mh-mbox
 ! any /var/mail/*/new/* /var/mail/*/cur/* /var/mail/*/tmp/* /var/mail/*/.*/new/* /var/mail/*/.*/cur/* \
   /var/mail/*/.*/tmp/* || \
@@ -26,7 +27,9 @@ if [ "${1:-}" = "--config" ]; then
   # The refusals' index from its restored text (entrypoint.sh: the baseline holds the text only; postmap waits for
   # a main.cf changed within the last second, hence after the touch).
   [ -f /etc/postfix/refuse ] && postmap lmdb:/etc/postfix/refuse && touch -d '-1 min' /etc/postfix/refuse.lmdb
-  [ ! -d /etc/mailharness-user ] && [ -f /etc/postfix/tls_policy ] && postmap lmdb:/etc/postfix/tls_policy && touch -d '-1 min' /etc/postfix/tls_policy.lmdb
+  # The TLS policies' index likewise (the image's table: a user's configuration has its own, or none).
+  [ ! -d /etc/mailharness-user ] && [ -f /etc/postfix/tls_policy ] && postmap lmdb:/etc/postfix/tls_policy &&
+    touch -d '-1 min' /etc/postfix/tls_policy.lmdb
   # What `postfix reload` comes to (harness.mta.postfix.node's _RELOAD says why not the command itself): master
   # is PID 1 here.
   kill -HUP 1

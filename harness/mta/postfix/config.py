@@ -86,10 +86,10 @@ class ConfigWriter:
                     script += replace_index(t, content)
                 else:
                     script.append(write_file_command(f"{CF}/{t}", content.encode()))
-                if t in INDEXED and t not in REPLACED:
-                    script.append(f"postmap {INDEXED[t]}:{CF}/{shlex.quote(t)}")
-                elif t not in INDEXED:
-                    reload = True
+                    if t in INDEXED:
+                        script.append(f"postmap {INDEXED[t]}:{CF}/{shlex.quote(t)}")
+                    else:
+                        reload = True
             if content != baseline:
                 tables[t] = content
         params: dict[str, str] = {}

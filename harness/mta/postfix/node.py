@@ -88,15 +88,14 @@ class PostfixNode(MtaNode):
                          interface_sysctls=NEIGHBOUR_SYSCTLS)
         self.spec = spec
         own = {spec.domain, *spec.other_domains}
-        others = [d for d in topology.domains if d not in own and d not in spec.routes]
-        others += [f"{d}={host}" for d, host in spec.routes.items()]
+        by_mx = [d for d in topology.domains if d not in own and d not in spec.routes]
+        others = [*by_mx, *(f"{d}={host}" for d, host in spec.routes.items())]
         extra = "\n".join(f"{k} = {v}" for k, v in spec.main_cf.items())
         # The keys of the image's TLS policy table (containers/postfix/main.cf): each next hop as Postfix names it,
         # a domain its MX serves, [host] for a route to a host, the relayhost as written. None where the table is
         # not the image's: a user's configuration, or a main_cf that names its own.
         self.tls_policy_keys: tuple[str, ...] = () if spec.config_dir or "smtp_tls_policy_maps" in spec.main_cf \
-            else tuple(dict.fromkeys([*[d for d in topology.domains if d not in own and d not in spec.routes],
-                                      *[f"[{host}]" for host in spec.routes.values()],
+            else tuple(dict.fromkeys([*by_mx, *(f"[{host}]" for host in spec.routes.values()),
                                       *([spec.relayhost] if spec.relayhost else [])]))
         env = {
             "MH_HOSTNAME": spec.hostname,
