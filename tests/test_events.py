@@ -68,3 +68,20 @@ def test_timeout_says_what_was_expected_and_what_each_node_logged_last() -> None
     assert "waited 0.01s for a DSN to jack" in text
     assert "last 8 of 12 log lines on store" in text and "line 11" in text and "line 3" not in text
     assert "only line" in text and "hint: check the MX" in text
+
+
+def test_timeout_keeps_a_message_s_fate_over_a_burst_of_connection_lines() -> None:
+    """A connection cache closes its connections in a burst after the mail they carried (the CI failure of
+    2026-12-07: seven 'disconnect' lines pushed the delivery out of the last eight); the lines about a message
+    stay, with the last lines about none."""
+    log = EventLog(grammars={"library": grammar})
+    log.add("library", BOUNCED)
+    for i in range(10):
+        log.add("library", f"Dec  7 16:55:05 mx postfix/smtpd[{120 + i}]: disconnect from mx.store.example"
+                           f"[10.96.19.10] ehlo=1 mail=6 commands={i}")
+    with pytest.raises(MailTimeout) as exc:
+        log.wait(lambda e: False, timeout=0.01, since=0, what="a message delivered to jill@example.edu")
+    text = str(exc.value)
+    assert "status=bounced" in text and "commands=9" in text and "commands=2" not in text
+    assert "8 of 11 log lines on library (the last about a message, and the last others" in text
+    assert text.index("status=bounced") < text.index("commands=9")

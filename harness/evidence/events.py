@@ -241,12 +241,32 @@ class EventLog:
         evs = [e for e in evs if e.program != SYNC_PROGRAM]
         for n in nodes:
             mine = [e for e in evs if e.node == n]
-            if mine:
-                lines.append(f"last {min(last, len(mine))} of {len(mine)} log lines on {n}:")
-                lines += [f"    {e.line}" for e in mine[-last:]]
+            if not mine:
+                continue
+            shown = _tail(mine, last)
+            if len(shown) == len(mine):
+                lines.append(f"all {len(mine)} log lines on {n}:" if len(mine) > 1 else f"the one log line on {n}:")
+            elif shown == mine[-len(shown):]:
+                lines.append(f"last {len(shown)} of {len(mine)} log lines on {n}:")
+            else:
+                lines.append(f"{len(shown)} of {len(mine)} log lines on {n} (the last about a message, and the last "
+                             "others; older lines that are about no message left out):")
+            lines += [f"    {e.line}" for e in shown]
         if hint:
             lines.append(f"hint: {hint}")
         return lines
+
+
+def _tail(events: list[LogEvent], last: int) -> list[LogEvent]:
+    """The lines a time-out shows of one node, in their order: all of them when there are at most `last`; else the
+    last `last` about a message (with a queue id: what a test waits for is a message's fate), and the last few about
+    none (connections opening and closing, which a connection cache can log in bursts long after its mail)."""
+    if len(events) <= last:
+        return events
+    about = [e for e in events if e.queue_id is not None][-last:]
+    others = [e for e in events if e.queue_id is None][-max(last - len(about), last // 3):]
+    keep = {e.seq for e in about} | {e.seq for e in others}
+    return [e for e in events if e.seq in keep]
 
 
 _WOKEN = 0.002  # seconds: a read that took longer waited for its line (the stream had nothing buffered)
