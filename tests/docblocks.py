@@ -103,7 +103,8 @@ def plugin_options() -> set[str]:
 
     rec = Recorder()
     for module in (plugin, *map(importlib.import_module, plugin.pytest_plugins)):
-        module.pytest_addoption(rec)
+        if hasattr(module, "pytest_addoption"):  # (harness.plugin.schedule has no options)
+            module.pytest_addoption(rec)
     return rec.names
 
 

@@ -49,8 +49,9 @@ from .settings import KEEP_CHOICES, Settings, apply_mta
 
 log = logging.getLogger("mailharness")
 
-# Options with hooks of their own: --mailharness-shard=K/N, --mailharness-keep-dsns=DIR
-pytest_plugins = ["harness.plugin.shard", "harness.plugin.keepdsns"]
+# Options with hooks of their own: --mailharness-shard=K/N, --mailharness-keep-dsns=DIR; and xdist's scheduler
+# under --dist loadgroup, which keeps each worker on the topologies it has started
+pytest_plugins = ["harness.plugin.shard", "harness.plugin.keepdsns", "harness.plugin.schedule"]
 
 _OUTCOMES = pytest.StashKey[dict[str, str]]()  # per test: "passed", "failed" or "skipped", by phase
 _SETTINGS = pytest.StashKey[Settings]()
