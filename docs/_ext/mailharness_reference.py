@@ -138,7 +138,8 @@ def declared() -> _Recorder:
 
     rec = _Recorder()
     for module in (plugin, *map(importlib.import_module, plugin.pytest_plugins)):
-        module.pytest_addoption(rec)
+        if hasattr(module, "pytest_addoption"):  # (harness.plugin.schedule has no options)
+            module.pytest_addoption(rec)
     return rec
 
 
