@@ -115,3 +115,13 @@ def test_the_plugin_gives_xdist_this_scheduler_under_loadgroup_only(pytester: py
         config = pytester.parseconfig("--tx=2*popen", "--dist", dist)
         made = config.hook.pytest_xdist_make_scheduler(config=config, log=None)
         assert isinstance(made, expected), (dist, made)
+
+
+def test_without_the_mock_group_every_worker_gets_work_as_under_xdist(pytester: pytest.Pytester) -> None:
+    """Another project's run under this plugin: one kind of test, so no worker ever starts a second topology, and
+    each starts with the queue's first test even when few are left."""
+    a, b, c = Worker("a"), Worker("b"), Worker("c")
+    items = collection(mock=0, default=4)
+    scheduler(pytester, items, [a, b, c])
+    assert all(w.sent for w in (a, b, c)), [w.sent for w in (a, b, c)]
+    assert sorted(i for w in (a, b, c) for i in w.sent) == list(range(4))

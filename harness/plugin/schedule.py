@@ -10,8 +10,10 @@ that one test came near the end (a timeline of each worker's tests on the 2-core
 2.2 s after the others, 2.4 s of it starting the default topology); without it, the main job's median over eight
 runs, alternated with the code before, fell from 18.45 to 17.75 s.
 
-So a worker takes a test of a kind it has not run yet (the mock group, or the rest) only while there is enough
-of that kind left for the start to pay: more than `_WORTH_A_START` tests per worker already running that kind.
+So a worker that has started a topology takes a test of another kind (the mock group, or the rest) only while
+there is enough of that kind left for the start to pay: more than `_WORTH_A_START` tests per worker already
+running that kind. A worker's first test is the queue's first, as in xdist (and a run without the mock group, such
+as another project's under this plugin, is scheduled exactly as xdist does).
 Otherwise it waits, and ends with the others. A worker that is the only one left takes whatever remains.
 Everything else (the queue's order, two tests queued ahead per worker, a crashed worker's tests given to the
 others) is xdist's.
@@ -57,13 +59,16 @@ class TopologyScheduling(LoadGroupScheduling):
         super()._assign_work_unit(node)
 
     def choose(self, node: WorkerController) -> str | None:
-        """The first unit in the queue of a kind the worker has run; else the first unit, when enough of its kind
-        is left (or no other worker can take it); else None."""
+        """For a worker that has run nothing yet, the first unit in the queue. Else the first unit of a kind it
+        has run; else the first unit, when enough of its kind is left (or no other worker can take it); else
+        None."""
         mine = self.kinds.get(node, set())
+        first = next(iter(self.workqueue))
+        if not mine:
+            return first  # its first topology: xdist's order (a run without the mock group is all xdist's)
         for scope in self.workqueue:
             if kind_of(scope) in mine:
                 return scope
-        first = next(iter(self.workqueue))
         kind = kind_of(first)
         running = [n for n in self.assigned_work if n is not node and not n.shutting_down
                    and kind in self.kinds.get(n, set())]
