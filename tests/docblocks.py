@@ -14,7 +14,6 @@ Every fence of a concept page names one of these languages.
 from __future__ import annotations
 
 import argparse
-import importlib
 import re
 import shlex
 import textwrap
@@ -102,9 +101,7 @@ def plugin_options() -> set[str]:
             pass
 
     rec = Recorder()
-    for module in (plugin, *map(importlib.import_module, plugin.pytest_plugins)):
-        if hasattr(module, "pytest_addoption"):  # (harness.plugin.schedule has no options)
-            module.pytest_addoption(rec)
+    plugin.declare_options(rec)
     return rec.names
 
 

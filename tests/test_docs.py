@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import ast
 import dataclasses
-import importlib
 import inspect
 import re
 import sys
@@ -30,7 +29,6 @@ from harness.plugin.settings import ENVIRONMENT
 from .docblocks import CONCEPT_PAGES, DOCS, LANGUAGES, OWN_TESTS, Block, blocks, check_command, command_lines
 
 ROOT = Path(__file__).resolve().parents[1]
-PLUGINS = [plugin, *map(importlib.import_module, plugin.pytest_plugins)]  # the plugin and those it loads
 PUBLIC = [getattr(harness, n) for n in harness.__all__]
 # Public types the API returns without exporting their names: a story's hops and DSNs, a mailbox, a DSN's parts.
 REACHED = ["harness.verdict.Hop", "harness.evidence.records.TlsSession", "harness.verdict.EmittedDsn",
@@ -140,9 +138,7 @@ class _Recorder:
 
 def test_every_option_and_ini_setting_has_help() -> None:
     rec = _Recorder()
-    for module in PLUGINS:
-        if hasattr(module, "pytest_addoption"):  # (harness.plugin.schedule has no options)
-            module.pytest_addoption(rec)
+    plugin.declare_options(rec)
     assert len(rec.options) >= 10 and len(rec.inis) >= 4
     assert [names for names, kw in rec.options if not kw.get("help")] == []
     assert [name for name, text in rec.inis if not text] == []

@@ -130,16 +130,12 @@ class _Recorder:
 
 
 def declared() -> _Recorder:
-    """What harness.plugin and the plugins it loads (its `pytest_plugins`: shard, keepdsns) declare in
+    """What harness.plugin and the plugins it loads (its `pytest_plugins`) declare in
     pytest_addoption."""
-    import importlib
-
     import harness.plugin as plugin
 
     rec = _Recorder()
-    for module in (plugin, *map(importlib.import_module, plugin.pytest_plugins)):
-        if hasattr(module, "pytest_addoption"):  # (harness.plugin.schedule has no options)
-            module.pytest_addoption(rec)
+    plugin.declare_options(rec)
     return rec
 
 

@@ -16,6 +16,7 @@ about one test (its outcome by phase, the topologies it used) is kept in `item.s
 
 from __future__ import annotations
 
+import importlib
 import logging
 from collections.abc import Callable, Generator, Iterator
 from typing import Any, Protocol
@@ -106,6 +107,17 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                   default=[])
     parser.addini("mailharness_access", "auto | direct | gateway", default="")
     parser.addini("mailharness_ready_timeout", "seconds to wait for servers to answer", default="")
+
+
+def declare_options(parser: Any) -> None:
+    """Declare on `parser` (pytest's, or anything with its getgroup, addoption and addini) every option and ini
+    setting of this plugin and of the plugins it loads (`pytest_plugins`; harness.plugin.schedule declares none):
+    what the API reference and the docs' tests list without running pytest."""
+    pytest_addoption(parser)
+    for name in pytest_plugins:
+        module = importlib.import_module(name)
+        if hasattr(module, "pytest_addoption"):
+            module.pytest_addoption(parser)
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -10,13 +10,12 @@ that one test came near the end (a timeline of each worker's tests on the 2-core
 2.2 s after the others, 2.4 s of it starting the default topology); without it, the main job's median over eight
 runs, alternated with the code before, fell from 18.45 to 17.75 s.
 
-So a worker that has started a topology takes a test of another kind (the mock group, or the rest) only while
-there is enough of that kind left for the start to pay: more than `_WORTH_A_START` tests per worker already
-running that kind. A worker's first test is the queue's first, as in xdist (and a run without the mock group, such
-as another project's under this plugin, is scheduled exactly as xdist does).
-Otherwise it waits, and ends with the others. A worker that is the only one left takes whatever remains.
-Everything else (the queue's order, two tests queued ahead per worker, a crashed worker's tests given to the
-others) is xdist's.
+So a worker that has started a topology takes a test of another kind (the mock group, or the rest) only while there
+is enough of that kind left for the start to pay: more than `_WORTH_A_START` tests per worker already running that
+kind. Otherwise it waits, and ends with the others. A worker that is the only one left takes whatever remains. A
+worker's first test is the queue's first, as in xdist (so a run without the mock group, such as another project's
+under this plugin, is scheduled exactly as xdist does). Everything else (the queue's order, two tests queued ahead
+per worker, a crashed worker's tests given to the others) is xdist's.
 """
 
 from __future__ import annotations
